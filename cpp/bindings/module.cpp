@@ -1,0 +1,40 @@
+// The CPU extension gsa_fast._core: one bind_<family>() per kernel family (cpp/bindings/<family>.cpp).
+#include <pybind11/pybind11.h>
+
+#include "gsa_fast/check.hpp"
+
+#include "gsa_fast/parallel.hpp"
+
+namespace py = pybind11;
+
+namespace gsa {
+namespace bind {
+void bind_sums(py::module_& m);
+void bind_orbit(py::module_& m);
+void bind_energy(py::module_& m);
+void bind_tails(py::module_& m);
+void bind_bures(py::module_& m);
+void bind_charts(py::module_& m);
+void bind_spectra(py::module_& m);
+}  // namespace bind
+}  // namespace gsa
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "gsa_fast CPU kernels (internal; use the gsa_fast package API)";
+  m.attr("version") = GSA_FAST_VERSION;
+  m.attr("blas") = GSA_FAST_BLAS;
+  m.attr("compiler") = GSA_FAST_COMPILER;
+  m.attr("cuda_status") = GSA_FAST_CUDA_STATUS;
+  m.def("get_num_threads", []() { return gsa::default_num_threads(); });
+  m.def("set_num_threads", [](int n) {
+    gsa::require(n >= 1, "set_num_threads(): n must be >= 1");
+    gsa::default_num_threads() = n;
+  });
+  gsa::bind::bind_sums(m);
+  gsa::bind::bind_orbit(m);
+  gsa::bind::bind_energy(m);
+  gsa::bind::bind_tails(m);
+  gsa::bind::bind_bures(m);
+  gsa::bind::bind_charts(m);
+  gsa::bind::bind_spectra(m);
+}

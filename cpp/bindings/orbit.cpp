@@ -1,0 +1,9 @@
+#include "common.hpp"
+
+namespace gsa {
+namespace bind {
+
+void bind_orbit(py::module_& m) { (void)m; }
+
+}  // namespace bind
+}  // namespace gsa

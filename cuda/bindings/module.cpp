@@ -1,0 +1,56 @@
+// The CUDA extension gsa_fast._cuda: takes raw device pointers (cupy's .data.ptr) handed over by
+// the Python dispatcher, which has already validated shapes and dtypes. No math here.
+#include <cuda_runtime.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "sums.cuh"
+
+namespace py = pybind11;
+
+namespace {
+
+void check(int err, const char* what) {
+  if (err != 0) {
+    throw std::runtime_error(std::string(what) + ": CUDA error " + std::to_string(err) + " (" +
+                             cudaGetErrorString(static_cast<cudaError_t>(err)) + ")");
+  }
+}
+
+template <class T>
+T* dptr(uintptr_t p) {
+  return reinterpret_cast<T*>(p);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_cuda, m) {
+  m.doc() = "gsa_fast CUDA kernels (internal; use the gsa_fast package API with cupy arrays)";
+  m.def("device_count", []() {
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky "no device" error
+      return 0;
+    }
+    return n;
+  });
+  m.def(
+      "harmonic_range",
+      [](uintptr_t a, uintptr_t b, uintptr_t s, int64_t n, uintptr_t h, uintptr_t l, uintptr_t q,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::harmonic_range(dptr<const int64_t>(a), dptr<const int64_t>(b),
+                                          dptr<const double>(s), n, dptr<double>(h),
+                                          dptr<double>(l), dptr<double>(q), stream);
+        }
+        check(err, "harmonic_range");
+      },
+      py::arg("a"), py::arg("b"), py::arg("s"), py::arg("n"), py::arg("out_h"), py::arg("out_l"),
+      py::arg("out_q"), py::arg("stream"));
+}

@@ -1,0 +1,4 @@
+"""bures kernels (see the spec section in the module docstring once implemented)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,110 @@
+"""Generalized harmonic numbers and log-weighted sums (spec §3).
+
+``harmonic(d, s, power=j)`` is ``Σ_{k=1}^{d} k^-s (log k)^j`` for ``j ∈ {0, 1, 2}``, that is
+``H_{d,s}``, ``L_{d,s}`` and ``Q_{d,s}``. Inputs broadcast; results are float64.
+
+Accuracy: relative error ≤ 1e-13 against mpmath for every integer ``0 ≤ d ≤ 1e15`` and every real
+``s ≥ 0``, including ``s = 1`` and ``s → 1`` (measured: a few ulp; tests/test_sums.py). Ranges of
+more than 256 terms use a direct head plus Euler–Maclaurin with three Bernoulli terms (§3.3).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+from ._validate import as_count_array, as_int, as_real_array
+
+__all__ = ["harmonic", "harmonic_sums", "harmonic_range"]
+
+_MAX_D = 2**53
+
+
+def _params(fn, a, b, s):
+    if _backend.is_cupy(s) or _backend.is_cupy(b):
+        return None
+    a = as_count_array(a, fn, "a" if fn == "harmonic_range" else "d", minimum=0 if fn != "harmonic_range" else 1)
+    b = as_count_array(b, fn, "b" if fn == "harmonic_range" else "d", minimum=0)
+    s = as_real_array(s, fn, "s", lo=0.0)
+    if b.size and b.max() > _MAX_D:
+        raise ValueError(f"{fn}(): d must be <= 2**53; got {int(b.max())}")
+    a, b, s = np.broadcast_arrays(a, b, s)
+    return a, b, s
+
+
+def _run(fn, a, b, s, want):
+    """want: tuple of 0/1/2 selecting H, L, Q. Returns a list of arrays (or numpy scalars)."""
+    if _backend.is_cupy(s) or _backend.is_cupy(b) or _backend.is_cupy(a):
+        return _run_cuda(fn, a, b, s, want)
+    a, b, s = _params(fn, a, b, s)
+    shape = s.shape
+    a = np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
+    b = np.ascontiguousarray(b, dtype=np.int64).reshape(-1)
+    s = np.ascontiguousarray(s, dtype=np.float64).reshape(-1)
+    outs = [np.empty(s.size) if j in want else None for j in range(3)]
+    _backend.core.harmonic_range(a, b, s, outs[0], outs[1], outs[2])
+    return [outs[j].reshape(shape)[()] for j in want]
+
+
+def _run_cuda(fn, a, b, s, want):
+    cp = _backend.namespace(a if hasattr(a, "shape") else None, b if hasattr(b, "shape") else None,
+                            s if hasattr(s, "shape") else None)
+    cuda = _backend.require_cuda(fn)
+    a = cp.asarray(a)
+    b = cp.asarray(b)
+    s = cp.asarray(s)
+    for name, arr in (("d" if fn != "harmonic_range" else "b", b), ("s", s)):
+        if arr.dtype.kind not in "iuf" or arr.dtype == cp.bool_:
+            raise TypeError(f"{fn}(): {name} must be a real array; got cupy.ndarray of dtype {arr.dtype}")
+    if a.dtype.kind == "f" and bool((a != cp.floor(a)).any()) or b.dtype.kind == "f" and bool((b != cp.floor(b)).any()):
+        raise ValueError(f"{fn}(): d must be integers >= 0; got non-integer values")
+    if bool(cp.isnan(s).any()) or bool(cp.isinf(s).any()):
+        raise ValueError(f"{fn}(): s must be finite; got NaN or Inf")
+    if bool((s < 0).any()):
+        raise ValueError(f"{fn}(): s must be >= 0.0; got negative values")
+    if bool((b < 0).any()):
+        raise ValueError(f"{fn}(): d must be integers >= 0; got negative values")
+    a, b, s = cp.broadcast_arrays(a, b, s)
+    shape = s.shape
+    a = cp.ascontiguousarray(a, dtype=cp.int64).reshape(-1)
+    b = cp.ascontiguousarray(b, dtype=cp.int64).reshape(-1)
+    s = cp.ascontiguousarray(s, dtype=cp.float64).reshape(-1)
+    outs = [cp.empty(s.size) if j in want else None for j in range(3)]
+    ptr = [0 if o is None else o.data.ptr for o in outs]
+    stream = cp.cuda.get_current_stream().ptr
+    cuda.harmonic_range(a.data.ptr, b.data.ptr, s.data.ptr, s.size, ptr[0], ptr[1], ptr[2], stream)
+    return [outs[j].reshape(shape) for j in want]
+
+
+def harmonic(d, s, power=0):
+    """``Σ_{k=1}^{d} k^-s (log k)^power`` (spec §3.1): H (power 0), L (1) or Q (2).
+
+    Parameters
+    ----------
+    d : int or array of int
+        Number of terms, ``0 ≤ d ≤ 2**53`` (accuracy is tested up to 1e15). ``d = 0`` gives 0.
+    s : float or array
+        Exponent, ``s ≥ 0`` (finite). Broadcast against ``d``.
+    power : {0, 1, 2}
+        Power of ``log k``.
+
+    Returns
+    -------
+    float64 array of the broadcast shape (a numpy scalar for scalar input); cupy in, cupy out.
+    """
+    power = as_int(power, "harmonic", "power", choices={0, 1, 2})
+    return _run("harmonic", 1, d, s, (power,))[0]
+
+
+def harmonic_sums(d, s):
+    """``(H_{d,s}, L_{d,s}, Q_{d,s})`` in one pass (same contract as :func:`harmonic`)."""
+    return tuple(_run("harmonic_sums", 1, d, s, (0, 1, 2)))
+
+
+def harmonic_range(a, b, s, power=0):
+    """Suffix/segment sums ``Σ_{k=a}^{b} k^-s (log k)^power`` (spec §3.3, used by tails §8).
+
+    ``1 ≤ a``; an empty range (``b < a``) gives 0. Same accuracy as :func:`harmonic`: the segment
+    is summed directly from ``a``, never as a difference of two prefix sums.
+    """
+    power = as_int(power, "harmonic_range", "power", choices={0, 1, 2})
+    return _run("harmonic_range", a, b, s, (power,))[0]

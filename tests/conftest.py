@@ -1,0 +1,37 @@
+"""Shared fixtures: seeded generators, devices, and the per-dtype tolerances of the project.
+
+Tolerances (where the numbers come from):
+- float64 closed forms and direct sums: 1e-13 relative (spec §11 default; measured ~1e-16).
+- Euler–Maclaurin sums: 1e-13 relative (issue: "≤ 1e-13 against mpmath for d ≤ 1e15").
+- spectra: the accuracy contract of gsa_fast.svdvals, c·max(m,n)·u·σ_1 with u the input's unit
+  roundoff (2^-8 bf16, 2^-11 f16, 2^-24 f32, 2^-53 f64).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gsa_fast
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261124)
+
+
+def _cupy_or_none():
+    if gsa_fast.build_info()["cuda_devices"] == 0:
+        return None
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy
+
+
+@pytest.fixture
+def cupy():
+    cp = _cupy_or_none()
+    if cp is None:
+        info = gsa_fast.build_info()
+        pytest.skip(f"no CUDA device/cupy (cuda: {info['cuda_status']}, devices: {info['cuda_devices']})")
+    return cp
