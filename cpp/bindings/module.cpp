@@ -8,6 +8,7 @@
 namespace py = pybind11;
 
 namespace gsa {
+extern void* lapack_symbol_table[];  // cpp/src/lapack_link_check.cpp
 namespace bind {
 void bind_sums(py::module_& m);
 void bind_orbit(py::module_& m);
@@ -25,6 +26,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("blas") = GSA_FAST_BLAS;
   m.attr("compiler") = GSA_FAST_COMPILER;
   m.attr("cuda_status") = GSA_FAST_CUDA_STATUS;
+  m.attr("lapack_linked") = gsa::lapack_symbol_table[0] != nullptr;
   m.def("get_num_threads", []() { return gsa::default_num_threads(); });
   m.def("set_num_threads", [](int n) {
     gsa::require(n >= 1, "set_num_threads(): n must be >= 1");

@@ -1,0 +1,147 @@
+"""Batches of spectra: dense ``(..., width)`` arrays or ragged ``RaggedSpectra(values, offsets)``.
+
+Every spectrum kernel sees one layout, without copying the caller's data:
+``values`` (1-D, float32 or float64, unit stride), and per spectrum ``starts`` and ``lengths``
+(int64) into it. A dense ``(b, w)`` array with unit stride along its last axis maps to
+``starts = arange(b)·row_stride``, ``lengths = w`` over a 1-D view of its buffer; a ragged batch
+maps to ``starts = offsets[:-1]``, ``lengths = diff(offsets)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import describe, type_error, value_error
+
+__all__ = ["RaggedSpectra"]
+
+
+class RaggedSpectra:
+    """Spectra of different lengths: spectrum ``i`` is ``values[offsets[i]:offsets[i+1]]``.
+
+    This is what :func:`gsa_fast.svdvals` returns for a list of matrices of different shapes, and
+    what every spectrum function accepts besides a dense ``(batch, width)`` array. ``len()`` and
+    indexing count spectra.
+    """
+
+    __slots__ = ("values", "offsets")
+
+    def __init__(self, values, offsets):
+        self.values = values
+        self.offsets = offsets
+
+    def __repr__(self) -> str:
+        return f"RaggedSpectra(<{len(self)} spectra, {np.asarray(self.values).size} values>)"
+
+    @classmethod
+    def from_list(cls, spectra) -> "RaggedSpectra":
+        """Concatenate a list of 1-D arrays (copies: use for small or test inputs)."""
+        parts = [np.asarray(s, dtype=np.float64).reshape(-1) for s in spectra]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([p.size for p in parts])
+        values = np.concatenate(parts) if parts else np.zeros(0)
+        return cls(values, offsets)
+
+    def __len__(self) -> int:  # number of spectra, not NamedTuple fields
+        return int(self.offsets.shape[0]) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, int) and not isinstance(i, bool):
+            n = len(self)
+            if i < 0:
+                i += n
+            if not 0 <= i < n:
+                raise IndexError(f"spectrum index {i} out of range for {n} spectra")
+            return self.values[self.offsets[i]:self.offsets[i + 1]]
+        raise TypeError(f"RaggedSpectra indices must be integers; got {describe(i)}")
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def to_list(self):
+        return [self[i] for i in range(len(self))]
+
+
+class SpectraBatch(NamedTuple):
+    """Internal kernel view of a batch (see module docstring)."""
+
+    values: np.ndarray  # 1-D, float32 or float64, unit stride
+    starts: np.ndarray  # int64 (n,)
+    lengths: np.ndarray  # int64 (n,)
+    batch_shape: tuple  # shape of per-spectrum outputs
+    ragged: bool
+
+
+def _flat_view(x: np.ndarray) -> np.ndarray:
+    """A 1-D view covering every element of x (unit stride on the last axis, positive strides)."""
+    if x.size == 0:
+        return np.zeros(0, dtype=x.dtype)
+    item = x.itemsize
+    span = 1 + sum((n - 1) * (st // item) for n, st in zip(x.shape, x.strides))
+    return np.lib.stride_tricks.as_strided(x, shape=(span,), strides=(item,), writeable=False)
+
+
+def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float64)) -> SpectraBatch:
+    """Validate a batch of spectra without copying it (beyond small lists)."""
+    if isinstance(x, RaggedSpectra):
+        values = np.asarray(x.values)
+        offsets = x.offsets
+        offsets = np.asarray(offsets)
+        if values.dtype.kind != "f" or values.dtype.type not in dtypes:
+            raise type_error(fn, f"{arg}.values", "a float32 or float64 array", values)
+        if values.ndim != 1:
+            raise value_error(fn, f"{arg}.values", "1-D", f"shape {values.shape}")
+        if offsets.dtype.kind not in "iu" or offsets.ndim != 1 or offsets.size < 1:
+            raise value_error(fn, f"{arg}.offsets", "a 1-D integer array of length batch+1",
+                              describe(offsets))
+        offsets = offsets.astype(np.int64, copy=False)
+        if offsets[0] != 0 or offsets[-1] != values.size or np.any(np.diff(offsets) < 0):
+            raise value_error(fn, f"{arg}.offsets", "nondecreasing from 0 to len(values)",
+                              f"[{offsets[0]}, …, {offsets[-1]}] for {values.size} values")
+        if values.strides[0] != values.itemsize:
+            raise value_error(fn, f"{arg}.values", "contiguous", "a strided array")
+        return SpectraBatch(values, offsets[:-1], np.diff(offsets), (offsets.size - 1,), True)
+    if isinstance(x, (list, tuple)) and x and all(hasattr(s, "__len__") for s in x):
+        lens = {np.shape(s) for s in x}
+        if len(lens) > 1 or any(np.ndim(s) != 1 for s in x):
+            return as_spectra(RaggedSpectra.from_list(x), fn, arg, dtypes=dtypes)
+    if isinstance(x, (str, bytes)) or x is None:
+        raise type_error(fn, arg, "an array of spectra or RaggedSpectra", x)
+    if hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
+        raise type_error(fn, arg, "a numpy array (no CUDA kernel for this function)", x)
+    a = np.asarray(x)
+    if a.dtype.kind in "iub" or a.dtype == object or a.dtype.kind not in "f":
+        if a.dtype.kind in "iu":  # integer spectra are exact: convert (small inputs in practice)
+            a = a.astype(np.float64)
+        else:
+            raise type_error(fn, arg, "a real floating array of spectra", x)
+    if a.dtype.type not in dtypes:
+        if a.dtype == np.float16:
+            a = a.astype(np.float32)
+        else:
+            raise type_error(fn, arg, "float32 or float64 spectra", x)
+    if a.ndim == 0:
+        raise value_error(fn, arg, "at least 1-D (one spectrum per row)", "a scalar")
+    if a.shape[-1] > 0 and a.strides[-1] != a.itemsize:
+        raise value_error(fn, arg, "unit stride along the last axis (use np.ascontiguousarray)",
+                          f"strides {a.strides}")
+    if any(st < 0 for st in a.strides):
+        raise value_error(fn, arg, "non-negative strides (use np.ascontiguousarray)", f"strides {a.strides}")
+    batch_shape = a.shape[:-1]
+    n = int(np.prod(batch_shape, dtype=np.int64))
+    w = a.shape[-1]
+    if a.ndim == 1:
+        starts = np.zeros(1, dtype=np.int64)
+    else:
+        # element offset of each row in the flat view
+        idx = np.indices(batch_shape, dtype=np.int64).reshape(len(batch_shape), -1)
+        st = np.array([s // a.itemsize for s in a.strides[:-1]], dtype=np.int64)
+        starts = (idx * st[:, None]).sum(axis=0) if n else np.zeros(0, dtype=np.int64)
+    return SpectraBatch(_flat_view(a), starts.astype(np.int64), np.full(max(n, 0), w, dtype=np.int64),
+                        batch_shape, False)
