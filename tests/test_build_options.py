@@ -1,0 +1,56 @@
+"""The GSA_FAST_CUDA switch, checked at CMake configure time (a few seconds, no compilation).
+
+ON must fail loudly without nvcc; AUTO must never break a CPU-only build; OFF skips CUDA; any
+other value is an error. nvcc is hidden by pointing CUDACXX at a path that does not exist.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+pybind11 = pytest.importorskip("pybind11")
+if shutil.which("cmake") is None:  # pragma: no cover
+    pytest.skip("cmake not available", allow_module_level=True)
+
+
+def configure(tmp_path, value, hide_nvcc=True):
+    env = dict(os.environ)
+    env.pop("GSA_FAST_CUDA", None)
+    if hide_nvcc:
+        env["CUDACXX"] = str(tmp_path / "no-such-nvcc")
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                      if not (pathlib.Path(p) / "nvcc").exists())
+    cmd = ["cmake", "-S", str(ROOT), "-B", str(tmp_path / "b"), f"-DGSA_FAST_CUDA={value}",
+           f"-DPython_EXECUTABLE={sys.executable}", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}"]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_on_without_nvcc_fails_loudly(tmp_path):
+    r = configure(tmp_path, "ON")
+    assert r.returncode != 0
+    assert "GSA_FAST_CUDA=ON but no CUDA compiler (nvcc) was found" in r.stdout + r.stderr
+
+
+def test_auto_without_nvcc_configures_cpu_only(tmp_path):
+    r = configure(tmp_path, "AUTO")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "CUDA extension not built: no CUDA compiler found (GSA_FAST_CUDA=AUTO)" in r.stdout
+
+
+def test_off_skips_cuda(tmp_path):
+    r = configure(tmp_path, "off", hide_nvcc=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "CUDA extension disabled (GSA_FAST_CUDA=OFF)" in r.stdout
+
+
+def test_bad_value_is_an_error(tmp_path):
+    r = configure(tmp_path, "maybe")
+    assert r.returncode != 0
+    assert "GSA_FAST_CUDA must be AUTO, ON or OFF; got 'MAYBE'" in r.stdout + r.stderr
