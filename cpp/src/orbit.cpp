@@ -66,7 +66,7 @@ void orbit_probs(const double* alpha, int64_t n, int64_t d, double* out, int nth
       if (s == 0.0) {
         for (int64_t k = b0; k < b1; ++k) row[k] = ih;
       } else {
-        for (int64_t k = b0; k < b1; ++k) row[k] = std::exp(-s * std::log((double)(k + 1))) * ih;
+        for (int64_t k = b0; k < b1; ++k) row[k] = std::pow((double)(k + 1), -s) * ih;
       }
     }
   });

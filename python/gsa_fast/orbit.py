@@ -97,8 +97,7 @@ def orbit_probs(alpha, d):
     Returns
     -------
     ndarray of float64, shape ``alpha.shape + (d,)``; each row sums to 1 to a few ulp.
-    Entries are ``exp(−2α log k)/H`` with ``H`` from the harmonic sums: relative error ≤ 1e-15
-    (times ``2α log k`` ulp from the exponential).
+    Entries are ``pow(k, −2α)/H`` with ``H`` from the harmonic sums: relative error ≤ 1e-15.
     """
     fn = "orbit_probs"
     a = _alpha(alpha, fn)
