@@ -65,6 +65,16 @@ def _rank(alpha: float, eps: float, d: int) -> int:
         return 1
     if eps == 0.0:
         return d
+    if d <= MATERIALIZE and alpha > 0.0:
+        # locate r on a cumulative-sum table, then settle it with exact (fsum) tails
+        w = np.arange(1, d + 1, dtype=np.float64) ** (-2.0 * alpha)
+        suffix = np.cumsum(w[::-1])[::-1]  # suffix[j] = Σ_{k > j} w_k (0-based j = r)
+        r = int(np.argmax(np.append(suffix[1:], 0.0) <= eps * suffix[0])) + 1
+        while r < d and _tail(alpha, r, d) > eps:
+            r += 1
+        while r > 1 and _tail(alpha, r - 1, d) <= eps:
+            r -= 1
+        return r
     lo, hi = 1, d  # T(d) = 0 ≤ eps
     while lo < hi:
         mid = (lo + hi) // 2
