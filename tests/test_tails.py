@@ -219,6 +219,12 @@ def test_rank_edge_eps():
     assert g.orbit_truncation_rank(np.zeros((2, 0)), 0.1, 5).shape == (2, 0)
     # huge α: all energy on k = 1
     assert g.orbit_truncation_rank(600.0, 1e-300, 10**15) == 1
+    assert g.orbit_truncation_rank(1.7e308, 1e-300, 2**53) == 1
+    assert g.orbit_tail(1e300, np.array([0, 1, 5]), 10**15).tolist() == [1.0, 0.0, 0.0]
+    assert g.tail_margin(1e300, 0.5, 10**15) == 0.5
+    # smallest subnormal ε: thresholds stay finite roots (T underflows only at the root)
+    a = g.plateau_thresholds(5e-324, 2, 1)
+    assert_rel(a, [math.log(2.0**1074) / (2 * math.log(2))], 1e-3)
 
 
 # ---------------------------------------------------------------- properties

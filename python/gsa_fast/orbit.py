@@ -12,12 +12,16 @@ Domain: ``alpha`` (and ``beta``) finite and ``>= 0``; ``d`` an integer ``1 <= d 
 Accuracy (measured against mpmath in tests/test_orbit.py):
 
 * ``log_partition``, ``radial`` (all derivatives), ``orbit_variance``, ``fisher_information``,
-  ``orbit_entropy``: relative error ≤ 1e-13 for every ``d ≤ 1e15`` (a few ulp typically). The
+  ``orbit_entropy``: relative error ≤ 1e-13 for every ``d ≤ 1e15`` (measured ≤ 5e-15). The
   variance uses the centred sum ``Σ k^-2α (log k − μ)²`` whenever ``Q/H − μ²`` would cancel.
-* ``orbit_kl`` and ``orbit_bures_distance``: relative error ≤ 1e-12 for every ``|β − α|``, down
-  to 1e-300, and exactly 0 at ``α = β``; small differences use the cancellation-free sums of
+* ``orbit_kl`` and ``orbit_bures_distance``: relative error ≤ 1e-13 for every ``|β − α|``
+  (measured ≤ 5e-15 on 300 random mpmath cases with d ≤ 1e15, |β − α| from 1e-14 to 5), and
+  exactly 0 at ``α = β``; small differences use the cancellation-free sums of
   ``φ(y) = e^y − 1 − y`` (spec §4.4, §5.3), large ones the closed forms (22) and (F1).
-* ``bures_length``: relative error ≤ 1e-12 (Gauss–Legendre panels, spec (29)).
+  ``orbit_kl`` is ``+inf`` only where the true value exceeds the float64 range (β ≈ 1e308).
+* ``bures_length``: relative error ≤ 1e-12 (measured ≤ 3e-15; Gauss–Legendre panels, (29)).
+* Any finite ``α`` is accepted: beyond ``α ≈ 550`` every ``k^-2α, k ≥ 2`` underflows and the
+  results are those of the limit (``m = ½ log d``, ``Var = Ent = 0``).
 """
 from __future__ import annotations
 
@@ -181,8 +185,8 @@ def orbit_kl(alpha, beta, d):
     estimate is below 1e-14 of its value; otherwise the stable form
     ``log1p(E_α[φ(−2(β−α)(log k − μ_α))])``, ``φ(y) = e^y − 1 − y ≥ 0``, whose sum over k is done
     exactly for the first 127 terms and by Euler–Maclaurin with a Gauss–Legendre integral beyond
-    (any ``d``). Relative error ≤ 1e-12 for every ``|β − α|`` (tested down to 1e-12 and at
-    ``d = 1e15``); exactly 0 at ``α = β`` and for ``d = 1``. Satisfies
+    (any ``d``). Relative error ≤ 1e-13 for every ``|β − α|`` (tested against mpmath down to
+    ``2^-40`` and at ``d = 1e15``); exactly 0 at ``α = β`` and for ``d = 1``. Satisfies
     ``KL ≤ ½ (log d)² (β − α)²`` and ``KL ≈ ½ I(α) (β − α)²`` as ``β → α``.
     """
     return _binary("orbit_kl", _KL, alpha, beta, d)
@@ -194,7 +198,7 @@ def orbit_bures_distance(alpha, beta, d):
     ``d_BW² = 2d(1 − BC)`` with ``BC = H_{d,α+β}/√(H_{d,2α} H_{d,2β})``. ``1 − BC`` comes from the
     closed form when that is accurate, otherwise from
     ``−log BC = ½[log1p(E_q φ(Δ(Y−μ))) + log1p(E_q φ(−Δ(Y−μ)))]`` with ``q = p((α+β)/2)``,
-    ``Y = log k``, ``Δ = β − α`` (non-negative summands, no cancellation). Relative error ≤ 1e-12
+    ``Y = log k``, ``Δ = β − α`` (non-negative summands, no cancellation). Relative error ≤ 1e-13
     for every ``|β − α|``; ``d_BW ≈ √(d Var) |β − α|`` as ``β → α``; 0 at ``α = β`` or ``d = 1``.
     """
     return _binary("orbit_bures_distance", _BURES, alpha, beta, d)
@@ -205,7 +209,8 @@ def bures_length(alpha0, alpha1, d):
 
     Integrated over the interval between ``alpha0`` and ``alpha1`` (the result is symmetric and
     ``≥ 0``) by 16-point Gauss–Legendre on panels of width ``≤ min(0.25, 2/log d)``. The
-    Fisher–Rao length is ``2 L_BW / √d``. Relative error ≤ 1e-12. Satisfies
+    Fisher–Rao length is ``2 L_BW / √d``. Relative error ≤ 1e-12 (measured ≤ 3e-15 against
+    mpmath and scipy's adaptive quadrature). Satisfies
     ``d_BW ≤ L_BW ≤ √d σ_J |α1 − α0| ≤ (√d log d / 2)|α1 − α0|`` (30).
     """
     return _binary("bures_length", _BURES_LENGTH, alpha0, alpha1, d, names=("alpha0", "alpha1"))

@@ -27,6 +27,7 @@ GSA_HD double power_range(int64_t a, int64_t b, double s) {
   if (a < 1) a = 1;
   if (b < a) return 0.0;
   if (s == 0.0) return (double)(b - a + 1);
+  if (s > 1500.0) s = 1500.0;  // k^-s for k ≥ 2 underflows to 0 beyond s ≈ 1100: same sums
   KahanSum acc;
   int64_t head_end = b;
   const bool em = (b - a >= 4 * kHeadTerms);
