@@ -209,6 +209,17 @@ def test_fast_matches_reference_large_d():
     np.testing.assert_array_equal(g.orbit_truncation_rank(a, 0.01, d), ref.orbit_truncation_rank(a, 0.01, d))
 
 
+def test_fast_matches_reference_far_suffixes():
+    # tails that are short segments far out (r ≈ d(1 − ε)); the reference sums them by the
+    # midpoint rule with a log1p width, the kernel by a head + trapezoid Euler–Maclaurin
+    d = 10**15
+    a = np.array([0.0, 0.05, 0.2, 0.45, 1.0])
+    r = d - np.array([10**7, 10**9, 3 * 10**11, 2 * 10**6, 10**13])
+    assert_rel(g.orbit_tail(a, r, d), ref.orbit_tail(a, r, d), 1e-13)
+    e = np.array([1e-7, 1e-6, 1e-5, 1e-4, 1e-8])
+    np.testing.assert_array_equal(g.orbit_truncation_rank(a, e, d), ref.orbit_truncation_rank(a, e, d))
+
+
 def test_rank_edge_eps():
     # spec §8.1: ε ≥ 1 gives 1, ε = 0 gives the rank d
     assert g.orbit_truncation_rank(0.7, 1.0, 100) == 1
