@@ -113,7 +113,7 @@ def orbit_probs(alpha, d):
         raise value_error(fn, "d", "<= 1e8 (orbit_probs materializes p; use the sum-based "
                           "functions for larger d)", repr(d))
     if a.size * d > _MAX_PROBS:
-        raise value_error(fn, "alpha", f"small enough that alpha.size * d <= 1e8", f"alpha.size = {a.size}")
+        raise value_error(fn, "alpha", "small enough that alpha.size * d <= 1e8", f"alpha.size = {a.size}")
     shape = a.shape
     a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
     out = np.empty(a.size * d)
