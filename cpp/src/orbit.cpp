@@ -1,0 +1,76 @@
+#include "gsa_fast/kernels/orbit.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "gsa_fast/math/orbit.hpp"
+#include "gsa_fast/parallel.hpp"
+
+namespace gsa {
+namespace cpu {
+
+void orbit_unary(int op, const double* alpha, const int64_t* d, int64_t n, double* out,
+                 int nthreads) {
+  if (op < kLogPartition || op > kEntropy) throw std::invalid_argument("orbit_unary: bad op");
+  parallel_for(n, nthreads, 64, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const double a = alpha[i];
+      const int64_t di = d[i];
+      double v;
+      switch (op) {
+        case kLogPartition: v = math::log_partition(a, di); break;
+        case kRadial: v = math::radial(a, di); break;
+        case kRadialD1: v = math::radial_d1(a, di); break;
+        case kRadialD2: v = -2.0 * math::orbit_variance(a, di); break;
+        case kVariance: v = math::orbit_variance(a, di); break;
+        case kFisher: v = 4.0 * math::orbit_variance(a, di); break;
+        default: v = math::orbit_entropy(a, di); break;
+      }
+      out[i] = v;
+    }
+  });
+}
+
+void orbit_binary(int op, const double* a, const double* b, const int64_t* d, int64_t n,
+                  double* out, int nthreads) {
+  if (op < kKL || op > kBuresLength) throw std::invalid_argument("orbit_binary: bad op");
+  const int64_t grain = (op == kBuresLength) ? 4 : 32;
+  parallel_for(n, nthreads, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      switch (op) {
+        case kKL: out[i] = math::orbit_kl(a[i], b[i], d[i]); break;
+        case kBures: out[i] = math::orbit_bures_distance(a[i], b[i], d[i]); break;
+        default: out[i] = math::bures_length(a[i], b[i], d[i]); break;
+      }
+    }
+  });
+}
+
+void orbit_probs(const double* alpha, int64_t n, int64_t d, double* out, int nthreads) {
+  if (d < 1) throw std::invalid_argument("orbit_probs: d must be >= 1");
+  // Parallel over (row, block of k) so that one large row still uses every thread.
+  const int64_t block = 1 << 14;
+  const int64_t nb = (d + block - 1) / block;
+  std::vector<double> inv_h(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const double s = 2.0 * alpha[i];
+    inv_h[i] = 1.0 / (1.0 + math::harmonic_range(2, d, s).h);
+  }
+  parallel_for(n * nb, nthreads, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t i = t / nb, b0 = (t % nb) * block;
+      const int64_t b1 = (b0 + block < d) ? b0 + block : d;
+      const double s = 2.0 * alpha[i], ih = inv_h[i];
+      double* row = out + i * d;
+      if (s == 0.0) {
+        for (int64_t k = b0; k < b1; ++k) row[k] = ih;
+      } else {
+        for (int64_t k = b0; k < b1; ++k) row[k] = std::pow((double)(k + 1), -s) * ih;
+      }
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace gsa
