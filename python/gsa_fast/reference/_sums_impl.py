@@ -50,9 +50,13 @@ def _odd_derivative(x: float, s: float, j: int, order: int) -> float:
 
 
 def _euler_maclaurin(a: int, b: int, s: float, j: int) -> float:
-    la, lb = math.log(a), math.log(b)
+    la = math.log(a)
+    if s * la > 745.2:  # every term underflows
+        return 0.0
+    D = math.log1p((b - a) / a)  # not log b − log a: exact for short far-out ranges
+    lb = la + D
     t = 1.0 - s
-    E = _integral_parts(t, lb - la)
+    E = _integral_parts(t, D)
     integral = math.exp(t * la) * sum(math.comb(j, i) * la ** (j - i) * E[i] for i in range(j + 1))
     ends = 0.5 * (a ** (-s) * la**j + b ** (-s) * lb**j)
     corr = sum(

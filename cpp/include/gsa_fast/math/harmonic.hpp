@@ -110,7 +110,12 @@ GSA_HD void em_odd_derivatives(double x, double s, double out[3][3]) {
 GSA_HD Sums3 em_range(int64_t a, int64_t b, double s) {
   const double xa = (double)a, xb = (double)b;
   const double la = log(xa);
-  const double D = log(xb) - la;  // log(b/a) = log b − log a; both exact-ish, D ≥ log(1+1/a)
+  // Past s·log a > 745 every term underflows (and the derivative coefficients ~s^5 would
+  // overflow into inf·0): the range contributes exactly 0 in float64.
+  if (s * la > 745.2) return {0.0, 0.0, 0.0};
+  // D = log(b/a) from the exact integer difference: log b − log a loses digits when a range is
+  // short compared with where it starts (a ≈ 1e15, b − a ≈ 1e9).
+  const double D = log1p((double)(b - a) / xa);
   const double t = 1.0 - s;
   double E[3];
   em_integral_parts(t, D, E);
@@ -120,7 +125,7 @@ GSA_HD Sums3 em_range(int64_t a, int64_t b, double s) {
   const double I1 = scale * (la * E[0] + E[1]);
   const double I2 = scale * (la * la * E[0] + 2.0 * la * E[1] + E[2]);
   // Endpoint values.
-  const double lb = log(xb);
+  const double lb = la + D;
   const double fa = exp(-s * la), fb = exp(-s * lb);
   double S[3];
   S[0] = I0 + 0.5 * (fa + fb);
