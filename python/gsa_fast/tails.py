@@ -85,8 +85,9 @@ def orbit_truncation_rank(alpha, eps, d):
     alpha : float or array
         ``α ≥ 0``.
     eps : float or array
-        Energy fraction left out, ``ε ≥ 0``: ``ε ≥ 1`` gives 1 and ``ε = 0`` gives ``d`` (the
-        rank of ``P(α)``), as in spec §8.1.
+        Energy fraction left out, ``0 ≤ ε < 1``; ``ε = 0`` gives ``d`` (the rank of ``P(α)``,
+        spec §8.1). Same domain as :func:`gsa_fast.truncation_rank`: ``ε ≥ 1`` (which would
+        trivially give 1) and ``ε < 0`` raise ValueError.
     d : int or array of int
         Width ``1 ≤ d ≤ 2**53`` (tested to 1e15).
 
@@ -98,7 +99,7 @@ def orbit_truncation_rank(alpha, eps, d):
     """
     fn = "orbit_truncation_rank"
     a = _alpha(alpha, fn)
-    e = as_real_array(eps, fn, "eps", lo=0.0)
+    e = as_real_array(eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
     w = _width(d, fn)
     shape, (a, e, w) = _flat(a, e, w)
     out = np.empty(a.size, dtype=np.int64)

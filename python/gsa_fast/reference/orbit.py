@@ -1,10 +1,10 @@
-"""Reference (pure numpy/scipy, float64) orbit functions (spec §4, §5.3): clear, not fast.
+"""Reference (pure numpy, float64) orbit functions (spec §4, §5.3): clear, not fast.
 
 For ``d ≤ 1e6`` the Gibbs law ``p_k(α) = k^-2α / H`` is materialized and every quantity is the
 textbook sum over k (two-pass centred variance, ``KL = log1p(Σ p φ(x))``, Bures entrywise (26)).
 For larger ``d`` the sums come from :mod:`gsa_fast.reference.sums`, and sums that cancel are
 done by :func:`weighted_sum`: exact head ``k ≤ 2^20`` plus midpoint Euler–Maclaurin with
-``scipy.integrate.quad`` — a different algorithm from the compiled kernel's
+adaptive Gauss–Legendre quadrature (``_numerics.integrate``) — a different algorithm from the compiled kernel's
 (head ``k < 128``, trapezoid Euler–Maclaurin, fixed Gauss–Legendre panels).
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import integrate
+
+from ._numerics import integrate
 
 from .sums import harmonic_range, harmonic_sums
 
@@ -50,8 +51,7 @@ def weighted_sum(d: int, s: float, F, dF) -> float:
     if d <= HEAD:
         return head
     lo, hi = math.log(HEAD + 0.5), math.log(d + 0.5)
-    integral, _ = integrate.quad(lambda u: math.exp((1 - s) * u) * float(F(u)), lo, hi,
-                                 epsabs=0.0, epsrel=1.5e-14, limit=400)
+    integral = integrate(lambda u: math.exp((1 - s) * u) * float(F(u)), lo, hi, rtol=1e-15)
 
     def fprime(x):
         u = math.log(x)
@@ -212,8 +212,7 @@ def bures_length(alpha0, alpha1, d):
         if n == 1 or a0 == a1:
             return 0.0
         lo, hi = min(a0, a1), max(a0, a1)
-        val, _ = integrate.quad(lambda a: math.sqrt(n * _fast_var(a, n)), lo, hi,
-                                epsabs=0.0, epsrel=1e-13, limit=200)
+        val = integrate(lambda a: math.sqrt(n * _fast_var(a, n)), lo, hi, rtol=1e-14)
         return val
 
     return _map(one, alpha0, alpha1, d)

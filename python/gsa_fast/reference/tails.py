@@ -1,16 +1,17 @@
-"""Reference (pure numpy/scipy, float64) orbit tails and ranks (spec §8.2–§8.4): clear, not fast.
+"""Reference (pure numpy, float64) orbit tails and ranks (spec §8.2–§8.4): clear, not fast.
 
 ``T_α(r)`` is ``fsum`` of the materialized suffix ``k^-2α, k > r`` over ``fsum`` of all terms
 when the terms fit in memory (suffix ≤ 1e6 terms, ``d ≤ 1e6`` for ``H``), and the reference
 harmonic sums otherwise. Ranks search ``r`` by bisection on that tail; thresholds are roots
-found by ``scipy.optimize.brentq``.
+found by bisection to the last bit (``_numerics.bisect_root``).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy import optimize
+
+from ._numerics import bisect_root
 
 from .sums import harmonic, harmonic_range
 
@@ -119,8 +120,7 @@ def _threshold(eps: float, d: int, r: int) -> float:
     hi = 1.0
     while _tail(hi, r, d) > eps:
         hi *= 2.0
-    return optimize.brentq(lambda a: _tail(a, r, d) - eps, 0.0, hi, xtol=1e-300, rtol=1e-15,
-                           maxiter=500)
+    return bisect_root(lambda a: _tail(a, r, d) - eps, 0.0, hi)
 
 
 def plateau_thresholds(eps, d, rmax=None):
