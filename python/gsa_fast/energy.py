@@ -45,8 +45,18 @@ __all__ = [
 # shared plumbing
 
 
+def _empty_strides_fixed(x):
+    """numpy ≥ 2 gives empty arrays zero strides, which _ragged.as_spectra reads as a non-unit
+    last-axis stride; give an empty array C strides (no memory is touched)."""
+    if isinstance(x, np.ndarray) and x.size == 0 and x.ndim >= 1:
+        c = np.empty(0, dtype=x.dtype).itemsize
+        strides = tuple(int(np.prod(x.shape[k + 1:], dtype=np.int64)) * c for k in range(x.ndim))
+        return np.lib.stride_tricks.as_strided(x, shape=x.shape, strides=strides, writeable=False)
+    return x
+
+
 def _batch(spectra, fn: str) -> SpectraBatch:
-    return as_spectra(spectra, fn, "spectra")
+    return as_spectra(_empty_strides_fixed(spectra), fn, "spectra")
 
 
 def _index_name(b: SpectraBatch, i: int) -> str:

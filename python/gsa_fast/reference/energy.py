@@ -26,6 +26,10 @@ __all__ = [
 
 def _spectra(spectra, fn):
     """(list of float64 1-D spectra, batch_shape, ragged, dense width) after validation."""
+    if isinstance(spectra, np.ndarray) and spectra.size == 0 and spectra.ndim >= 1:
+        spectra = np.zeros(spectra.shape, dtype=spectra.dtype)  # numpy ≥ 2: empty strides are 0
+        spectra = np.lib.stride_tricks.as_strided(spectra, strides=tuple(
+            int(np.prod(spectra.shape[k + 1:])) * spectra.itemsize for k in range(spectra.ndim)))
     b = as_spectra(spectra, fn, "spectra")
     out = []
     for i in range(b.lengths.size):
