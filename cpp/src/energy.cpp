@@ -140,42 +140,57 @@ void write_outputs(int64_t i, const Get& get, int64_t q, const double* ws, const
   }
 }
 
-// Sorts q nonnegative doubles (no −0, no NaN) ascending in place; tmp has room for q more.
-// LSD radix sort on the IEEE bit patterns (which order like the values for x ≥ +0), one byte per
-// pass, skipping bytes that all keys share (e.g. the 29 zero low bits of float32 data).
-void sort_ascending(double* a, double* tmp, int64_t q) {
-  if (q < 256 || q >= (int64_t(1) << 31)) {  // small, or counts beyond uint32
+// Sorts q nonnegative doubles (no −0, no NaN) ascending; returns a pointer to the sorted values,
+// which is either a or tmp (room for q). cnt is scratch. The bit patterns of doubles ≥ +0 order
+// like their values, so an adaptive MSD bucket pass on the key range [kmin, kmax] (about one
+// bucket per value) followed by insertion sorts of the (short) buckets sorts exactly; a long
+// bucket (clustered data) falls back to std::sort, so the worst case stays O(q log q).
+// kmin, kmax: the smallest and largest bit pattern among a[0..q).
+const double* sort_ascending(double* a, double* tmp, int64_t q, uint64_t kmin, uint64_t kmax,
+                             std::vector<uint32_t>& cnt) {
+  if (kmin == kmax) return a;  // all equal
+  if (q < 64 || q >= (int64_t(1) << 31)) {  // small, or counts beyond uint32
     std::sort(a, a + q);
-    return;
+    return a;
   }
-  uint64_t* src = reinterpret_cast<uint64_t*>(a);
-  uint64_t* dst = reinterpret_cast<uint64_t*>(tmp);
-  static_assert(sizeof(double) == sizeof(uint64_t), "IEEE double expected");
-  std::vector<uint32_t> cnt(8 * 256, 0);
+  int log_b = 6;  // about four buckets per value: most buckets hold 0 or 1 values
+  while (log_b < 20 && (int64_t(1) << log_b) < 4 * q) ++log_b;
+  const uint64_t span = kmax - kmin;
+  int bits = 64 - __builtin_clzll(span);  // span < 2^bits
+  const int shift = bits > log_b ? bits - log_b : 0;
+  const size_t nb = (size_t)(span >> shift) + 1;
+  cnt.assign(nb + 1, 0);
   for (int64_t k = 0; k < q; ++k) {
     uint64_t key;
     std::memcpy(&key, a + k, 8);
-    for (int b = 0; b < 8; ++b) ++cnt[b * 256 + ((key >> (8 * b)) & 0xff)];
+    ++cnt[((key - kmin) >> shift) + 1];
   }
-  uint64_t first;
-  std::memcpy(&first, a, 8);
-  for (int b = 0; b < 8; ++b) {
-    uint32_t* c = cnt.data() + b * 256;
-    if (c[(first >> (8 * b)) & 0xff] == (uint32_t)q) continue;  // every key has this byte
-    uint32_t sum = 0;
-    for (int v = 0; v < 256; ++v) {
-      const uint32_t t = c[v];
-      c[v] = sum;
-      sum += t;
-    }
-    for (int64_t k = 0; k < q; ++k) {
-      uint64_t key;
-      std::memcpy(&key, src + k, 8);
-      std::memcpy(dst + c[(key >> (8 * b)) & 0xff]++, &key, 8);
-    }
-    std::swap(src, dst);
+  for (size_t j = 1; j <= nb; ++j) cnt[j] += cnt[j - 1];  // cnt[j] = start of bucket j
+  for (int64_t k = 0; k < q; ++k) {
+    uint64_t key;
+    std::memcpy(&key, a + k, 8);
+    tmp[cnt[(key - kmin) >> shift]++] = a[k];
   }
-  if (src != reinterpret_cast<uint64_t*>(a)) std::memcpy(a, src, (size_t)q * 8);
+  // now cnt[j] = end of bucket j; sort each bucket in place
+  uint32_t begin = 0;
+  for (size_t j = 0; j < nb; ++j) {
+    const uint32_t end = cnt[j];
+    if (end - begin > 32) {
+      std::sort(tmp + begin, tmp + end);
+    } else {
+      for (uint32_t i = begin + 1; i < end; ++i) {
+        const double v = tmp[i];
+        uint32_t h = i;
+        while (h > begin && tmp[h - 1] > v) {
+          tmp[h] = tmp[h - 1];
+          --h;
+        }
+        tmp[h] = v;
+      }
+    }
+    begin = end;
+  }
+  return tmp;
 }
 
 template <class T>
@@ -195,7 +210,8 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
   const bool sums = needs_sums(req);
 
   parallel_for(n, nthreads, grain, [&](int64_t lo, int64_t hi) {
-    std::vector<double> ws, w;  // per-worker workspace: suffix sums, sorted copy
+    std::vector<double> ws, w;  // per-worker workspace: suffix sums, sorted copy (+ scratch)
+    std::vector<uint32_t> cnt;  // bucket counts of the sort
     for (int64_t i = lo; i < hi; ++i) {
       const T* x = values + starts[i];
       const int64_t q = lengths[i];
@@ -236,17 +252,21 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
       // Any order: validate while copying into the workspace, sort ascending, read backwards.
       if ((int64_t)w.size() < 2 * q) w.resize(2 * q);
       bool ok = true;
+      uint64_t kmin = ~uint64_t(0), kmax = 0;
       for (int64_t k = 0; k < q; ++k) {
-        const double v = (double)x[k];
+        const double v = (double)x[k] + 0.0;  // −0 → +0, so that bit patterns order like values
         ok &= (v >= 0.0) & (v <= vmax);
-        w[k] = v + 0.0;  // −0 → +0, so that bit patterns order like values
+        w[k] = v;
+        uint64_t key;
+        std::memcpy(&key, &v, 8);
+        kmin = std::min(kmin, key);
+        kmax = std::max(kmax, key);
       }
       if (!ok) {
         note_bad(i);
         continue;
       }
-      sort_ascending(w.data(), w.data() + q, q);
-      const double* pw = w.data();
+      const double* pw = sort_ascending(w.data(), w.data() + q, q, kmin, kmax, cnt);
       auto get_w = [pw, q](int64_t k) { return pw[q - 1 - k]; };
       fused_pass(get_w, q, vmax, ws.data(), sp);  // sorted and valid: cannot fail
       write_outputs(i, get_w, q, ws.data(), sp, req);
