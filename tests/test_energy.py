@@ -101,6 +101,28 @@ def test_orbit_large_width():
     assert g.truncation_rank(s.astype(np.float32), 0.01) == 61
 
 
+def test_eps_shapes_and_empty_eps():
+    x = np.ones((3, 4))
+    assert g.truncation_rank(x, []).shape == (3, 0)
+    assert g.truncation_rank(x, np.array(0.5)).shape == (3,)
+    assert g.truncation_rank(x[0], [0.5]).shape == (1,)
+    with pytest.raises(ValueError, match="spectrum 1"):  # spectra are still validated
+        g.truncation_rank(np.array([[1.0], [np.nan]]), [])
+    # a batch that repeats one row through a zero stride is read in place
+    b = np.broadcast_to(orbit(1, 1000), (5, 1000))
+    assert g.truncation_rank(b, 0.1).tolist() == [6] * 5
+
+
+def test_entropy_nearly_rank_one():
+    # Ent = −p1 log p1 − p2 log p2 with p2 = 1e-12/(1+1e-12): log p1 must come from log1p (§4.4)
+    import mpmath as mp
+    with mp.workdps(50):
+        p2 = mp.mpf(1e-12) / (1 + mp.mpf(1e-12))
+        want = float(-(1 - p2) * mp.log(1 - p2) - p2 * mp.log(p2))
+    for impl in (g, ref):
+        assert_rel(impl.spectral_entropy([1.0, 1e-6]), want, 1e-14, what="Ent")  # measured ~1e-16
+
+
 def test_alpha_zero_tie():
     # §8.1: α = 0, d = 1000, ε = 0.1 is exactly 900, float64 may give 901: accept both
     s = np.ones(1000)

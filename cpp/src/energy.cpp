@@ -223,7 +223,8 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
           ok &= (v >= 0.0) & (v <= vmax);
           cnt += (v > req.tol);
         }
-        if (!ok) note_bad(i); else req.rank[i] = cnt;
+        if (!ok) note_bad(i);
+        else if (req.rank) req.rank[i] = cnt;  // (nothing requested at all: validation only)
         continue;
       }
       if ((int64_t)ws.size() < q + 1) ws.resize(q + 1);
