@@ -262,6 +262,46 @@ def test_threads_agree(rng):
     np.testing.assert_array_equal(g.truncation_rank(x, [0.1, 0.01]), one[1])
 
 
+def test_kernel_all_outputs_in_one_call(rng):
+    # the kernel computes any combination in one pass (ordered path for entropy/m/rank too):
+    # it must agree with the one-output calls the public functions make (unordered path)
+    from gsa_fast._ragged import as_spectra
+    for dtype in (np.float64, np.float32):
+        x = random_batch(rng, (30, 300), dtype, "any")
+        b = as_spectra(x, "t")
+        n, w = x.shape
+        eps = np.array([0.0, 0.1, 0.01])
+        r = np.empty((n, 3), dtype=np.int64)
+        T, E = np.empty((n, w + 1)), np.empty((n, w))
+        ent, m, rk = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
+        bad = g._core.energy_stats(b.values, b.starts, b.lengths, eps=eps, out_ranks_eps=r, out_tails=T.reshape(-1),
+                                   tails_start=np.arange(n) * (w + 1), out_energy=E.reshape(-1),
+                                   energy_start=np.arange(n) * w, out_entropy=ent, out_radial=m, out_rank=rk, tol=0.5)
+        assert bad == -1
+        np.testing.assert_array_equal(r, g.truncation_rank(x, eps))
+        np.testing.assert_array_equal(T, g.spectrum_tails(x))
+        np.testing.assert_array_equal(E, g.energy(x))
+        np.testing.assert_array_equal(rk, g.rank_count(x, 0.5))
+        assert_rel(ent, g.spectral_entropy(x), 1e-14, what="entropy, ordered vs unordered sum")
+        assert_rel(m, g.radial_functional(x), 0, atol=1e-15, what="m, ordered vs unordered sum")
+
+
+def test_kernel_rechecks_layout():
+    # the C++ safety net behind the Python validation: no out-of-bounds access, no silent copies
+    v = np.ones(10)
+    k = g._core.energy_stats
+    with pytest.raises(ValueError, match="spectrum out of bounds"):
+        k(v, np.array([8]), np.array([5]), out_rank=np.empty(1, dtype=np.int64))
+    with pytest.raises(ValueError, match="out_tails: region out of bounds"):
+        k(v, np.array([0]), np.array([10]), out_tails=np.empty(10), tails_start=np.array([0]))
+    with pytest.raises(ValueError, match="out_ranks_eps has the wrong size"):
+        k(v, np.array([0]), np.array([10]), eps=np.array([0.1, 0.2]), out_ranks_eps=np.empty(1, dtype=np.int64))
+    with pytest.raises(TypeError):  # int values are not converted behind the caller's back
+        k(np.ones(10, dtype=np.int64), np.array([0]), np.array([10]))
+    with pytest.raises(ValueError, match="C-contiguous array of the kernel's dtype"):
+        k(v, np.array([0]), np.array([10]), out_entropy=np.empty(1, dtype=np.float32))
+
+
 # ------------------------------------------------------------------------------------------------
 # accuracy against exact rational arithmetic
 

@@ -64,8 +64,57 @@ int fused_pass(const Get& get, int64_t q, double vmax, double* ws, SpecSums& sp)
   return kOk;
 }
 
-bool needs_sums(const EnergyRequest& r) {
-  return r.ranks_eps || r.tails || r.energy || r.entropy || r.radial;
+bool needs_order(const EnergyRequest& r) { return r.ranks_eps || r.tails || r.energy; }
+
+// Entropy, radial functional and rank need no order: validate and find σ_1 in one pass, then
+// sum the other squares (compensated; all terms ≥ 0, so ~2u relative in any order) in a second.
+// Returns false for an invalid spectrum.
+template <class T>
+bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const EnergyRequest& r) {
+  double best = 0.0;
+  int64_t imax = 0, nbad = 0, nnz = 0, above = 0;
+  const double tol = r.tol;
+  for (int64_t k = 0; k < q; ++k) {
+    const double v = (double)x[k];
+    nbad += !((v >= 0.0) & (v <= vmax));
+    if (v > best) {
+      best = v;
+      imax = k;
+    }
+    nnz += (v > 0.0);
+    above += (v > tol);
+  }
+  if (nbad) return false;
+  if (r.rank) r.rank[i] = above;
+  if (!r.entropy && !r.radial) return true;
+  const double scale = math::pow2_scale_for(best);
+  const double top = (best * scale) * (best * scale);
+  double s = 0.0, c = 0.0;
+  for (int64_t k = 0; k < q; ++k) {
+    const double u = (double)x[k] * scale;
+    if (k != imax) math::neumaier_add(s, c, u * u);
+  }
+  const double rest = s + c;  // Σ_{k≥2} σ_k² (scaled)
+  math::neumaier_add(s, c, top);
+  const double tot = s + c;
+  if (r.entropy) {
+    double h = 0.0;
+    if (tot > 0.0) {
+      double hs = 0.0, hc = 0.0;
+      math::neumaier_add(hs, hc, math::entropy_term_top(top / tot, rest / tot));
+      for (int64_t k = 0; k < q; ++k) {
+        const double u = (double)x[k] * scale;
+        if (k != imax && u > 0.0) math::neumaier_add(hs, hc, math::entropy_term((u * u) / tot));
+      }
+      h = hs + hc;
+    }
+    r.entropy[i] = h;
+  }
+  if (r.radial) {
+    const double d = r.radial_d ? (double)r.radial_d[i] : (double)nnz;
+    r.radial[i] = (tot > 0.0) ? math::radial_from_ratio(d, rest / top) : NAN;
+  }
+  return true;
 }
 
 // smallest r in [1, q] with ws[r]/tot ≤ e (exists: ws[q] = 0); T computed exactly as the
@@ -207,7 +256,7 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
     while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
     }
   };
-  const bool sums = needs_sums(req);
+  const bool ordered = needs_order(req);
 
   parallel_for(n, nthreads, grain, [&](int64_t lo, int64_t hi) {
     std::vector<double> ws, w;  // per-worker workspace: suffix sums, sorted copy (+ scratch)
@@ -215,16 +264,8 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
     for (int64_t i = lo; i < hi; ++i) {
       const T* x = values + starts[i];
       const int64_t q = lengths[i];
-      if (!sums) {  // rank_count only: validate and count, no order needed
-        int64_t cnt = 0;
-        bool ok = true;
-        for (int64_t k = 0; k < q; ++k) {
-          const double v = (double)x[k];
-          ok &= (v >= 0.0) & (v <= vmax);
-          cnt += (v > req.tol);
-        }
-        if (!ok) note_bad(i);
-        else if (req.rank) req.rank[i] = cnt;  // (nothing requested at all: validation only)
+      if (!ordered) {
+        if (!unordered_outputs(i, x, q, vmax, req)) note_bad(i);
         continue;
       }
       if ((int64_t)ws.size() < q + 1) ws.resize(q + 1);
