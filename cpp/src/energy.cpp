@@ -66,14 +66,26 @@ int fused_pass(const Get& get, int64_t q, double vmax, double* ws, SpecSums& sp)
 
 bool needs_order(const EnergyRequest& r) { return r.ranks_eps || r.tails || r.energy; }
 
-// Entropy, radial functional and rank need no order: validate and find σ_1 in one pass, then
-// sum the other squares (compensated; all terms ≥ 0, so ~2u relative in any order) in a second.
+// Entropy, radial functional and rank need no order. For a spectrum that is not sorted (either
+// way), validate and find σ_1 in one pass, then sum the other squares (compensated; all terms
+// ≥ 0, so ~2u relative in any order) in a second, instead of sorting.
 // Returns false for an invalid spectrum.
 template <class T>
 bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const EnergyRequest& r) {
-  double best = 0.0;
-  int64_t imax = 0, nbad = 0, nnz = 0, above = 0;
+  int64_t nbad = 0, above = 0;
   const double tol = r.tol;
+  if (!r.entropy && !r.radial) {  // rank only: one branch-free counting pass
+    for (int64_t k = 0; k < q; ++k) {
+      const double v = (double)x[k];
+      nbad += !((v >= 0.0) & (v <= vmax));
+      above += (v > tol);
+    }
+    if (nbad) return false;
+    if (r.rank) r.rank[i] = above;  // (nothing requested at all: validation only)
+    return true;
+  }
+  double best = 0.0;
+  int64_t imax = 0, nnz = 0;
   for (int64_t k = 0; k < q; ++k) {
     const double v = (double)x[k];
     nbad += !((v >= 0.0) & (v <= vmax));
@@ -86,7 +98,6 @@ bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const Ener
   }
   if (nbad) return false;
   if (r.rank) r.rank[i] = above;
-  if (!r.entropy && !r.radial) return true;
   const double scale = math::pow2_scale_for(best);
   const double top = (best * scale) * (best * scale);
   double s = 0.0, c = 0.0;
@@ -264,7 +275,7 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
     for (int64_t i = lo; i < hi; ++i) {
       const T* x = values + starts[i];
       const int64_t q = lengths[i];
-      if (!ordered) {
+      if (!ordered && !req.entropy && !req.radial) {  // rank_count: no sums at all
         if (!unordered_outputs(i, x, q, vmax, req)) note_bad(i);
         continue;
       }
@@ -289,6 +300,10 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
       }
       if (st2 == kBad) {
         note_bad(i);
+        continue;
+      }
+      if (!ordered) {  // entropy, m, rank of an unsorted spectrum: no sort needed
+        if (!unordered_outputs(i, x, q, vmax, req)) note_bad(i);
         continue;
       }
       // Any order: validate while copying into the workspace, sort ascending, read backwards.
