@@ -187,7 +187,9 @@ def compare(x, rng, q):
     np.testing.assert_array_equal(g.truncation_rank(x, eps), ref.truncation_rank(x, eps))
     np.testing.assert_array_equal(g.rank_count(x), ref.rank_count(x))
     np.testing.assert_array_equal(g.rank_count(x, 0.5), ref.rank_count(x, 0.5))
-    for name, rtol, atol in [("energy", 8 * U, 0), ("spectrum_tails", tol_T, 0),
+    # ν = σ²/total: the reference's total is a plain cumsum too (the fast one is checked against
+    # exact arithmetic in test_sort_paths / test_tiny_tails_relative_accuracy)
+    for name, rtol, atol in [("energy", tol_T, 0), ("spectrum_tails", tol_T, 0),
                              ("spectral_entropy", 1e-13, 1e-15), ("radial_functional", 0, 1e-14)]:
         a, b = getattr(g, name)(x), getattr(ref, name)(x)
         if isinstance(a, RaggedSpectra):
@@ -236,6 +238,24 @@ def test_fast_vs_reference_ragged(rng):
     compare(rf, rng, 1000)
     # a list of unequal spectra is ragged too
     assert g.truncation_rank([[3, 1], [1, 1, 1]], 0.3).tolist() == [1, 3]
+
+
+def test_sort_paths(rng):
+    # unsorted spectra are sorted in the workspace: short (< 64, std::sort), bucket + one insertion
+    # pass (spread keys), per-bucket sorts (clustered keys: one huge outlier, few distinct values)
+    spread = rng.random((4, 1000))
+    clustered = 1 + rng.random((4, 1000)) * 1e-9
+    clustered[:, 17] = 1e250
+    few = rng.integers(0, 4, (4, 1000)).astype(np.float64)
+    short = rng.random((4, 63))
+    clustered32 = (1 + rng.random((4, 1000)) * 1e-5).astype(np.float32)
+    clustered32[:, 17] = 1e30
+    for x in (spread, clustered, few, short, spread.astype(np.float32), clustered32):
+        compare(x, rng, x.shape[-1])
+        x64 = x.astype(np.float64)
+        x64 = x64 / 2.0 ** np.floor(np.log2(x64.max(axis=1, keepdims=True)))  # exact, no overflow
+        want = -np.sort(-x64 ** 2, axis=1) / np.array([[float(sum(map(Fraction, row ** 2)))] for row in x64])
+        assert_rel(g.energy(x), want, 4 * U, what="ν sorted")  # order exact, values to a few ulp
 
 
 def test_negative_zero_and_extreme_magnitudes(rng):
