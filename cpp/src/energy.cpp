@@ -112,7 +112,7 @@ bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const Ener
     double h = 0.0;
     if (tot > 0.0) {
       double hs = 0.0, hc = 0.0;
-      math::neumaier_add(hs, hc, math::entropy_term_top(top / tot, rest / tot));
+      math::neumaier_add(hs, hc, math::entropy_term_top(std::min(1.0, top / tot), std::min(1.0, rest / tot)));
       for (int64_t k = 0; k < q; ++k) {
         const double u = (double)x[k] * scale;
         if (k != imax && u > 0.0) math::neumaier_add(hs, hc, math::entropy_term((u * u) / tot));
@@ -166,7 +166,7 @@ void write_outputs(int64_t i, const Get& get, int64_t q, const double* ws, const
     if (tot > 0.0) {
       for (int64_t k = 0; k < q; ++k) {
         const double u = get(k) * sp.scale;
-        out[k] = (u * u) / tot;
+        out[k] = std::min(1.0, (u * u) / tot);  // (guard: ν_1 ≤ 1 also after rounding)
       }
     } else {
       for (int64_t k = 0; k < q; ++k) out[k] = 0.0;
@@ -176,7 +176,7 @@ void write_outputs(int64_t i, const Get& get, int64_t q, const double* ws, const
     double h = 0.0;
     if (tot > 0.0) {
       double s = 0.0, c = 0.0;
-      math::neumaier_add(s, c, math::entropy_term_top(sp.top / tot, ws[1] / tot));
+      math::neumaier_add(s, c, math::entropy_term_top(std::min(1.0, sp.top / tot), std::min(1.0, ws[1] / tot)));
       for (int64_t k = 1; k < sp.nnz; ++k) {
         const double u = get(k) * sp.scale;
         math::neumaier_add(s, c, math::entropy_term((u * u) / tot));

@@ -191,7 +191,8 @@ def energy(spectra):
 
     Accuracy
     --------
-    Each ``ν_k`` within ~3 ulp relative (exact power-of-two scaling, compensated total).
+    Each ``ν_k`` within ~4 ulp relative (exact power-of-two scaling, compensated total; tested
+    against exact rational arithmetic).
     """
     fn = "energy"
     b = _batch(spectra, fn)
