@@ -74,13 +74,14 @@ template <class T>
 bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const EnergyRequest& r) {
   int64_t nbad = 0, above = 0;
   const double tol = r.tol;
-  if (!r.entropy && !r.radial) {  // rank only: one branch-free counting pass
+  if (!r.entropy && !r.radial) {  // rank only: one branch-free counting pass (vectorizes)
+    int64_t good = 0;
     for (int64_t k = 0; k < q; ++k) {
       const double v = (double)x[k];
-      nbad += !((v >= 0.0) & (v <= vmax));
-      above += (v > tol);
+      good += (v >= 0.0) & (v <= vmax);  // false for NaN, ±Inf, negatives
+      above += (v > tol) ? 1 : 0;
     }
-    if (nbad) return false;
+    if (good != q) return false;
     if (r.rank) r.rank[i] = above;  // (nothing requested at all: validation only)
     return true;
   }
