@@ -3,13 +3,14 @@
 Every function takes a batch of singular-value spectra in the one layout of
 :mod:`gsa_fast._ragged`: a dense ``(..., width)`` array (float32 or float64; rows may be strided
 views with unit stride along the last axis) or ``RaggedSpectra(values, offsets)``. Values are
-singular values ``σ ≥ 0`` in **any order**: a spectrum that is not sorted descending is sorted in
-a per-worker workspace (an ascending one is just reversed); the caller's batch is never copied.
+singular values ``σ ≥ 0`` in **any order**: descending and ascending spectra are read in place;
+other spectra are sorted in a per-worker workspace where the order matters (``r_ε``, ``ν``, ``T``;
+entropy, ``m`` and ``rank_count`` never sort). The caller's batch is never copied.
 Work is batch-parallel (``gsa_fast.set_num_threads``) with the GIL released. Results are float64
 (counts and ranks int64); integer spectra are accepted (converted exactly, as everywhere in
 gsa_fast).
 
-Numerics (all functions): one fused pass per spectrum validates σ, checks the order, squares
+Numerics: one fused pass per (sorted) spectrum validates σ, checks the order, squares
 ``σ·2^-e`` (``e`` the binary exponent of ``σ_1``: an exact scaling, so no σ² overflows or
 underflows for any finite input) and forms Neumaier-compensated **suffix** sums
 ``S(r) = Σ_{k>r} σ_k²`` (never ``1 − prefix``). Hence ``T(r) = S(r)/S(0)`` has a relative error of
