@@ -7,11 +7,12 @@ CUDA kernel exists.
 """
 from __future__ import annotations
 
-from . import bures, charts, energy, orbit, reference, spectra, sums, tails
+from . import bures, charts, orbit, reference, spectra, spectral, sums, tails
 from ._info import build_info, get_num_threads, set_num_threads
+from ._ragged import RaggedSpectra
 from .bures import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
-from .energy import *  # noqa: F401,F403
+from .spectral import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
@@ -21,8 +22,8 @@ __version__ = build_info()["version"]
 
 #: Public kernels: every name here has a reference twin, a test and a benchmark.
 KERNELS = tuple(sorted(
-    set(sums.__all__) | set(orbit.__all__) | set(energy.__all__) | set(tails.__all__)
+    set(sums.__all__) | set(orbit.__all__) | set(spectral.__all__) | set(tails.__all__)
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
 ))
 
-__all__ = [*KERNELS, "build_info", "get_num_threads", "set_num_threads", "reference", "KERNELS"]
+__all__ = [*KERNELS, "RaggedSpectra", "build_info", "get_num_threads", "set_num_threads", "reference", "KERNELS"]

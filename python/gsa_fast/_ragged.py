@@ -128,10 +128,10 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
             raise type_error(fn, arg, "float32 or float64 spectra", x)
     if a.ndim == 0:
         raise value_error(fn, arg, "at least 1-D (one spectrum per row)", "a scalar")
-    if a.shape[-1] > 0 and a.strides[-1] != a.itemsize:
+    if a.size and a.strides[-1] != a.itemsize:
         raise value_error(fn, arg, "unit stride along the last axis (use np.ascontiguousarray)",
                           f"strides {a.strides}")
-    if any(st < 0 for st in a.strides):
+    if a.size and any(st < 0 for st in a.strides):
         raise value_error(fn, arg, "non-negative strides (use np.ascontiguousarray)", f"strides {a.strides}")
     batch_shape = a.shape[:-1]
     n = int(np.prod(batch_shape, dtype=np.int64))

@@ -2,7 +2,7 @@
 
 Spec §8.1, §4.2, §4.4. Written for clarity: one spectrum at a time, sort descending, square,
 suffix sums with ``np.cumsum`` of the reversed squares (never ``1 − prefix``). Same names,
-signatures, conventions and errors as :mod:`gsa_fast.energy` (see its module docstring):
+signatures, conventions and errors as :mod:`gsa_fast.spectral` (see its module docstring):
 all-zero or empty spectra give ``ν ≡ 0``, ``T ≡ 0``, ``r_ε = 0``, entropy 0 and ``m = NaN``.
 """
 from __future__ import annotations
@@ -177,7 +177,3 @@ def rank_count(spectra, tol=0.0):
     specs, shape, _, _ = _spectra(spectra, fn)
     out = np.array([np.count_nonzero(s > tol) for s in specs], dtype=np.int64).reshape(shape)
     return out[()] if out.ndim == 0 else out
-
-
-# See gsa_fast/energy.py: the package's star import rebinds the name ``energy`` to the function.
-energy.__all__ = __all__

@@ -332,10 +332,3 @@ def rank_count(spectra, tol=0.0):
     out = np.empty(b.lengths.size, dtype=np.int64)
     _run(fn, b, out_rank=out, tol=t)
     return _scalar_or_array(out.reshape(b.batch_shape))
-
-
-# The package does ``from . import energy`` and then ``from .energy import *``, which rebinds
-# ``gsa_fast.energy`` from this module to the function :func:`energy` of the same (required) name;
-# ``gsa_fast/__init__.py`` then reads ``energy.__all__``. Give the function that attribute so both
-# readings work (the module itself stays importable as ``sys.modules["gsa_fast.energy"]``).
-energy.__all__ = __all__
