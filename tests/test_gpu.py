@@ -23,3 +23,31 @@ def test_harmonic_cuda_matches_cpu(cupy):
 def test_harmonic_cuda_rejects_bad_input(cupy):
     with pytest.raises(ValueError, match="s must be"):
         g.harmonic(cupy.asarray([10]), cupy.asarray([-1.0]))
+
+
+def test_truncation_rank_cuda_matches_cpu(cupy, rng):
+    eps = np.array([0.0, 1e-6, 1e-3, 0.01, 0.1, 0.5, 0.9])
+    for dtype in (np.float64, np.float32):
+        x = np.sort(rng.pareto(1.5, size=(300, 777)), axis=-1)[:, ::-1].astype(dtype)
+        x[5, 300:] = 0.0  # trailing zeros: ε = 0 gives the rank
+        x[7] = 0.0  # zero spectrum gives 0
+        x = np.ascontiguousarray(x)
+        host = g.truncation_rank(x, eps)
+        dev = g.truncation_rank(cupy.asarray(x), eps)
+        assert isinstance(dev, cupy.ndarray) and dev.shape == host.shape
+        # equal except at float ties (|T(r) − ε| ≲ 1e-13): allow ±1 on at most a handful
+        diff = np.abs(cupy.asnumpy(dev) - host)
+        assert diff.max() <= 1 and np.count_nonzero(diff) <= 3
+        assert host[5, 0] == 300 and (host[7] == 0).all()
+    # ascending, unsorted and ragged inputs give the same ranks as on the CPU
+    y = rng.random((50, 64))
+    for variant in (y[:, ::-1].copy(), y, np.sort(y, axis=-1)):
+        np.testing.assert_array_equal(cupy.asnumpy(g.truncation_rank(cupy.asarray(variant), 0.1)),
+                                      g.truncation_rank(variant, 0.1))
+    r = g.RaggedSpectra.from_list([y[0, :10], y[1, :0], y[2]])
+    rg = g.RaggedSpectra(cupy.asarray(r.values), r.offsets)
+    np.testing.assert_array_equal(cupy.asnumpy(g.truncation_rank(rg, [0.1, 0.01])), g.truncation_rank(r, [0.1, 0.01]))
+    with pytest.raises(ValueError, match="spectrum 3"):
+        bad = y.copy()
+        bad[3, 5] = np.nan
+        g.truncation_rank(cupy.asarray(bad), 0.1)

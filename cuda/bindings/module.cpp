@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "spectral.cuh"
 #include "sums.cuh"
 
 namespace py = pybind11;
@@ -53,4 +54,24 @@ PYBIND11_MODULE(_cuda, m) {
       },
       py::arg("a"), py::arg("b"), py::arg("s"), py::arg("n"), py::arg("out_h"), py::arg("out_l"),
       py::arg("out_q"), py::arg("stream"));
+  m.def(
+      "truncation_rank",
+      [](uintptr_t values, bool f32, uintptr_t starts, uintptr_t lengths, int64_t nspec,
+         uintptr_t eps, int neps, uintptr_t out, uintptr_t status, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = f32 ? gsa::cuda::truncation_rank_f32(
+                          dptr<const float>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<const double>(eps), neps,
+                          dptr<int64_t>(out), dptr<int32_t>(status), stream)
+                    : gsa::cuda::truncation_rank_f64(
+                          dptr<const double>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<const double>(eps), neps,
+                          dptr<int64_t>(out), dptr<int32_t>(status), stream);
+        }
+        check(err, "truncation_rank");
+      },
+      py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("eps"), py::arg("neps"), py::arg("out"), py::arg("status"), py::arg("stream"));
 }

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _gpu_spectral
 from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
 from ._validate import as_count_array, describe, type_error, value_error
 
@@ -142,6 +142,8 @@ def truncation_rank(spectra, eps):
     One fused pass per spectrum plus a binary search per ε.
     """
     fn = "truncation_rank"
+    if _gpu_spectral.is_gpu_spectra(spectra):  # cupy in, cupy out (cuda/spectral.cu)
+        return _gpu_spectral.truncation_rank(spectra, _eps_array(eps, fn), fn)
     b = _batch(spectra, fn)
     e = _eps_array(eps, fn)
     scalar_eps = e.ndim == 0

@@ -1,0 +1,129 @@
+// Truncation ranks on the GPU: one block per spectrum, a tiled reverse (suffix) scan of σ² in
+// float64 (spec §8.1: tails as suffix sums, never 1 − prefix), and one count per level ε:
+// r_ε = 1 + #{r ∈ [1, q−1] : S(r) > ε·S(0)}, S(j) = Σ_{k≥j} σ_k² (0-based, descending order).
+// All terms are nonnegative, so each suffix sum carries a relative error ≤ ~log2(256)·q/256·u;
+// results can differ from the CPU kernel only at ties |T(r) − ε| ≲ 1e-13·T(r).
+#include <cuda_runtime.h>
+#include <math.h>
+
+#include "gsa_fast/math/energy.hpp"
+#include "spectral.cuh"
+
+namespace gsa {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kMaxEps = 32;
+
+template <class T>
+__global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
+                                       const int64_t* lengths, int64_t nspec, const double* eps,
+                                       int neps, int64_t* out, int32_t* status) {
+  __shared__ double tile[kThreads];
+  __shared__ double red[kThreads];
+  __shared__ int counts[kMaxEps];
+  const int tid = threadIdx.x;
+  for (int64_t i = blockIdx.x; i < nspec; i += gridDim.x) {
+    const T* s = values + starts[i];
+    const int64_t n = lengths[i];
+    // Pass 0: validity, order, and the largest value.
+    int bad = 0, not_desc = 0, not_asc = 0;
+    double mx = 0.0;
+    for (int64_t k = tid; k < n; k += kThreads) {
+      const double x = (double)s[k];
+      if (!(x >= 0.0 && x <= 1.7976931348623157e308)) bad = 1;
+      mx = fmax(mx, x);
+      if (k + 1 < n) {
+        const double y = (double)s[k + 1];
+        not_desc |= (x < y);
+        not_asc |= (x > y);
+      }
+    }
+    bad = __syncthreads_or(bad);
+    not_desc = __syncthreads_or(not_desc);
+    not_asc = __syncthreads_or(not_asc);
+    red[tid] = mx;
+    __syncthreads();
+    for (int off = kThreads / 2; off > 0; off >>= 1) {
+      if (tid < off) red[tid] = fmax(red[tid], red[tid + off]);
+      __syncthreads();
+    }
+    mx = red[0];
+    __syncthreads();
+    if (bad || (not_desc && not_asc) || mx == 0.0) {
+      if (tid == 0) status[i] = bad ? 1 : ((not_desc && not_asc) ? 2 : 0);
+      for (int e = tid; e < neps; e += kThreads) out[i * neps + e] = 0;
+      continue;
+    }
+    const bool ascending = not_desc;  // sorted, but not descending
+    const double scale = math::pow2_scale_for(mx);
+    if (tid < kMaxEps) counts[tid] = 0;
+    int cnt[kMaxEps];
+    for (int e = 0; e < kMaxEps; ++e) cnt[e] = 0;
+    double total = 0.0;
+    // Pass 1 computes the total; pass 2 repeats the identical scan and counts against it.
+    for (int pass = 0; pass < 2; ++pass) {
+      double carry = 0.0;
+      const int64_t ntiles = (n + kThreads - 1) / kThreads;
+      for (int64_t t = ntiles - 1; t >= 0; --t) {
+        const int64_t j = t * kThreads + tid;  // logical index, 0 = largest σ
+        double x2 = 0.0;
+        if (j < n) {
+          const double x = (double)s[ascending ? (n - 1 - j) : j] * scale;
+          x2 = x * x;
+        }
+        tile[tid] = x2;
+        __syncthreads();
+        // Inclusive suffix scan within the tile (Hillis–Steele).
+        for (int off = 1; off < kThreads; off <<= 1) {
+          const double add = (tid + off < kThreads) ? tile[tid + off] : 0.0;
+          __syncthreads();
+          tile[tid] += add;
+          __syncthreads();
+        }
+        const double S = tile[tid] + carry;
+        if (pass == 1 && j >= 1 && j < n) {
+          for (int e = 0; e < neps; ++e) cnt[e] += (S > eps[e] * total);
+        }
+        carry += tile[0];
+        __syncthreads();
+      }
+      total = carry;
+    }
+    for (int e = 0; e < neps; ++e)
+      if (cnt[e]) atomicAdd(&counts[e], cnt[e]);
+    __syncthreads();
+    for (int e = tid; e < neps; e += kThreads) out[i * neps + e] = 1 + (int64_t)counts[e];
+    if (tid == 0) status[i] = 0;
+    __syncthreads();
+  }
+}
+
+template <class T>
+int launch(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
+           const double* eps, int neps, int64_t* out, int32_t* status, uintptr_t stream) {
+  if (nspec <= 0) return 0;
+  if (neps > kMaxEps || neps < 0) return (int)cudaErrorInvalidValue;
+  const int blocks = (int)(nspec < 16384 ? nspec : 16384);
+  truncation_rank_kernel<T><<<blocks, kThreads, 0, reinterpret_cast<cudaStream_t>(stream)>>>(
+      values, starts, lengths, nspec, eps, neps, out, status);
+  return (int)cudaGetLastError();
+}
+
+}  // namespace
+
+int truncation_rank_f64(const double* values, const int64_t* starts, const int64_t* lengths,
+                        int64_t nspec, const double* eps, int neps, int64_t* out, int32_t* status,
+                        uintptr_t stream) {
+  return launch(values, starts, lengths, nspec, eps, neps, out, status, stream);
+}
+
+int truncation_rank_f32(const float* values, const int64_t* starts, const int64_t* lengths,
+                        int64_t nspec, const double* eps, int neps, int64_t* out, int32_t* status,
+                        uintptr_t stream) {
+  return launch(values, starts, lengths, nspec, eps, neps, out, status, stream);
+}
+
+}  // namespace cuda
+}  // namespace gsa

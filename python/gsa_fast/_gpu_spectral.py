@@ -1,0 +1,82 @@
+"""GPU route of the per-spectrum reductions (cupy in, cupy out). Only truncation_rank so far."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+from ._ragged import RaggedSpectra
+from ._validate import type_error, value_error
+
+_MAX_EPS = 32  # levels per kernel launch (cuda/spectral.cu)
+
+
+def is_gpu_spectra(x) -> bool:
+    return _backend.is_cupy(x) or (isinstance(x, RaggedSpectra) and _backend.is_cupy(x.values))
+
+
+def _layout(cp, x, fn):
+    """(values, starts, lengths, batch_shape, ragged) on the device, without copying values."""
+    if isinstance(x, RaggedSpectra):
+        values = x.values
+        if values.ndim != 1 or values.dtype not in (cp.float32, cp.float64):
+            raise type_error(fn, "spectra.values", "a 1-D float32 or float64 cupy array", values)
+        offsets = cp.asarray(x.offsets, dtype=cp.int64)
+        return values, offsets[:-1].copy(), cp.diff(offsets), (offsets.size - 1,), True
+    a = x
+    if a.dtype not in (cp.float32, cp.float64):
+        raise type_error(fn, "spectra", "a float32 or float64 cupy array", a)
+    if a.ndim == 0:
+        raise value_error(fn, "spectra", "at least 1-D (one spectrum per row)", "a scalar")
+    if a.size and (a.strides[-1] != a.itemsize or any(s < 0 for s in a.strides)):
+        raise value_error(fn, "spectra", "unit stride along the last axis and non-negative strides",
+                          f"strides {a.strides}")
+    bshape = a.shape[:-1]
+    n = int(np.prod(bshape, dtype=np.int64))
+    idx = np.indices(bshape, dtype=np.int64).reshape(len(bshape), -1) if bshape else np.zeros((0, 1), np.int64)
+    st = np.array([s // a.itemsize for s in a.strides[:-1]], dtype=np.int64)
+    starts = (idx * st[:, None]).sum(axis=0) if bshape else np.zeros(1, np.int64)
+    return a, cp.asarray(starts[:n] if bshape else starts), cp.full(max(n, 1) if not bshape else n, a.shape[-1], dtype=cp.int64), bshape, False
+
+
+def _sorted_copy(cp, values, starts, lengths):
+    """Each spectrum sorted descending, in a compact temporary copy (unsorted input only)."""
+    n = int(lengths.size)
+    seg = cp.repeat(cp.arange(n, dtype=cp.int64), lengths)
+    pos = cp.arange(int(lengths.sum()), dtype=cp.int64) - cp.repeat(cp.cumsum(lengths) - lengths, lengths)
+    flat = values[cp.repeat(starts, lengths) + pos].astype(values.dtype)
+    order = cp.lexsort(cp.stack([-flat.astype(cp.float64), seg.astype(cp.float64)]))
+    new_starts = cp.cumsum(lengths) - lengths
+    return cp.ascontiguousarray(flat[order]), new_starts
+
+
+def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
+    cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
+    cuda = _backend.require_cuda(fn)
+    values, starts, lengths, bshape, _ = _layout(cp, spectra, fn)
+    e1 = np.ascontiguousarray(eps.reshape(-1), dtype=np.float64)
+    nspec = int(lengths.size)
+    out = cp.zeros((nspec, e1.size), dtype=cp.int64)
+    status = cp.zeros(max(nspec, 1), dtype=cp.int32)
+    stream = cp.cuda.get_current_stream().ptr
+
+    def run(vals, st):
+        for c0 in range(0, e1.size, _MAX_EPS):
+            chunk = cp.asarray(e1[c0:c0 + _MAX_EPS])
+            part = cp.empty((nspec, chunk.size), dtype=cp.int64)
+            cuda.truncation_rank(vals.data.ptr, vals.dtype == cp.float32, st.data.ptr, lengths.data.ptr,
+                                 nspec, chunk.data.ptr, chunk.size, part.data.ptr, status.data.ptr, stream)
+            out[:, c0:c0 + chunk.size] = part
+
+    if nspec and e1.size:
+        run(values, starts)
+        st_host = cp.asnumpy(status[:nspec])
+        if (st_host == 1).any():
+            i = int(np.flatnonzero(st_host == 1)[0])
+            where = np.unravel_index(i, bshape) if bshape else ()
+            raise value_error(fn, "spectra", "finite and nonnegative",
+                              f"NaN, Inf or a negative value in spectrum {i if len(where) <= 1 else where}")
+        if (st_host == 2).any():  # unsorted: sort a temporary copy, as the CPU kernel does per worker
+            svals, sstarts = _sorted_copy(cp, values, starts, lengths)
+            run(svals, sstarts)
+    shape = bshape if eps.ndim == 0 else bshape + (e1.size,)
+    return out.reshape(shape)
