@@ -43,3 +43,30 @@ def bench_harmonic_gpu__gsa(benchmark, params):
 def bench_harmonic_gpu__cpu(benchmark, params):
     _cupy()
     benchmark.pedantic(g.harmonic, args=params, rounds=3, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def spectra_10k():
+    r = np.random.default_rng(1)
+    k = np.arange(1, 4097, dtype=np.float64)
+    alpha = r.uniform(0.3, 1.5, size=(10_000, 1))
+    return np.ascontiguousarray((k ** -alpha) * (1 + 0.01 * r.random((10_000, 4096))), dtype=np.float32)
+
+
+@pytest.mark.benchmark(group="truncation_rank_gpu_10k_x_4096_f32")
+def bench_truncation_rank_gpu__gsa(benchmark, spectra_10k):
+    cp = _cupy()
+    x = cp.asarray(spectra_10k)
+
+    def run():
+        out = g.truncation_rank(x, [0.1, 0.01])
+        cp.cuda.get_current_stream().synchronize()
+        return out
+
+    benchmark(run)
+
+
+@pytest.mark.benchmark(group="truncation_rank_gpu_10k_x_4096_f32")
+def bench_truncation_rank_gpu__cpu(benchmark, spectra_10k):
+    _cupy()
+    benchmark.pedantic(g.truncation_rank, args=(spectra_10k, [0.1, 0.01]), rounds=3, iterations=1)
