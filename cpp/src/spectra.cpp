@@ -128,48 +128,81 @@ int64_t panel_len(int64_t other, int64_t total) {
   return std::min(p, total);
 }
 
+// G (+)= the Gram of one float64 block X, split into tiles of the upper triangle that `threads`
+// workers compute with single-threaded BLAS (our workers never spin, unlike OpenBLAS's).
+// outer: X is column-major k×q (ld), G += XᵀX;  inner: X is column-major q×k (ld), G += XXᵀ.
+void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, bool accumulate,
+                double* G, int threads) {
+  const double one = 1.0, beta = accumulate ? 1.0 : 0.0;
+  const char U = 'U', N = 'N', T = 'T';
+  const int iq = to_int(q), ik = to_int(k), ild = to_int(ld);
+  if (threads <= 1 || q < 256) {
+    scipy_dsyrk_(&U, outer ? &T : &N, &iq, &ik, &one, X, &ild, &beta, G, &iq, 1, 1);
+    return;
+  }
+  const int64_t tb = std::max<int64_t>(128, std::min<int64_t>(512, (q + 2 * threads - 1) / (2 * threads)));
+  const int64_t nb = (q + tb - 1) / tb;
+  const int64_t ntiles = nb * (nb + 1) / 2;
+  // tile t ↔ (bi ≤ bj) in column order of the upper triangle
+  std::vector<std::pair<int64_t, int64_t>> tiles;
+  tiles.reserve((size_t)ntiles);
+  for (int64_t bj = 0; bj < nb; ++bj)
+    for (int64_t bi = 0; bi <= bj; ++bi) tiles.emplace_back(bi, bj);
+  parallel_for(ntiles, threads, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int64_t i0 = tiles[(size_t)t].first * tb, j0 = tiles[(size_t)t].second * tb;
+      const int ni = to_int(std::min(tb, q - i0)), nj = to_int(std::min(tb, q - j0));
+      double* C = G + i0 + j0 * q;
+      const double* Xi = outer ? X + i0 * ld : X + i0;
+      const double* Xj = outer ? X + j0 * ld : X + j0;
+      if (i0 == j0)
+        scipy_dsyrk_(&U, outer ? &T : &N, &ni, &ik, &one, Xi, &ild, &beta, C, &iq, 1, 1);
+      else if (outer)
+        scipy_dgemm_(&T, &N, &ni, &nj, &ik, &one, Xi, &ild, Xj, &ild, &beta, C, &iq, 1, 1);
+      else
+        scipy_dgemm_(&N, &T, &ni, &nj, &ik, &one, Xi, &ild, Xj, &ild, &beta, C, &iq, 1, 1);
+    }
+  });
+}
+
+// dst = scale · S[r0:r0+p, c0:c0+w] (row-major, ld w), rows split over `threads` workers.
+bool convert_block_par(const MatrixRef& S, int64_t r0, int64_t p, int64_t c0, int64_t w, double scale,
+                       double* dst, int threads) {
+  if (threads <= 1 || p * w < (int64_t(1) << 16)) return convert_block(S, r0, p, c0, w, scale, dst);
+  std::atomic<bool> ok{true};
+  parallel_for(p, threads, std::max<int64_t>(1, p / (4 * threads)), [&](int64_t b, int64_t e) {
+    if (!convert_block(S, r0 + b, e - b, c0, w, scale, dst + b * w)) ok.store(false);
+  });
+  return ok.load();
+}
+
 // Gram of S into G (q×q column-major, upper triangle), scaled by scale² when converting.
 // outer: S Sᵀ (rows×rows), else Sᵀ S (cols×cols). direct: float64 input used in place.
-bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Workspace& ws, double* G) {
+bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Workspace& ws, double* G,
+               int threads) {
   const int64_t q = outer ? S.rows : S.cols;
-  const int iq = to_int(q);
-  const double one = 1.0, zero = 0.0;
-  const char U = 'U';
   if (direct) {
-    // C-contiguous S (rows×cols, ld) is the column-major cols×rows matrix B = Sᵀ.
-    const int ld = to_int(S.ld);
-    if (outer) {  // S Sᵀ = BᵀB
-      const int k = to_int(S.cols);
-      const char T = 'T';
-      scipy_dsyrk_(&U, &T, &iq, &k, &one, static_cast<const double*>(S.data), &ld, &zero, G, &iq, 1, 1);
-    } else {  // SᵀS = BBᵀ
-      const int k = to_int(S.rows);
-      const char N = 'N';
-      scipy_dsyrk_(&U, &N, &iq, &k, &one, static_cast<const double*>(S.data), &ld, &zero, G, &iq, 1, 1);
-    }
+    // C-contiguous S (rows×cols, ld) is the column-major cols×rows matrix B = Sᵀ:
+    // S Sᵀ = BᵀB (outer), SᵀS = BBᵀ (inner).
+    gram_tiles(static_cast<const double*>(S.data), S.ld, q, outer ? S.cols : S.rows, outer, false, G,
+               threads);
     return true;
   }
   if (outer) {  // panels of columns: P = S[:, c0:c0+p] row-major rows×p = column-major p×rows
     const int64_t p = panel_len(S.rows, S.cols);
     double* P = grow(ws.panel, (size_t)(p * S.rows));
-    const char T = 'T';
     for (int64_t c0 = 0; c0 < S.cols; c0 += p) {
       const int64_t w = std::min(p, S.cols - c0);
-      if (!convert_block(S, 0, S.rows, c0, w, scale, P)) return false;
-      const int k = to_int(w), ldp = to_int(w);
-      const double beta = c0 == 0 ? 0.0 : 1.0;
-      scipy_dsyrk_(&U, &T, &iq, &k, &one, P, &ldp, &beta, G, &iq, 1, 1);
+      if (!convert_block_par(S, 0, S.rows, c0, w, scale, P, threads)) return false;
+      gram_tiles(P, w, q, w, true, c0 > 0, G, threads);
     }
   } else {  // panels of rows: P = S[r0:r0+p, :] row-major p×cols = column-major cols×p
     const int64_t p = panel_len(S.cols, S.rows);
     double* P = grow(ws.panel, (size_t)(p * S.cols));
-    const char N = 'N';
     for (int64_t r0 = 0; r0 < S.rows; r0 += p) {
       const int64_t h = std::min(p, S.rows - r0);
-      if (!convert_block(S, r0, h, 0, S.cols, scale, P)) return false;
-      const int k = to_int(h), ldp = to_int(S.cols);
-      const double beta = r0 == 0 ? 0.0 : 1.0;
-      scipy_dsyrk_(&U, &N, &iq, &k, &one, P, &ldp, &beta, G, &iq, 1, 1);
+      if (!convert_block_par(S, r0, h, 0, S.cols, scale, P, threads)) return false;
+      gram_tiles(P, S.cols, q, h, false, r0 > 0, G, threads);
     }
   }
   return true;
@@ -181,13 +214,14 @@ bool gram_is_outer(const MatrixRef& S) { return S.trans ? S.cols >= S.rows : S.r
 
 // Float64 Gram of S with the non-finite / overflow / underflow handling shared by the Gram
 // route and gram_batch. On success *scale is the factor the Gram was computed with (σ·scale).
-SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double* scale_out) {
+SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double* scale_out,
+                           int threads) {
   SpectraStatus st;
   const bool outer = gram_is_outer(S);
   const int64_t q = outer ? S.rows : S.cols;
   double scale = 1.0;
   if (S.dtype == kF64) {
-    gram_into(S, outer, /*direct=*/true, 1.0, ws, G);
+    gram_into(S, outer, /*direct=*/true, 1.0, ws, G, threads);
     double dmax = 0.0, acc = 0.0;
     for (int64_t i = 0; i < q; ++i) {
       const double d = G[i + i * q];
@@ -206,10 +240,10 @@ SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double*
       }
       if (mx > 0.0) {
         scale = pow2_scale(mx);
-        if (!gram_into(S, outer, /*direct=*/false, scale, ws, G)) st.code = 1;
+        if (!gram_into(S, outer, /*direct=*/false, scale, ws, G, threads)) st.code = 1;
       }
     }
-  } else if (!gram_into(S, outer, /*direct=*/false, 1.0, ws, G)) {
+  } else if (!gram_into(S, outer, /*direct=*/false, 1.0, ws, G, threads)) {
     st.code = 1;
   }
   *scale_out = scale;
@@ -257,11 +291,12 @@ void eig_to_sigma(const double* w, int64_t q, double scale, double* out) {
   for (int64_t j = 0; j < q; ++j) out[j] = std::sqrt(std::max(w[q - 1 - j], 0.0)) / scale;
 }
 
-SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, double* out) {
+SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, double* out,
+                               int threads) {
   const int64_t q = std::min(S.rows, S.cols);
   double* G = grow(ws.gram, (size_t)(q * q));
   double scale = 1.0;
-  SpectraStatus st = gram_checked(S, ws, G, &scale);
+  SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
   if (st.code) return st;
   double* w = grow(ws.w, (size_t)q);
   const int info = eig_values(q, G, driver, ws, w);
@@ -319,7 +354,9 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
                    [&](int64_t a, int64_t b) { return cost(mats[a]) > cost(mats[b]); });
   std::atomic<int64_t> next{0};
   std::mutex mu;
-  BlasThreadsGuard guard(plan.blas_threads);
+  // OpenBLAS stays single-threaded: its idle threads spin-wait, which costs 3–12× on a shared
+  // machine (measured, bench/results/spectra.md). Intra-matrix parallelism uses our workers.
+  BlasThreadsGuard guard(1);
   parallel_for(plan.batch_workers, plan.batch_workers, 1, [&](int64_t wb, int64_t we) {
     for (int64_t wid = wb; wid < we; ++wid) {
       Workspace ws;
@@ -328,7 +365,7 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
         if (j >= n) break;
         const int64_t i = order[(size_t)j];
         if (std::min(mats[i].rows, mats[i].cols) == 0) continue;
-        SpectraStatus st = body(i, ws);
+        SpectraStatus st = body(i, ws, plan.matrix_threads);
         if (st.code) {
           std::lock_guard<std::mutex> lk(mu);
           if (!first.code || i < first.index) {
@@ -409,7 +446,7 @@ SpectraStatus topk_one(const MatrixRef& S, int64_t k, int64_t oversample, int po
     // The sketch would be as large as the matrix: compute every value (Gram route, exact
     // Frobenius energy from the same pass) and report a zero truncation bound.
     std::vector<double> all((size_t)q);
-    st = svdvals_gram_one(S, kEigAuto, ws, all.data());
+    st = svdvals_gram_one(S, kEigAuto, ws, all.data(), 1);
     if (st.code) return st;
     // exact energy: a direct sum of squares (not Σσ², which carries the eigensolver's rounding)
     double ss = 0.0;
@@ -495,12 +532,12 @@ ThreadPlan plan_threads(int64_t nmat, int nthreads) {
 
 SpectraStatus gram_batch(const MatrixRef* mats, int64_t n, double* out, const int64_t* out_offsets,
                          int nthreads) {
-  return run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws) {
+  return run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws, int threads) {
     const MatrixRef& S = mats[i];
     const int64_t q = std::min(S.rows, S.cols);
     double* G = out + out_offsets[i];
     double scale = 1.0;
-    SpectraStatus st = gram_checked(S, ws, G, &scale);
+    SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
     if (st.code) return st;
     const double inv2 = 1.0 / (scale * scale);
     // column-major upper (i ≤ j at G[i + j q]) → full symmetric; row-major equals column-major
@@ -516,10 +553,10 @@ SpectraStatus gram_batch(const MatrixRef* mats, int64_t n, double* out, const in
 
 SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int eig_driver, double* out,
                             const int64_t* out_offsets, int nthreads) {
-  return run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws) {
+  return run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws, int threads) {
     double* o = out + out_offsets[i];
     if (method == kMethodSvd) return svdvals_svd_one(mats[i], ws, o);
-    return svdvals_gram_one(mats[i], eig_driver, ws, o);
+    return svdvals_gram_one(mats[i], eig_driver, ws, o, threads);
   });
 }
 
@@ -528,7 +565,7 @@ SpectraStatus svdvals_topk_batch(const MatrixRef* mats, int64_t n, int64_t k, in
                                  const int64_t* out_offsets, double* frob_sq, double* err,
                                  int nthreads) {
   for (int64_t i = 0; i < n; ++i) frob_sq[i] = err[i] = 0.0;
-  return run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws) {
+  return run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws, int) {
     return topk_one(mats[i], k, oversample, power_iters, seed, i, ws, out + out_offsets[i],
                     frob_sq + i, err + i);
   });

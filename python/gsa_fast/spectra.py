@@ -190,8 +190,11 @@ def _batch(x, fn, dtype) -> _Batch:
                       as64(ms), as64(ns), batch_shape, True, keep, 0)
     code, v = _dtype_code(a, fn, "x", dtype)
     m, n = v.shape[-2:]
-    r, c, l, t = _layout((m, n), v.strides[-2:], v.itemsize, fn, "x")
     nb = int(np.prod(batch_shape, dtype=np.int64))
+    if nb == 0:  # nothing is read
+        r, c, l, t = m, n, max(n, 1), 0
+    else:
+        r, c, l, t = _layout((m, n), v.strides[-2:], v.itemsize, fn, "x")
     base = v.__array_interface__["data"][0]
     if batch_shape and nb:
         idx = np.indices(batch_shape, dtype=np.int64).reshape(len(batch_shape), -1)
@@ -270,7 +273,7 @@ def gram(x, *, threads=None, dtype=None):
 
 
 def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=None, seed=0,
-            return_info=False, dtype=None):
+            return_info=False, dtype=None, _eig_driver="auto"):
     """Singular values, descending, of every matrix in a batch.
 
     Parameters
@@ -319,7 +322,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     fn = "svdvals"
     if not isinstance(method, str) or method not in _METHODS:
         raise value_error(fn, "method", "one of 'gram', 'svd', 'topk'", repr(method))
-    eig_driver = "auto"
+    eig_driver = _eig_driver
     t = _threads(threads, fn)
     if method == "topk":
         if k is None:

@@ -32,11 +32,12 @@ struct SpectraStatus {
   int info = 0;
 };
 
-// Which of rows/cols the worker count goes to: batch workers (OpenBLAS pinned to 1 thread) when
-// there are at least two matrices per worker, else one matrix at a time with threaded BLAS.
+// Where the workers go: one matrix per worker when there are at least two matrices per worker,
+// else one matrix at a time with its Gram tiled over the workers. OpenBLAS is pinned to one
+// thread throughout (its spinning threads slow a shared machine 3–12×).
 struct ThreadPlan {
   int batch_workers;
-  int blas_threads;
+  int matrix_threads;  // gsa_fast workers inside one matrix (tiled Gram); OpenBLAS stays at 1
 };
 ThreadPlan plan_threads(int64_t nmat, int nthreads);
 
