@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -291,8 +292,178 @@ void eig_to_sigma(const double* w, int64_t q, double scale, double* out) {
   for (int64_t j = 0; j < q; ++j) out[j] = std::sqrt(std::max(w[q - 1 - j], 0.0)) / scale;
 }
 
+// ---- small matrices: no BLAS/LAPACK call overhead ---------------------------------------------
+// For q ≤ kSmallQ the per-call overheads of dsyrk/dsyevd (workspace setup, level-2 BLAS calls
+// in the unblocked dsytd2) dominate. Here: a float64 copy Y (K×q, the accumulation index first),
+// the Gram by vectorizable rank-1 row updates, a Householder tridiagonalization in the same
+// style (LAPACK dlarfg reflectors, full symmetric storage), then LAPACK's dsterf.
+constexpr int64_t kSmallQ = 64;
+
+// AVX2/FMA clones of the small-matrix loops with run-time dispatch (the build has no -march).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define GSA_SMALL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define GSA_SMALL_CLONES
+#endif
+
+// Y (row-major K×q) = scale · (S if !outer else Sᵀ). False if non-finite.
+bool small_copy(const MatrixRef& S, bool outer, double* Y) {
+  if (!outer) return convert_block(S, 0, S.rows, 0, S.cols, 1.0, Y);
+  // Sᵀ: convert row i of S into column i of Y (K = cols, q = rows)
+  double acc = 0.0;
+  for (int64_t i = 0; i < S.rows; ++i) {
+    const int64_t off = i * S.ld;
+    for (int64_t j = 0; j < S.cols; ++j) {
+      const double v = load(S.data, S.dtype, off + j);
+      acc += v * 0.0;
+      Y[j * S.rows + i] = v;
+    }
+  }
+  return acc == 0.0;
+}
+
+// Eigenvalues (ascending, into d) of the symmetric tridiagonal (d, e[0..n-2]); e destroyed.
+// Implicit QL with Wilkinson shifts (values only; EISPACK tql1 / Numerical Recipes tqli), inline
+// so that small problems pay no Fortran call overhead (dsterf spends most of its time in
+// dlapy2/dlaisnan/lsame calls at n ≤ 64). Entries must be O(1) (the caller scales by 2^k):
+// hypotenuses are formed as sqrt(a² + b²). Returns 0, or n+1 if an eigenvalue needs > 60 sweeps.
+int tridiag_eigvals(double* d, double* e, int64_t n) {
+  if (n <= 1) return 0;
+  const double eps = std::numeric_limits<double>::epsilon();
+  e[n - 1] = 0.0;
+  for (int64_t l = 0; l < n; ++l) {
+    int iter = 0;
+    int64_t m;
+    do {
+      for (m = l; m < n - 1; ++m) {
+        const double dd = std::fabs(d[m]) + std::fabs(d[m + 1]);
+        if (std::fabs(e[m]) <= eps * dd) break;
+      }
+      if (m != l) {
+        if (iter++ == 60) return (int)n + 1;
+        double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+        double r = std::sqrt(g * g + 1.0);
+        g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+        double s = 1.0, c = 1.0, p = 0.0;
+        int64_t i;
+        bool underflow = false;
+        for (i = m - 1; i >= l; --i) {
+          double f = s * e[i];
+          const double b = c * e[i];
+          r = std::sqrt(f * f + g * g);
+          e[i + 1] = r;
+          if (r == 0.0) {
+            d[i + 1] -= p;
+            e[m] = 0.0;
+            underflow = true;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1] - p;
+          r = (d[i] - g) * s + 2.0 * c * b;
+          p = s * r;
+          d[i + 1] = g + p;
+          g = c * r - b;
+        }
+        if (underflow) continue;
+        d[l] -= p;
+        e[l] = g;
+        e[m] = 0.0;
+      }
+    } while (m != l);
+  }
+  std::sort(d, d + n);
+  return 0;
+}
+
+// Eigenvalues (ascending) of the full symmetric row-major n×n A (destroyed). Returns 0 or the
+// tridiagonal solver's failure code.
+GSA_SMALL_CLONES int small_sym_eigvals(double* A, int64_t n, double* d, double* e, double* u, double* p) {
+  for (int64_t k = 0; k + 1 < n; ++k) {
+    const int64_t m = n - k - 1;  // length of x = A[k+1:, k]
+    d[k] = A[k * n + k];
+    double* A22 = A + (k + 1) * n + (k + 1);
+    const double x0 = A[(k + 1) * n + k];
+    double xmax = 0.0;
+    for (int64_t i = 1; i < m; ++i) xmax = std::max(xmax, std::fabs(A[(k + 1 + i) * n + k]));
+    if (m == 1 || xmax == 0.0) {  // nothing to annihilate
+      e[k] = x0;
+      continue;
+    }
+    xmax = std::max(xmax, std::fabs(x0));
+    double ss = 0.0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double t = A[(k + 1 + i) * n + k] / xmax;
+      ss += t * t;
+    }
+    const double norm = xmax * std::sqrt(ss);
+    const double beta = x0 >= 0 ? -norm : norm;  // H x = beta e_1
+    const double tau = (beta - x0) / beta;
+    const double inv = 1.0 / (x0 - beta);
+    u[0] = 1.0;
+    for (int64_t i = 1; i < m; ++i) u[i] = A[(k + 1 + i) * n + k] * inv;
+    e[k] = beta;
+    // p = τ A22 u  (A22 symmetric: a sum of its rows)
+    for (int64_t j = 0; j < m; ++j) p[j] = 0.0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double c = tau * u[i];
+      const double* row = A22 + i * n;
+      for (int64_t j = 0; j < m; ++j) p[j] += c * row[j];
+    }
+    double pu = 0.0;
+    for (int64_t j = 0; j < m; ++j) pu += p[j] * u[j];
+    const double K = 0.5 * tau * pu;
+    for (int64_t j = 0; j < m; ++j) p[j] -= K * u[j];  // p is now w
+    // A22 −= u wᵀ + w uᵀ
+    for (int64_t i = 0; i < m; ++i) {
+      const double ui = u[i], wi = p[i];
+      double* row = A22 + i * n;
+      for (int64_t j = 0; j < m; ++j) row[j] -= ui * p[j] + wi * u[j];
+    }
+  }
+  d[n - 1] = A[(n - 1) * n + (n - 1)];
+  return tridiag_eigvals(d, e, n);
+}
+
+GSA_SMALL_CLONES SpectraStatus svdvals_small_one(const MatrixRef& S, Workspace& ws, double* out) {
+  SpectraStatus st;
+  const bool outer = S.rows < S.cols;  // the smaller side (σ does not care which for square)
+  const int64_t q = outer ? S.rows : S.cols, K = outer ? S.cols : S.rows;
+  double* Y = grow(ws.panel, (size_t)(K * q));
+  if (!small_copy(S, outer, Y)) {
+    st.code = 1;
+    return st;
+  }
+  double mx = 0.0;
+  for (int64_t t = 0; t < K * q; ++t) mx = std::max(mx, std::fabs(Y[t]));
+  // exact power-of-two scaling to max|y| ∈ [0.5, 1): the Gram and its reduction stay O(K)
+  const double scale = pow2_scale(mx);
+  for (int64_t t = 0; t < K * q; ++t) Y[t] *= scale;
+  double* G = grow(ws.gram, (size_t)(q * q));
+  std::fill(G, G + q * q, 0.0);
+  for (int64_t k = 0; k < K; ++k) {
+    const double* y = Y + k * q;
+    for (int64_t i = 0; i < q; ++i) {
+      const double c = y[i];
+      double* row = G + i * q;
+      for (int64_t j = 0; j < q; ++j) row[j] += c * y[j];
+    }
+  }
+  double* d = grow(ws.w, (size_t)(4 * q));
+  const int info = small_sym_eigvals(G, q, d, d + q, d + 2 * q, d + 3 * q);
+  if (info != 0) {
+    st.code = 2;
+    st.info = info;
+    return st;
+  }
+  eig_to_sigma(d, q, scale, out);
+  return st;
+}
+
 SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, double* out,
                                int threads) {
+  if (std::min(S.rows, S.cols) <= kSmallQ && driver == kEigAuto) return svdvals_small_one(S, ws, out);
   const int64_t q = std::min(S.rows, S.cols);
   double* G = grow(ws.gram, (size_t)(q * q));
   double scale = 1.0;
