@@ -253,9 +253,9 @@ SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double*
 
 int choose_driver(int driver, int64_t q) {
   if (driver != kEigAuto) return driver;
-  // Measured (bench/results/spectra.md): the two-stage reduction wins once the matrix no longer
-  // fits in cache; below that the one-stage dsytrd is as fast and has less setup.
-  return q >= 512 ? kEigSyevd2Stage : kEigSyevd;
+  // Measured (CPU time, 1 thread, bench/results/spectra.md): dsyevd_2stage is ~15–20 % faster
+  // at q = 4096 (its first stage is BLAS-3 rich); at q ≤ 1024 the one-stage dsyevd is faster.
+  return q >= 2048 ? kEigSyevd2Stage : kEigSyevd;
 }
 
 // Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed. Returns LAPACK info.
@@ -293,11 +293,12 @@ void eig_to_sigma(const double* w, int64_t q, double scale, double* out) {
 }
 
 // ---- small matrices: no BLAS/LAPACK call overhead ---------------------------------------------
-// For q ≤ kSmallQ the per-call overheads of dsyrk/dsyevd (workspace setup, level-2 BLAS calls
+// For q ≤ kSmallQ the per-call overheads of dsyrk/dsyevd (workspace queries, level-2 BLAS calls
 // in the unblocked dsytd2) dominate. Here: a float64 copy Y (K×q, the accumulation index first),
 // the Gram by vectorizable rank-1 row updates, a Householder tridiagonalization in the same
-// style (LAPACK dlarfg reflectors, full symmetric storage), then LAPACK's dsterf.
-constexpr int64_t kSmallQ = 64;
+// style (LAPACK dlarfg reflectors, full symmetric storage), then LAPACK's dsterf. Measured
+// (CPU time, 1 thread): ~15 % less than dsyrk+dsyevd at q = 32, ~10 % more at q = 64.
+constexpr int64_t kSmallQ = 48;
 
 // AVX2/FMA clones of the small-matrix loops with run-time dispatch (the build has no -march).
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -322,63 +323,9 @@ bool small_copy(const MatrixRef& S, bool outer, double* Y) {
   return acc == 0.0;
 }
 
-// Eigenvalues (ascending, into d) of the symmetric tridiagonal (d, e[0..n-2]); e destroyed.
-// Implicit QL with Wilkinson shifts (values only; EISPACK tql1 / Numerical Recipes tqli), inline
-// so that small problems pay no Fortran call overhead (dsterf spends most of its time in
-// dlapy2/dlaisnan/lsame calls at n ≤ 64). Entries must be O(1) (the caller scales by 2^k):
-// hypotenuses are formed as sqrt(a² + b²). Returns 0, or n+1 if an eigenvalue needs > 60 sweeps.
-int tridiag_eigvals(double* d, double* e, int64_t n) {
-  if (n <= 1) return 0;
-  const double eps = std::numeric_limits<double>::epsilon();
-  e[n - 1] = 0.0;
-  for (int64_t l = 0; l < n; ++l) {
-    int iter = 0;
-    int64_t m;
-    do {
-      for (m = l; m < n - 1; ++m) {
-        const double dd = std::fabs(d[m]) + std::fabs(d[m + 1]);
-        if (std::fabs(e[m]) <= eps * dd) break;
-      }
-      if (m != l) {
-        if (iter++ == 60) return (int)n + 1;
-        double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
-        double r = std::sqrt(g * g + 1.0);
-        g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
-        double s = 1.0, c = 1.0, p = 0.0;
-        int64_t i;
-        bool underflow = false;
-        for (i = m - 1; i >= l; --i) {
-          double f = s * e[i];
-          const double b = c * e[i];
-          r = std::sqrt(f * f + g * g);
-          e[i + 1] = r;
-          if (r == 0.0) {
-            d[i + 1] -= p;
-            e[m] = 0.0;
-            underflow = true;
-            break;
-          }
-          s = f / r;
-          c = g / r;
-          g = d[i + 1] - p;
-          r = (d[i] - g) * s + 2.0 * c * b;
-          p = s * r;
-          d[i + 1] = g + p;
-          g = c * r - b;
-        }
-        if (underflow) continue;
-        d[l] -= p;
-        e[l] = g;
-        e[m] = 0.0;
-      }
-    } while (m != l);
-  }
-  std::sort(d, d + n);
-  return 0;
-}
-
-// Eigenvalues (ascending) of the full symmetric row-major n×n A (destroyed). Returns 0 or the
-// tridiagonal solver's failure code.
+// Eigenvalues (ascending) of the full symmetric row-major n×n A (destroyed). Returns dsterf's info.
+// (An inline implicit-QL replacement for dsterf was measured slower: its sqrt/div chain costs
+// more than dsterf's call overhead at these sizes.)
 GSA_SMALL_CLONES int small_sym_eigvals(double* A, int64_t n, double* d, double* e, double* u, double* p) {
   for (int64_t k = 0; k + 1 < n; ++k) {
     const int64_t m = n - k - 1;  // length of x = A[k+1:, k]
@@ -423,7 +370,10 @@ GSA_SMALL_CLONES int small_sym_eigvals(double* A, int64_t n, double* d, double* 
     }
   }
   d[n - 1] = A[(n - 1) * n + (n - 1)];
-  return tridiag_eigvals(d, e, n);
+  int info = 0;
+  const int in = to_int(n);
+  if (n > 1) scipy_dsterf_(&in, d, e, &info);
+  return info;
 }
 
 GSA_SMALL_CLONES SpectraStatus svdvals_small_one(const MatrixRef& S, Workspace& ws, double* out) {
