@@ -297,7 +297,7 @@ void eig_to_sigma(const double* w, int64_t q, double scale, double* out) {
 // in the unblocked dsytd2) dominate. Here: a float64 copy Y (K×q, the accumulation index first),
 // the Gram by vectorizable rank-1 row updates, a Householder tridiagonalization in the same
 // style (LAPACK dlarfg reflectors, full symmetric storage), then LAPACK's dsterf. Measured
-// (CPU time, 1 thread): ~15 % less than dsyrk+dsyevd at q = 32, ~10 % more at q = 64.
+// (CPU time, 1 thread): ~15 % less than dsyrk+dsyevd at q = 32, equal within noise at q = 64.
 constexpr int64_t kSmallQ = 48;
 
 // AVX2/FMA clones of the small-matrix loops with run-time dispatch (the build has no -march).
@@ -392,14 +392,16 @@ GSA_SMALL_CLONES SpectraStatus svdvals_small_one(const MatrixRef& S, Workspace& 
   for (int64_t t = 0; t < K * q; ++t) Y[t] *= scale;
   double* G = grow(ws.gram, (size_t)(q * q));
   std::fill(G, G + q * q, 0.0);
-  for (int64_t k = 0; k < K; ++k) {
+  for (int64_t k = 0; k < K; ++k) {  // lower triangle (j ≤ i), then mirrored
     const double* y = Y + k * q;
     for (int64_t i = 0; i < q; ++i) {
       const double c = y[i];
       double* row = G + i * q;
-      for (int64_t j = 0; j < q; ++j) row[j] += c * y[j];
+      for (int64_t j = 0; j <= i; ++j) row[j] += c * y[j];
     }
   }
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < i; ++j) G[j * q + i] = G[i * q + j];
   double* d = grow(ws.w, (size_t)(4 * q));
   const int info = small_sym_eigvals(G, q, d, d + q, d + 2 * q, d + 3 * q);
   if (info != 0) {
