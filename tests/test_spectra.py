@@ -330,6 +330,22 @@ def test_invariances(m, n, c, seed):
     assert np.all(np.abs(g.svdvals(a, "svd") - np.linalg.svd(a, compute_uv=False)) <= 1e-13 * s[0])
 
 
+@settings(max_examples=15, deadline=None)
+@given(m=st.integers(8, 60), n=st.integers(8, 60), k=st.integers(1, 5), p=st.integers(0, 4),
+       iters=st.integers(0, 2), alpha=st.floats(0.0, 2.0), seed=st.integers(0, 2**31))
+def test_topk_bound_property(m, n, k, p, iters, alpha, seed):
+    # Weyl: 0 ≤ σ_j − σ̂_j ≤ error_bound for every sketch size, power and spectrum shape
+    r = np.random.default_rng(seed)
+    q = min(m, n)
+    a = with_spectrum(r, m, n, np.arange(1, q + 1) ** -alpha)
+    e = exact(a)
+    t = g.svdvals(a, "topk", k=k, oversample=p, power_iters=iters, seed=seed)
+    err = e[: min(k, q)] - t.values
+    slack = 1e-10 * e[0]
+    assert np.all(err >= -slack) and np.all(err <= t.error_bound + slack)
+    assert abs(t.frobenius_sq - np.sum(e**2)) <= 1e-12 * np.sum(e**2)
+
+
 # ---- bad input ------------------------------------------------------------------------------------
 
 def _nan_at(x, idx):

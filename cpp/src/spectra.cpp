@@ -477,7 +477,7 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
                    [&](int64_t a, int64_t b) { return cost(mats[a]) > cost(mats[b]); });
   std::atomic<int64_t> next{0};
   std::mutex mu;
-  // OpenBLAS stays single-threaded: its idle threads spin-wait, which costs 3–12× on a shared
+  // OpenBLAS stays single-threaded: its idle threads spin-wait, which costs 2–12× on a shared
   // machine (measured, bench/results/spectra.md). Intra-matrix parallelism uses our workers.
   BlasThreadsGuard guard(1);
   parallel_for(plan.batch_workers, plan.batch_workers, 1, [&](int64_t wb, int64_t we) {

@@ -26,7 +26,7 @@ relative accuracy on well-separated small singular values.
 Threads: batches with at least two matrices per worker run one matrix per worker, largest
 first; smaller batches run one matrix at a time with its Gram tiled over the workers. OpenBLAS is
 pinned to one thread throughout: its idle threads spin-wait, and on a shared 2-core machine
-threaded OpenBLAS measured 3–12× slower (bench/results/spectra.md); gsa_fast's own workers
+threaded OpenBLAS measured 2–12× slower (bench/results/spectra.md); gsa_fast's own workers
 block instead. ``threads=`` caps the workers; :func:`gsa_fast.set_num_threads` sets the default.
 The GIL is released. Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
 workspace per worker; the input is never copied (``method="svd"`` copies one matrix per worker,

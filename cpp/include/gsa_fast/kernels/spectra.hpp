@@ -34,7 +34,7 @@ struct SpectraStatus {
 
 // Where the workers go: one matrix per worker when there are at least two matrices per worker,
 // else one matrix at a time with its Gram tiled over the workers. OpenBLAS is pinned to one
-// thread throughout (its spinning threads slow a shared machine 3–12×).
+// thread throughout (its spinning threads slow a shared machine 2–12×).
 struct ThreadPlan {
   int batch_workers;
   int matrix_threads;  // gsa_fast workers inside one matrix (tiled Gram); OpenBLAS stays at 1
