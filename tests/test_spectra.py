@@ -192,6 +192,25 @@ def test_views_without_copies(rng):
     assert_rel(g.gram(sq.T), sq @ sq.T, 1e-13, atol=1e-13, what="square transposed view: AᵀA of A = sqᵀ")
 
 
+def test_no_copy_of_the_input(rng):
+    # numpy allocations are traced: the Python layer must not copy or upcast the input
+    # (the kernel's own buffers are one panel + one Gram, in C++)
+    import tracemalloc
+
+    a = rng.standard_normal((256, 2048)).astype(np.float32)  # 2 MiB
+    b = a.astype(ml_dtypes.bfloat16)
+    tracemalloc.start()
+    try:
+        g.svdvals(a)
+        g.svdvals(a.T)
+        g.svdvals(b[:, 100:1900])
+        g.svdvals([a, b], "topk", k=4)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < a.nbytes / 8, peak
+
+
 @pytest.mark.parametrize("name", ["float16", "bfloat16"])
 def test_half_precision(rng, name):
     a = cast(rng.standard_normal((64, 48)), name)
