@@ -1,9 +1,117 @@
+// pybind11 glue for the spectra kernels: unpack matrix descriptors, release the GIL, return the
+// kernel status (code, index, info) for Python to turn into the right exception.
+#include <vector>
+
 #include "common.hpp"
+#include "gsa_fast/kernels/spectra.hpp"
 
 namespace gsa {
 namespace bind {
 
-void bind_spectra(py::module_& m) { (void)m; }
+namespace {
+
+// Descriptors arrive as int64 arrays: data address, dtype code, rows, cols, ld, trans flag.
+std::vector<cpu::MatrixRef> unpack(const carray<int64_t>& ptrs, const carray<int64_t>& dtypes,
+                                   const carray<int64_t>& rows, const carray<int64_t>& cols,
+                                   const carray<int64_t>& ld, const carray<int64_t>& trans) {
+  const int64_t n = (int64_t)ptrs.size();
+  require(dtypes.size() == n && rows.size() == n && cols.size() == n && ld.size() == n &&
+              trans.size() == n,
+          "spectra: descriptor arrays must have equal length");
+  std::vector<cpu::MatrixRef> mats((size_t)n);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t dt = dtypes.data()[i];
+    require(dt >= 0 && dt <= 3, "spectra: unknown dtype code");
+    const int64_t r = rows.data()[i], c = cols.data()[i], l = ld.data()[i];
+    require(r >= 0 && c >= 0 && r < (int64_t(1) << 31) && c < (int64_t(1) << 31) &&
+                l >= std::max<int64_t>(1, c) && l < (int64_t(1) << 31),
+            "spectra: bad matrix dimensions");
+    mats[(size_t)i] = cpu::MatrixRef{reinterpret_cast<const void*>(ptrs.data()[i]), (int)dt, r, c, l,
+                                     trans.data()[i] != 0};
+  }
+  return mats;
+}
+
+py::tuple status(const cpu::SpectraStatus& st) {
+  return py::make_tuple(st.code, st.index, st.info);
+}
+
+}  // namespace
+
+void bind_spectra(py::module_& m) {
+  m.def(
+      "spectra_gram",
+      [](const carray<int64_t>& ptrs, const carray<int64_t>& dtypes, const carray<int64_t>& rows,
+         const carray<int64_t>& cols, const carray<int64_t>& ld, const carray<int64_t>& trans,
+         carray<double> out, const carray<int64_t>& out_offsets, int nthreads) {
+        auto mats = unpack(ptrs, dtypes, rows, cols, ld, trans);
+        require(out_offsets.size() == (py::ssize_t)mats.size(), "spectra_gram: out_offsets size");
+        double* o = out_ptr(out, "out");
+        const int64_t* off = out_offsets.data();
+        cpu::SpectraStatus st;
+        {
+          py::gil_scoped_release nogil;
+          st = cpu::gram_batch(mats.data(), (int64_t)mats.size(), o, off, nthreads);
+        }
+        return status(st);
+      },
+      py::arg("ptrs").noconvert(), py::arg("dtypes").noconvert(), py::arg("rows").noconvert(),
+      py::arg("cols").noconvert(), py::arg("ld").noconvert(), py::arg("trans").noconvert(),
+      py::arg("out").noconvert(), py::arg("out_offsets").noconvert(), py::arg("nthreads") = 0);
+
+  m.def(
+      "spectra_svdvals",
+      [](const carray<int64_t>& ptrs, const carray<int64_t>& dtypes, const carray<int64_t>& rows,
+         const carray<int64_t>& cols, const carray<int64_t>& ld, const carray<int64_t>& trans,
+         int method, int eig_driver, carray<double> out, const carray<int64_t>& out_offsets,
+         int nthreads) {
+        auto mats = unpack(ptrs, dtypes, rows, cols, ld, trans);
+        require(out_offsets.size() == (py::ssize_t)mats.size(), "spectra_svdvals: out_offsets size");
+        double* o = out_ptr(out, "out");
+        const int64_t* off = out_offsets.data();
+        cpu::SpectraStatus st;
+        {
+          py::gil_scoped_release nogil;
+          st = cpu::svdvals_batch(mats.data(), (int64_t)mats.size(), method, eig_driver, o, off,
+                                  nthreads);
+        }
+        return status(st);
+      },
+      py::arg("ptrs").noconvert(), py::arg("dtypes").noconvert(), py::arg("rows").noconvert(),
+      py::arg("cols").noconvert(), py::arg("ld").noconvert(), py::arg("trans").noconvert(),
+      py::arg("method"), py::arg("eig_driver"), py::arg("out").noconvert(),
+      py::arg("out_offsets").noconvert(), py::arg("nthreads") = 0);
+
+  m.def(
+      "spectra_topk",
+      [](const carray<int64_t>& ptrs, const carray<int64_t>& dtypes, const carray<int64_t>& rows,
+         const carray<int64_t>& cols, const carray<int64_t>& ld, const carray<int64_t>& trans,
+         int64_t k, int64_t oversample, int power_iters, uint64_t seed, carray<double> out,
+         const carray<int64_t>& out_offsets, carray<double> frob_sq, carray<double> err,
+         int nthreads) {
+        auto mats = unpack(ptrs, dtypes, rows, cols, ld, trans);
+        const py::ssize_t n = (py::ssize_t)mats.size();
+        require(out_offsets.size() == n && frob_sq.size() == n && err.size() == n,
+                "spectra_topk: output sizes");
+        require(k >= 1 && oversample >= 0 && power_iters >= 0, "spectra_topk: bad parameters");
+        double* o = out_ptr(out, "out");
+        double* f = out_ptr(frob_sq, "frob_sq");
+        double* e = out_ptr(err, "err");
+        const int64_t* off = out_offsets.data();
+        cpu::SpectraStatus st;
+        {
+          py::gil_scoped_release nogil;
+          st = cpu::svdvals_topk_batch(mats.data(), (int64_t)n, k, oversample, power_iters, seed, o,
+                                       off, f, e, nthreads);
+        }
+        return status(st);
+      },
+      py::arg("ptrs").noconvert(), py::arg("dtypes").noconvert(), py::arg("rows").noconvert(),
+      py::arg("cols").noconvert(), py::arg("ld").noconvert(), py::arg("trans").noconvert(),
+      py::arg("k"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
+      py::arg("out").noconvert(), py::arg("out_offsets").noconvert(),
+      py::arg("frob_sq").noconvert(), py::arg("err").noconvert(), py::arg("nthreads") = 0);
+}
 
 }  // namespace bind
 }  // namespace gsa

@@ -1,4 +1,94 @@
-"""Reference (pure numpy) spectra functions."""
+"""Reference (pure numpy, float64) Gram matrices and singular values, one matrix at a time.
+
+Same names and signatures as :mod:`gsa_fast.spectra`; written for clarity: every matrix is
+upcast to float64 and handed to ``numpy.linalg.svd(..., compute_uv=False)``.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
+
+from .._ragged import RaggedSpectra
+from ..spectra import SpectraInfo, TopK
+
+__all__ = ["gram", "svdvals"]
+
+_U = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
+
+
+def _upcast(a, dtype=None):
+    """float64 copy of one matrix; uint16 with dtype='bfloat16' holds raw bfloat16 bits."""
+    a = np.asarray(a)
+    if dtype is not None or a.dtype.name == "bfloat16":
+        bits = a.view(np.uint16) if a.dtype.name == "bfloat16" else a.astype(np.uint16)
+        return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64), "bfloat16"
+    if a.dtype.kind != "f":
+        raise TypeError(f"svdvals(): x must be a real floating array; got dtype {a.dtype}")
+    return a.astype(np.float64), a.dtype.name
+
+
+def _matrices(x):
+    if isinstance(x, (list, tuple)) and all(isinstance(a, np.ndarray) for a in x):
+        return list(x), True, (len(x),)
+    a = np.asarray(x)
+    if a.ndim < 2:
+        raise ValueError(f"svdvals(): x must be an array of shape (..., m, n); got shape {a.shape}")
+    nb = int(np.prod(a.shape[:-2], dtype=np.int64))
+    flat = a.reshape((nb,) + a.shape[-2:])
+    return [flat[i] for i in range(nb)], False, a.shape[:-2]
+
+
+def _check_finite(a64, i):
+    if not np.isfinite(a64).all():
+        raise ValueError(f"svdvals(): x[{i}] must be finite (no NaN or Inf); got non-finite values")
+
+
+def gram(x, *, threads=None, dtype=None):
+    """AᵀA (m ≥ n) or AAᵀ (m < n) of every matrix, in float64 (see :func:`gsa_fast.gram`)."""
+    mats, ragged, batch_shape = _matrices(x)
+    out = []
+    for i, a in enumerate(mats):
+        a64, _ = _upcast(a, dtype)
+        _check_finite(a64, i)
+        out.append(a64.T @ a64 if a64.shape[0] >= a64.shape[1] else a64 @ a64.T)
+    if ragged:
+        return out
+    a = np.asarray(x)
+    q = min(a.shape[-2:])
+    return np.array(out, dtype=np.float64).reshape(batch_shape + (q, q))
+
+
+def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=None, seed=0,
+            return_info=False, dtype=None):
+    """Singular values, descending, by ``numpy.linalg.svd`` of the float64 upcast (any method).
+
+    ``method="topk"`` returns the exact top ``k`` values, the Frobenius energy and a zero error
+    bound (see :func:`gsa_fast.svdvals`).
+    """
+    if method not in ("gram", "svd", "topk"):
+        raise ValueError(f"svdvals(): method must be one of 'gram', 'svd', 'topk'; got {method!r}")
+    mats, ragged, batch_shape = _matrices(x)
+    spectra, fro, bound = [], [], []
+    for i, a in enumerate(mats):
+        a64, name = _upcast(a, dtype)
+        _check_finite(a64, i)
+        s = np.linalg.svd(a64, compute_uv=False) if a64.size else np.zeros(0)
+        fro.append(float(np.sum(a64 * a64)))
+        s1 = s[0] if s.size else 0.0
+        u = _U[name]
+        mx = max(a64.shape)
+        bound.append(4.0 * mx * u * s1 if not (name == "float64" and method == "gram")
+                     else np.sqrt(4.0 * mx * u) * s1)
+        spectra.append(s[:k] if method == "topk" else s)
+    fro = np.array(fro)
+    if ragged:
+        values = RaggedSpectra.from_list(spectra)
+    else:
+        a = np.asarray(x)
+        w = min(a.shape[-2:]) if method != "topk" else min(min(a.shape[-2:]), k)
+        values = np.array(spectra, dtype=np.float64).reshape(batch_shape + (w,))
+        fro = fro.reshape(batch_shape)
+    if method == "topk":
+        return TopK(values, fro, np.zeros_like(fro))
+    if return_info:
+        return values, SpectraInfo(fro, np.array(bound).reshape(fro.shape), method)
+    return values
