@@ -51,3 +51,34 @@ def test_truncation_rank_cuda_matches_cpu(cupy, rng):
         bad = y.copy()
         bad[3, 5] = np.nan
         g.truncation_rank(cupy.asarray(bad), 0.1)
+
+
+def test_svdvals_cuda_matches_cpu(cupy, rng):
+    # stacked f32 and f64, bf16 bits, and a ragged list: the GPU route meets the same contract
+    k = np.arange(1, 49, dtype=np.float64)
+    u, _ = np.linalg.qr(rng.standard_normal((6, 64, 48)))
+    v, _ = np.linalg.qr(rng.standard_normal((6, 48, 48)))
+    a = (u * k ** -1.0) @ v.transpose(0, 2, 1)
+    for dtype, unit in ((np.float64, 2.0**-53), (np.float32, 2.0**-24)):
+        x = a.astype(dtype)
+        ref = np.linalg.svd(x.astype(np.float64), compute_uv=False)
+        for method in ("gram", "svd"):
+            dev = g.svdvals(cupy.asarray(x), method=method)
+            assert isinstance(dev, cupy.ndarray) and dev.shape == (6, 48)
+            tol = (np.sqrt(64 * 64 * unit) if (dtype == np.float64 and method == "gram") else 64 * 64 * unit) * ref[:, :1]
+            assert (np.abs(cupy.asnumpy(dev) - ref) <= tol).all(), (dtype, method)
+        gd = cupy.asnumpy(g.gram(cupy.asarray(x)))
+        assert_rel(gd, g.gram(x), 1e-12, atol=1e-12 * np.abs(gd).max(), what="gram")
+    bits = (a.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    host = g.svdvals(bits, dtype="bfloat16")
+    dev = g.svdvals(cupy.asarray(bits), dtype="bfloat16")
+    assert_rel(cupy.asnumpy(dev), host, 1e-9, atol=1e-9 * host.max())
+    mats = [a[0], a[1, :20], a[2, :, :7].copy()]
+    r = g.svdvals([cupy.asarray(m) for m in mats])
+    rh = g.svdvals(mats)
+    np.testing.assert_array_equal(r.offsets, rh.offsets)
+    assert_rel(cupy.asnumpy(r.values), rh.values, 1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match=r"x\[1\] must be finite"):
+        bad = a.copy()
+        bad[1, 3, 3] = np.inf
+        g.svdvals(cupy.asarray(bad))

@@ -1,51 +1,125 @@
 """GPU route of :func:`gsa_fast.gram` and :func:`gsa_fast.svdvals` for cupy arrays.
 
-Dense factorizations come from cupy (cuBLAS GEMM, cuSOLVER ``syevd``/``gesvd``); the Gram is
-accumulated in float64 from row or column panels converted on the device (bf16/f16/f32 → f64),
-so device memory stays at one panel and one Gram per matrix, never a float64 copy of the input.
-Same accuracy contract as the CPU route: σ_k within c·max(m,n)·u·σ_1 of the float64 SVD.
+Dense factorizations come from cupy (cuBLAS GEMM, cuSOLVER ``syevd``/``gesvd``, batched where the
+input is a stack); the Gram is accumulated in float64 from chunks converted on the device
+(bf16/f16/f32 → f64, at most ``CHUNK_BYTES`` of float64 at a time), so device memory holds one
+converted chunk and its Grams, never a float64 copy of the whole input. Same accuracy contract as
+the CPU route (σ_k within c·max(m,n)·u·σ_1 of the float64 SVD for bf16/f16/f32; the Gram route
+gives sqrt(c·max(m,n)·u)·σ_1 for float64, use method="svd" there).
 """
 from __future__ import annotations
 
-PANEL_BYTES = 256 * 2**20  # float64 bytes per converted panel
+import numpy as np
+
+from . import _backend
+from ._ragged import RaggedSpectra
+from ._validate import type_error, value_error
+
+CHUNK_BYTES = 512 * 2**20
 
 
-def _to_f64(cp, block, bf16: bool):
+def is_gpu_input(x) -> bool:
+    if _backend.is_cupy(x):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and all(_backend.is_cupy(a) for a in x)
+
+
+def _check(cp, a, fn, arg, dtype):
+    bf16 = dtype == "bfloat16" or str(a.dtype) == "bfloat16"
+    if dtype is not None and dtype != "bfloat16":
+        raise value_error(fn, "dtype", "None or 'bfloat16'", repr(dtype))
+    if bf16 and a.dtype != cp.uint16:
+        raise type_error(fn, arg, "a uint16 cupy array of raw bfloat16 bits with dtype='bfloat16'", a)
+    if not bf16 and a.dtype not in (cp.float16, cp.float32, cp.float64):
+        raise type_error(fn, arg, "a float16/float32/float64 cupy array (or uint16 with dtype='bfloat16')", a)
+    if a.ndim < 2:
+        raise value_error(fn, arg, "an array of shape (..., m, n)", f"shape {a.shape}")
+    return bf16
+
+
+def _finite(cp, a, bf16):
+    if bf16:  # exponent bits all ones = Inf/NaN
+        return ~((a & 0x7F80) == 0x7F80).reshape(a.shape[:-2] + (-1,)).any(axis=-1) if a.size else cp.ones(a.shape[:-2], bool)
+    return cp.isfinite(a).reshape(a.shape[:-2] + (-1,)).all(axis=-1) if a.size else cp.ones(a.shape[:-2], bool)
+
+
+def _to_f64(cp, a, bf16):
     if bf16:
-        return (block.astype(cp.uint32) << 16).view(cp.float32).astype(cp.float64)
-    return block.astype(cp.float64)
+        return (a.astype(cp.uint32) << 16).view(cp.float32).astype(cp.float64)
+    return a.astype(cp.float64)
 
 
-def gram_one(cp, a, bf16: bool = False):
-    """float64 Gram of the smaller side of one 2-D cupy matrix (AᵀA if n ≤ m else AAᵀ)."""
-    m, n = a.shape
-    if n <= m:  # G = Σ_panels A_pᵀ A_p over row panels
-        g = cp.zeros((n, n), dtype=cp.float64)
-        step = max(1, PANEL_BYTES // (8 * max(n, 1)))
-        for i in range(0, m, step):
-            p = _to_f64(cp, a[i:i + step], bf16)
-            g += p.T @ p
-    else:  # G = Σ_panels A_p A_pᵀ over column panels
-        g = cp.zeros((m, m), dtype=cp.float64)
-        step = max(1, PANEL_BYTES // (8 * max(m, 1)))
-        for j in range(0, n, step):
-            p = _to_f64(cp, a[:, j:j + step], bf16)
-            g += p @ p.T
-    return (g + g.T) * 0.5
-
-
-def svdvals_one(cp, a, method: str, bf16: bool = False):
-    m, n = a.shape
+def _gram_stack(cp, a, bf16):
+    """float64 Grams of a (b, m, n) stack, chunked over matrices."""
+    b, m, n = a.shape
     q = min(m, n)
-    if q == 0:
-        return cp.zeros(0, dtype=cp.float64)
+    out = cp.empty((b, q, q), dtype=cp.float64)
+    per = max(1, CHUNK_BYTES // max(8 * m * n, 1))
+    for i in range(0, b, per):
+        c = _to_f64(cp, a[i:i + per], bf16)
+        g = cp.matmul(c.transpose(0, 2, 1), c) if n <= m else cp.matmul(c, c.transpose(0, 2, 1))
+        out[i:i + per] = 0.5 * (g + g.transpose(0, 2, 1))
+    return out
+
+
+def _values_stack(cp, a, bf16, method):
+    b, m, n = a.shape
+    q = min(m, n)
+    if b == 0 or q == 0:
+        return cp.zeros((b, q), dtype=cp.float64)
     if method == "svd":
-        s = cp.linalg.svd(_to_f64(cp, a, bf16), compute_uv=False)
-        return s
-    w = cp.linalg.eigvalsh(gram_one(cp, a, bf16))
-    return cp.sqrt(cp.clip(w[::-1], 0.0, None))
+        per = max(1, CHUNK_BYTES // max(8 * m * n, 1))
+        return cp.concatenate([cp.linalg.svd(_to_f64(cp, a[i:i + per], bf16), compute_uv=False)
+                               for i in range(0, b, per)])
+    w = cp.linalg.eigvalsh(_gram_stack(cp, a, bf16))
+    return cp.sqrt(cp.clip(w[:, ::-1], 0.0, None))
 
 
-def check_finite(cp, a, fn: str, index: int):
-    if a.size and not bool(cp.isfinite(a.astype(cp.float32) if a.dtype == cp.float16 else a).all()):
-        raise ValueError(f"{fn}(): x[{index}] must be finite (no NaN or Inf); got non-finite values")
+def _raise_nonfinite(cp, ok, fn, names):
+    bad = cp.asnumpy(~ok).reshape(-1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise value_error(fn, names(i), "finite (no NaN or Inf)", "non-finite values")
+
+
+def gram(x, fn="gram", dtype=None):
+    cp = _backend.namespace(*(x if isinstance(x, (list, tuple)) else [x]))
+    _backend.require_cuda(fn)
+    if isinstance(x, (list, tuple)):
+        out = []
+        for i, a in enumerate(x):
+            bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
+            if a.ndim != 2:
+                raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
+            _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
+            out.append(_gram_stack(cp, a[None], bf16)[0])
+        return out
+    bf16 = _check(cp, x, fn, "x", dtype)
+    stack = x.reshape((-1,) + x.shape[-2:])
+    _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
+                     lambda i: "x" + (str(list(np.unravel_index(i, x.shape[:-2]))) if x.ndim > 2 else ""))
+    return _gram_stack(cp, stack, bf16).reshape(x.shape[:-2] + (min(x.shape[-2:]),) * 2)
+
+
+def svdvals(x, method="gram", fn="svdvals", dtype=None):
+    cp = _backend.namespace(*(x if isinstance(x, (list, tuple)) else [x]))
+    _backend.require_cuda(fn)
+    if method not in ("gram", "svd"):
+        raise value_error(fn, "method", "'gram' or 'svd' for cupy input (topk runs on the CPU)", repr(method))
+    if isinstance(x, (list, tuple)):
+        parts = []
+        for i, a in enumerate(x):
+            bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
+            if a.ndim != 2:
+                raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
+            _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
+            parts.append(_values_stack(cp, a[None], bf16, method)[0])
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([p.size for p in parts])
+        values = cp.concatenate(parts) if parts else cp.zeros(0)
+        return RaggedSpectra(values, offsets)
+    bf16 = _check(cp, x, fn, "x", dtype)
+    stack = x.reshape((-1,) + x.shape[-2:])
+    _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
+                     lambda i: "x" + (str(list(np.unravel_index(i, x.shape[:-2]))) if x.ndim > 2 else ""))
+    return _values_stack(cp, stack, bf16, method).reshape(x.shape[:-2] + (min(x.shape[-2:]),))

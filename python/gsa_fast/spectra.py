@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _backend
+from . import _gpu_spectra
 from ._ragged import RaggedSpectra
 from ._validate import as_int, describe, type_error, value_error
 
@@ -267,6 +268,8 @@ def gram(x, *, threads=None, dtype=None):
     TypeError for integer or complex dtypes; ValueError naming the matrix for NaN/Inf entries.
     """
     fn = "gram"
+    if _gpu_spectra.is_gpu_input(x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
+        return _gpu_spectra.gram(x, fn, dtype)
     t = _threads(threads, fn)
     b = _batch(x, fn, dtype)
     q = np.minimum(b.m, b.n)
@@ -333,6 +336,10 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     fn = "svdvals"
     if not isinstance(method, str) or method not in _METHODS:
         raise value_error(fn, "method", "one of 'gram', 'svd', 'topk'", repr(method))
+    if _gpu_spectra.is_gpu_input(x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
+        if return_info:
+            raise value_error(fn, "return_info", "False for cupy input", "True")
+        return _gpu_spectra.svdvals(x, method, fn, dtype)
     eig_driver = _eig_driver
     t = _threads(threads, fn)
     if method == "topk":
