@@ -49,8 +49,10 @@ def _real(x, fn, arg, what):
     return float(x)
 
 
-def _check_chart_args(fn, chart, interval, window, spectra=None):
+def _check_chart_args(fn, chart, interval, window, full_output=False):
     """Parse chart, interval J and window; returns (chart, lo, hi, window or None)."""
+    if not isinstance(full_output, (bool, np.bool_)):
+        raise type_error(fn, "full_output", "a bool", full_output)
     if not isinstance(chart, str):
         raise type_error(fn, "chart", "one of 'top', 'bures', 'lsq'", chart)
     if chart not in _CHARTS:
@@ -131,8 +133,27 @@ def _raise_bad(fn, b, qplus, bad, d):
                          f"d={int(d[i])} < {int(qplus[i])} in spectrum {_where(b, i)}")
 
 
+def _as_batch(spectra, fn):
+    """as_spectra, working around its rejection of empty batches: numpy gives an empty
+    ``(0, w)`` array strides ``(0, 0)``, which fails the unit-stride check; an empty batch has
+    no values, so an empty ``(0, 0)`` array of the same dtype stands in for it."""
+    if isinstance(spectra, np.ndarray) and spectra.ndim >= 2 and spectra.size == 0 \
+            and spectra.shape[-1] > 0:
+        spectra = np.zeros(spectra.shape[:-1] + (0,), dtype=spectra.dtype)
+    return as_spectra(spectra, fn)
+
+
+def _check_window_width(fn, window, b):
+    if window is None:
+        return
+    width = int(b.lengths.max()) if b.lengths.size else 0
+    if window[1] > width:
+        raise value_error(fn, "window", f"ranks with k1 <= the spectrum width {width}",
+                          f"({window[0]}, {window[1]})")
+
+
 def _prepare(spectra, fn, d):
-    b = as_spectra(spectra, fn)
+    b = _as_batch(spectra, fn)
     n = int(b.starts.size)
     dd = _d_batch(d, fn, b.batch_shape, n)
     darg = np.zeros(0, dtype=np.int64) if dd is None else dd
@@ -182,16 +203,10 @@ def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, ful
     oracles). ``"lsq"``: the closed form, ~1e-15 relative.
     """
     fn = "fit_exponent"
-    chart, lo, hi, window = _check_chart_args(fn, chart, interval, window, spectra)
-    if not isinstance(full_output, (bool, np.bool_)):
-        raise type_error(fn, "full_output", "a bool", full_output)
+    chart, lo, hi, window = _check_chart_args(fn, chart, interval, window, full_output)
     b, n, dd, darg = _prepare(spectra, fn, d)
     k0, k1 = (0, 0) if window is None else window
-    if window is not None:
-        width = int(b.lengths.max()) if n else 0
-        if k1 > width:
-            raise value_error(fn, "window", f"ranks with k1 <= the spectrum width {width}",
-                              f"({k0}, {k1})")
+    _check_window_width(fn, window, b)
     alpha = np.empty(n)
     icpt = np.empty(n) if full_output else None
     qplus = np.empty(n, dtype=np.int64)

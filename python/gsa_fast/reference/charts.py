@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._ragged import as_spectra
-from ..charts import _alpha_batch, _check_chart_args, _d_batch, _ChartFit
+from ..charts import _alpha_batch, _as_batch, _check_chart_args, _check_window_width, _d_batch, _ChartFit
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
 
 _GRID = 257
 
 
-def _spectra(spectra, fn, d):
+def _spectra(spectra, fn, d, window=None):
     """Yield (index, sorted nonzero σ (float64, descending), width d) for every spectrum."""
-    b = as_spectra(spectra, fn)
+    b = _as_batch(spectra, fn)
     n = b.starts.size
     dd = _d_batch(d, fn, b.batch_shape, n)
+    _check_window_width(fn, window, b)
     out = []
     for i in range(n):
         s = np.asarray(b.values[b.starts[i]:b.starts[i] + b.lengths[i]], dtype=np.float64)
@@ -28,7 +28,7 @@ def _spectra(spectra, fn, d):
         if bad.any():
             k = int(np.argmax(bad))
             idx = np.unravel_index(i, b.batch_shape) if b.batch_shape else ()
-            raise ValueError(f"{fn}(): spectra must be finite and >= 0; got {s[k]!r} in spectrum "
+            raise ValueError(f"{fn}(): spectra must be finite and >= 0; got {float(s[k])!r} in spectrum "
                              f"{tuple(int(j) for j in idx)} at position {k}")
         s = np.sort(s[s > 0])[::-1]
         q = s.size
@@ -140,8 +140,8 @@ def _lsq(s, d, lo, hi, window):
 def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, full_output=False):
     """Reference for :func:`gsa_fast.fit_exponent` (bisection to 1e-15 relative in α)."""
     fn = "fit_exponent"
-    chart, lo, hi, window = _check_chart_args(fn, chart, interval, window, spectra)
-    shape, n, items = _spectra(spectra, fn, d)
+    chart, lo, hi, window = _check_chart_args(fn, chart, interval, window, full_output)
+    shape, n, items = _spectra(spectra, fn, d, window)
     alpha = np.full(n, np.nan)
     icpt = np.full(n, np.nan)
     for i, s, di in items:
