@@ -356,3 +356,33 @@ def test_bad_input_reference(call, exc, msg):
     with pytest.raises(exc) as info:
         f()
     assert msg in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("log_eps", [-3.3, -3.2, -3.15, -3.0, -2.7])
+def test_bures_two_local_maxima(log_eps):
+    # σ = (1, ε, …, ε), d = 401: f has two local maxima (near 0.4 and near 4.1) and the global
+    # one switches between them near log ε ≈ −3.17 — the grid + refinement must pick it.
+    s = np.concatenate([[1.0], np.full(400, np.exp(log_eps))])
+    a = g.fit_exponent(s, "bures")
+    assert abs(a - ref.fit_exponent(s, "bures")) <= ATOL_ALPHA
+    fine = np.linspace(0, 5, 4001)
+    e = g.chart_error(np.broadcast_to(s, (fine.size, s.size)), fine)
+    assert abs(a - fine[np.argmin(e)]) <= 2 * (fine[1] - fine[0])  # brute force, to its grid
+    assert g.chart_error(s, a) <= e.min() + 1e-15
+
+
+def test_huge_width_against_harmonic_sums():
+    # d = 1e9 (zero padding): ε = ½[log H_{d,2α} − log1p(R)] with H from gsa_fast.harmonic (§3)
+    s = np.array([2.0, 1.0, 0.5])
+    d, alpha = 10**9, 0.8
+    R = (1.0 + 0.25) / 4.0
+    want = 0.5 * (np.log(g.harmonic(d, 2 * alpha)) - np.log1p(R))
+    assert_rel(g.radial_residual(s, alpha, d=d), want, 1e-14)
+    # the top chart inverts it: ε(P, Φ_top) = 0 and Φ_top solves g_d(α) = R
+    a = g.fit_exponent(s, "top", d=d)
+    assert_rel(g.harmonic(d, 2 * a) - 1.0, R, 1e-13)
+    # Ē, τ stay in range; Φ_BW minimizes Ē over a grid
+    bw = g.fit_exponent(s, "bures", d=d)
+    grid = np.linspace(0, 5, 201)
+    assert g.chart_error(s, bw, d=d) <= g.chart_error(np.broadcast_to(s, (201, 3)), grid, d=d).min() + 1e-14
+    assert 0 <= g.tail_residual(s, bw, d=d) <= 1

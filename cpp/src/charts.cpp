@@ -122,6 +122,32 @@ __attribute__((target_clones("avx2,fma", "default"))) void grid_step(
   *S1 = s1;
 }
 
+// Same step for the orbit weights k^{-2α}: multiply by rho² (rho = k^{-h}).
+__attribute__((target_clones("avx2,fma", "default"))) void grid_step_sq(
+    double* __restrict w, const double* __restrict rho, const double* __restrict u, int64_t q,
+    double* S0, double* S1) {
+  v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 4 <= q; k += 4) {
+    v4d wv, rv, uv;
+    std::memcpy(&wv, w + k, sizeof wv);
+    std::memcpy(&rv, rho + k, sizeof rv);
+    std::memcpy(&uv, u + k, sizeof uv);
+    wv *= rv * rv;
+    std::memcpy(w + k, &wv, sizeof wv);
+    a0 += wv;
+    a1 += wv * uv;
+  }
+  double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+  for (; k < q; ++k) {
+    w[k] *= rho[k] * rho[k];
+    s0 += w[k];
+    s1 += w[k] * u[k];
+  }
+  *S0 = s0;
+  *S1 = s1;
+}
+
 __attribute__((target_clones("avx2,fma", "default"))) void grid_sums(
     const double* __restrict w, const double* __restrict u, int64_t q, double* S0, double* S1) {
   v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
@@ -156,16 +182,31 @@ struct BuresGridCache {
 // Newton refinement of every + → − crossing and comparison of exact f values with the
 // endpoints that are local maxima; ties → smallest α.
 double bures_chart(const std::vector<double>& s, const double* u, const double* e0,
-                   const double* rho, int64_t d,
+                   const double* rho, int64_t kmax, int64_t d,
                    double lo, double hi, std::vector<double>& w, BuresGridCache& cache) {
   const int64_t q = (int64_t)s.size();
   if (d < 2 || q < 1) return NAN;
   const double h = (hi - lo) / (kGrid - 1);
   if (cache.d != d || cache.lo != lo || cache.hi != hi) {
-    for (int j = 0; j < kGrid; ++j) {
-      const double a = (j == kGrid - 1) ? hi : lo + j * h;
-      const math::Sums3 r = math::harmonic_sums(d, 2.0 * a);
-      cache.ep[j] = r.l / r.h;
+    if (d <= kmax) {
+      // same recurrence on k^{-2α}, k = 1..d (the width varies in a ragged batch)
+      w.resize((size_t)d);
+      for (int64_t k = 0; k < d; ++k) w[(size_t)k] = e0[k] * e0[k];
+      for (int j = 0; j < kGrid; ++j) {
+        double H = 0.0, L = 0.0;
+        if (j == 0) {
+          grid_sums(w.data(), u, d, &H, &L);
+        } else {
+          grid_step_sq(w.data(), rho, u, d, &H, &L);
+        }
+        cache.ep[j] = L / H;
+      }
+    } else {  // explicit d beyond the table: Euler–Maclaurin sums (§3.3)
+      for (int j = 0; j < kGrid; ++j) {
+        const double a = (j == kGrid - 1) ? hi : lo + j * h;
+        const math::Sums3 r = math::harmonic_sums(d, 2.0 * a);
+        cache.ep[j] = r.l / r.h;
+      }
     }
     cache.d = d;
     cache.lo = lo;
@@ -213,8 +254,10 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
                   int64_t k1, double* alpha, double* intercept, int64_t* qplus, int64_t* bad,
                   int nthreads) {
   std::vector<double> u, rho, e0;
-  if (chart != kChartTop) {
-    const int64_t kmax = max_length(lengths, n);
+  if (chart == kChartTop) {
+    u = log_table(4 * math::kHeadTerms + 1);  // the direct range of g_sums
+  } else {
+    const int64_t kmax = std::max<int64_t>(max_length(lengths, n), 4 * math::kHeadTerms + 1);
     u = log_table(kmax);
     if (chart == kChartBures) {
       const double h = (hi - lo) / (kGrid - 1);
@@ -245,12 +288,12 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
       const int64_t di = nd ? d[i] : q;
       if (pos >= 0 || q < 1 || di < q) continue;
       if (chart == kChartTop) {
-        alpha[i] = mc::top_chart(radial_ratio(x, len, vmax, imax), di, lo, hi);
+        alpha[i] = mc::top_chart(radial_ratio(x, len, vmax, imax), di, lo, hi, u.data());
         continue;
       }
       gather_sorted(x, len, vmax, sorted, s);
       if (chart == kChartBures) {
-        alpha[i] = bures_chart(s, u.data(), e0.data(), rho.data(), di, lo, hi, w, cache);
+        alpha[i] = bures_chart(s, u.data(), e0.data(), rho.data(), (int64_t)u.size(), di, lo, hi, w, cache);
       } else {
         const int64_t a0 = k1 ? k0 : 1, a1 = k1 ? k1 : q;
         const mc::LsqFit f = mc::lsq_chart(s.data(), u.data(), q, di, a0, a1, lo, hi, norm2_of(s));

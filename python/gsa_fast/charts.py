@@ -198,9 +198,11 @@ def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, ful
 
     Accuracy
     --------
-    ``"top"`` and ``"bures"``: ≤ 1e-14 absolute in α (Newton stopped at a step ≤ 1e-15·max(1, α),
-    quadratic convergence; measured ≤ 1e-15 against the bisection reference and the §11.3
-    oracles). ``"lsq"``: the closed form, ~1e-15 relative.
+    ``"top"`` and ``"bures"``: ≤ 1e-14 absolute in α (Newton stopped after a step
+    ≤ 1e-13·max(1, α), which in the quadratic regime leaves an error ~1e-25; measured ≤ 3e-15
+    against the bisection reference and ≤ 1e-16 on the §11.3 oracles). ``"lsq"``: the closed
+    form, ~1e-15. An ill-conditioned Bures problem (a degenerate or a near-tied maximum) is
+    only determined to ~sqrt(u) — the spec's "uniqueness is not guaranteed".
     """
     fn = "fit_exponent"
     chart, lo, hi, window = _check_chart_args(fn, chart, interval, window, full_output)

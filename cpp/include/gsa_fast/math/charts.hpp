@@ -72,32 +72,72 @@ GSA_HD double newton_bracket(const Fn& fn, double a, double b, double x0, double
 
 // ---------------------------------------------------------------- (a) top-radial chart
 
-struct TopPhi {
-  int64_t d;
-  double logR;
-  // φ(α) = log g_d(α) − log R, φ'(α) = −2 Σ_{k≥2} k^{-2α} log k / g_d(α) ∈ [−2 log d, −2 log 2].
-  GSA_HD void operator()(double x, double* F, double* dF) const {
-    const Sums3 r = harmonic_range(2, d, 2.0 * x);
-    *F = log(r.h) - logR;
-    *dF = -2.0 * r.l / r.h;
+// Σ_{k=2}^{d} k^{-s} (log k)^j, j = 0,1,2: the algorithm of harmonic_range(2, d, s) (direct
+// for d ≤ 257; else a direct head k = 2..127 plus Euler–Maclaurin from 128), with log k read
+// from a table u[k-1] of at least min(d, 257) entries instead of recomputed (same values:
+// the table holds log((double)k)). Null u → harmonic_range itself.
+GSA_HD Sums3 g_sums(int64_t d, double s, const double* u) {
+  if (u == nullptr) return harmonic_range(2, d, s);
+  if (d < 2) return {0.0, 0.0, 0.0};
+  const int64_t head_end = (d - 2 < 4 * kHeadTerms) ? d : 2 * kHeadTerms - 1;
+  KahanSum h, l, q;
+  for (int64_t k = 2; k <= head_end; ++k) {
+    const double uk = u[k - 1];
+    const double w = (s == 0.0) ? 1.0 : exp(-s * uk);
+    h.add(w);
+    l.add(w * uk);
+    q.add(w * uk * uk);
   }
-};
+  Sums3 r = {h.value(), l.value(), q.value()};
+  if (head_end < d) {
+    const Sums3 t = em_range(head_end + 1, d, s);
+    r.h += t.h;
+    r.l += t.l;
+    r.q += t.q;
+  }
+  return r;
+}
 
-// Φ_top = Π_J(m_d^{-1}(m(P))) (§6.2a): solve g_d(α) = R on J = [lo, hi], tolerance 1e-15
-// (≤ 1e-14 absolute). d < 2 → NaN (UNIDENTIFIABLE).
-GSA_HD double top_chart(double R, int64_t d, double lo, double hi) {
+// Φ_top = Π_J(m_d^{-1}(m(P))) (§6.2a): solve φ(α) = log g_d(α) − log R = 0 on J = [lo, hi].
+// φ is convex and decreasing (a log-sum-exp of linear functions of α) with
+// φ' = −2 E[log k] ∈ [−2 log d, −2 log 2] and φ'' = 4 Var(log k) over k ≥ 2 (all from one
+// g_sums call): Halley steps from lo, bracket-safeguarded (bisection when a step leaves it),
+// stopped after a step ≤ 1e-13·max(1, α) (cubic regime: the error left is ~1e-30), so the
+// result is within 1e-14 absolute. d < 2 → NaN (UNIDENTIFIABLE). u: optional log table (see
+// g_sums) of at least min(d, 257) entries.
+GSA_HD double top_chart(double R, int64_t d, double lo, double hi, const double* u = nullptr) {
   if (d < 2 || isnan(R) || R < 0.0) return NAN;
-  const double glo = g_d(d, lo);
-  if (R >= glo) return lo;
-  const double ghi = g_d(d, hi);
-  if (R <= ghi) return hi;
-  TopPhi phi{d, log(R)};
-  // φ is convex and decreasing (log-sum-exp of linear functions): Newton from the left end
-  // climbs monotonically to the root, the bracket only guards rounding.
-  return newton_bracket(phi, lo, hi, lo, 1e-13);
+  Sums3 r = g_sums(d, 2.0 * lo, u);
+  if (R >= r.h) return lo;
+  if (R <= g_sums(d, 2.0 * hi, u).h) return hi;
+  const double logR = log(R);
+  double a = lo, b = hi, x = lo;
+  for (int it = 0; it < 200; ++it) {
+    const double phi = log(r.h) - logR;
+    if (phi == 0.0) return x;
+    if (phi > 0.0) {
+      a = x;
+    } else if (phi < 0.0) {
+      b = x;
+    }
+    const double m1 = r.l / r.h;
+    const double d1 = -2.0 * m1, d2 = 4.0 * (r.q / r.h - m1 * m1);
+    const double den = 2.0 * d1 * d1 - phi * d2;
+    const double xn = (den > 0.0) ? x - 2.0 * phi * d1 / den : x - phi / d1;  // Halley | Newton
+    if (xn > a && xn < b) {
+      if (fabs(xn - x) <= 1e-13 * fmax(1.0, fabs(xn))) return xn;
+      x = xn;
+    } else {
+      x = 0.5 * (a + b);
+      if (b - a <= 1e-15 * fmax(1.0, fabs(x))) return x;
+    }
+    r = g_sums(d, 2.0 * x, u);
+  }
+  return x;
 }
 
 // ---------------------------------------------------------------- (b) Bures projection chart
+// s, u as in the file header; u must have at least max(q, min(d, 257)) entries.
 
 struct BuresEval {
   double F;     // (log f)'(α) = E_{p(α)}[log k] − E_{q(α)}[log k]
@@ -115,7 +155,9 @@ GSA_HD BuresEval bures_eval(const double* s, const double* u, int64_t q, int64_t
     s2 += w * u[k] * u[k];
   }
   const double S0 = s0.value(), S1 = s1.value();
-  const Sums3 h = harmonic_sums(d, 2.0 * alpha);
+  Sums3 h = g_sums(d, 2.0 * alpha, u);  // u has ≥ min(d, 257) entries (see the kernels)
+  h.h += 1.0;                            // k = 1
+
   const double Eq = S1 / S0, Ep = h.l / h.h;
   const double Vq = s2 / S0 - Eq * Eq, Vp = h.q / h.h - Ep * Ep;
   return {Ep - Eq, Vq - 2.0 * Vp, log(S0) - 0.5 * log(h.h)};
