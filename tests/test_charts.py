@@ -81,6 +81,8 @@ def test_lsq_on_orbit(impl, alpha, intercept):
     k = np.arange(1, d + 1, dtype=np.float64)
     s = 5.0 * k ** -alpha
     fit = impl.fit_exponent(s, "lsq", full_output=True)
+    other = impl.fit_exponent(s, "top", full_output=True)
+    assert np.isnan(other.intercept) and abs(other.alpha - alpha) <= 1e-14
     assert abs(fit.alpha - alpha) <= 1e-14  # exact orbit: slope α to rounding
     assert_rel(fit.intercept, intercept, 1e-13, what="intercept")  # spec gives 14 digits
     assert_rel(fit.intercept, m_d(d, alpha), 1e-14, what="intercept = m_d(α)")
@@ -115,6 +117,15 @@ def test_clamping(impl):
     assert impl.fit_exponent(rank1, "top", d=10, interval=(0, 7)) == 7.0
     assert impl.fit_exponent(rank1, "bures", d=10, interval=(0, 7)) == 7.0
     assert np.isnan(impl.fit_exponent(rank1, "lsq", d=10))
+
+
+@IMPLS
+@pytest.mark.parametrize("interval", [(0, 1e3), (0, 1e6), (0.5, 1e6)])
+def test_huge_interval(impl, interval):
+    # far out on J every k ≥ 2 term underflows (F = 0, g_d = 0): the grid's first cell holds
+    # the maximum and the solvers must not stop at the underflowed zero
+    assert abs(impl.fit_exponent(WORKED, "bures", interval=interval) - 0.8993916338242502) <= 1e-14
+    assert abs(impl.fit_exponent(WORKED, "top", interval=interval) - 0.6829352203865927) <= 1e-14
 
 
 @IMPLS

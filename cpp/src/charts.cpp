@@ -231,7 +231,8 @@ double bures_chart(const std::vector<double>& s, const double* u, const double* 
   for (int j = 0; j + 1 < kGrid; ++j) {
     if (F[j] > 0.0 && F[j + 1] <= 0.0) {
       const double a = lo + j * h, b = (j + 1 == kGrid - 1) ? hi : lo + (j + 1) * h;
-      cand[nc++] = (F[j + 1] == 0.0) ? b : mc::bures_refine(s.data(), u, q, d, a, b, F[j], F[j + 1]);
+      // F[j + 1] == 0 may be an underflow (huge J): refine anyway, the solver knows
+      cand[nc++] = mc::bures_refine(s.data(), u, q, d, a, b, F[j], F[j + 1]);
     }
   }
   if (F[kGrid - 1] >= 0.0) cand[nc++] = hi;

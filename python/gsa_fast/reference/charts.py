@@ -72,7 +72,8 @@ def _top(s, d, lo, hi):
     if R <= _g(d, hi):
         return hi
     logR = np.log(R)
-    return _bisect(lambda a: np.log(_g(d, a)) - logR, lo, hi)
+    with np.errstate(divide="ignore"):  # g_d underflows to 0 far out on a huge J: log → −inf
+        return _bisect(lambda a: np.log(_g(d, a)) - logR, lo, hi)
 
 
 def _root_p(d, alpha):
@@ -108,10 +109,9 @@ def _bures(s, d, lo, hi):
         cands.append(lo)
     for j in range(_GRID - 1):
         if F[j] > 0 and F[j + 1] <= 0:
-            if F[j + 1] == 0:
-                cands.append(grid[j + 1])
-            else:
-                cands.append(_bisect(lambda a: _bures_F(s, d, a), grid[j], grid[j + 1]))
+            # bisection treats F = 0 as "≤ 0": an exact root stays the limit, and an underflowed
+            # F = 0 far out on a huge J pulls the bracket back to representable values
+            cands.append(_bisect(lambda a: _bures_F(s, d, a), grid[j], grid[j + 1]))
     if F[-1] >= 0:
         cands.append(hi)
     best, fbest = np.nan, -np.inf

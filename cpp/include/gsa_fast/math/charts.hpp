@@ -41,7 +41,8 @@ GSA_HD double radial_residual(double R, int64_t d, double alpha) {
 
 // ---------------------------------------------------------------- safeguarded Newton
 
-// Root of a decreasing F on [a, b] with F(a) > 0 ≥ F(b): Newton steps from x0, replaced by
+// Root of a decreasing F on [a, b] with F(a) > 0 ≥ F(b) (F(b) may be an underflowed 0): Newton
+// steps from x0, replaced by
 // bisection whenever they leave the current bracket. fn(x, &F, &dF). Stops after a Newton step
 // of at most step_tol·max(1,|x|) — in the quadratic regime the error after it is
 // ~ C·step² with C = |F''/2F'| (≤ (log d)²/(4 log 2) for the top chart), far below 1e-15 — or
@@ -52,10 +53,12 @@ GSA_HD double newton_bracket(const Fn& fn, double a, double b, double x0, double
   for (int it = 0; it < 200; ++it) {
     double F = 0.0, dF = 0.0;
     fn(x, &F, &dF);
-    if (F == 0.0) return x;
+    // F = 0 with F' = 0 is an underflow (every k ≥ 2 term vanished, e.g. far out on a huge
+    // J), not a root: treat it as F ≤ 0 and keep bisecting towards representable values.
+    if (F == 0.0 && dF != 0.0) return x;
     if (F > 0.0) {
       a = x;
-    } else if (F < 0.0) {
+    } else if (F <= 0.0) {
       b = x;
     }
     const double newton = x - F / dF;  // NaN F or dF → NaN → bisection
@@ -179,7 +182,7 @@ struct BuresF {
 GSA_HD double bures_refine(const double* s, const double* u, int64_t q, int64_t d, double a,
                            double b, double Fa, double Fb) {
   BuresF fn{s, u, q, d};
-  double x0 = a + (b - a) * Fa / (Fa - Fb);
+  double x0 = (Fb < 0.0) ? a + (b - a) * Fa / (Fa - Fb) : 0.5 * (a + b);
   if (!(x0 > a && x0 < b)) x0 = 0.5 * (a + b);
   return newton_bracket(fn, a, b, x0, 1e-13);
 }
