@@ -95,9 +95,16 @@ int64_t max_length(const int64_t* lengths, int64_t n) {
 
 // Grid sums of the Bures chart: only the signs of F use them, so they may be vectorized freely
 // (4 lanes, AVX2/FMA where the CPU has it, chosen at load time; SSE2 otherwise).
+// GCC/Clang vector extensions; function clones only where the toolchain supports ifunc
+// (x86-64 Linux/glibc). Elsewhere the same code compiles for the baseline target.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define GSA_GRID_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define GSA_GRID_CLONES
+#endif
 typedef double v4d __attribute__((vector_size(32)));
 
-__attribute__((target_clones("avx2,fma", "default"))) void grid_step(
+GSA_GRID_CLONES void grid_step(
     double* __restrict w, const double* __restrict rho, const double* __restrict u, int64_t q,
     double* S0, double* S1) {
   v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
@@ -123,7 +130,7 @@ __attribute__((target_clones("avx2,fma", "default"))) void grid_step(
 }
 
 // Same step for the orbit weights k^{-2α}: multiply by rho² (rho = k^{-h}).
-__attribute__((target_clones("avx2,fma", "default"))) void grid_step_sq(
+GSA_GRID_CLONES void grid_step_sq(
     double* __restrict w, const double* __restrict rho, const double* __restrict u, int64_t q,
     double* S0, double* S1) {
   v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
@@ -148,7 +155,7 @@ __attribute__((target_clones("avx2,fma", "default"))) void grid_step_sq(
   *S1 = s1;
 }
 
-__attribute__((target_clones("avx2,fma", "default"))) void grid_sums(
+GSA_GRID_CLONES void grid_sums(
     const double* __restrict w, const double* __restrict u, int64_t q, double* S0, double* S1) {
   v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
   int64_t k = 0;
