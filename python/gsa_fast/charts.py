@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _backend
 from ._ragged import as_spectra
-from ._validate import as_count_array, describe, type_error, value_error
+from ._validate import as_count_array, type_error, value_error
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
 
@@ -29,7 +29,7 @@ _CHARTS = {"top": 0, "bures": 1, "lsq": 2}
 _KINDS = {"radial_residual": 0, "chart_error": 1, "tail_residual": 2}
 
 
-class _ChartFit(NamedTuple):
+class ChartFit(NamedTuple):
     """``fit_exponent(..., full_output=True)``: the exponent and its residuals."""
 
     alpha: object      # the chart's exponent
@@ -38,7 +38,7 @@ class _ChartFit(NamedTuple):
     error: object      # normalized chart error Ē(P, α) (§5.3)
 
 
-ChartFit = _ChartFit
+_ChartFit = ChartFit  # (not in __all__: __all__ lists kernels only)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -219,10 +219,8 @@ def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, ful
     out = alpha.reshape(b.batch_shape)[()]
     if not full_output:
         return out
-    ok = ~np.isnan(alpha)
-    a0 = np.where(ok, alpha, np.nan)
-    eps = _residual("radial_residual", b, n, dd, darg, a0)
-    err = _residual("chart_error", b, n, dd, darg, a0)
+    eps = _residual("radial_residual", b, n, dd, darg, alpha)  # NaN α → NaN
+    err = _residual("chart_error", b, n, dd, darg, alpha)
     shape = b.batch_shape
     return _ChartFit(out, icpt.reshape(shape)[()], eps.reshape(shape)[()], err.reshape(shape)[()])
 
