@@ -264,11 +264,21 @@ def test_broadcast_does_not_copy_the_batch(rng):
 
 def test_factors_vs_reference_shapes(rng):
     for (ab, bb, a, b, n) in [((), (), 2, 3, 5), ((4,), (1,), 6, 6, 6), ((2, 3), (3,), 1, 7, 4),
-                               ((), (), 5, 0, 3), ((), (), 3, 3, 0), ((0,), (0,), 2, 2, 2)]:
+                               ((), (), 5, 0, 3), ((), (), 3, 3, 0), ((0,), (0,), 2, 2, 2),
+                               ((3,), (3,), 40, 25, 6), ((), (), 9, 2, 4)]:  # tall: LQ-reduced
         A = rng.standard_normal(ab + (a, n))
         B = rng.standard_normal(bb + (b, n))
         assert_rel(g.bures_distance_factors(A, B), ref.bures_distance_factors(A, B), 1e-12,
                    atol=1e-12, what=f"factors {ab} {bb} {a} {b} {n}")
+
+
+def test_tall_factors_match_gram_route(rng):
+    # a, b > n: the kernel reduces each factor to its n×n triangular factor first (LQ); the
+    # Gram matrices AᵀA, BᵀB are full rank here, so route (a) agrees to ~1e-12 (measured ~1e-14).
+    A = rng.standard_normal((5, 50, 7))
+    B = rng.standard_normal((5, 30, 7))
+    P, Q = np.swapaxes(A, -1, -2) @ A, np.swapaxes(B, -1, -2) @ B
+    assert_rel(g.bures_distance_factors(A, B), g.bures_distance(P, Q), 1e-12)
 
 
 def test_vectors_vs_reference(rng):

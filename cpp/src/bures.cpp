@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -71,6 +72,26 @@ LoadInfo load(const Stack& s, int64_t off, int nb, int64_t rows, int64_t cols, d
   const int64_t rs = s.strides[nb], cs = s.strides[nb + 1];
   return s.f32 ? load_t<float>(base, rs, cs, rows, cols, W)
                : load_t<double>(base, rs, cs, rows, cols, W);
+}
+
+// Runs body(ws, i) for i in [0, B) on at most nthreads workers, each with ONE workspace made by
+// make() (so LAPACK work arrays are allocated once per worker, not per item); items are handed
+// out dynamically, grain at a time.
+template <class Make, class Body>
+void for_each_with_workspace(int64_t B, int nthreads, int64_t grain, Make make, Body body) {
+  const int T = nthreads > 0 ? nthreads : default_num_threads();
+  grain = std::max<int64_t>(1, grain);
+  const int64_t W = std::max<int64_t>(1, std::min<int64_t>(T, (B + grain - 1) / grain));
+  std::atomic<int64_t> next{0};
+  parallel_for(W, (int)W, 1, [&](int64_t, int64_t) {
+    auto ws = make();
+    for (;;) {
+      const int64_t lo = next.fetch_add(grain);
+      if (lo >= B) break;
+      const int64_t hi = std::min(B, lo + grain);
+      for (int64_t i = lo; i < hi; ++i) body(ws, i);
+    }
+  });
 }
 
 int to_int(int64_t v) {
@@ -159,11 +180,11 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
   std::optional<BlasThreadsGuard> guard;
   if (B > 1) guard.emplace(1);
   const int T = nthreads > 0 ? nthreads : default_num_threads();
-  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(16, B / (4 * (int64_t)T)));
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, B / (8 * (int64_t)T)));
 
-  parallel_for(B, nthreads, grain, [&](int64_t lo, int64_t hi) {
-    GeneralWork ws(n, lw_e, liw_e, lw_s);  // one workspace per chunk of pairs
-    for (int64_t b = lo; b < hi; ++b) {
+  auto make = [&] { return GeneralWork(n, lw_e, liw_e, lw_s); };
+  for_each_with_workspace(B, nthreads, grain, make, [&](GeneralWork& ws, int64_t b) {
+    {
       double trP = 0, trQ = 0;
       int k0P = 0, k0Q = 0;
       int8_t st = kBuresOk;
@@ -213,6 +234,37 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
 
 // ---- route (b) ----------------------------------------------------------------------------
 
+}  // namespace cpu
+}  // namespace gsa
+
+extern "C" void scipy_dgelqf_(const int* m, const int* n, double* a, const int* lda, double* tau,
+                              double* work, const int* lwork, int* info);
+
+namespace gsa {
+namespace cpu {
+namespace {
+
+// Xt holds Xᵀ (n×r column-major, ld n) for a factor X with r rows. When r > n, replace it by the
+// n×n triangular factor of X = Q R (computed as the LQ factorization Xᵀ = L Qᵀ, L = Rᵀ): the
+// singular values of B Xᵀ are those of B Rᵀ, so the SVD shrinks from r-sized to n-sized.
+// Returns the new row count, or -1 on LAPACK failure.
+int reduce_rows(double* Xt, int n, int r, double* tau, double* work, int lwork) {
+  if (r <= n) return r;
+  int info = 0;
+  scipy_dgelqf_(&n, &r, Xt, &n, tau, work, &lwork, &info);
+  if (info != 0) return -1;
+  for (int j = 1; j < n; ++j)
+    for (int i = 0; i < j; ++i) Xt[i + (size_t)j * n] = 0.0;  // keep L (lower), drop the reflectors
+  return n;
+}
+
+struct FactorWork {
+  std::vector<double> At, Bt, C, sv, tau, work;
+  std::vector<int> iwork;
+};
+
+}  // namespace
+
 void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
                    const int64_t* batch_shape, int64_t n64, double* out_dist, int8_t* status,
                    int nthreads) {
@@ -220,52 +272,72 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
   if (Bn == 0) return;
   const int n = to_int(n64), a = to_int(a_rows), b = to_int(b_rows);
   to_int(n64 * std::max(a_rows, b_rows));
-  to_int(a_rows * b_rows);
   const bool svd = n > 0 && a > 0 && b > 0;
-  int lw_s = 1;
+  const int ae = std::min(a, n), be = std::min(b, n);  // row counts after the LQ reduction
+  to_int((int64_t)ae * be);
+  const int k = std::min(ae, be);
+  int lw = 1;
   if (svd) {
     double wq = 0.0, dummy = 0.0;
     int iq = 0, info = 0, m1 = -1, one = 1;
     const char N = 'N';
-    scipy_dgesdd_(&N, &b, &a, &dummy, &b, &dummy, &dummy, &one, &dummy, &one, &wq, &m1, &iq,
+    scipy_dgesdd_(&N, &be, &ae, &dummy, &be, &dummy, &dummy, &one, &dummy, &one, &wq, &m1, &iq,
                   &info, 1);
-    lw_s = query_lwork(wq);
+    lw = query_lwork(wq);
+    for (int r : {a, b})
+      if (r > n) {
+        scipy_dgelqf_(&n, &r, &dummy, &n, &dummy, &wq, &m1, &info);
+        lw = std::max(lw, query_lwork(wq));
+      }
   }
   std::optional<BlasThreadsGuard> guard;
   if (Bn > 1 && svd) guard.emplace(1);
   const int T = nthreads > 0 ? nthreads : default_num_threads();
-  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(16, Bn / (4 * (int64_t)T)));
-  const int k = std::min(a, b);
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, Bn / (8 * (int64_t)T)));
 
-  parallel_for(Bn, nthreads, grain, [&](int64_t lo, int64_t hi) {
-    std::vector<double> At((size_t)n * a), Bt((size_t)n * b), C(svd ? (size_t)a * b : 0),
-        sv((size_t)k), work(svd ? (size_t)lw_s : 0);
-    std::vector<int> iwork(svd ? (size_t)8 * k : 0);
-    for (int64_t i = lo; i < hi; ++i) {
-      const LoadInfo la = load(A, batch_offset(i, nb, batch_shape, A.strides), nb, a, n, At.data());
-      int8_t st = la.finite ? kBuresOk : kBuresNonFinite1;
-      LoadInfo lb;
-      if (st == kBuresOk) {
-        lb = load(Bs, batch_offset(i, nb, batch_shape, Bs.strides), nb, b, n, Bt.data());
-        if (!lb.finite) st = kBuresNonFinite2;
-      }
-      double nuc = 0.0;
-      if (st == kBuresOk && svd) {
-        // C = B Aᵀ (b×a) = Btᵀ At with At = Aᵀ (n×a) and Bt = Bᵀ (n×b) column-major.
+  auto make = [&] {
+    FactorWork w;
+    w.At.resize((size_t)n * a);
+    w.Bt.resize((size_t)n * b);
+    if (svd) {
+      w.C.resize((size_t)ae * be);
+      w.sv.resize((size_t)k);
+      w.tau.resize((size_t)n);
+      w.work.resize((size_t)lw);
+      w.iwork.resize((size_t)8 * k);
+    }
+    return w;
+  };
+  for_each_with_workspace(Bn, nthreads, grain, make, [&](FactorWork& w, int64_t i) {
+    const LoadInfo la = load(A, batch_offset(i, nb, batch_shape, A.strides), nb, a, n, w.At.data());
+    int8_t st = la.finite ? (int8_t)kBuresOk : (int8_t)kBuresNonFinite1;
+    LoadInfo lb;
+    if (st == kBuresOk) {
+      lb = load(Bs, batch_offset(i, nb, batch_shape, Bs.strides), nb, b, n, w.Bt.data());
+      if (!lb.finite) st = kBuresNonFinite2;
+    }
+    double nuc = 0.0;
+    if (st == kBuresOk && svd) {
+      const int ra = reduce_rows(w.At.data(), n, a, w.tau.data(), w.work.data(), lw);
+      const int rb = reduce_rows(w.Bt.data(), n, b, w.tau.data(), w.work.data(), lw);
+      if (ra < 0 || rb < 0) {
+        st = kBuresLapack;
+      } else {
+        // C = B Aᵀ (rb×ra) = Btᵀ At with At = Aᵀ (n×ra) and Bt = Bᵀ (n×rb) column-major.
         const double one = 1.0, zero = 0.0;
         const char Tc = 'T', Nc = 'N';
-        scipy_dgemm_(&Tc, &Nc, &b, &a, &n, &one, Bt.data(), &n, At.data(), &n, &zero, C.data(),
-                     &b, 1, 1);
+        scipy_dgemm_(&Tc, &Nc, &rb, &ra, &n, &one, w.Bt.data(), &n, w.At.data(), &n, &zero,
+                     w.C.data(), &rb, 1, 1);
         int info = 0, ione = 1;
         double dummy = 0.0;
-        scipy_dgesdd_(&Nc, &b, &a, C.data(), &b, sv.data(), &dummy, &ione, &dummy, &ione,
-                      work.data(), &lw_s, iwork.data(), &info, 1);
+        scipy_dgesdd_(&Nc, &rb, &ra, w.C.data(), &rb, w.sv.data(), &dummy, &ione, &dummy, &ione,
+                      w.work.data(), &lw, w.iwork.data(), &info, 1);
         if (info != 0) st = kBuresLapack;
-        for (int j = k - 1; j >= 0; --j) nuc += sv[j];
+        for (int j = std::min(ra, rb) - 1; j >= 0; --j) nuc += w.sv[j];  // small to large
       }
-      status[i] = st;
-      out_dist[i] = st == kBuresOk ? ::sqrt(std::max(0.0, la.ssq + lb.ssq - 2.0 * nuc)) : NAN;
     }
+    status[i] = st;
+    out_dist[i] = st == kBuresOk ? ::sqrt(std::max(0.0, la.ssq + lb.ssq - 2.0 * nuc)) : NAN;
   });
 }
 
@@ -305,9 +377,14 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
   const int64_t B = batch_count(nb, batch_shape);
   if (B == 0) return;
   const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n));
-  parallel_for(B, nthreads, grain, [&](int64_t lo, int64_t hi) {
-    std::vector<double> wa((size_t)n), wb((size_t)n);
-    for (int64_t i = lo; i < hi; ++i) {
+  struct VecWork {
+    std::vector<double> wa, wb;
+  };
+  auto make = [&] { return VecWork{std::vector<double>((size_t)n), std::vector<double>((size_t)n)}; };
+  for_each_with_workspace(B, nthreads, grain, make, [&](VecWork& w, int64_t i) {
+    std::vector<double>& wa = w.wa;
+    std::vector<double>& wb = w.wb;
+    {
       int r = load_vec(a, batch_offset(i, nb, batch_shape, a.strides), nb, n, neg_rtol_a, wa.data());
       int8_t st = (int8_t)r;
       if (st == kBuresOk) {
