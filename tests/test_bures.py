@@ -79,6 +79,13 @@ def test_oracle_orbit_closed_form_F1(mod):
     assert_rel(mod.bures_distance_diag(orbit(d, a), orbit(d, b)), want, 1e-13, what="diag vs (25)")
 
 
+def test_diag_route_no_overflow_or_underflow():
+    # the plain Σt² overflows / underflows here; the scaled second pass must not
+    assert_rel(g.bures_distance_diag([1e300, 1e300], [0.0, 0.0]), math.sqrt(2e300), 1e-15)
+    assert_rel(g.bures_distance_diag([1e-300, 4e-300], [0.0, 0.0]), math.sqrt(5e-300), 1e-15)
+    assert_rel(g.bures_distance_cartan([1e-300, 0.0], [0.0, 4e-300]), 1e-150, 1e-15)
+
+
 def test_diag_route_relative_accuracy_under_cancellation():
     # √a − √b with a ≈ b: the difference form keeps full relative accuracy (spec (c) "exact").
     a = np.array([1.0, 4.0, 1e300])

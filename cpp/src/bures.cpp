@@ -369,6 +369,23 @@ int load_vec(const Stack& st, int64_t off, int nb, int64_t n, double neg_rtol, d
                 : load_vec_t<double>(base, s, n, neg_rtol, w);
 }
 
+// Eigenvalue vectors usually arrive sorted (eigh: ascending, svd: descending): detect those in
+// one pass and sort only the rest.
+void sort_descending(std::vector<double>& w) {
+  const size_t n = w.size();
+  bool desc = true, asc = true;
+  for (size_t k = 1; k < n && (desc || asc); ++k) {
+    desc &= w[k - 1] >= w[k];
+    asc &= w[k - 1] <= w[k];
+  }
+  if (desc) return;
+  if (asc) {
+    std::reverse(w.begin(), w.end());
+    return;
+  }
+  std::sort(w.begin(), w.end(), std::greater<double>());
+}
+
 }  // namespace
 
 void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n, bool sort_desc,
@@ -392,8 +409,8 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
         st = r ? (int8_t)(r + 3) : (int8_t)kBuresOk;
       }
       if (st == kBuresOk && sort_desc) {
-        std::sort(wa.begin(), wa.end(), std::greater<double>());
-        std::sort(wb.begin(), wb.end(), std::greater<double>());
+        sort_descending(wa);
+        sort_descending(wb);
       }
       status[i] = st;
       out[i] = st == kBuresOk ? math::bures_diag<double>(wa.data(), 1, wb.data(), 1, n) : NAN;
