@@ -173,8 +173,10 @@ def bures_fidelity(P, Q):
 
     Accuracy
     --------
-    ~1e-14·n relative for well-conditioned inputs; for singular inputs the clipped square roots of
-    rounding-level eigenvalues add up to ~sqrt(u·λ_max·...)-type absolute error (~1e-8·tr).
+    ~1e-14·n relative for well-conditioned inputs (measured ~1e-15 at n ≤ 16). For singular inputs
+    the square roots of rounding-level eigenvalues (~n·u·λ_max) add an absolute error of order
+    ``n·sqrt(n·u)·λ_max`` (sqrt(u)-type, ~1e-8·λ_max at small n; measured ~1e-8 relative on 5×5
+    rank-2/3 pairs).
     """
     return _general("bures_fidelity", P, Q, "fid")
 
