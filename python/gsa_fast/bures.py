@@ -1,4 +1,283 @@
-"""bures kernels (see the spec section in the module docstring once implemented)."""
+"""Bures–Wasserstein distances between PSD matrices (spec §5.1–§5.2).
+
+``d_BW(P, Q)² = tr P + tr Q − 2 F(P, Q)`` with the fidelity ``F(P, Q) = tr (P^{1/2} Q P^{1/2})^{1/2}``
+(no factor ½). Four routes:
+
+* (a) :func:`bures_distance`, :func:`bures_fidelity` — general PSD matrices, ``F = ‖P^{1/2}Q^{1/2}‖_*``
+  from symmetric eigendecompositions with clipped eigenvalues (LAPACK ``dsyevd``, ``dgemm``,
+  ``dgesdd``), batch-parallel, float64 internally.
+* (b) :func:`bures_distance_factors` — factors ``P = AᵀA``, ``Q = BᵀB`` (Procrustes form), no matrix
+  square root; the reference route for rank-deficient inputs.
+* (c) :func:`bures_distance_diag` — commuting/diagonal inputs, ``‖√a − √b‖₂``, exact.
+* (d) :func:`bures_distance_cartan` — eigenvalue vectors sorted descending, then (c); a lower bound
+  on the general distance (von Neumann).
+
+Inputs are float32 or float64 numpy arrays, any strides; leading (batch) dimensions broadcast by
+numpy rules. Nothing is copied as a whole: each matrix is converted to float64 in its worker's
+workspace. Results are float64 with the broadcast batch shape (a numpy scalar for one pair).
+
+Validation (route (a)); ``n`` is the matrix side, ``u`` refers to the input dtype:
+
+* symmetric: ``max|X − Xᵀ| ≤ SYM_RTOL·max|X|`` with ``SYM_RTOL = 1e-10`` (float64) or ``1e-5``
+  (float32); the symmetric part ``(X + Xᵀ)/2`` is used;
+* positive semidefinite: ``λ_min ≥ −PSD_RTOL·n·max|λ|`` with ``PSD_RTOL = 1e-8`` (float64) or
+  ``1e-5`` (float32); eigenvalues in ``[−tol, 0)`` are clipped to 0. The same tolerance applies to
+  the entries of route (c)/(d) vectors.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
+
+from . import _backend
+from ._validate import describe, type_error, value_error
+
+__all__ = [
+    "bures_distance",
+    "bures_fidelity",
+    "bures_distance_factors",
+    "bures_distance_diag",
+    "bures_distance_cartan",
+]
+
+SYM_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
+PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
+
+_OK, _NONFINITE, _NONSYM, _NEG, _LAPACK = 0, 1, 2, 3, 7
+
+
+def _as_stack(x, fn: str, arg: str, min_ndim: int) -> np.ndarray:
+    """A float32/float64 numpy array (a view of x when x is one) with ndim >= min_ndim."""
+    expected = "a float32 or float64 array"
+    if _backend.is_cupy(x):
+        raise type_error(fn, arg, expected + " on the host (numpy)", x)
+    if isinstance(x, np.ndarray):
+        a = x
+    else:
+        if isinstance(x, (str, bytes)) or x is None:
+            raise type_error(fn, arg, expected, x)
+        try:
+            a = np.asarray(x)
+        except Exception as exc:  # ragged nested lists
+            raise type_error(fn, arg, expected, x) from exc
+        if a.dtype.kind in "iu":  # small Python literals such as [[2, 1], [1, 2]]
+            a = a.astype(np.float64)
+    if a.dtype not in (np.float32, np.float64):
+        raise type_error(fn, arg, expected, a)
+    if a.ndim < min_ndim:
+        what = "a matrix or stack of matrices (..., n, n)" if min_ndim == 2 else "a vector or stack of vectors (..., n)"
+        raise value_error(fn, arg, f"{what} with at least {min_ndim} dimensions", f"shape {a.shape}")
+    return a
+
+
+def _batch_shape(fn: str, names, x, y, trailing: int):
+    try:
+        return np.broadcast_shapes(x.shape[: x.ndim - trailing], y.shape[: y.ndim - trailing])
+    except ValueError:
+        raise value_error(fn, f"{names[0]} and {names[1]}", "broadcastable in their leading (batch) dimensions",
+                          f"shapes {x.shape} and {y.shape}") from None
+
+
+def _where(batch, own_ndim_batch, own_batch_shape, flat: int) -> str:
+    if not batch:
+        return ""
+    idx = np.unravel_index(flat, batch)
+    own = idx[len(idx) - own_ndim_batch:] if own_ndim_batch else ()
+    own = tuple(int(i) if s != 1 else 0 for i, s in zip(own, own_batch_shape))
+    return f" at batch index {own}" if own else ""
+
+
+def _raise_status(fn, status, batch, names, ops, trailing, sym, psd):
+    bad = np.flatnonzero(status)
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    code = int(status.ravel()[i])
+    if code == _LAPACK:
+        raise np.linalg.LinAlgError(f"{fn}(): LAPACK did not converge{_where(batch, len(batch), batch, i)}")
+    which = 0 if code <= 3 else 1
+    kind = code - 3 * which
+    name, op = names[which], ops[which]
+    own_batch = op.shape[: op.ndim - trailing]
+    where = _where(batch, len(own_batch), own_batch, i)
+    if kind == _NONFINITE:
+        raise value_error(fn, name, "finite (no NaN or Inf)", f"non-finite values{where}")
+    if kind == _NONSYM:
+        raise value_error(fn, name, f"symmetric (max|{name} − {name}ᵀ| <= {sym[which]:g}·max|{name}|)",
+                          f"an asymmetric matrix{where}")
+    if trailing == 2:
+        raise value_error(fn, name, f"positive semidefinite (λ_min >= −{psd[which]:g}·max|λ|)",
+                          f"a clearly negative eigenvalue{where}")
+    raise value_error(fn, name, f"nonnegative (entries >= −{psd[which]:g}·max|entry|)",
+                      f"a clearly negative entry{where}")
+
+
+def _general(fn: str, P, Q, want: str):
+    P = _as_stack(P, fn, "P", 2)
+    Q = _as_stack(Q, fn, "Q", 2)
+    for name, X in (("P", P), ("Q", Q)):
+        if X.shape[-1] != X.shape[-2]:
+            raise value_error(fn, name, "square in its last two dimensions (..., n, n)", f"shape {X.shape}")
+    if P.shape[-1] != Q.shape[-1]:
+        raise value_error(fn, "P and Q", "matrices of the same size n", f"shapes {P.shape} and {Q.shape}")
+    n = P.shape[-1]
+    batch = _batch_shape(fn, ("P", "Q"), P, Q, 2)
+    Pb = np.broadcast_to(P, batch + (n, n))
+    Qb = np.broadcast_to(Q, batch + (n, n))
+    sym = (SYM_RTOL[P.dtype], SYM_RTOL[Q.dtype])
+    psd = (PSD_RTOL[P.dtype] * max(n, 1), PSD_RTOL[Q.dtype] * max(n, 1))
+    out = np.empty(batch, dtype=np.float64)
+    status = np.zeros(batch, dtype=np.int8)
+    dist, fid = (out, None) if want == "dist" else (None, out)
+    _backend.core.bures_general(Pb, Qb, sym[0], psd[0], sym[1], psd[1], dist, fid, status)
+    _raise_status(fn, status, batch, ("P", "Q"), (P, Q), 2, sym, psd)
+    return out[()] if out.ndim == 0 else out
+
+
+def bures_distance(P, Q):
+    """Bures–Wasserstein distance between PSD matrices (spec §5.1, route (a) of §5.2).
+
+    ``d_BW(P, Q) = sqrt(max(0, tr P + tr Q − 2‖P^{1/2}Q^{1/2}‖_*))``, no factor ½.
+
+    Parameters
+    ----------
+    P, Q : array_like, float32 or float64, shape (..., n, n)
+        Symmetric positive semidefinite matrices; leading dimensions broadcast. Symmetry within
+        ``SYM_RTOL`` (1e-10 float64, 1e-5 float32) relative to ``max|X|``; eigenvalues below
+        ``−PSD_RTOL·n·max|λ|`` (``PSD_RTOL`` 1e-8 float64, 1e-5 float32) are rejected, smaller
+        negative ones clipped to 0. ``n = 0`` gives 0.
+
+    Returns
+    -------
+    numpy.float64 or ndarray of float64 with the broadcast batch shape.
+
+    Raises
+    ------
+    TypeError for non-float32/64 dtypes (int, complex, …); ValueError for ndim < 2, non-square or
+    mismatched matrices, non-broadcastable batches, NaN/Inf, asymmetric or indefinite matrices
+    (the message names P or Q and the batch index).
+
+    Accuracy
+    --------
+    ``d² `` has absolute error ~1e-15·n·(tr P + tr Q), so ``d`` is accurate to ~1e-15 relative when
+    ``d ~ sqrt(tr)`` and to ~1e-8·sqrt(tr P + tr Q) absolute when ``d ≪ sqrt(tr)`` (square root of
+    a difference). Singular inputs add ~sqrt(u)-type error through the square roots of tiny
+    eigenvalues: prefer :func:`bures_distance_factors` when factors are known.
+    """
+    return _general("bures_distance", P, Q, "dist")
+
+
+def bures_fidelity(P, Q):
+    """Fidelity ``F(P, Q) = tr (P^{1/2} Q P^{1/2})^{1/2} = ‖P^{1/2}Q^{1/2}‖_*`` (spec §5.1–§5.2 (a)).
+
+    Parameters, validation, broadcasting and return type as :func:`bures_distance`.
+
+    Accuracy
+    --------
+    ~1e-14·n relative for well-conditioned inputs (measured ~1e-15 at n ≤ 16). For singular inputs
+    the square roots of rounding-level eigenvalues (~n·u·λ_max) add an absolute error of order
+    ``n·sqrt(n·u)·λ_max`` (sqrt(u)-type, ~1e-8·λ_max at small n; measured ~1e-8 relative on 5×5
+    rank-2/3 pairs).
+    """
+    return _general("bures_fidelity", P, Q, "fid")
+
+
+def bures_distance_factors(A, B):
+    """Bures–Wasserstein distance from factors, ``P = AᵀA``, ``Q = BᵀB`` (spec §5.2 route (b)).
+
+    ``d² = ‖A‖_F² + ‖B‖_F² − 2‖B Aᵀ‖_* = min_U ‖A − UB‖_F²`` (Procrustes). No matrix square root.
+
+    Parameters
+    ----------
+    A : array_like, float32 or float64, shape (..., a, n)
+    B : array_like, float32 or float64, shape (..., b, n)
+        Any row counts ``a``, ``b`` (including 0); the same column count ``n``; leading dimensions
+        broadcast. Must be finite.
+
+    Returns
+    -------
+    numpy.float64 or ndarray of float64 with the broadcast batch shape.
+
+    Accuracy
+    --------
+    ``d²`` has absolute error ~1e-15·min(a,b)·(‖A‖_F² + ‖B‖_F²) whatever the ranks, so ``d`` is
+    ~1e-15 relative when ``d ~ ‖A‖_F`` and ~1e-8·sqrt(‖A‖_F² + ‖B‖_F²) absolute when it is small.
+    This is the reference route for rank-deficient P, Q.
+    """
+    fn = "bures_distance_factors"
+    A = _as_stack(A, fn, "A", 2)
+    B = _as_stack(B, fn, "B", 2)
+    if A.shape[-1] != B.shape[-1]:
+        raise value_error(fn, "A and B", "factors with the same column count n (P = AᵀA, Q = BᵀB)",
+                          f"shapes {A.shape} and {B.shape}")
+    batch = _batch_shape(fn, ("A", "B"), A, B, 2)
+    Ab = np.broadcast_to(A, batch + A.shape[-2:])
+    Bb = np.broadcast_to(B, batch + B.shape[-2:])
+    out = np.empty(batch, dtype=np.float64)
+    status = np.zeros(batch, dtype=np.int8)
+    _backend.core.bures_factors(Ab, Bb, out, status)
+    _raise_status(fn, status, batch, ("A", "B"), (A, B), 2, (0, 0), (0, 0))
+    return out[()] if out.ndim == 0 else out
+
+
+def _vectors(fn: str, a, b, sort: bool):
+    a = _as_stack(a, fn, "a" if not sort else "lam_p", 1)
+    b = _as_stack(b, fn, "b" if not sort else "lam_q", 1)
+    names = ("a", "b") if not sort else ("lam_p", "lam_q")
+    if a.shape[-1] != b.shape[-1]:
+        raise value_error(fn, f"{names[0]} and {names[1]}", "vectors of the same length n",
+                          f"shapes {a.shape} and {b.shape}")
+    n = a.shape[-1]
+    batch = _batch_shape(fn, names, a, b, 1)
+    ab = np.broadcast_to(a, batch + (n,))
+    bb = np.broadcast_to(b, batch + (n,))
+    neg = (PSD_RTOL[a.dtype] * max(n, 1), PSD_RTOL[b.dtype] * max(n, 1))
+    out = np.empty(batch, dtype=np.float64)
+    status = np.zeros(batch, dtype=np.int8)
+    _backend.core.bures_diag(ab, bb, sort, neg[0], neg[1], out, status)
+    _raise_status(fn, status, batch, names, (a, b), 1, (0, 0), neg)
+    return out[()] if out.ndim == 0 else out
+
+
+def bures_distance_diag(a, b):
+    """Bures–Wasserstein distance of commuting (diagonal) PSD matrices (spec §5.2 route (c), (26)).
+
+    ``d_BW(diag a, diag b) = ‖√a − √b‖₂`` over the last axis, with each term evaluated as
+    ``(a − b)/(√a + √b)`` and the norm accumulated with scaling (no overflow).
+
+    Parameters
+    ----------
+    a, b : array_like, float32 or float64, shape (..., n)
+        Nonnegative diagonals (entries below ``−PSD_RTOL·n·max|entry|`` are rejected, smaller
+        negative ones clipped to 0); same ``n``; leading dimensions broadcast.
+
+    Returns
+    -------
+    numpy.float64 or ndarray of float64 with the broadcast batch shape.
+
+    Accuracy
+    --------
+    A few ulps relative: ≤ ~1e-15·sqrt(tr P + tr Q) absolute (spec), exact up to rounding.
+    """
+    return _vectors("bures_distance_diag", a, b, sort=False)
+
+
+def bures_distance_cartan(lam_p, lam_q):
+    """Cartan-level Bures distance ``d_BW(Λ(P), Λ(Q))`` from eigenvalues (spec §5.2 route (d)).
+
+    Both eigenvalue vectors are sorted descending, then route (c) applies. By von Neumann's trace
+    inequality this is ``≤ bures_distance(P, Q)``.
+
+    Parameters
+    ----------
+    lam_p, lam_q : array_like, float32 or float64, shape (..., n)
+        Eigenvalues (any order) of PSD matrices; validation as :func:`bures_distance_diag`.
+
+    Returns
+    -------
+    numpy.float64 or ndarray of float64 with the broadcast batch shape.
+
+    Accuracy
+    --------
+    As route (c): ~1e-15·sqrt(Σλ_P + Σλ_Q) absolute.
+    """
+    return _vectors("bures_distance_cartan", lam_p, lam_q, sort=True)

@@ -1,0 +1,422 @@
+// Bures–Wasserstein kernels (spec §5.2): see gsa_fast/kernels/bures.hpp for the contract.
+#include "gsa_fast/kernels/bures.hpp"
+
+#include <math.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "gsa_fast/blas_threads.hpp"
+#include "gsa_fast/check.hpp"
+#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/math/bures.hpp"
+#include "gsa_fast/parallel.hpp"
+
+namespace gsa {
+namespace cpu {
+namespace {
+
+int64_t batch_offset(int64_t idx, int nb, const int64_t* shape, const int64_t* strides) {
+  int64_t off = 0;
+  for (int d = nb - 1; d >= 0; --d) {
+    const int64_t k = idx % shape[d];
+    idx /= shape[d];
+    off += k * strides[d];
+  }
+  return off;
+}
+
+int64_t batch_count(int nb, const int64_t* shape) {
+  int64_t b = 1;
+  for (int d = 0; d < nb; ++d) b *= shape[d];
+  return b;
+}
+
+struct LoadInfo {
+  bool finite = true;
+  double absmax = 0.0;
+  double ssq = 0.0;  // Σ x² (Frobenius² for the factor route)
+};
+
+// W[i*cols + j] = X(i, j) for a rows×cols block at base with byte strides rs, cs: the
+// column-major cols×rows matrix Xᵀ (for a symmetric X, X itself). Reads and writes are both
+// sequential for a C-contiguous input.
+template <class T>
+LoadInfo load_t(const char* base, int64_t rs, int64_t cs, int64_t rows, int64_t cols, double* W) {
+  LoadInfo li;
+  double amax = 0.0, ssq = 0.0;
+  bool fin = true;
+  for (int64_t i = 0; i < rows; ++i) {
+    const char* row = base + i * rs;
+    double* w = W + i * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      const double v = (double)*reinterpret_cast<const T*>(row + j * cs);
+      w[j] = v;
+      fin &= (bool)isfinite(v);
+      const double av = fabs(v);
+      amax = av > amax ? av : amax;
+      ssq += v * v;
+    }
+  }
+  li.finite = fin;
+  li.absmax = amax;
+  li.ssq = ssq;
+  return li;
+}
+
+LoadInfo load(const Stack& s, int64_t off, int nb, int64_t rows, int64_t cols, double* W) {
+  const char* base = static_cast<const char*>(s.data) + off;
+  const int64_t rs = s.strides[nb], cs = s.strides[nb + 1];
+  return s.f32 ? load_t<float>(base, rs, cs, rows, cols, W)
+               : load_t<double>(base, rs, cs, rows, cols, W);
+}
+
+// Runs body(ws, i) for i in [0, B) on at most nthreads workers, each with ONE workspace made by
+// make() (so LAPACK work arrays are allocated once per worker, not per item); items are handed
+// out dynamically, grain at a time.
+template <class Make, class Body>
+void for_each_with_workspace(int64_t B, int nthreads, int64_t grain, Make make, Body body) {
+  const int T = nthreads > 0 ? nthreads : default_num_threads();
+  grain = std::max<int64_t>(1, grain);
+  const int64_t W = std::max<int64_t>(1, std::min<int64_t>(T, (B + grain - 1) / grain));
+  std::atomic<int64_t> next{0};
+  parallel_for(W, (int)W, 1, [&](int64_t, int64_t) {
+    auto ws = make();
+    for (;;) {
+      const int64_t lo = next.fetch_add(grain);
+      if (lo >= B) break;
+      const int64_t hi = std::min(B, lo + grain);
+      for (int64_t i = lo; i < hi; ++i) body(ws, i);
+    }
+  });
+}
+
+int to_int(int64_t v) {
+  require(v >= 0 && v <= 2147483647LL, "bures: dimension too large for 32-bit LAPACK");
+  return (int)v;
+}
+
+int query_lwork(double w) { return std::max(1, (int)w + 1); }
+
+// ---- route (a) ----------------------------------------------------------------------------
+
+struct GeneralWork {
+  int n;
+  int lwork_syevd, liwork_syevd, lwork_gesdd;
+  std::vector<double> VP, VQ, M, wP, wQ, sv, work;
+  std::vector<int> iwork;
+  explicit GeneralWork(int n_, int lw_e, int liw_e, int lw_s)
+      : n(n_), lwork_syevd(lw_e), liwork_syevd(liw_e), lwork_gesdd(lw_s),
+        VP((size_t)n_ * n_), VQ((size_t)n_ * n_), M((size_t)n_ * n_), wP(n_), wQ(n_), sv(n_),
+        work((size_t)std::max(lw_e, lw_s)), iwork((size_t)std::max(liw_e, 8 * n_)) {}
+};
+
+// Symmetry check, symmetrization (lower triangle), trace, eigendecomposition. Returns a status
+// offset (0 ok, 1 non-finite, 2 non-symmetric, 3 indefinite, 7-base LAPACK failure marker -1).
+int eig_psd(GeneralWork& ws, double* W, double* w, const LoadInfo& li, double sym_rtol,
+            double psd_rtol, double* trace, int* k0) {
+  const int n = ws.n;
+  if (!li.finite) return 1;
+  double asym = 0.0, tr = 0.0;
+  for (int j = 0; j < n; ++j) {
+    tr += W[j + (size_t)j * n];
+    for (int i = j + 1; i < n; ++i) {
+      const double lo = W[i + (size_t)j * n], up = W[j + (size_t)i * n];
+      asym = std::max(asym, fabs(lo - up));
+      W[i + (size_t)j * n] = 0.5 * (lo + up);
+    }
+  }
+  if (asym > sym_rtol * li.absmax) return 2;
+  *trace = tr;
+  int info = 0;
+  const char jobz = 'V', uplo = 'L';
+  scipy_dsyevd_(&jobz, &uplo, &n, W, &n, w, ws.work.data(), &ws.lwork_syevd, ws.iwork.data(),
+                &ws.liwork_syevd, &info, 1, 1);
+  if (info != 0) return -1;
+  // Eigenvalues ascending. Reject clearly negative ones, clip the rest at 0.
+  const double lam_abs = n ? std::max(fabs(w[0]), fabs(w[n - 1])) : 0.0;
+  if (n && w[0] < -psd_rtol * lam_abs) return 3;
+  int k = 0;
+  while (k < n && !(w[k] > 0.0)) ++k;
+  for (int i = k; i < n; ++i) w[i] = ::sqrt(w[i]);
+  *k0 = k;
+  return 0;
+}
+
+}  // namespace
+
+void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t n64,
+                   double sym_rtol_p, double psd_rtol_p, double sym_rtol_q, double psd_rtol_q,
+                   double* out_dist, double* out_fid, int8_t* status, int nthreads) {
+  const int64_t B = batch_count(nb, batch_shape);
+  if (B == 0) return;
+  const int n = to_int(n64);
+  if (n == 0) {
+    for (int64_t i = 0; i < B; ++i) {
+      if (out_dist) out_dist[i] = 0.0;
+      if (out_fid) out_fid[i] = 0.0;
+      status[i] = kBuresOk;
+    }
+    return;
+  }
+  to_int(n64 * n64);
+  // Optimal workspace sizes, queried once for the largest problems of the batch.
+  int lw_e, liw_e, lw_s;
+  {
+    double wq = 0.0, dummy = 0.0;
+    int iq = 0, info = 0, m1 = -1;
+    const char V = 'V', L = 'L', N = 'N';
+    scipy_dsyevd_(&V, &L, &n, &dummy, &n, &dummy, &wq, &m1, &iq, &m1, &info, 1, 1);
+    lw_e = query_lwork(wq);
+    liw_e = std::max(1, iq);
+    int one = 1;
+    scipy_dgesdd_(&N, &n, &n, &dummy, &n, &dummy, &dummy, &one, &dummy, &one, &wq, &m1, &iq,
+                  &info, 1);
+    lw_s = query_lwork(wq);
+  }
+  std::optional<BlasThreadsGuard> guard;
+  if (B > 1) guard.emplace(1);
+  const int T = nthreads > 0 ? nthreads : default_num_threads();
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, B / (8 * (int64_t)T)));
+
+  auto make = [&] { return GeneralWork(n, lw_e, liw_e, lw_s); };
+  for_each_with_workspace(B, nthreads, grain, make, [&](GeneralWork& ws, int64_t b) {
+    {
+      double trP = 0, trQ = 0;
+      int k0P = 0, k0Q = 0;
+      int8_t st = kBuresOk;
+      const LoadInfo lp = load(P, batch_offset(b, nb, batch_shape, P.strides), nb, n, n, ws.VP.data());
+      int r = eig_psd(ws, ws.VP.data(), ws.wP.data(), lp, sym_rtol_p, psd_rtol_p, &trP, &k0P);
+      if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)r;
+      if (st == kBuresOk) {
+        const LoadInfo lq = load(Q, batch_offset(b, nb, batch_shape, Q.strides), nb, n, n, ws.VQ.data());
+        r = eig_psd(ws, ws.VQ.data(), ws.wQ.data(), lq, sym_rtol_q, psd_rtol_q, &trQ, &k0Q);
+        if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)(r + 3);
+      }
+      double F = NAN;
+      if (st == kBuresOk) {
+        const int rP = n - k0P, rQ = n - k0Q;
+        F = 0.0;
+        if (rP > 0 && rQ > 0) {
+          // M = V_P[:, k0P:]ᵀ V_Q[:, k0Q:], then scale rows by √λ_P and columns by √λ_Q.
+          const double one = 1.0, zero = 0.0;
+          const char Tc = 'T', Nc = 'N';
+          double* M = ws.M.data();
+          scipy_dgemm_(&Tc, &Nc, &rP, &rQ, &n, &one, ws.VP.data() + (size_t)k0P * n, &n,
+                       ws.VQ.data() + (size_t)k0Q * n, &n, &zero, M, &rP, 1, 1);
+          const double* sP = ws.wP.data() + k0P;
+          const double* sQ = ws.wQ.data() + k0Q;
+          for (int j = 0; j < rQ; ++j)
+            for (int i = 0; i < rP; ++i) M[i + (size_t)j * rP] *= sP[i] * sQ[j];
+          int info = 0, ione = 1;
+          double dummy = 0.0;
+          scipy_dgesdd_(&Nc, &rP, &rQ, M, &rP, ws.sv.data(), &dummy, &ione, &dummy, &ione,
+                        ws.work.data(), &ws.lwork_gesdd, ws.iwork.data(), &info, 1);
+          if (info != 0) {
+            st = kBuresLapack;
+            F = NAN;
+          } else {
+            const int k = std::min(rP, rQ);
+            for (int i = k - 1; i >= 0; --i) F += ws.sv[i];  // small to large
+          }
+        }
+      }
+      status[b] = st;
+      if (out_fid) out_fid[b] = st == kBuresOk ? F : NAN;
+      if (out_dist)
+        out_dist[b] = st == kBuresOk ? ::sqrt(std::max(0.0, trP + trQ - 2.0 * F)) : NAN;
+    }
+  });
+}
+
+// ---- route (b) ----------------------------------------------------------------------------
+
+}  // namespace cpu
+}  // namespace gsa
+
+extern "C" void scipy_dgelqf_(const int* m, const int* n, double* a, const int* lda, double* tau,
+                              double* work, const int* lwork, int* info);
+
+namespace gsa {
+namespace cpu {
+namespace {
+
+// Xt holds Xᵀ (n×r column-major, ld n) for a factor X with r rows. When r > n, replace it by the
+// n×n triangular factor of X = Q R (computed as the LQ factorization Xᵀ = L Qᵀ, L = Rᵀ): the
+// singular values of B Xᵀ are those of B Rᵀ, so the SVD shrinks from r-sized to n-sized.
+// Returns the new row count, or -1 on LAPACK failure.
+int reduce_rows(double* Xt, int n, int r, double* tau, double* work, int lwork) {
+  if (r <= n) return r;
+  int info = 0;
+  scipy_dgelqf_(&n, &r, Xt, &n, tau, work, &lwork, &info);
+  if (info != 0) return -1;
+  for (int j = 1; j < n; ++j)
+    for (int i = 0; i < j; ++i) Xt[i + (size_t)j * n] = 0.0;  // keep L (lower), drop the reflectors
+  return n;
+}
+
+struct FactorWork {
+  std::vector<double> At, Bt, C, sv, tau, work;
+  std::vector<int> iwork;
+};
+
+}  // namespace
+
+void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
+                   const int64_t* batch_shape, int64_t n64, double* out_dist, int8_t* status,
+                   int nthreads) {
+  const int64_t Bn = batch_count(nb, batch_shape);
+  if (Bn == 0) return;
+  const int n = to_int(n64), a = to_int(a_rows), b = to_int(b_rows);
+  to_int(n64 * std::max(a_rows, b_rows));
+  const bool svd = n > 0 && a > 0 && b > 0;
+  const int ae = std::min(a, n), be = std::min(b, n);  // row counts after the LQ reduction
+  to_int((int64_t)ae * be);
+  const int k = std::min(ae, be);
+  int lw = 1;
+  if (svd) {
+    double wq = 0.0, dummy = 0.0;
+    int iq = 0, info = 0, m1 = -1, one = 1;
+    const char N = 'N';
+    scipy_dgesdd_(&N, &be, &ae, &dummy, &be, &dummy, &dummy, &one, &dummy, &one, &wq, &m1, &iq,
+                  &info, 1);
+    lw = query_lwork(wq);
+    for (int r : {a, b})
+      if (r > n) {
+        scipy_dgelqf_(&n, &r, &dummy, &n, &dummy, &wq, &m1, &info);
+        lw = std::max(lw, query_lwork(wq));
+      }
+  }
+  std::optional<BlasThreadsGuard> guard;
+  if (Bn > 1 && svd) guard.emplace(1);
+  const int T = nthreads > 0 ? nthreads : default_num_threads();
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, Bn / (8 * (int64_t)T)));
+
+  auto make = [&] {
+    FactorWork w;
+    w.At.resize((size_t)n * a);
+    w.Bt.resize((size_t)n * b);
+    if (svd) {
+      w.C.resize((size_t)ae * be);
+      w.sv.resize((size_t)k);
+      w.tau.resize((size_t)n);
+      w.work.resize((size_t)lw);
+      w.iwork.resize((size_t)8 * k);
+    }
+    return w;
+  };
+  for_each_with_workspace(Bn, nthreads, grain, make, [&](FactorWork& w, int64_t i) {
+    const LoadInfo la = load(A, batch_offset(i, nb, batch_shape, A.strides), nb, a, n, w.At.data());
+    int8_t st = la.finite ? (int8_t)kBuresOk : (int8_t)kBuresNonFinite1;
+    LoadInfo lb;
+    if (st == kBuresOk) {
+      lb = load(Bs, batch_offset(i, nb, batch_shape, Bs.strides), nb, b, n, w.Bt.data());
+      if (!lb.finite) st = kBuresNonFinite2;
+    }
+    double nuc = 0.0;
+    if (st == kBuresOk && svd) {
+      const int ra = reduce_rows(w.At.data(), n, a, w.tau.data(), w.work.data(), lw);
+      const int rb = reduce_rows(w.Bt.data(), n, b, w.tau.data(), w.work.data(), lw);
+      if (ra < 0 || rb < 0) {
+        st = kBuresLapack;
+      } else {
+        // C = B Aᵀ (rb×ra) = Btᵀ At with At = Aᵀ (n×ra) and Bt = Bᵀ (n×rb) column-major.
+        const double one = 1.0, zero = 0.0;
+        const char Tc = 'T', Nc = 'N';
+        scipy_dgemm_(&Tc, &Nc, &rb, &ra, &n, &one, w.Bt.data(), &n, w.At.data(), &n, &zero,
+                     w.C.data(), &rb, 1, 1);
+        int info = 0, ione = 1;
+        double dummy = 0.0;
+        scipy_dgesdd_(&Nc, &rb, &ra, w.C.data(), &rb, w.sv.data(), &dummy, &ione, &dummy, &ione,
+                      w.work.data(), &lw, w.iwork.data(), &info, 1);
+        if (info != 0) st = kBuresLapack;
+        for (int j = std::min(ra, rb) - 1; j >= 0; --j) nuc += w.sv[j];  // small to large
+      }
+    }
+    status[i] = st;
+    out_dist[i] = st == kBuresOk ? ::sqrt(std::max(0.0, la.ssq + lb.ssq - 2.0 * nuc)) : NAN;
+  });
+}
+
+// ---- routes (c), (d) --------------------------------------------------------------------------
+
+namespace {
+
+template <class T>
+int load_vec_t(const char* base, int64_t s, int64_t n, double neg_rtol, double* w) {
+  double amax = 0.0, mn = 0.0;
+  bool fin = true;
+  for (int64_t k = 0; k < n; ++k) {
+    const double v = (double)*reinterpret_cast<const T*>(base + k * s);
+    fin &= (bool)isfinite(v);
+    amax = std::max(amax, fabs(v));
+    mn = std::min(mn, v);
+    w[k] = v;
+  }
+  if (!fin) return 1;
+  if (mn < -neg_rtol * amax) return 3;
+  for (int64_t k = 0; k < n; ++k) w[k] = w[k] > 0.0 ? w[k] : 0.0;
+  return 0;
+}
+
+int load_vec(const Stack& st, int64_t off, int nb, int64_t n, double neg_rtol, double* w) {
+  const char* base = static_cast<const char*>(st.data) + off;
+  const int64_t s = st.strides[nb];
+  return st.f32 ? load_vec_t<float>(base, s, n, neg_rtol, w)
+                : load_vec_t<double>(base, s, n, neg_rtol, w);
+}
+
+// Eigenvalue vectors usually arrive sorted (eigh: ascending, svd: descending): detect those in
+// one pass and sort only the rest.
+void sort_descending(std::vector<double>& w) {
+  const size_t n = w.size();
+  bool desc = true, asc = true;
+  for (size_t k = 1; k < n && (desc || asc); ++k) {
+    desc &= w[k - 1] >= w[k];
+    asc &= w[k - 1] <= w[k];
+  }
+  if (desc) return;
+  if (asc) {
+    std::reverse(w.begin(), w.end());
+    return;
+  }
+  std::sort(w.begin(), w.end(), std::greater<double>());
+}
+
+}  // namespace
+
+void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n, bool sort_desc,
+                double neg_rtol_a, double neg_rtol_b, double* out, int8_t* status,
+                int nthreads) {
+  const int64_t B = batch_count(nb, batch_shape);
+  if (B == 0) return;
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n));
+  struct VecWork {
+    std::vector<double> wa, wb;
+  };
+  auto make = [&] { return VecWork{std::vector<double>((size_t)n), std::vector<double>((size_t)n)}; };
+  for_each_with_workspace(B, nthreads, grain, make, [&](VecWork& w, int64_t i) {
+    std::vector<double>& wa = w.wa;
+    std::vector<double>& wb = w.wb;
+    {
+      int r = load_vec(a, batch_offset(i, nb, batch_shape, a.strides), nb, n, neg_rtol_a, wa.data());
+      int8_t st = (int8_t)r;
+      if (st == kBuresOk) {
+        r = load_vec(b, batch_offset(i, nb, batch_shape, b.strides), nb, n, neg_rtol_b, wb.data());
+        st = r ? (int8_t)(r + 3) : (int8_t)kBuresOk;
+      }
+      if (st == kBuresOk && sort_desc) {
+        sort_descending(wa);
+        sort_descending(wb);
+      }
+      status[i] = st;
+      out[i] = st == kBuresOk ? math::bures_diag<double>(wa.data(), 1, wb.data(), 1, n) : NAN;
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace gsa
