@@ -15,7 +15,7 @@ def _cmd_info(args) -> int:
 
 def _cmd_scan(args) -> int:
     import gsa_fast as g
-    from .scan import format_table, scan_matrices
+    from .scan import compare_with_numpy, format_table, scan_matrices
     from .weights import bundled_model_path, layer_matrices, read_safetensors
 
     path = args.model or bundled_model_path()
@@ -30,6 +30,13 @@ def _cmd_scan(args) -> int:
     print(f"{t['matrices']} layer matrices, {t['parameters']:,} parameters; "
           f"spectra ({args.method}) {t['spectra_s']:.3f} s, diagnostics {t['diagnostics_s']:.3f} s\n")
     print(format_table(rows, args.eps))
+    if args.compare:
+        spectra = g.svdvals(list(mats.values()), method=args.method, threads=args.threads)
+        c = compare_with_numpy(mats, spectra)
+        t.update(c)
+        print(f"\npeer: float64 numpy.linalg.svd loop {c['numpy_svd_loop_s']:.3f} s -> gsa_fast spectra "
+              f"{c['numpy_svd_loop_s'] / t['spectra_s']:.1f}x faster; largest deviation "
+              f"{c['max_error_in_contract_units']:.2g} x max(m,n)*u*sigma_1 (contract: <= c)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": str(path), "timings": t, "build": info, "layers": rows}, f, indent=1)
@@ -49,6 +56,8 @@ def main(argv=None) -> int:
     s.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     s.add_argument("--limit", type=int, default=0, help="scan only the first N matrices")
     s.add_argument("--json", help="also write the per-layer report to this JSON file")
+    s.add_argument("--no-compare", dest="compare", action="store_false",
+                   help="skip the side-by-side run of the float64 numpy SVD loop")
     s.set_defaults(func=_cmd_scan)
     args = p.parse_args(argv)
     return args.func(args)

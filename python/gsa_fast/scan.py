@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-__all__ = ["scan_matrices", "format_table"]
+__all__ = ["scan_matrices", "format_table", "compare_with_numpy"]
 
 
 def scan_matrices(matrices: dict, *, eps=(0.1, 0.01), method="gram", interval=(0.0, 5.0), threads=None):
@@ -77,3 +77,21 @@ def format_table(rows, eps=(0.1, 0.01)) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def compare_with_numpy(matrices: dict, spectra) -> dict:
+    """The peer a user would otherwise run: a Python loop of float64 ``numpy.linalg.svd``
+    (``compute_uv=False``) over upcast copies, one matrix at a time (what WeightWatcher does).
+    Returns its time and the largest deviation of gsa_fast's values from it, in units of
+    ``max(m, n)·u·σ_1`` (u: the input's unit roundoff) — the accuracy contract of ``svdvals``."""
+    units = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
+    t0 = time.perf_counter()
+    ref = [np.linalg.svd(np.asarray(a, dtype=np.float64), compute_uv=False) for a in matrices.values()]
+    t1 = time.perf_counter()
+    worst = 0.0
+    for i, (a, r) in enumerate(zip(matrices.values(), ref)):
+        if r.size == 0:
+            continue
+        u = units.get(str(a.dtype), 2.0**-8)
+        worst = max(worst, float(np.max(np.abs(spectra[i] - r)) / (max(a.shape) * u * r[0])))
+    return {"numpy_svd_loop_s": t1 - t0, "max_error_in_contract_units": worst}
