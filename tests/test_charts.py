@@ -165,6 +165,9 @@ def test_empty_batch_and_shapes():
         assert out.shape == (2, 3)
     r = g.fit_exponent(RaggedSpectra.from_list([[1.0, 0.5], [1.0, 0.3, 0.1]]))
     assert r.shape == (2,)
+    for impl in (g, ref):  # empty ragged batches, and batches of empty spectra
+        assert impl.fit_exponent(RaggedSpectra(np.zeros(0), np.zeros(1, np.int64)), "lsq").shape == (0,)
+        assert np.isnan(impl.chart_error(RaggedSpectra(np.zeros(0), np.zeros(3, np.int64)), 1.0)).all()
 
 
 # ----------------------------------------------------------------------------- fast vs reference

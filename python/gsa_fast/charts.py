@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _backend
-from ._ragged import as_spectra
+from ._ragged import RaggedSpectra, as_spectra
 from ._validate import as_count_array, type_error, value_error
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
@@ -134,12 +134,18 @@ def _raise_bad(fn, b, qplus, bad, d):
 
 
 def _as_batch(spectra, fn):
-    """as_spectra, working around its rejection of empty batches: numpy gives an empty
-    ``(0, w)`` array strides ``(0, 0)``, which fails the unit-stride check; an empty batch has
-    no values, so an empty ``(0, 0)`` array of the same dtype stands in for it."""
+    """as_spectra, working around its rejection of empty inputs: numpy gives empty arrays zero
+    strides (``np.zeros((0, w)).strides == (0, 0)``, ``np.zeros(0).strides == (0,)``), which
+    fail its unit-stride checks. Empty data has nothing to copy, so a unit-stride empty stand-in
+    of the same dtype and batch shape is passed instead."""
     if isinstance(spectra, np.ndarray) and spectra.ndim >= 2 and spectra.size == 0 \
             and spectra.shape[-1] > 0:
         spectra = np.zeros(spectra.shape[:-1] + (0,), dtype=spectra.dtype)
+    elif isinstance(spectra, RaggedSpectra) and isinstance(spectra.values, np.ndarray) \
+            and spectra.values.ndim == 1 and spectra.values.size == 0:
+        v = spectra.values
+        spectra = RaggedSpectra(np.lib.stride_tricks.as_strided(v, (0,), (v.itemsize,)),
+                                spectra.offsets)
     return as_spectra(spectra, fn)
 
 
