@@ -294,7 +294,8 @@ def test_exact_orbit_has_zero_residuals(d, alpha):
     assert g.chart_error(s, alpha) <= 1e-15  # direct sum: no √u floor of the BC form
     assert g.tail_residual(s, alpha) <= 1e-15
     assert abs(g.fit_exponent(s, "top", interval=(0, 5)) - alpha) <= 1e-14
-    assert abs(g.fit_exponent(s, "lsq") - alpha) <= 1e-14
+    # LS: y_k = log(k^-α) carries ~α·log d·u absolute rounding → slope error ∝ α
+    assert abs(g.fit_exponent(s, "lsq") - alpha) <= 1e-14 * max(1.0, alpha)
 
 
 def test_chart_error_tiny_is_accurate():
