@@ -358,6 +358,21 @@ def test_error_names_own_batch_index_under_broadcast():
         g.bures_distance(P, Q)
 
 
+def test_broadcast_single_operand_shared_decomposition(rng):
+    # a single matrix broadcast against a batch is decomposed once and shared: same numbers as
+    # the explicit repeat, and its errors still name the operand.
+    P = rand_psd(rng, (1,), 6)
+    Q = rand_psd(rng, (7,), 6)
+    full = g.bures_distance(np.repeat(P, 7, 0), Q)
+    assert_rel(g.bures_distance(P, Q), full, 1e-14)
+    assert_rel(g.bures_distance(Q, P[0]), full, 1e-12)
+    assert_rel(g.bures_fidelity(P, Q), ref.bures_fidelity(P, Q), 1e-12)
+    with pytest.raises(ValueError, match=r"bures_distance\(\): P must be positive semidefinite .* at batch index \(0,\)"):
+        g.bures_distance(IND[None], np.stack([S] * 3))
+    with pytest.raises(ValueError, match=r"bures_distance\(\): Q must be symmetric"):
+        g.bures_distance(np.stack([S] * 3), NS)
+
+
 def test_outputs_are_not_nan_for_valid_edge_cases():
     Z = np.zeros((4, 4))
     assert g.bures_distance(Z, Z) == 0.0

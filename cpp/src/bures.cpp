@@ -177,6 +177,29 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
                   &info, 1);
     lw_s = query_lwork(wq);
   }
+  // An operand broadcast from a single matrix (all batch strides 0, e.g. (1, n, n) against
+  // (B, n, n)) is decomposed once, up front (threaded BLAS), and shared read-only by the workers.
+  struct Decomp {
+    std::vector<double> V, s;
+    double tr = 0.0;
+    int k0 = 0, st = 0;
+    bool on = false;
+  };
+  auto decompose_once = [&](const Stack& X, double sym, double psd, Decomp& d) {
+    bool all0 = B > 1;
+    for (int k = 0; k < nb && all0; ++k) all0 = X.strides[k] == 0;
+    if (!all0) return;
+    GeneralWork ws(n, lw_e, liw_e, lw_s);
+    d.V.resize((size_t)n * n);
+    d.s.resize((size_t)n);
+    const LoadInfo li = load(X, 0, nb, n, n, d.V.data());
+    d.st = eig_psd(ws, d.V.data(), d.s.data(), li, sym, psd, &d.tr, &d.k0);
+    d.on = true;
+  };
+  Decomp dP, dQ;
+  decompose_once(P, sym_rtol_p, psd_rtol_p, dP);
+  decompose_once(Q, sym_rtol_q, psd_rtol_q, dQ);
+
   std::optional<BlasThreadsGuard> guard;
   if (B > 1) guard.emplace(1);
   const int T = nthreads > 0 ? nthreads : default_num_threads();
@@ -184,51 +207,59 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
 
   auto make = [&] { return GeneralWork(n, lw_e, liw_e, lw_s); };
   for_each_with_workspace(B, nthreads, grain, make, [&](GeneralWork& ws, int64_t b) {
-    {
-      double trP = 0, trQ = 0;
-      int k0P = 0, k0Q = 0;
-      int8_t st = kBuresOk;
+    double trP = 0, trQ = 0;
+    int k0P = 0, k0Q = 0;
+    const double *VP = ws.VP.data(), *VQ = ws.VQ.data(), *sPall = ws.wP.data(), *sQall = ws.wQ.data();
+    int8_t st = kBuresOk;
+    int r;
+    if (dP.on) {
+      r = dP.st, trP = dP.tr, k0P = dP.k0, VP = dP.V.data(), sPall = dP.s.data();
+    } else {
       const LoadInfo lp = load(P, batch_offset(b, nb, batch_shape, P.strides), nb, n, n, ws.VP.data());
-      int r = eig_psd(ws, ws.VP.data(), ws.wP.data(), lp, sym_rtol_p, psd_rtol_p, &trP, &k0P);
-      if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)r;
-      if (st == kBuresOk) {
+      r = eig_psd(ws, ws.VP.data(), ws.wP.data(), lp, sym_rtol_p, psd_rtol_p, &trP, &k0P);
+    }
+    if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)r;
+    if (st == kBuresOk) {
+      if (dQ.on) {
+        r = dQ.st, trQ = dQ.tr, k0Q = dQ.k0, VQ = dQ.V.data(), sQall = dQ.s.data();
+      } else {
         const LoadInfo lq = load(Q, batch_offset(b, nb, batch_shape, Q.strides), nb, n, n, ws.VQ.data());
         r = eig_psd(ws, ws.VQ.data(), ws.wQ.data(), lq, sym_rtol_q, psd_rtol_q, &trQ, &k0Q);
-        if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)(r + 3);
       }
-      double F = NAN;
-      if (st == kBuresOk) {
-        const int rP = n - k0P, rQ = n - k0Q;
-        F = 0.0;
-        if (rP > 0 && rQ > 0) {
-          // M = V_P[:, k0P:]ᵀ V_Q[:, k0Q:], then scale rows by √λ_P and columns by √λ_Q.
-          const double one = 1.0, zero = 0.0;
-          const char Tc = 'T', Nc = 'N';
-          double* M = ws.M.data();
-          scipy_dgemm_(&Tc, &Nc, &rP, &rQ, &n, &one, ws.VP.data() + (size_t)k0P * n, &n,
-                       ws.VQ.data() + (size_t)k0Q * n, &n, &zero, M, &rP, 1, 1);
-          const double* sP = ws.wP.data() + k0P;
-          const double* sQ = ws.wQ.data() + k0Q;
-          for (int j = 0; j < rQ; ++j)
-            for (int i = 0; i < rP; ++i) M[i + (size_t)j * rP] *= sP[i] * sQ[j];
-          int info = 0, ione = 1;
-          double dummy = 0.0;
-          scipy_dgesdd_(&Nc, &rP, &rQ, M, &rP, ws.sv.data(), &dummy, &ione, &dummy, &ione,
-                        ws.work.data(), &ws.lwork_gesdd, ws.iwork.data(), &info, 1);
-          if (info != 0) {
-            st = kBuresLapack;
-            F = NAN;
-          } else {
-            const int k = std::min(rP, rQ);
-            for (int i = k - 1; i >= 0; --i) F += ws.sv[i];  // small to large
-          }
+      if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)(r + 3);
+    }
+    double F = NAN;
+    if (st == kBuresOk) {
+      const int rP = n - k0P, rQ = n - k0Q;
+      F = 0.0;
+      if (rP > 0 && rQ > 0) {
+        // M = V_P[:, k0P:]ᵀ V_Q[:, k0Q:], then scale rows by √λ_P and columns by √λ_Q.
+        const double one = 1.0, zero = 0.0;
+        const char Tc = 'T', Nc = 'N';
+        double* M = ws.M.data();
+        scipy_dgemm_(&Tc, &Nc, &rP, &rQ, &n, &one, VP + (size_t)k0P * n, &n,
+                     VQ + (size_t)k0Q * n, &n, &zero, M, &rP, 1, 1);
+        const double* sP = sPall + k0P;
+        const double* sQ = sQall + k0Q;
+        for (int j = 0; j < rQ; ++j)
+          for (int i = 0; i < rP; ++i) M[i + (size_t)j * rP] *= sP[i] * sQ[j];
+        int info = 0, ione = 1;
+        double dummy = 0.0;
+        scipy_dgesdd_(&Nc, &rP, &rQ, M, &rP, ws.sv.data(), &dummy, &ione, &dummy, &ione,
+                      ws.work.data(), &ws.lwork_gesdd, ws.iwork.data(), &info, 1);
+        if (info != 0) {
+          st = kBuresLapack;
+          F = NAN;
+        } else {
+          const int k = std::min(rP, rQ);
+          for (int i = k - 1; i >= 0; --i) F += ws.sv[i];  // small to large
         }
       }
-      status[b] = st;
-      if (out_fid) out_fid[b] = st == kBuresOk ? F : NAN;
-      if (out_dist)
-        out_dist[b] = st == kBuresOk ? ::sqrt(std::max(0.0, trP + trQ - 2.0 * F)) : NAN;
     }
+    status[b] = st;
+    if (out_fid) out_fid[b] = st == kBuresOk ? F : NAN;
+    if (out_dist)
+      out_dist[b] = st == kBuresOk ? ::sqrt(std::max(0.0, trP + trQ - 2.0 * F)) : NAN;
   });
 }
 
