@@ -70,3 +70,66 @@ def bench_truncation_rank_gpu__gsa(benchmark, spectra_10k):
 def bench_truncation_rank_gpu__cpu(benchmark, spectra_10k):
     _cupy()
     benchmark.pedantic(g.truncation_rank, args=(spectra_10k, [0.1, 0.01]), rounds=3, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def big_f32():
+    r = np.random.default_rng(2)
+    return r.standard_normal((4096, 11008), dtype=np.float32)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__gsa(benchmark, big_f32):
+    cp = _cupy()
+    x = cp.asarray(big_f32)
+
+    def run():
+        out = g.svdvals(x)
+        cp.cuda.get_current_stream().synchronize()
+        return out
+
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
+    _cupy()
+    benchmark.pedantic(g.svdvals, args=(big_f32,), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__cupy_f32_eigvalsh(benchmark, big_f32):
+    # the f32 route a GPU user would write (fails the accuracy contract, like numpy's f32 route)
+    cp = _cupy()
+    x = cp.asarray(big_f32)
+
+    def run():
+        out = cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None))
+        cp.cuda.get_current_stream().synchronize()
+        return out
+
+    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.fixture(scope="module")
+def stack64():
+    return np.random.default_rng(3).standard_normal((2000, 64, 64))
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
+    cp = _cupy()
+    x = cp.asarray(stack64)
+
+    def run():
+        out = g.svdvals(x)
+        cp.cuda.get_current_stream().synchronize()
+        return out
+
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
+    _cupy()
+    benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
