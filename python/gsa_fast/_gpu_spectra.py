@@ -75,6 +75,10 @@ def _values_stack(cp, a, bf16, method):
     return cp.sqrt(cp.clip(w[:, ::-1], 0.0, None))
 
 
+def _name(i, batch_shape):
+    return "x[" + ", ".join(str(int(j)) for j in np.unravel_index(i, batch_shape)) + "]" if batch_shape else "x"
+
+
 def _raise_nonfinite(cp, ok, fn, names):
     bad = cp.asnumpy(~ok).reshape(-1)
     if bad.any():
@@ -97,7 +101,7 @@ def gram(x, fn="gram", dtype=None):
     bf16 = _check(cp, x, fn, "x", dtype)
     stack = x.reshape((-1,) + x.shape[-2:])
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
-                     lambda i: "x" + (str(list(np.unravel_index(i, x.shape[:-2]))) if x.ndim > 2 else ""))
+                     lambda i: _name(i, x.shape[:-2]))
     return _gram_stack(cp, stack, bf16).reshape(x.shape[:-2] + (min(x.shape[-2:]),) * 2)
 
 
@@ -121,5 +125,5 @@ def svdvals(x, method="gram", fn="svdvals", dtype=None):
     bf16 = _check(cp, x, fn, "x", dtype)
     stack = x.reshape((-1,) + x.shape[-2:])
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
-                     lambda i: "x" + (str(list(np.unravel_index(i, x.shape[:-2]))) if x.ndim > 2 else ""))
+                     lambda i: _name(i, x.shape[:-2]))
     return _values_stack(cp, stack, bf16, method).reshape(x.shape[:-2] + (min(x.shape[-2:]),))
