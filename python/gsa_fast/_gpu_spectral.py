@@ -76,7 +76,11 @@ def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
             raise value_error(fn, "spectra", "finite and nonnegative",
                               f"NaN, Inf or a negative value in spectrum {i if len(where) <= 1 else where}")
         if (st_host == 2).any():  # unsorted: sort a temporary copy, as the CPU kernel does per worker
-            svals, sstarts = _sorted_copy(cp, values, starts, lengths)
+            if values.ndim == 1:  # ragged: flat values, segments by starts/lengths
+                svals, sstarts = _sorted_copy(cp, values, starts, lengths)
+            else:  # dense rows (any row strides): sort along the last axis
+                svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
+                sstarts = cp.arange(nspec, dtype=cp.int64) * values.shape[-1]
             run(svals, sstarts)
     shape = bshape if eps.ndim == 0 else bshape + (e1.size,)
     return out.reshape(shape)
