@@ -86,18 +86,23 @@ def _raise_nonfinite(cp, ok, fn, names):
         raise value_error(fn, names(i), "finite (no NaN or Inf)", "non-finite values")
 
 
+def _checked_list(cp, x, fn, dtype):
+    """(matrix, is_bf16) for each entry of a ragged list, validated (2-D, dtype, finite)."""
+    out = []
+    for i, a in enumerate(x):
+        bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
+        if a.ndim != 2:
+            raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
+        _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
+        out.append((a, bf16))
+    return out
+
+
 def gram(x, fn="gram", dtype=None):
     cp = _backend.namespace(*(x if isinstance(x, (list, tuple)) else [x]))
     _backend.require_cuda(fn)
     if isinstance(x, (list, tuple)):
-        out = []
-        for i, a in enumerate(x):
-            bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
-            if a.ndim != 2:
-                raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
-            _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
-            out.append(_gram_stack(cp, a[None], bf16)[0])
-        return out
+        return [_gram_stack(cp, a[None], bf16)[0] for a, bf16 in _checked_list(cp, x, fn, dtype)]
     bf16 = _check(cp, x, fn, "x", dtype)
     stack = x.reshape((-1,) + x.shape[-2:])
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
@@ -111,13 +116,7 @@ def svdvals(x, method="gram", fn="svdvals", dtype=None):
     if method not in ("gram", "svd"):
         raise value_error(fn, "method", "'gram' or 'svd' for cupy input (topk runs on the CPU)", repr(method))
     if isinstance(x, (list, tuple)):
-        parts = []
-        for i, a in enumerate(x):
-            bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
-            if a.ndim != 2:
-                raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
-            _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
-            parts.append(_values_stack(cp, a[None], bf16, method)[0])
+        parts = [_values_stack(cp, a[None], bf16, method)[0] for a, bf16 in _checked_list(cp, x, fn, dtype)]
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([p.size for p in parts])
         values = cp.concatenate(parts) if parts else cp.zeros(0)
