@@ -12,6 +12,15 @@ import gsa_fast as g
 N = 1_000_000
 
 
+def _synced(cp, fn, *args, **kw):
+    """fn(*args) followed by a device synchronize, so the benchmark times the kernels."""
+    def run():
+        out = fn(*args, **kw)
+        cp.cuda.get_current_stream().synchronize()
+        return out
+    return run
+
+
 def _cupy():
     if g.build_info()["cuda_devices"] == 0:
         pytest.skip("no CUDA device")
@@ -30,13 +39,7 @@ def params():
 def bench_harmonic_gpu__gsa(benchmark, params):
     cp = _cupy()
     d, s = (cp.asarray(a) for a in params)
-
-    def run():
-        out = g.harmonic(d, s)
-        cp.cuda.get_current_stream().synchronize()
-        return out
-
-    benchmark(run)
+    benchmark(_synced(cp, g.harmonic, d, s))
 
 
 @pytest.mark.benchmark(group="harmonic_gpu")
@@ -56,14 +59,7 @@ def spectra_10k():
 @pytest.mark.benchmark(group="truncation_rank_gpu_10k_x_4096_f32")
 def bench_truncation_rank_gpu__gsa(benchmark, spectra_10k):
     cp = _cupy()
-    x = cp.asarray(spectra_10k)
-
-    def run():
-        out = g.truncation_rank(x, [0.1, 0.01])
-        cp.cuda.get_current_stream().synchronize()
-        return out
-
-    benchmark(run)
+    benchmark(_synced(cp, g.truncation_rank, cp.asarray(spectra_10k), [0.1, 0.01]))
 
 
 @pytest.mark.benchmark(group="truncation_rank_gpu_10k_x_4096_f32")
@@ -81,14 +77,7 @@ def big_f32():
 @pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
 def bench_svdvals_big_gpu__gsa(benchmark, big_f32):
     cp = _cupy()
-    x = cp.asarray(big_f32)
-
-    def run():
-        out = g.svdvals(x)
-        cp.cuda.get_current_stream().synchronize()
-        return out
-
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32)), rounds=3, iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
@@ -102,13 +91,8 @@ def bench_svdvals_big_gpu__cupy_f32_eigvalsh(benchmark, big_f32):
     # the f32 route a GPU user would write (fails the accuracy contract, like numpy's f32 route)
     cp = _cupy()
     x = cp.asarray(big_f32)
-
-    def run():
-        out = cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None))
-        cp.cuda.get_current_stream().synchronize()
-        return out
-
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(_synced(cp, lambda: cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None))),
+                       rounds=3, iterations=1, warmup_rounds=1)
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +103,7 @@ def stack64():
 @pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
 def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
     cp = _cupy()
-    x = cp.asarray(stack64)
-
-    def run():
-        out = g.svdvals(x)
-        cp.cuda.get_current_stream().synchronize()
-        return out
-
-    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64)), rounds=5, iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
