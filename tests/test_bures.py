@@ -160,7 +160,7 @@ def test_rank_deficient_routes_agree(rng):
         assert_rel(d_b, ref.bures_distance_factors(A, B), 1e-13, what="(b) vs reference")
         d_a = g.bures_distance(A.T @ A, B.T @ B)
         worst = max(worst, abs(d_a - d_b) / d_b)
-    # measured worst relative gap over these 20 draws: ~3e-9 (sqrt(u)-type error of route (a)
+    # measured worst relative gap over these 20 draws: 7.1e-9 (sqrt(u)-type error of route (a)
     # from square roots of rounding-level eigenvalues); bound 1e-7 leaves room, < 1e-14 would
     # mean route (a) somehow became exact.
     assert worst < 1e-7, worst
