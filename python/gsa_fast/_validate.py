@@ -64,7 +64,7 @@ def as_count_array(x, fn: str, arg: str, *, minimum: int = 0) -> np.ndarray:
             bad = a[a != np.floor(a)].ravel()[0]
             raise value_error(fn, arg, f"integers >= {minimum}", f"non-integer {bad.item()!r}")
         if np.any(np.abs(a) > MAX_EXACT_INT):
-            raise value_error(fn, arg, f"integers <= 2**53", f"{a.max().item()!r}")
+            raise value_error(fn, arg, "integers <= 2**53", f"{a.max().item()!r}")
         a = a.astype(np.int64)
     elif a.dtype.kind == "u":
         if a.size and a.max() > np.iinfo(np.int64).max:
@@ -129,3 +129,41 @@ def as_float_matrix_stack(x, fn: str, arg: str, *, min_ndim: int = 2) -> np.ndar
 def check_finite(x, fn: str, arg: str) -> None:
     if x.size and not np.isfinite(x).all():
         raise value_error(fn, arg, "finite (no NaN or Inf)", "non-finite values")
+
+
+def as_width(x, fn: str, arg: str = "d", *, minimum: int = 1) -> np.ndarray:
+    """Spectral widths: integers in [minimum, 2**53] (exact in float64) as int64."""
+    d = as_count_array(x, fn, arg, minimum=minimum)
+    if d.size and d.max() > MAX_EXACT_INT:
+        raise value_error(fn, arg, "integers <= 2**53", repr(int(d.max())))
+    return d
+
+
+def broadcast_flat(*arrays):
+    """Broadcast small parameter arrays; return the result shape and contiguous 1-D copies."""
+    b = np.broadcast_arrays(*arrays)
+    return b[0].shape, [np.ascontiguousarray(x).reshape(-1) for x in b]
+
+
+def as_eps_levels(eps, fn: str) -> np.ndarray:
+    """Tail levels ε for truncation ranks: a scalar or 1-D array in [0, 1) (ε = 0 → the rank)."""
+    expected = "a real number or 1-D array of reals in [0, 1)"
+    if isinstance(eps, (str, bytes)) or eps is None:
+        raise type_error(fn, "eps", expected, eps)
+    if hasattr(eps, "__cuda_array_interface__") and not isinstance(eps, np.ndarray):
+        raise type_error(fn, "eps", "a real number or 1-D numpy array (no CUDA kernel)", eps)
+    try:
+        a = np.asarray(eps)
+    except Exception as exc:  # ragged nested lists
+        raise type_error(fn, "eps", expected, eps) from exc
+    if a.dtype == object or a.dtype.kind not in "iuf" or a.dtype.kind == "b":
+        raise type_error(fn, "eps", expected, eps)
+    if a.ndim > 1:
+        raise value_error(fn, "eps", "a scalar or 1-D array", f"shape {a.shape}")
+    a = a.astype(np.float64)
+    if np.isnan(a).any():
+        raise value_error(fn, "eps", "in [0, 1)", "NaN")
+    bad = (a < 0) | (a >= 1)
+    if bad.any():
+        raise value_error(fn, "eps", "in [0, 1) (ε = 0 gives the rank)", repr(float(a[bad].ravel()[0])))
+    return a

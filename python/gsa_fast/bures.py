@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import describe, type_error, value_error
+from ._validate import type_error, value_error
 
 __all__ = [
     "bures_distance",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import as_count_array, as_int, as_real_array, value_error
+from ._validate import as_int, as_real_array, as_width, broadcast_flat, value_error
 
 __all__ = [
     "orbit_probs",
@@ -42,7 +42,6 @@ __all__ = [
     "bures_length",
 ]
 
-_MAX_D = 2**53
 _MAX_PROBS = 10**8
 
 # op codes of gsa::cpu::OrbitUnaryOp / OrbitBinaryOp (cpp/include/gsa_fast/kernels/orbit.hpp)
@@ -54,24 +53,10 @@ def _alpha(x, fn, arg="alpha"):
     return as_real_array(x, fn, arg, lo=0.0)
 
 
-def _width(x, fn):
-    d = as_count_array(x, fn, "d", minimum=1)
-    if d.size and d.max() > _MAX_D:
-        raise value_error(fn, "d", "integers <= 2**53", repr(int(d.max())))
-    return d
-
-
-def _flat(*arrays):
-    """Broadcast parameter arrays and hand back contiguous 1-d copies plus the result shape."""
-    b = np.broadcast_arrays(*arrays)
-    shape = b[0].shape
-    return shape, [np.ascontiguousarray(x).reshape(-1) for x in b]
-
-
 def _unary(fn, op, alpha, d):
     a = _alpha(alpha, fn)
-    w = _width(d, fn)
-    shape, (a, w) = _flat(a.astype(np.float64, copy=False), w.astype(np.int64, copy=False))
+    w = as_width(d, fn)
+    shape, (a, w) = broadcast_flat(a.astype(np.float64, copy=False), w.astype(np.int64, copy=False))
     out = np.empty(a.size)
     _backend.core.orbit_unary(op, a, w, out)
     return out.reshape(shape)[()]
@@ -80,8 +65,8 @@ def _unary(fn, op, alpha, d):
 def _binary(fn, op, a, b, d, names=("alpha", "beta")):
     a = _alpha(a, fn, names[0])
     b = _alpha(b, fn, names[1])
-    w = _width(d, fn)
-    shape, (a, b, w) = _flat(a, b, w)
+    w = as_width(d, fn)
+    shape, (a, b, w) = broadcast_flat(a, b, w)
     out = np.empty(a.size)
     _backend.core.orbit_binary(op, a, b, w, out)
     return out.reshape(shape)[()]
@@ -105,7 +90,7 @@ def orbit_probs(alpha, d):
     """
     fn = "orbit_probs"
     a = _alpha(alpha, fn)
-    w = _width(d, fn)
+    w = as_width(d, fn)
     if w.ndim != 0:
         raise value_error(fn, "d", "a scalar integer", f"an array of shape {w.shape}")
     d = int(w)

@@ -41,7 +41,7 @@ import numpy as np
 from . import _backend
 from . import _gpu_spectra
 from ._ragged import RaggedSpectra
-from ._validate import as_int, describe, type_error, value_error
+from ._validate import as_int, type_error, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _backend, _gpu_spectral
 from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
-from ._validate import as_count_array, describe, type_error, value_error
+from ._validate import as_count_array, as_eps_levels, describe, type_error, value_error
 
 __all__ = [
     "truncation_rank",
@@ -143,9 +143,9 @@ def truncation_rank(spectra, eps):
     """
     fn = "truncation_rank"
     if _gpu_spectral.is_gpu_spectra(spectra):  # cupy in, cupy out (cuda/spectral.cu)
-        return _gpu_spectral.truncation_rank(spectra, _eps_array(eps, fn), fn)
+        return _gpu_spectral.truncation_rank(spectra, as_eps_levels(eps, fn), fn)
     b = _batch(spectra, fn)
-    e = _eps_array(eps, fn)
+    e = as_eps_levels(eps, fn)
     scalar_eps = e.ndim == 0
     e1 = np.ascontiguousarray(e.reshape(-1), dtype=np.float64)
     n = b.lengths.size
@@ -153,28 +153,6 @@ def truncation_rank(spectra, eps):
     _run(fn, b, eps=e1, out_ranks_eps=out)
     shape = b.batch_shape if scalar_eps else b.batch_shape + (e1.size,)
     return _scalar_or_array(out.reshape(shape))
-
-
-def _eps_array(eps, fn: str) -> np.ndarray:
-    if isinstance(eps, (str, bytes)) or eps is None:
-        raise type_error(fn, "eps", "a real number or 1-D array of reals in [0, 1)", eps)
-    if _backend.is_cupy(eps):
-        raise type_error(fn, "eps", "a real number or 1-D numpy array (no CUDA kernel)", eps)
-    try:
-        a = np.asarray(eps)
-    except Exception as exc:  # ragged nested lists
-        raise type_error(fn, "eps", "a real number or 1-D array of reals in [0, 1)", eps) from exc
-    if a.dtype == object or a.dtype.kind not in "iuf" or a.dtype.kind == "b":
-        raise type_error(fn, "eps", "a real number or 1-D array of reals in [0, 1)", eps)
-    if a.ndim > 1:
-        raise value_error(fn, "eps", "a scalar or 1-D array", f"shape {a.shape}")
-    a = a.astype(np.float64)
-    if np.isnan(a).any():
-        raise value_error(fn, "eps", "in [0, 1)", "NaN")
-    bad = (a < 0) | (a >= 1)
-    if bad.any():
-        raise value_error(fn, "eps", "in [0, 1) (ε = 0 gives the rank)", repr(float(a[bad].ravel()[0])))
-    return a
 
 
 def energy(spectra):

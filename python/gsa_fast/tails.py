@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import as_count_array, as_int, as_real_array, type_error, value_error
+from ._validate import as_count_array, as_int, as_real_array, as_width, broadcast_flat, type_error, value_error
 
 __all__ = [
     "orbit_tail",
@@ -23,14 +23,6 @@ __all__ = [
     "tail_lipschitz",
 ]
 
-_MAX_D = 2**53
-
-
-def _width(x, fn):
-    d = as_count_array(x, fn, "d", minimum=1)
-    if d.size and d.max() > _MAX_D:
-        raise value_error(fn, "d", "integers <= 2**53", repr(int(d.max())))
-    return d
 
 
 def _alpha(x, fn):
@@ -39,12 +31,6 @@ def _alpha(x, fn):
 
 def _eps_open(x, fn):
     return as_real_array(x, fn, "eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-
-
-def _flat(*arrays):
-    b = np.broadcast_arrays(*arrays)
-    shape = b[0].shape
-    return shape, [np.ascontiguousarray(x).reshape(-1) for x in b]
 
 
 def orbit_tail(alpha, r, d):
@@ -67,8 +53,8 @@ def orbit_tail(alpha, r, d):
     fn = "orbit_tail"
     a = _alpha(alpha, fn)
     rr = as_count_array(r, fn, "r", minimum=0)
-    w = _width(d, fn)
-    shape, (a, rr, w) = _flat(a, rr, w)
+    w = as_width(d, fn)
+    shape, (a, rr, w) = broadcast_flat(a, rr, w)
     if rr.size and np.any(rr > w):
         i = int(np.argmax(rr > w))
         raise value_error(fn, "r", "<= d", f"r = {int(rr[i])} with d = {int(w[i])}")
@@ -100,8 +86,8 @@ def orbit_truncation_rank(alpha, eps, d):
     fn = "orbit_truncation_rank"
     a = _alpha(alpha, fn)
     e = as_real_array(eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
-    w = _width(d, fn)
-    shape, (a, e, w) = _flat(a, e, w)
+    w = as_width(d, fn)
+    shape, (a, e, w) = broadcast_flat(a, e, w)
     out = np.empty(a.size, dtype=np.int64)
     _backend.core.orbit_truncation_rank(a, e, w, out)
     return out.reshape(shape)[()]
@@ -117,8 +103,8 @@ def tail_margin(alpha, eps, d):
     fn = "tail_margin"
     a = _alpha(alpha, fn)
     e = _eps_open(eps, fn)
-    w = _width(d, fn)
-    shape, (a, e, w) = _flat(a, e, w)
+    w = as_width(d, fn)
+    shape, (a, e, w) = broadcast_flat(a, e, w)
     out = np.empty(a.size)
     _backend.core.tail_margin(a, e, w, out)
     return out.reshape(shape)[()]
@@ -148,12 +134,12 @@ def plateau_thresholds(eps, d, rmax=None):
     """
     fn = "plateau_thresholds"
     e = _eps_open(eps, fn)
-    w = _width(d, fn)
+    w = as_width(d, fn)
     if rmax is None:
         rmax = int(min(int(w.max()), 64)) if w.size else 0
     else:
         rmax = as_int(rmax, fn, "rmax", minimum=0)
-    shape, (e, w) = _flat(e, w)
+    shape, (e, w) = broadcast_flat(e, w)
     out = np.empty(e.size * rmax)
     _backend.core.plateau_thresholds(e, w, rmax, out)
     return out.reshape(shape + (rmax,))
@@ -179,6 +165,6 @@ def tail_lipschitz(d, lip="paper"):
         raise type_error(fn, "lip", 'a str ("paper" or "sharp")', lip)
     if lip not in ("paper", "sharp"):
         raise value_error(fn, "lip", '"paper" or "sharp"', repr(lip))
-    w = _width(d, fn)
+    w = as_width(d, fn)
     c = 2.0 if lip == "paper" else 0.5
     return (c * np.log(w.astype(np.float64)))[()]

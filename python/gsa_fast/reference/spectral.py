@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from .._ragged import RaggedSpectra, as_spectra
-from .._validate import as_count_array, describe, type_error, value_error
+from .._validate import as_count_array, as_eps_levels, describe, type_error, value_error
 
 __all__ = [
     "truncation_rank",
@@ -61,27 +61,10 @@ def _tails(s):
     return suffix / suffix[0]
 
 
-def _eps(eps, fn):
-    if isinstance(eps, (str, bytes)) or eps is None:
-        raise type_error(fn, "eps", "a real number or 1-D array of reals in [0, 1)", eps)
-    a = np.asarray(eps)
-    if a.dtype == object or a.dtype.kind not in "iuf":
-        raise type_error(fn, "eps", "a real number or 1-D array of reals in [0, 1)", eps)
-    if a.ndim > 1:
-        raise value_error(fn, "eps", "a scalar or 1-D array", f"shape {a.shape}")
-    a = a.astype(np.float64)
-    if np.isnan(a).any():
-        raise value_error(fn, "eps", "in [0, 1)", "NaN")
-    bad = (a < 0) | (a >= 1)
-    if bad.any():
-        raise value_error(fn, "eps", "in [0, 1) (ε = 0 gives the rank)", repr(float(a[bad].ravel()[0])))
-    return a
-
-
 def truncation_rank(spectra, eps):
     """r_ε = min{r ≥ 1 : T(r) ≤ ε}; ε = 0 → rank; zero/empty spectrum → 0 (spec §8.1)."""
     fn = "truncation_rank"
-    e = _eps(eps, fn)
+    e = as_eps_levels(eps, fn)
     specs, shape, _, _ = _spectra(spectra, fn)
     out = np.zeros((len(specs), e.size), dtype=np.int64)
     for i, s in enumerate(specs):
