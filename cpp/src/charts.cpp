@@ -12,6 +12,7 @@
 
 #include "gsa_fast/math/charts.hpp"
 #include "gsa_fast/parallel.hpp"
+#include "gsa_fast/simd.hpp"
 
 namespace gsa {
 namespace cpu {
@@ -97,16 +98,14 @@ int64_t max_length(const int64_t* lengths, int64_t n) {
 // (4 lanes, AVX2/FMA where the CPU has it, chosen at load time; SSE2 otherwise).
 // GCC/Clang vector extensions; function clones only where the toolchain supports ifunc
 // (x86-64 Linux/glibc). Elsewhere the same code compiles for the baseline target.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define GSA_GRID_CLONES __attribute__((target_clones("avx2,fma", "default")))
-#else
-#define GSA_GRID_CLONES
-#endif
+#define GSA_GRID_CLONES GSA_CLONES("avx2,fma")
 typedef double v4d __attribute__((vector_size(32)));
 
+// One grid step: w *= rho (square = false) or w *= rho² (square = true, the orbit weights
+// k^{-2α} with rho = k^{-h}), returning Σ w and Σ w·u.
 GSA_GRID_CLONES void grid_step(
     double* __restrict w, const double* __restrict rho, const double* __restrict u, int64_t q,
-    double* S0, double* S1) {
+    bool square, double* S0, double* S1) {
   v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
   int64_t k = 0;
   for (; k + 4 <= q; k += 4) {
@@ -114,40 +113,14 @@ GSA_GRID_CLONES void grid_step(
     std::memcpy(&wv, w + k, sizeof wv);
     std::memcpy(&rv, rho + k, sizeof rv);
     std::memcpy(&uv, u + k, sizeof uv);
-    wv *= rv;
+    wv *= square ? rv * rv : rv;
     std::memcpy(w + k, &wv, sizeof wv);
     a0 += wv;
     a1 += wv * uv;
   }
   double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
   for (; k < q; ++k) {
-    w[k] *= rho[k];
-    s0 += w[k];
-    s1 += w[k] * u[k];
-  }
-  *S0 = s0;
-  *S1 = s1;
-}
-
-// Same step for the orbit weights k^{-2α}: multiply by rho² (rho = k^{-h}).
-GSA_GRID_CLONES void grid_step_sq(
-    double* __restrict w, const double* __restrict rho, const double* __restrict u, int64_t q,
-    double* S0, double* S1) {
-  v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 4 <= q; k += 4) {
-    v4d wv, rv, uv;
-    std::memcpy(&wv, w + k, sizeof wv);
-    std::memcpy(&rv, rho + k, sizeof rv);
-    std::memcpy(&uv, u + k, sizeof uv);
-    wv *= rv * rv;
-    std::memcpy(w + k, &wv, sizeof wv);
-    a0 += wv;
-    a1 += wv * uv;
-  }
-  double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
-  for (; k < q; ++k) {
-    w[k] *= rho[k] * rho[k];
+    w[k] *= square ? rho[k] * rho[k] : rho[k];
     s0 += w[k];
     s1 += w[k] * u[k];
   }
@@ -204,7 +177,7 @@ double bures_chart(const std::vector<double>& s, const double* u, const double* 
         if (j == 0) {
           grid_sums(w.data(), u, d, &H, &L);
         } else {
-          grid_step_sq(w.data(), rho, u, d, &H, &L);
+          grid_step(w.data(), rho, u, d, true, &H, &L);
         }
         cache.ep[j] = L / H;
       }
@@ -227,7 +200,7 @@ double bures_chart(const std::vector<double>& s, const double* u, const double* 
       for (int64_t k = 0; k < q; ++k) w[(size_t)k] = s[(size_t)k] * e0[k];
       grid_sums(w.data(), u, q, &S0, &S1);
     } else {
-      grid_step(w.data(), rho, u, q, &S0, &S1);
+      grid_step(w.data(), rho, u, q, false, &S0, &S1);
     }
     F[j] = cache.ep[j] - S1 / S0;
   }

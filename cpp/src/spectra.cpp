@@ -23,6 +23,7 @@
 #include "gsa_fast/lapack.hpp"
 #include "gsa_fast/math/bf16.hpp"
 #include "gsa_fast/parallel.hpp"
+#include "gsa_fast/simd.hpp"
 
 namespace gsa {
 namespace cpu {
@@ -301,11 +302,7 @@ void eig_to_sigma(const double* w, int64_t q, double scale, double* out) {
 constexpr int64_t kSmallQ = 64;
 
 // AVX2/FMA clones of the small-matrix loops with run-time dispatch (the build has no -march).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define GSA_SMALL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define GSA_SMALL_CLONES
-#endif
+#define GSA_SMALL_CLONES GSA_CLONES("avx2")
 
 // Y (row-major K×q) = scale · (S if !outer else Sᵀ). False if non-finite.
 bool small_copy(const MatrixRef& S, bool outer, double* Y) {
