@@ -89,6 +89,15 @@ def _scalar_or_array(a: np.ndarray):
     return a[()] if a.ndim == 0 else a
 
 
+def _per_spectrum_values(fn: str, spectra, extra: int, kind: str):
+    """Run the kernel's `kind` output ("energy" or "tails": q_i + extra values per spectrum) in
+    the input's layout: dense in → dense out, RaggedSpectra in → RaggedSpectra out."""
+    b = _batch(spectra, fn)
+    out, starts, offsets = _per_spectrum_layout(b, _dense_width(spectra, b), extra)
+    _run(fn, b, **{f"out_{kind}": out.reshape(-1), f"{kind}_start": starts})
+    return RaggedSpectra(out, offsets) if b.ragged else out
+
+
 def _per_spectrum_layout(b: SpectraBatch, width: int, extra: int):
     """Output buffer and per-spectrum starts for outputs of length ``q_i + extra``."""
     n = b.lengths.size
@@ -175,13 +184,7 @@ def energy(spectra):
     Each ``ν_k`` within ~4 ulp relative (exact power-of-two scaling, compensated total; tested
     against exact rational arithmetic).
     """
-    fn = "energy"
-    b = _batch(spectra, fn)
-    out, starts, offsets = _per_spectrum_layout(b, _dense_width(spectra, b), 0)
-    _run(fn, b, out_energy=out.reshape(-1), energy_start=starts)
-    if b.ragged:
-        return RaggedSpectra(out, offsets)
-    return out
+    return _per_spectrum_values("energy", spectra, 0, "energy")
 
 
 def spectrum_tails(spectra):
@@ -203,13 +206,7 @@ def spectrum_tails(spectra):
     Relative error of a few ulp in each ``T(r)`` — including tiny tails such as ``1e-30``
     (Neumaier-compensated suffix sums, never ``1 − prefix``).
     """
-    fn = "spectrum_tails"
-    b = _batch(spectra, fn)
-    out, starts, offsets = _per_spectrum_layout(b, _dense_width(spectra, b), 1)
-    _run(fn, b, out_tails=out.reshape(-1), tails_start=starts)
-    if b.ragged:
-        return RaggedSpectra(out, offsets)
-    return out
+    return _per_spectrum_values("spectrum_tails", spectra, 1, "tails")
 
 
 def spectral_entropy(spectra):
