@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "gsa_fast/kernels/spectra.hpp"
+#include "gsa_fast/kernels/sterf_lanes.hpp"
 
 namespace gsa {
 namespace bind {
@@ -111,6 +112,35 @@ void bind_spectra(py::module_& m) {
       py::arg("k"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
       py::arg("out").noconvert(), py::arg("out_offsets").noconvert(),
       py::arg("frob_sq").noconvert(), py::arg("err").noconvert(), py::arg("nthreads") = 0);
+  // Test hook for the tridiagonal eigensolver behind the small-matrix route: problem k is
+  // d[off[k]:off[k+1]] (diagonal) and e[off[k]:off[k+1]] (off-diagonal, last slot scratch), both
+  // overwritten in place (eigenvalues ascending in d); returns dsterf-style info per problem.
+  m.def(
+      "sterf_lanes",
+      [](carray<double> d, carray<double> e, const carray<int64_t>& off) {
+        require(off.size() >= 1 && d.size() == e.size(), "sterf_lanes: bad layout");
+        const int64_t count = (int64_t)off.size() - 1;
+        const int64_t* o = off.data();
+        require(o[0] == 0 && o[count] == (int64_t)d.size(), "sterf_lanes: bad offsets");
+        double* dd = out_ptr(d, "d");
+        double* ee = out_ptr(e, "e");
+        std::vector<int64_t> n((size_t)count);
+        std::vector<double*> dp((size_t)count), ep((size_t)count);
+        for (int64_t k = 0; k < count; ++k) {
+          require(o[k + 1] >= o[k], "sterf_lanes: offsets must be nondecreasing");
+          n[(size_t)k] = o[k + 1] - o[k];
+          dp[(size_t)k] = dd + o[k];
+          ep[(size_t)k] = ee + o[k];
+        }
+        carray<int> info(count);
+        int* inf = info.mutable_data();
+        {
+          py::gil_scoped_release nogil;
+          cpu::sterf_lanes(count, n.data(), dp.data(), ep.data(), inf);
+        }
+        return info;
+      },
+      py::arg("d").noconvert(), py::arg("e").noconvert(), py::arg("off").noconvert());
 }
 
 }  // namespace bind
