@@ -7,6 +7,8 @@ upcast matrix, with C = 4; float64 input on the Gram route: sqrt(C·max(m, n)·2
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -248,6 +250,35 @@ def test_threads_agree(rng, threads):
     big = rng.standard_normal((1, 200, 150)).astype(np.float32)
     assert np.array_equal(g.svdvals(small, threads=threads), g.svdvals(small, threads=1))
     assert_rel(g.svdvals(big, threads=threads), g.svdvals(big, threads=1), 1e-12)
+
+
+def test_threaded_eigensolver_on_the_blocking_pool(rng):
+    # one large matrix, threads > 1: LAPACK's eigensolver runs with that many OpenBLAS threads,
+    # whose parallel regions run on gsa_fast's blocking pool (cpp/src/blas_pool.cpp); more
+    # threads than cores must work too (every job of a region runs concurrently)
+    a = rng.standard_normal((1100, 1024))
+    want = np.linalg.svd(a, compute_uv=False)
+    bound = np.sqrt(C * 1100 * 2.0**-53) * want[0]
+    for t in (1, 2, 5):
+        assert np.abs(g.svdvals(a, threads=t) - want).max() <= bound, f"threads={t}"
+
+
+def test_threaded_eigensolver_after_fork():
+    # a forked child gets a fresh pool (the parent's workers do not exist there): no hang
+    code = (
+        "import os, numpy as np, gsa_fast as g\n"
+        "a = np.random.default_rng(0).standard_normal((700, 640))\n"
+        "s = g.svdvals(a, threads=2)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = np.allclose(g.svdvals(a, threads=2), s, rtol=0, atol=1e-9 * s[0])\n"
+        "    os._exit(0 if ok else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(status))\n"
+    )
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -11,6 +11,7 @@ void* lapack_symbol_table[] = {
     (void*)&scipy_dsterf_,       (void*)&scipy_dsytrd_,  (void*)&scipy_dgesdd_,
     (void*)&scipy_sgesdd_,       (void*)&scipy_dgeqrf_,  (void*)&scipy_dorgqr_,
     (void*)&scipy_openblas_set_num_threads, (void*)&scipy_openblas_get_num_threads,
+    (void*)&scipy_openblas_set_threads_callback_function,
 };
 
 }  // namespace gsa

@@ -12,16 +12,20 @@ same (upcast) matrix. Then for ``method="gram"`` and ``method="svd"``::
 
     |σ̂_k − σ_k| ≤ c · max(m, n) · u · σ_1      (c = 4 in the tests)
 
-Measured worst c over power-law spectra σ_k = k^-α (α ∈ {0.5, 1, 2}, 160…512 wide): gram route
-1e-11 (bf16), 5e-10 (f16), 6e-8 (f32) — the float64 Gram is far below the input's rounding;
-svd route 0.03 (f64). On a 1024 × 2752 float32 matrix with σ_k = k^-2 every value is within
-1e-3 relative (numpy's float32 route eigvalsh(W @ W.T): 6 %).
-
 for bfloat16/float16/float32 input — the best the input's own rounding allows. The Gram route
 squares the condition number in float64, so on float64 input it guarantees
 ``|σ̂_k − σ_k| ≤ sqrt(c · max(m, n) · 2⁻⁵³) · σ_1`` (≈1e-7·σ_1 at n = 4096): use
 ``method="svd"`` (dgesdd on the matrix itself), which meets the float64 contract above and
 relative accuracy on well-separated small singular values.
+
+Measured worst c over power-law spectra σ_k = k^-α (α ∈ {0.5, 1, 2}, 160…512 wide): gram route
+1e-11 (bf16), 5e-10 (f16), 6e-8 (f32) — the float64 Gram is far below the input's rounding;
+svd route 0.03 (f64). On a 1024 × 2752 float32 matrix with σ_k = k^-2 every value is within
+1e-3 relative (numpy's float32 route eigvalsh(W @ W.T): 6 %).
+
+Small matrices (min(m, n) ≤ 64, Gram route): no BLAS/LAPACK calls; the Gram and its Householder
+tridiagonal are computed inline, and the tridiagonal eigenvalues come from LAPACK dsterf's
+algorithm run on four matrices at once (cpp/src/sterf_lanes.cpp), in chunks of 32 per worker.
 
 Threads: batches with at least two matrices per worker run one matrix per worker, largest
 first; smaller batches run one matrix at a time with its Gram tiled over the workers. OpenBLAS is

@@ -16,15 +16,24 @@ inline std::mutex& blas_threads_mutex() {
   return mu;
 }
 
-// Sets OpenBLAS to n threads for the guard's lifetime and restores the previous count.
+// Routes OpenBLAS's parallel regions to gsa_fast's blocking thread pool (cpp/src/blas_pool.cpp)
+// instead of OpenBLAS's spinning server threads. Idempotent; process-wide for this library copy.
+void install_blas_callback();
+
+// Sets OpenBLAS to n threads for the guard's lifetime and restores the previous count. While a
+// guard lives, its owner may change the count with set() (the mutex is held).
 class BlasThreadsGuard {
  public:
   explicit BlasThreadsGuard(int n) : lock_(blas_threads_mutex()) {
+    install_blas_callback();
     prev_ = scipy_openblas_get_num_threads();
     if (n >= 1 && n != prev_) scipy_openblas_set_num_threads(n);
   }
   ~BlasThreadsGuard() {
     if (scipy_openblas_get_num_threads() != prev_) scipy_openblas_set_num_threads(prev_);
+  }
+  void set(int n) {
+    if (n >= 1 && n != scipy_openblas_get_num_threads()) scipy_openblas_set_num_threads(n);
   }
   BlasThreadsGuard(const BlasThreadsGuard&) = delete;
   BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;

@@ -58,4 +58,12 @@ void scipy_dorgqr_(const int* m, const int* n, const int* k, double* a, const in
 // ---- OpenBLAS threading ----------------------------------------------------------------------
 void scipy_openblas_set_num_threads(int);
 int scipy_openblas_get_num_threads(void);
+// Caller-managed threading (OpenBLAS ≥ 0.3.27, cblas.h): OpenBLAS hands each parallel region
+// to the callback, which must run dojob(i, jobdata + i·elsize, dojob_data) for every i in
+// [0, numjobs) concurrently and return when all are done.
+typedef void (*scipy_openblas_dojob_callback)(int thread_num, void* jobdata, int dojob_data);
+typedef void (*scipy_openblas_threads_callback)(int sync, scipy_openblas_dojob_callback dojob,
+                                                int numjobs, size_t jobdata_elsize, void* jobdata,
+                                                int dojob_data);
+void scipy_openblas_set_threads_callback_function(scipy_openblas_threads_callback callback);
 }
