@@ -253,19 +253,26 @@ SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double*
   return st;
 }
 
-int choose_driver(int driver, int64_t q) {
+int choose_driver(int driver, int64_t q, int threads) {
   if (driver != kEigAuto) return driver;
-  // Measured (CPU time, 1 thread, bench/results/spectra.md): dsyevd_2stage is ~15–20 % faster
-  // at q = 4096 (its first stage is BLAS-3 rich); at q ≤ 1024 the one-stage dsyevd is faster.
+  // Measured at q = 4096, 2 cores (bench/results/spectra.md), seconds:
+  //                       1 thread  2 threads, cores free  2 threads, a core busy elsewhere
+  //   dsyevd              5.4       3.5–3.7                 5.6
+  //   dsyevd_2stage       5.1       3.6                     10.2
+  // The two-stage first reduction is level-3 work whose OpenBLAS jobs wait on each other, so it
+  // collapses when a core is taken; the one-stage reduction (mostly level-2) does not. Hence:
+  // one thread → two-stage from q = 2048 (at q ≤ 1024 one-stage is faster); threads → one-stage.
+  if (threads > 1) return kEigSyevd;
   return q >= 2048 ? kEigSyevd2Stage : kEigSyevd;
 }
 
-// Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed. Returns LAPACK info.
-int eig_values(int64_t q, double* G, int driver, Workspace& ws, double* w) {
+// Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed, with `threads` OpenBLAS
+// threads already set by the caller. Returns LAPACK info.
+int eig_values(int64_t q, double* G, int driver, int threads, Workspace& ws, double* w) {
   const int n = to_int(q);
   const char jobz = 'N', uplo = 'U';
   int info = 0;
-  driver = choose_driver(driver, q);
+  driver = choose_driver(driver, q, threads);
   if (ws.eig_q != q || ws.eig_driver != driver) {
     double wq = 0.0;
     int iwq = 0, lw = -1, liw = -1;
@@ -504,7 +511,7 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
   // (measured at q = 4096 on 2 cores: 1.4× faster when both are free, 3 % slower than one thread
   // when another process holds a core; OpenBLAS's own threads: 37 % slower there).
   if (threads > 1) scipy_openblas_set_num_threads(threads);
-  const int info = eig_values(q, G, driver, ws, w);
+  const int info = eig_values(q, G, driver, threads, ws, w);
   if (threads > 1) scipy_openblas_set_num_threads(1);
   if (info != 0) {
     st.code = 2;
