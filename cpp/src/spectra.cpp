@@ -24,6 +24,7 @@
 #include "gsa_fast/math/bf16.hpp"
 #include "gsa_fast/parallel.hpp"
 #include "gsa_fast/simd.hpp"
+#include "gsa_fast/kernels/band_eig.hpp"
 #include "gsa_fast/kernels/sterf_lanes.hpp"
 
 namespace gsa {
@@ -253,17 +254,21 @@ SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double*
   return st;
 }
 
+// Smallest q for the band route (below it dsyevd is as fast or faster).
+constexpr int64_t kBandMinQ = 2048;
+
 int choose_driver(int driver, int64_t q, int threads) {
   if (driver != kEigAuto) return driver;
-  // Measured at q = 4096, 2 cores (bench/results/spectra.md), seconds:
-  //                       1 thread  2 threads, cores free  2 threads, a core busy elsewhere
-  //   dsyevd              5.4       3.5–3.7                 5.6
-  //   dsyevd_2stage       5.1       3.6                     10.2
-  // The two-stage first reduction is level-3 work whose OpenBLAS jobs wait on each other, so it
-  // collapses when a core is taken; the one-stage reduction (mostly level-2) does not. Hence:
-  // one thread → two-stage from q = 2048 (at q ≤ 1024 one-stage is faster); threads → one-stage.
-  if (threads > 1) return kEigSyevd;
-  return q >= 2048 ? kEigSyevd2Stage : kEigSyevd;
+  // Measured at q = 4096 on 2 cores (bench/results/spectra.md), seconds:
+  //                         1 thread  2 threads, cores free  2 threads, a core busy elsewhere
+  //   dsyevd (pool)         5.4       3.5–3.7                 5.6
+  //   dsyevd_2stage (pool)  5.1       3.6                     10.2
+  //   band (our sy2sb)      3.6       2.5                     (see results)
+  // LAPACK's two-stage first reduction is level-3 work whose OpenBLAS jobs wait on each other,
+  // so it collapses when a core is taken; ours hands tiles out dynamically instead.
+  if (q >= kBandMinQ) return kEigBand;
+  (void)threads;
+  return kEigSyevd;
 }
 
 // Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed, with `threads` OpenBLAS
@@ -506,13 +511,23 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
   SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
   if (st.code) return st;
   double* w = grow(ws.w, (size_t)q);
-  // threads > 1 only comes from run_batch with a single batch worker, which holds the OpenBLAS
-  // guard: the eigensolver gets that many OpenBLAS threads, run on gsa_fast's blocking pool
-  // (measured at q = 4096 on 2 cores: 1.4× faster when both are free, 3 % slower than one thread
-  // when another process holds a core; OpenBLAS's own threads: 37 % slower there).
-  if (threads > 1) scipy_openblas_set_num_threads(threads);
-  const int info = eig_values(q, G, driver, threads, ws, w);
-  if (threads > 1) scipy_openblas_set_num_threads(1);
+  int info = 0;
+  if (choose_driver(driver, q, threads) == kEigBand) {
+    // the band route reads the lower triangle: mirror the Gram's upper one (column-major)
+    parallel_for(q, threads, 64, [&](int64_t b, int64_t e) {
+      for (int64_t j = b; j < e; ++j)
+        for (int64_t i = j + 1; i < q; ++i) G[i + j * q] = G[j + i * q];
+    });
+    info = band_eigvalues(q, G, q, threads, w);
+  } else {
+    // threads > 1 only comes from run_batch with a single batch worker, which holds the
+    // OpenBLAS guard: LAPACK gets that many OpenBLAS threads, run on gsa_fast's blocking pool
+    // (measured at q = 4096 on 2 cores: 1.4× faster when both are free, 3 % slower than one
+    // thread when another process holds a core; OpenBLAS's own threads: 37 % slower there).
+    if (threads > 1) scipy_openblas_set_num_threads(threads);
+    info = eig_values(q, G, driver, threads, ws, w);
+    if (threads > 1) scipy_openblas_set_num_threads(1);
+  }
   if (info != 0) {
     st.code = 2;
     st.info = info;

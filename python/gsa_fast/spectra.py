@@ -58,7 +58,7 @@ except Exception:  # pragma: no cover - depends on the environment
 
 _UNIT_ROUNDOFF = {0: 2.0**-53, 1: 2.0**-24, 2: 2.0**-11, 3: 2.0**-8}
 _METHODS = {"gram": 0, "svd": 1, "topk": 2}
-_EIG_DRIVERS = {"auto": 0, "syevd": 1, "syevd_2stage": 2}
+_EIG_DRIVERS = {"auto": 0, "syevd": 1, "syevd_2stage": 2, "band": 3}
 
 
 class TopK(NamedTuple):

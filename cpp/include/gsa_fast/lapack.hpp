@@ -21,6 +21,15 @@ void scipy_dgemm_(const char* ta, const char* tb, const int* m, const int* n, co
 void scipy_sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
                   const float* alpha, const float* a, const int* lda, const float* b,
                   const int* ldb, const float* beta, float* c, const int* ldc, size_t, size_t);
+void scipy_dsymm_(const char* side, const char* uplo, const int* m, const int* n,
+                  const double* alpha, const double* a, const int* lda, const double* b,
+                  const int* ldb, const double* beta, double* c, const int* ldc, size_t, size_t);
+void scipy_dsyr2k_(const char* uplo, const char* trans, const int* n, const int* k,
+                   const double* alpha, const double* a, const int* lda, const double* b,
+                   const int* ldb, const double* beta, double* c, const int* ldc, size_t, size_t);
+void scipy_dtrmm_(const char* side, const char* uplo, const char* transa, const char* diag,
+                  const int* m, const int* n, const double* alpha, const double* a, const int* lda,
+                  double* b, const int* ldb, size_t, size_t, size_t, size_t);
 
 // ---- LAPACK: symmetric eigensolvers ----------------------------------------------------------
 void scipy_dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
@@ -42,6 +51,13 @@ void scipy_dsyevr_2stage_(const char* jobz, const char* range, const char* uplo,
 void scipy_dsterf_(const int* n, double* d, double* e, int* info);
 void scipy_dsytrd_(const char* uplo, const int* n, double* a, const int* lda, double* d,
                    double* e, double* tau, double* work, const int* lwork, int* info, size_t);
+void scipy_dsytrd_sb2st_(const char* stage1, const char* vect, const char* uplo, const int* n,
+                         const int* kd, double* ab, const int* ldab, double* d, double* e,
+                         double* hous, const int* lhous, double* work, const int* lwork, int* info,
+                         size_t, size_t, size_t);
+void scipy_dlarft_(const char* direct, const char* storev, const int* n, const int* k,
+                   const double* v, const int* ldv, const double* tau, double* t, const int* ldt,
+                   size_t, size_t);
 
 // ---- LAPACK: SVD and QR ----------------------------------------------------------------------
 void scipy_dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda,

@@ -1,0 +1,27 @@
+// Eigenvalues of one large symmetric matrix by a two-stage reduction whose first stage runs on
+// gsa_fast's own workers (CPU).
+//
+// LAPACK's dsytrd_sy2sb (dense → band) threads poorly through OpenBLAS (1.5× on 2 threads) and
+// collapses when a core is taken (its level-3 jobs wait on each other). Here the dense → band
+// reduction is written out: per panel of kd columns a QR (dgeqrf + dlarft, serial), then the
+// two-sided update A22 ← QᵀA22Q as W = A22·V·T − ½·V·(Tᵀ·Vᵀ·A22·V·T) and A22 −= V·Wᵀ + W·Vᵀ, both
+// over tiles of the lower triangle handed out dynamically to the workers (single-threaded BLAS
+// per tile). The band then goes to LAPACK's dsytrd_sb2st (band → tridiagonal) and dsterf.
+#pragma once
+
+#include <cstdint>
+
+namespace gsa {
+namespace cpu {
+
+// Band width of the first stage (measured at n = 4096: 64 beats 32; 128 and 256 make
+// dsytrd_sb2st 13–17× slower).
+constexpr int kBandWidth = 64;
+
+// Eigenvalues, ascending, of the symmetric n×n A (column-major, leading dimension lda, lower
+// triangle read; A is destroyed) into w[0..n). `threads` workers; OpenBLAS must be at one thread.
+// Returns 0, or the info of the LAPACK routine that failed.
+int band_eigvalues(int64_t n, double* A, int64_t lda, int threads, double* w);
+
+}  // namespace cpu
+}  // namespace gsa

@@ -1,0 +1,165 @@
+// Two-stage symmetric eigenvalues with a tiled, worker-parallel first stage. See
+// kernels/band_eig.hpp; the reduction follows LAPACK's dsytrd_sy2sb (lower) in exact arithmetic.
+#include "gsa_fast/kernels/band_eig.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/parallel.hpp"
+
+namespace gsa {
+namespace cpu {
+namespace {
+
+constexpr int kTile = 512;  // tile edge of the trailing updates (256 and 512 measured equal)
+
+// A22 (pn×pn, lower triangle valid, ld lda) → W = A22·B for B (pn×k, ld pn), row blocks of
+// kTile over the workers: W_I = Σ_{J<I} A_IJ B_J + sym(A_II) B_I + Σ_{J>I} A_JIᵀ B_J.
+void sym_times(const double* A22, int lda, int pn, int k, const double* B, double* W, int threads) {
+  const int nb = (pn + kTile - 1) / kTile;
+  const double one = 1.0;
+  parallel_for(nb, threads, 1, [&](int64_t b, int64_t e) {
+    for (int64_t I = b; I < e; ++I) {
+      const int r0 = (int)I * kTile, rn = std::min(kTile, pn - r0);
+      double* WI = W + r0;
+      for (int J = 0; J < nb; ++J) {
+        const int c0 = J * kTile, cn = std::min(kTile, pn - c0);
+        const double beta = J == 0 ? 0.0 : 1.0;
+        if (J < I) {
+          const char N = 'N';
+          scipy_dgemm_(&N, &N, &rn, &k, &cn, &one, A22 + (size_t)c0 * lda + r0, &lda, B + c0, &pn,
+                       &beta, WI, &pn, 1, 1);
+        } else if (J == I) {
+          const char L = 'L';
+          scipy_dsymm_(&L, &L, &rn, &k, &one, A22 + (size_t)r0 * lda + r0, &lda, B + r0, &pn, &beta,
+                       WI, &pn, 1, 1);
+        } else {
+          const char T = 'T', N = 'N';
+          scipy_dgemm_(&T, &N, &rn, &k, &cn, &one, A22 + (size_t)r0 * lda + c0, &lda, B + c0, &pn,
+                       &beta, WI, &pn, 1, 1);
+        }
+      }
+    }
+  });
+}
+
+// A22 −= V Wᵀ + W Vᵀ on the lower triangle, tiles over the workers. VW = [V | W] and
+// WV = [W | V] (pn × 2k each, ld pn), so an off-diagonal tile is one dgemm of inner size 2k.
+void sym_rank2k(double* A22, int lda, int pn, int k, const double* VW, const double* WV,
+                const std::vector<std::pair<int, int>>& tiles, int threads) {
+  const double one = 1.0, mone = -1.0;
+  const int k2 = 2 * k;
+  parallel_for((int64_t)tiles.size(), threads, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      const int I = tiles[(size_t)t].first, J = tiles[(size_t)t].second;
+      const int r0 = I * kTile, rn = std::min(kTile, pn - r0);
+      const int c0 = J * kTile, cn = std::min(kTile, pn - c0);
+      double* C = A22 + (size_t)c0 * lda + r0;
+      if (I == J) {
+        const char L = 'L', N = 'N';
+        scipy_dsyr2k_(&L, &N, &rn, &k, &mone, VW + r0, &pn, VW + (size_t)pn * k + r0, &pn, &one, C,
+                      &lda, 1, 1);
+      } else {
+        const char N = 'N', T = 'T';
+        scipy_dgemm_(&N, &T, &rn, &cn, &k2, &mone, VW + r0, &pn, WV + c0, &pn, &one, C, &lda, 1, 1);
+      }
+    }
+  });
+}
+
+// Dense → band (lower, width kd) in place; the part of A below the band is left as zeros.
+int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
+  std::vector<double> tau((size_t)kd), T((size_t)kd * kd), Y((size_t)kd * kd);
+  std::vector<double> VW((size_t)n * 2 * kd), WV((size_t)n * 2 * kd), VT((size_t)n * kd);
+  std::vector<double> work;
+  int info = 0;
+  {  // dgeqrf workspace for the largest panel
+    const int pn = n - kd, lw = -1;
+    double wq = 0.0;
+    scipy_dgeqrf_(&pn, &kd, A, &lda, tau.data(), &wq, &lw, &info);
+    if (info) return info;
+    work.resize((size_t)std::max(1.0, wq));
+  }
+  const double one = 1.0, zero = 0.0, mhalf = -0.5;
+  for (int i = 0; i + kd < n; i += kd) {
+    // panel below the band: rows i+kd.., columns i..i+kd-1 (pn × kd), min(pn, kd) reflectors;
+    // its R (upper trapezoidal) stays as the band's lower block
+    const int pn = n - i - kd, pk = std::min(kd, pn);
+    double* P = A + (size_t)i * lda + (i + kd);
+    const int lw = (int)work.size();
+    scipy_dgeqrf_(&pn, &kd, P, &lda, tau.data(), work.data(), &lw, &info);
+    if (info) return info;
+    // V (unit lower, pn × pk) into the left half of VW; P keeps R on and above its diagonal
+    double* V = VW.data();
+    double* W = VW.data() + (size_t)pn * pk;
+    for (int c = 0; c < pk; ++c) {
+      double* v = V + (size_t)c * pn;
+      std::fill(v, v + c, 0.0);
+      v[c] = 1.0;
+      const double* src = P + (size_t)c * lda;
+      for (int r = c + 1; r < pn; ++r) {
+        v[r] = src[r];
+        P[(size_t)c * lda + r] = 0.0;
+      }
+    }
+    const char F = 'F', C = 'C';
+    scipy_dlarft_(&F, &C, &pn, &pk, V, &pn, tau.data(), T.data(), &kd, 1, 1);
+    // VT = V·T; W = A22·VT; W −= ½·V·(Tᵀ·(Vᵀ·W))
+    std::copy(V, V + (size_t)pn * pk, VT.data());
+    {
+      const char R = 'R', U = 'U', N = 'N';
+      scipy_dtrmm_(&R, &U, &N, &N, &pn, &pk, &one, T.data(), &kd, VT.data(), &pn, 1, 1, 1, 1);
+    }
+    double* A22 = A + (size_t)(i + kd) * lda + (i + kd);
+    sym_times(A22, lda, pn, pk, VT.data(), W, threads);
+    {
+      const char Tt = 'T', N = 'N', L = 'L', U = 'U';
+      scipy_dgemm_(&Tt, &N, &pk, &pk, &pn, &one, V, &pn, W, &pn, &zero, Y.data(), &kd, 1, 1);
+      scipy_dtrmm_(&L, &U, &Tt, &N, &pk, &pk, &one, T.data(), &kd, Y.data(), &kd, 1, 1, 1, 1);
+      scipy_dgemm_(&N, &N, &pn, &pk, &pk, &mhalf, V, &pn, Y.data(), &kd, &one, W, &pn, 1, 1);
+    }
+    // WV = [W | V] (VW = [V | W] already contiguous with ld pn: V then W)
+    std::copy(W, W + (size_t)pn * pk, WV.data());
+    std::copy(V, V + (size_t)pn * pk, WV.data() + (size_t)pn * pk);
+    const int nb = (pn + kTile - 1) / kTile;
+    std::vector<std::pair<int, int>> tiles;
+    for (int I = 0; I < nb; ++I)
+      for (int J = 0; J <= I; ++J) tiles.emplace_back(I, J);
+    sym_rank2k(A22, lda, pn, pk, VW.data(), WV.data(), tiles, threads);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int band_eigvalues(int64_t n64, double* A, int64_t lda64, int threads, double* w) {
+  const int n = (int)n64, lda = (int)lda64;
+  if (n <= 0) return 0;
+  const int kd = std::max(1, std::min(kBandWidth, n - 1));
+  int info = sy2sb_lower(n, kd, A, lda, threads);
+  if (info) return info;
+  // lower band storage: AB[(i − j) + j·ldab] = A(i, j), j ≤ i ≤ j + kd
+  const int ldab = kd + 1;
+  std::vector<double> AB((size_t)ldab * n, 0.0), e((size_t)n);
+  for (int j = 0; j < n; ++j)
+    for (int i = j; i < std::min(n, j + kd + 1); ++i) AB[(size_t)j * ldab + (i - j)] = A[(size_t)j * lda + i];
+  const char N = 'N', L = 'L';
+  int lh = -1, lw = -1;
+  double hq = 0.0, wq = 0.0;
+  scipy_dsytrd_sb2st_(&N, &N, &L, &n, &kd, AB.data(), &ldab, w, e.data(), &hq, &lh, &wq, &lw, &info,
+                      1, 1, 1);
+  if (info) return info;
+  lh = std::max(1, (int)hq);
+  lw = std::max(1, (int)wq);
+  std::vector<double> hous((size_t)lh), work((size_t)lw);
+  scipy_dsytrd_sb2st_(&N, &N, &L, &n, &kd, AB.data(), &ldab, w, e.data(), hous.data(), &lh,
+                      work.data(), &lw, &info, 1, 1, 1);
+  if (info) return info;
+  scipy_dsterf_(&n, w, e.data(), &info);
+  return info;
+}
+
+}  // namespace cpu
+}  // namespace gsa
