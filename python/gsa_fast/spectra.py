@@ -28,10 +28,12 @@ tridiagonal are computed inline, and the tridiagonal eigenvalues come from LAPAC
 algorithm run on four matrices at once (cpp/src/sterf_lanes.cpp), in chunks of 32 per worker.
 
 Threads: batches with at least two matrices per worker run one matrix per worker, largest
-first; smaller batches run one matrix at a time with its Gram tiled over the workers. OpenBLAS is
-pinned to one thread throughout: its idle threads spin-wait, and on a shared 2-core machine
-threaded OpenBLAS measured 2–12× slower (bench/results/spectra.md); gsa_fast's own workers
-block instead. ``threads=`` caps the workers; :func:`gsa_fast.set_num_threads` sets the default.
+first; smaller batches run one matrix at a time with its Gram tiled over the workers, and its
+eigenvalues from min(m, n) ≥ 2048 by our own dense → band reduction on the workers (then LAPACK's
+band → tridiagonal and dsterf), below that by LAPACK dsyevd whose OpenBLAS parallel regions run
+on gsa_fast's pool. OpenBLAS's own threads are never used: they spin-wait, and on a shared
+2-core machine threaded OpenBLAS measured 1.4–12× slower (bench/results/spectra.md); gsa_fast's
+workers block instead. ``threads=`` caps the workers; :func:`gsa_fast.set_num_threads` sets the default.
 The GIL is released. Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
 workspace per worker; the input is never copied (``method="svd"`` copies one matrix per worker,
 as dgesdd overwrites its input).
