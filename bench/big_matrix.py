@@ -15,16 +15,9 @@ import time
 
 import numpy as np
 
+from _timing import best
 import gsa_fast as g
 
-
-def best(f, rounds):
-    t = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        f()
-        t = min(t, time.perf_counter() - t0)
-    return t
 
 
 def main(argv):

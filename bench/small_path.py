@@ -16,24 +16,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 from scipy.linalg import lapack  # noqa: E402
 
+from _timing import best  # noqa: E402
 import gsa_fast as g  # noqa: E402
 from gsa_fast import _backend  # noqa: E402
 
-
-def best(f, rounds=5):
-    t = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        f()
-        t = min(t, time.perf_counter() - t0)
-    return t
 
 
 def tridiagonals(x):
