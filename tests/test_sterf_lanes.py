@@ -157,3 +157,16 @@ def test_first_bad_matrix_is_named_across_chunks(rng):
     for t in (1, 2, 4):
         with pytest.raises(ValueError, match=r"x\[70\] must be finite"):
             g.svdvals(x, threads=t)
+
+
+def test_first_bad_matrix_is_named_across_routes(rng):
+    """Small (q ≤ 64) and larger matrices run in separate passes; the error still names the
+    first non-finite matrix of the user's list."""
+    small, big = rng.standard_normal((10, 12)), rng.standard_normal((100, 80))
+    bad_small, bad_big = small.copy(), big.copy()
+    bad_small[1, 1] = np.nan
+    bad_big[5, 5] = np.inf
+    with pytest.raises(ValueError, match=r"x\[1\] must be finite"):
+        g.svdvals([small, bad_big, bad_small])
+    with pytest.raises(ValueError, match=r"x\[1\] must be finite"):
+        g.svdvals([big, bad_small, bad_big])

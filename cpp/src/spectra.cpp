@@ -257,27 +257,26 @@ SpectraStatus gram_checked(const MatrixRef& S, Workspace& ws, double* G, double*
 // Smallest q for the band route (below it dsyevd is as fast or faster).
 constexpr int64_t kBandMinQ = 2048;
 
-int choose_driver(int driver, int64_t q, int threads) {
+int choose_driver(int driver, int64_t q) {
   if (driver != kEigAuto) return driver;
-  // Measured at q = 4096 on 2 cores (bench/results/spectra.md), seconds:
+  // Measured eigenvalues at q = 4096 on 2 cores (bench/results/spectra.md), seconds:
   //                         1 thread  2 threads, cores free  2 threads, a core busy elsewhere
   //   dsyevd (pool)         5.4       3.5–3.7                 5.6
   //   dsyevd_2stage (pool)  5.1       3.6                     10.2
-  //   band (our sy2sb)      3.6       2.5                     (see results)
+  //   band (our sy2sb)      3.6       2.5                     —  (whole svdvals: 6.7 s vs 8.0 s
+  //                                                              on one thread)
   // LAPACK's two-stage first reduction is level-3 work whose OpenBLAS jobs wait on each other,
   // so it collapses when a core is taken; ours hands tiles out dynamically instead.
-  if (q >= kBandMinQ) return kEigBand;
-  (void)threads;
-  return kEigSyevd;
+  return q >= kBandMinQ ? kEigBand : kEigSyevd;
 }
 
-// Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed, with `threads` OpenBLAS
-// threads already set by the caller. Returns LAPACK info.
-int eig_values(int64_t q, double* G, int driver, int threads, Workspace& ws, double* w) {
+// Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed, by LAPACK dsyevd or
+// dsyevd_2stage with the OpenBLAS threads the caller set. Returns LAPACK info.
+int eig_values(int64_t q, double* G, int driver, Workspace& ws, double* w) {
   const int n = to_int(q);
   const char jobz = 'N', uplo = 'U';
   int info = 0;
-  driver = choose_driver(driver, q, threads);
+  driver = choose_driver(driver, q);
   if (ws.eig_q != q || ws.eig_driver != driver) {
     double wq = 0.0;
     int iwq = 0, lw = -1, liw = -1;
@@ -309,10 +308,10 @@ void eig_to_sigma(const double* w, int64_t q, double scale, double* out) {
 // ---- small matrices: no BLAS/LAPACK call overhead ---------------------------------------------
 // For q ≤ kSmallQ the per-call overheads of dsyrk/dsyevd (workspace queries, level-2 BLAS calls
 // in the unblocked dsytd2) dominate. Here: a float64 copy Y (K×q, the accumulation index first),
-// the Gram by vectorizable rank-1 row updates, a Householder tridiagonalization in the same
+// the Gram by vectorizable rank-4 row updates, a Householder tridiagonalization in the same
 // style (LAPACK dlarfg reflectors, lower triangle only), then dsterf's QL run four matrices at a
-// time (sterf_lanes). Measured per matrix (1 thread, q = 64): Gram 22 µs, tridiagonal 37 µs,
-// eigenvalues 35 µs (dsterf: 82 µs); numpy's batched dgesdd ≈ 190 µs.
+// time (sterf_lanes). Measured per matrix (1 thread, q = 64, bench/small_path.py): Gram +
+// tridiagonal 56 µs, eigenvalues 27 µs (dsterf: 67 µs); numpy's batched dgesdd 193 µs.
 constexpr int64_t kSmallQ = 64;
 
 // AVX2/FMA clones of the small-matrix loops with run-time dispatch (the build has no -march).
@@ -512,7 +511,7 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
   if (st.code) return st;
   double* w = grow(ws.w, (size_t)q);
   int info = 0;
-  if (choose_driver(driver, q, threads) == kEigBand) {
+  if (choose_driver(driver, q) == kEigBand) {
     // the band route reads the lower triangle: mirror the Gram's upper one (column-major)
     parallel_for(q, threads, 64, [&](int64_t b, int64_t e) {
       for (int64_t j = b; j < e; ++j)
@@ -525,7 +524,7 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
     // (measured at q = 4096 on 2 cores: 1.4× faster when both are free, 3 % slower than one
     // thread when another process holds a core; OpenBLAS's own threads: 37 % slower there).
     if (threads > 1) scipy_openblas_set_num_threads(threads);
-    info = eig_values(q, G, driver, threads, ws, w);
+    info = eig_values(q, G, driver, ws, w);
     if (threads > 1) scipy_openblas_set_num_threads(1);
   }
   if (info != 0) {
@@ -785,17 +784,28 @@ SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int ei
     const int64_t q = std::min(S.rows, S.cols);
     return method == kMethodGram && eig_driver == kEigAuto && q > 0 && q <= kSmallQ;
   };
-  std::vector<int64_t> small_idx;
-  for (int64_t i = 0; i < n; ++i)
-    if (small(mats[i])) small_idx.push_back(i);
+  // the others first, planned by their own count (a large matrix beside many small ones gets
+  // the workers for its Gram and eigensolver)
+  std::vector<int64_t> small_idx, rest_idx;
+  std::vector<MatrixRef> rest;
+  for (int64_t i = 0; i < n; ++i) {
+    if (small(mats[i])) {
+      small_idx.push_back(i);
+    } else {
+      rest_idx.push_back(i);
+      rest.push_back(mats[i]);
+    }
+  }
   SpectraStatus st;
-  if ((int64_t)small_idx.size() < n)
-    st = run_batch(mats, n, nthreads, [&](int64_t i, Workspace& ws, int threads) {
+  if (!rest.empty()) {
+    st = run_batch(rest.data(), (int64_t)rest.size(), nthreads, [&](int64_t j, Workspace& ws, int threads) {
+      const int64_t i = rest_idx[(size_t)j];
       double* o = out + out_offsets[i];
-      if (small(mats[i])) return SpectraStatus();
       if (method == kMethodSvd) return svdvals_svd_one(mats[i], ws, o);
       return svdvals_gram_one(mats[i], eig_driver, ws, o, threads);
     });
+    if (st.code) st.index = rest_idx[(size_t)st.index];
+  }
   if (small_idx.empty()) return st;
   // the small ones: chunks of kSmallChunk over the workers (no BLAS inside)
   const int64_t nsmall = (int64_t)small_idx.size();
