@@ -45,89 +45,119 @@ void sym_times(const double* A22, int lda, int pn, int k, const double* B, doubl
   });
 }
 
-// A22 −= V Wᵀ + W Vᵀ on the lower triangle, tiles over the workers. VW = [V | W] and
-// WV = [W | V] (pn × 2k each, ld pn), so an off-diagonal tile is one dgemm of inner size 2k.
-void sym_rank2k(double* A22, int lda, int pn, int k, const double* VW, const double* WV,
-                const std::vector<std::pair<int, int>>& tiles, int threads) {
+// Tile (I, J), I ≥ J, of A22 −= V Wᵀ + W Vᵀ (lower triangle). VW = [V | W] and WV = [W | V]
+// (pn × 2k each, ld pn), so an off-diagonal tile is one dgemm of inner size 2k.
+void rank2k_tile(double* A22, int lda, int pn, int k, const double* VW, const double* WV, int I,
+                 int J) {
   const double one = 1.0, mone = -1.0;
   const int k2 = 2 * k;
-  parallel_for((int64_t)tiles.size(), threads, 1, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      const int I = tiles[(size_t)t].first, J = tiles[(size_t)t].second;
-      const int r0 = I * kTile, rn = std::min(kTile, pn - r0);
-      const int c0 = J * kTile, cn = std::min(kTile, pn - c0);
-      double* C = A22 + (size_t)c0 * lda + r0;
-      if (I == J) {
-        const char L = 'L', N = 'N';
-        scipy_dsyr2k_(&L, &N, &rn, &k, &mone, VW + r0, &pn, VW + (size_t)pn * k + r0, &pn, &one, C,
-                      &lda, 1, 1);
-      } else {
-        const char N = 'N', T = 'T';
-        scipy_dgemm_(&N, &T, &rn, &cn, &k2, &mone, VW + r0, &pn, WV + c0, &pn, &one, C, &lda, 1, 1);
-      }
+  const int r0 = I * kTile, rn = std::min(kTile, pn - r0);
+  const int c0 = J * kTile, cn = std::min(kTile, pn - c0);
+  double* C = A22 + (size_t)c0 * lda + r0;
+  if (I == J) {
+    const char L = 'L', N = 'N';
+    scipy_dsyr2k_(&L, &N, &rn, &k, &mone, VW + r0, &pn, VW + (size_t)pn * k + r0, &pn, &one, C, &lda,
+                  1, 1);
+  } else {
+    const char N = 'N', T = 'T';
+    scipy_dgemm_(&N, &T, &rn, &cn, &k2, &mone, VW + r0, &pn, WV + c0, &pn, &one, C, &lda, 1, 1);
+  }
+}
+
+// One panel's Householder data: V (unit lower, pn × pk) in the left half of VW = [V | W], its
+// triangular factor T (ld kd) and tau.
+struct Panel {
+  std::vector<double> tau, T, VW;
+  int info = 0;
+  Panel(int n, int kd) : tau((size_t)kd), T((size_t)kd * kd), VW((size_t)n * 2 * kd) {}
+};
+
+// QR of the panel below the band at column i — rows i+kd.., columns i..i+kd-1 (pn × kd),
+// min(pn, kd) reflectors — into P; A keeps R (upper trapezoidal, the band's lower block) and
+// gets zeros below it. `work` is dgeqrf's workspace.
+void factor_panel(int n, int kd, double* A, int lda, int i, std::vector<double>& work, Panel& P) {
+  const int pn = n - i - kd, pk = std::min(kd, pn);
+  double* B = A + (size_t)i * lda + (i + kd);
+  const int lw = (int)work.size();
+  scipy_dgeqrf_(&pn, &kd, B, &lda, P.tau.data(), work.data(), &lw, &P.info);
+  if (P.info) return;
+  double* V = P.VW.data();
+  for (int c = 0; c < pk; ++c) {
+    double* v = V + (size_t)c * pn;
+    std::fill(v, v + c, 0.0);
+    v[c] = 1.0;
+    double* col = B + (size_t)c * lda;
+    for (int r = c + 1; r < pn; ++r) {
+      v[r] = col[r];
+      col[r] = 0.0;
     }
-  });
+  }
+  const char F = 'F', C = 'C';
+  scipy_dlarft_(&F, &C, &pn, &pk, V, &pn, P.tau.data(), P.T.data(), &kd, 1, 1);
 }
 
 // Dense → band (lower, width kd) in place; the part of A below the band is left as zeros.
+// Look-ahead: the next panel's columns are updated first, and its QR then runs on one worker
+// while the others finish the trailing update.
 int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
-  std::vector<double> tau((size_t)kd), T((size_t)kd * kd), Y((size_t)kd * kd);
-  std::vector<double> VW((size_t)n * 2 * kd), WV((size_t)n * 2 * kd), VT((size_t)n * kd);
+  static_assert(kTile >= kBandWidth, "the next panel must lie in the first tile column");
+  Panel panels[2] = {Panel(n, kd), Panel(n, kd)};
+  std::vector<double> Y((size_t)kd * kd), WV((size_t)n * 2 * kd), VT((size_t)n * kd);
   std::vector<double> work;
   int info = 0;
   {  // dgeqrf workspace for the largest panel
     const int pn = n - kd, lw = -1;
     double wq = 0.0;
-    scipy_dgeqrf_(&pn, &kd, A, &lda, tau.data(), &wq, &lw, &info);
+    scipy_dgeqrf_(&pn, &kd, A, &lda, panels[0].tau.data(), &wq, &lw, &info);
     if (info) return info;
     work.resize((size_t)std::max(1.0, wq));
   }
   const double one = 1.0, zero = 0.0, mhalf = -0.5;
-  for (int i = 0; i + kd < n; i += kd) {
-    // panel below the band: rows i+kd.., columns i..i+kd-1 (pn × kd), min(pn, kd) reflectors;
-    // its R (upper trapezoidal) stays as the band's lower block
+  if (kd < n) factor_panel(n, kd, A, lda, 0, work, panels[0]);
+  for (int i = 0, cur = 0; i + kd < n; i += kd, cur ^= 1) {
+    Panel& P = panels[cur];
+    if (P.info) return P.info;
     const int pn = n - i - kd, pk = std::min(kd, pn);
-    double* P = A + (size_t)i * lda + (i + kd);
-    const int lw = (int)work.size();
-    scipy_dgeqrf_(&pn, &kd, P, &lda, tau.data(), work.data(), &lw, &info);
-    if (info) return info;
-    // V (unit lower, pn × pk) into the left half of VW; P keeps R on and above its diagonal
-    double* V = VW.data();
-    double* W = VW.data() + (size_t)pn * pk;
-    for (int c = 0; c < pk; ++c) {
-      double* v = V + (size_t)c * pn;
-      std::fill(v, v + c, 0.0);
-      v[c] = 1.0;
-      const double* src = P + (size_t)c * lda;
-      for (int r = c + 1; r < pn; ++r) {
-        v[r] = src[r];
-        P[(size_t)c * lda + r] = 0.0;
-      }
-    }
-    const char F = 'F', C = 'C';
-    scipy_dlarft_(&F, &C, &pn, &pk, V, &pn, tau.data(), T.data(), &kd, 1, 1);
+    double* V = P.VW.data();
+    double* W = P.VW.data() + (size_t)pn * pk;
     // VT = V·T; W = A22·VT; W −= ½·V·(Tᵀ·(Vᵀ·W))
     std::copy(V, V + (size_t)pn * pk, VT.data());
     {
       const char R = 'R', U = 'U', N = 'N';
-      scipy_dtrmm_(&R, &U, &N, &N, &pn, &pk, &one, T.data(), &kd, VT.data(), &pn, 1, 1, 1, 1);
+      scipy_dtrmm_(&R, &U, &N, &N, &pn, &pk, &one, P.T.data(), &kd, VT.data(), &pn, 1, 1, 1, 1);
     }
     double* A22 = A + (size_t)(i + kd) * lda + (i + kd);
     sym_times(A22, lda, pn, pk, VT.data(), W, threads);
     {
       const char Tt = 'T', N = 'N', L = 'L', U = 'U';
       scipy_dgemm_(&Tt, &N, &pk, &pk, &pn, &one, V, &pn, W, &pn, &zero, Y.data(), &kd, 1, 1);
-      scipy_dtrmm_(&L, &U, &Tt, &N, &pk, &pk, &one, T.data(), &kd, Y.data(), &kd, 1, 1, 1, 1);
+      scipy_dtrmm_(&L, &U, &Tt, &N, &pk, &pk, &one, P.T.data(), &kd, Y.data(), &kd, 1, 1, 1, 1);
       scipy_dgemm_(&N, &N, &pn, &pk, &pk, &mhalf, V, &pn, Y.data(), &kd, &one, W, &pn, 1, 1);
     }
-    // WV = [W | V] (VW = [V | W] already contiguous with ld pn: V then W)
+    // WV = [W | V] (VW = [V | W] already contiguous with ld pn)
     std::copy(W, W + (size_t)pn * pk, WV.data());
     std::copy(V, V + (size_t)pn * pk, WV.data() + (size_t)pn * pk);
+    // A22 −= V Wᵀ + W Vᵀ: first tile column 0 (it holds the next panel), then the next panel's
+    // QR (task 0) beside the remaining tiles
     const int nb = (pn + kTile - 1) / kTile;
-    std::vector<std::pair<int, int>> tiles;
-    for (int I = 0; I < nb; ++I)
-      for (int J = 0; J <= I; ++J) tiles.emplace_back(I, J);
-    sym_rank2k(A22, lda, pn, pk, VW.data(), WV.data(), tiles, threads);
+    std::vector<std::pair<int, int>> rest;
+    for (int I = 1; I < nb; ++I)
+      for (int J = 1; J <= I; ++J) rest.emplace_back(I, J);
+    parallel_for(nb, threads, 1, [&](int64_t b, int64_t e) {
+      for (int64_t I = b; I < e; ++I) rank2k_tile(A22, lda, pn, pk, P.VW.data(), WV.data(), (int)I, 0);
+    });
+    const bool next = i + 2 * kd < n;
+    Panel& Q = panels[cur ^ 1];
+    parallel_for((int64_t)rest.size() + 1, threads, 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        if (t == 0) {
+          if (next) factor_panel(n, kd, A, lda, i + kd, work, Q);
+        } else {
+          const auto& tile = rest[(size_t)t - 1];
+          rank2k_tile(A22, lda, pn, pk, P.VW.data(), WV.data(), tile.first, tile.second);
+        }
+      }
+    });
   }
   return 0;
 }

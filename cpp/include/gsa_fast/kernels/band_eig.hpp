@@ -3,10 +3,11 @@
 //
 // LAPACK's dsytrd_sy2sb (dense → band) threads poorly through OpenBLAS (1.5× on 2 threads) and
 // collapses when a core is taken (its level-3 jobs wait on each other). Here the dense → band
-// reduction is written out: per panel of kd columns a QR (dgeqrf + dlarft, serial), then the
-// two-sided update A22 ← QᵀA22Q as W = A22·V·T − ½·V·(Tᵀ·Vᵀ·A22·V·T) and A22 −= V·Wᵀ + W·Vᵀ, both
-// over tiles of the lower triangle handed out dynamically to the workers (single-threaded BLAS
-// per tile). The band then goes to LAPACK's dsytrd_sb2st (band → tridiagonal) and dsterf.
+// reduction is written out: per panel of kd columns a QR (dgeqrf + dlarft), then the two-sided
+// update A22 ← QᵀA22Q as W = A22·V·T − ½·V·(Tᵀ·Vᵀ·A22·V·T) and A22 −= V·Wᵀ + W·Vᵀ, both over
+// tiles of the lower triangle handed out dynamically to the workers (single-threaded BLAS per
+// tile); the next panel's QR runs on one worker while the others finish the update (look-ahead).
+// The band then goes to LAPACK's dsytrd_sb2st (band → tridiagonal) and dsterf.
 #pragma once
 
 #include <cstdint>
