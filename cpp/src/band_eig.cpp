@@ -3,6 +3,9 @@
 #include "gsa_fast/kernels/band_eig.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -162,6 +165,49 @@ int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
   return 0;
 }
 
+// Band → tridiagonal on two threads: LAPACK's dsytrd_sb2st bulge chasing, with its kernels
+// (dsb2st_kernels) called in the same per-sweep order, odd sweeps on one thread and even sweeps
+// on the other. Step m of sweep s runs once sweep s−1 has finished its step m + 2 (dsb2st's
+// SHIFT = 3, the dependency its OpenMP tasks declare); the arithmetic is LAPACK's, so d and e are
+// bitwise those of dsytrd_sb2st. A (lower band of width kd, column-major, ld lda) is read only.
+void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, double* e) {
+  const int ldw = 2 * kd + 1;  // dsytrd_sb2st's working copy: band rows 0..kd, zeros below
+  std::vector<double> W((size_t)ldw * n, 0.0);
+  for (int j = 0; j < n; ++j)
+    for (int r = 0; r <= kd && j + r < n; ++r) W[(size_t)j * ldw + r] = A[(size_t)j * lda + j + r];
+  // V and TAU: one half per sweep parity (the kernels index MOD(sweep−1, 2)·n + st)
+  std::vector<double> V((size_t)2 * n + 2 * kd + 2), tau((size_t)2 * n + 2 * kd + 2);
+  std::vector<std::atomic<int>> progress((size_t)n);  // last finished step of sweep s (INT_MAX: done)
+  for (auto& p : progress) p.store(0, std::memory_order_relaxed);
+  auto sweeps = [&](int first) {
+    std::vector<double> work((size_t)2 * kd + 2);
+    const char L = 'L';
+    const int wantz = 0, ib = 1, ldv = kd + 1;
+    for (int s = first; s <= n - 1; s += 2) {
+      for (int m = 1;; ++m) {
+        const int ttype = m == 1 ? 1 : m % 2 + 2;
+        const int colpt = ttype == 2 ? (m / 2) * kd + s : ((m + 1) / 2) * kd + s;
+        const int stind = colpt - kd + 1, edind = std::min(colpt, n);
+        const int last = ttype == 2 ? colpt : (stind >= edind - 1 && edind == n ? n : 0);
+        if (s > 1) {
+          const std::atomic<int>& prev = progress[(size_t)s - 1];
+          while (prev.load(std::memory_order_acquire) < m + 2) std::this_thread::yield();
+        }
+        scipy_dsb2st_kernels_(&L, &wantz, &ttype, &stind, &edind, &s, &n, &kd, &ib, W.data(), &ldw,
+                              V.data(), tau.data(), &ldv, work.data(), 1);
+        const bool done = last >= n - 1;
+        progress[(size_t)s].store(done ? INT_MAX : m, std::memory_order_release);
+        if (done) break;
+      }
+    }
+  };
+  std::thread other(sweeps, 2);
+  sweeps(1);
+  other.join();
+  for (int i = 0; i < n; ++i) d[i] = W[(size_t)i * ldw];
+  for (int i = 0; i + 1 < n; ++i) e[i] = W[(size_t)i * ldw + 1];
+}
+
 }  // namespace
 
 int band_eigvalues(int64_t n64, double* A, int64_t lda64, int threads, double* w) {
@@ -170,9 +216,15 @@ int band_eigvalues(int64_t n64, double* A, int64_t lda64, int threads, double* w
   const int kd = std::max(1, std::min(kBandWidth, n - 1));
   int info = sy2sb_lower(n, kd, A, lda, threads);
   if (info) return info;
+  std::vector<double> e((size_t)n);
+  if (threads >= 2 && kd >= 2) {
+    sb2st_two_threads(n, kd, A, lda, w, e.data());
+    scipy_dsterf_(&n, w, e.data(), &info);
+    return info;
+  }
   // lower band storage: AB[(i − j) + j·ldab] = A(i, j), j ≤ i ≤ j + kd
   const int ldab = kd + 1;
-  std::vector<double> AB((size_t)ldab * n, 0.0), e((size_t)n);
+  std::vector<double> AB((size_t)ldab * n, 0.0);
   for (int j = 0; j < n; ++j)
     for (int i = j; i < std::min(n, j + kd + 1); ++i) AB[(size_t)j * ldab + (i - j)] = A[(size_t)j * lda + i];
   const char N = 'N', L = 'L';

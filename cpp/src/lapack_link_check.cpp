@@ -11,7 +11,7 @@ void* lapack_symbol_table[] = {
     (void*)&scipy_dsterf_,       (void*)&scipy_dsytrd_,  (void*)&scipy_dgesdd_,
     (void*)&scipy_sgesdd_,       (void*)&scipy_dgeqrf_,  (void*)&scipy_dorgqr_,
     (void*)&scipy_dsymm_,        (void*)&scipy_dsyr2k_,  (void*)&scipy_dtrmm_,
-    (void*)&scipy_dsytrd_sb2st_, (void*)&scipy_dlarft_,
+    (void*)&scipy_dsytrd_sb2st_, (void*)&scipy_dlarft_,  (void*)&scipy_dsb2st_kernels_,
     (void*)&scipy_openblas_set_num_threads, (void*)&scipy_openblas_get_num_threads,
     (void*)&scipy_openblas_set_threads_callback_function,
 };

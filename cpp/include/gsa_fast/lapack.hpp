@@ -55,6 +55,11 @@ void scipy_dsytrd_sb2st_(const char* stage1, const char* vect, const char* uplo,
                          const int* kd, double* ab, const int* ldab, double* d, double* e,
                          double* hous, const int* lhous, double* work, const int* lwork, int* info,
                          size_t, size_t, size_t);
+// Fortran LOGICAL wantz as int; one hidden string length (uplo).
+void scipy_dsb2st_kernels_(const char* uplo, const int* wantz, const int* ttype, const int* st,
+                           const int* ed, const int* sweep, const int* n, const int* nb,
+                           const int* ib, double* a, const int* lda, double* v, double* tau,
+                           const int* ldvt, double* work, size_t);
 void scipy_dlarft_(const char* direct, const char* storev, const int* n, const int* k,
                    const double* v, const int* ldv, const double* tau, double* t, const int* ldt,
                    size_t, size_t);
