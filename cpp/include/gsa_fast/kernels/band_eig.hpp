@@ -7,7 +7,8 @@
 // update A22 ← QᵀA22Q as W = A22·V·T − ½·V·(Tᵀ·Vᵀ·A22·V·T) and A22 −= V·Wᵀ + W·Vᵀ, both over
 // tiles of the lower triangle handed out dynamically to the workers (single-threaded BLAS per
 // tile); the next panel's QR runs on one worker while the others finish the update (look-ahead).
-// The band then goes to LAPACK's dsytrd_sb2st (band → tridiagonal) and dsterf.
+// The band then goes to LAPACK's band → tridiagonal bulge chasing — dsytrd_sb2st itself on one
+// thread, or its kernels pipelined over two threads (odd and even sweeps) — and dsterf.
 #pragma once
 
 #include <cstdint>
