@@ -263,7 +263,7 @@ int choose_driver(int driver, int64_t q) {
   //                         1 thread  2 threads, cores free  2 threads, a core busy elsewhere
   //   dsyevd (pool)         5.4       3.5–3.7                 5.6
   //   dsyevd_2stage (pool)  5.1       3.6                     10.2
-  //   band (our sy2sb)      3.6       ≈ 2.0                   —  (whole svdvals: 7.2 s vs 8.1 s
+  //   band (our sy2sb)      3.6       ≈ 2.2                   —  (whole svdvals: 7.2 s vs 8.1 s
   //                                                              on one thread)
   // LAPACK's two-stage first reduction is level-3 work whose OpenBLAS jobs wait on each other,
   // so it collapses when a core is taken; ours hands tiles out dynamically instead.
