@@ -179,8 +179,9 @@ void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, doubl
   std::vector<double> V((size_t)2 * n + 2 * kd + 2), tau((size_t)2 * n + 2 * kd + 2);
   std::vector<std::atomic<int>> progress((size_t)n);  // last finished step of sweep s (INT_MAX: done)
   for (auto& p : progress) p.store(0, std::memory_order_relaxed);
+  std::vector<double> scratch((size_t)2 * (2 * kd + 2));  // per thread (allocated here: no throw inside)
   auto sweeps = [&](int first) {
-    std::vector<double> work((size_t)2 * kd + 2);
+    double* work = scratch.data() + (size_t)(first - 1) * (2 * kd + 2);
     const char L = 'L';
     const int wantz = 0, ib = 1, ldv = kd + 1;
     for (int s = first; s <= n - 1; s += 2) {
@@ -194,7 +195,7 @@ void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, doubl
           while (prev.load(std::memory_order_acquire) < m + 2) std::this_thread::yield();
         }
         scipy_dsb2st_kernels_(&L, &wantz, &ttype, &stind, &edind, &s, &n, &kd, &ib, W.data(), &ldw,
-                              V.data(), tau.data(), &ldv, work.data(), 1);
+                              V.data(), tau.data(), &ldv, work, 1);
         const bool done = last >= n - 1;
         progress[(size_t)s].store(done ? INT_MAX : m, std::memory_order_release);
         if (done) break;
