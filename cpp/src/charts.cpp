@@ -6,7 +6,6 @@
 #include <math.h>
 
 #include <algorithm>
-#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -99,7 +98,6 @@ int64_t max_length(const int64_t* lengths, int64_t n) {
 // GCC/Clang vector extensions; function clones only where the toolchain supports ifunc
 // (x86-64 Linux/glibc). Elsewhere the same code compiles for the baseline target.
 #define GSA_GRID_CLONES GSA_CLONES("avx2,fma")
-typedef double v4d __attribute__((vector_size(32)));
 
 // One grid step: w *= rho (square = false) or w *= rho² (square = true, the orbit weights
 // k^{-2α} with rho = k^{-h}), returning Σ w and Σ w·u.
@@ -110,15 +108,15 @@ GSA_GRID_CLONES void grid_step(
   int64_t k = 0;
   for (; k + 4 <= q; k += 4) {
     v4d wv, rv, uv;
-    std::memcpy(&wv, w + k, sizeof wv);
-    std::memcpy(&rv, rho + k, sizeof rv);
-    std::memcpy(&uv, u + k, sizeof uv);
+    load4(wv, w + k);
+    load4(rv, rho + k);
+    load4(uv, u + k);
     wv *= square ? rv * rv : rv;
-    std::memcpy(w + k, &wv, sizeof wv);
+    store4(w + k, wv);
     a0 += wv;
     a1 += wv * uv;
   }
-  double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+  double s0 = hsum4(a0), s1 = hsum4(a1);
   for (; k < q; ++k) {
     w[k] *= square ? rho[k] * rho[k] : rho[k];
     s0 += w[k];
@@ -134,12 +132,12 @@ GSA_GRID_CLONES void grid_sums(
   int64_t k = 0;
   for (; k + 4 <= q; k += 4) {
     v4d wv, uv;
-    std::memcpy(&wv, w + k, sizeof wv);
-    std::memcpy(&uv, u + k, sizeof uv);
+    load4(wv, w + k);
+    load4(uv, u + k);
     a0 += wv;
     a1 += wv * uv;
   }
-  double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+  double s0 = hsum4(a0), s1 = hsum4(a1);
   for (; k < q; ++k) {
     s0 += w[k];
     s1 += w[k] * u[k];

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <numeric>
@@ -366,21 +365,20 @@ GSA_SMALL_CLONES void small_tridiag(double* A, int64_t n, double* d, double* e, 
     for (int64_t i = 0; i < m; ++i) {
       const double ui = u[i];
       const double* row = A22 + i * n;
-      // four-lane partial sums (GCC vector extension: no -ffast-math needed to vectorize the dot)
-      typedef double v4d __attribute__((vector_size(32)));
+      // four-lane partial sums (simd.hpp's v4d: the dot vectorizes without -ffast-math)
       v4d acc = {0.0, 0.0, 0.0, 0.0};
       const v4d vu = {ui, ui, ui, ui};
       int64_t j = 0;
       for (; j + 4 <= i; j += 4) {
         v4d r, uu, pp;
-        std::memcpy(&r, row + j, sizeof r);
-        std::memcpy(&uu, u + j, sizeof uu);
-        std::memcpy(&pp, p + j, sizeof pp);
+        load4(r, row + j);
+        load4(uu, u + j);
+        load4(pp, p + j);
         acc += r * uu;
         pp += r * vu;
-        std::memcpy(p + j, &pp, sizeof pp);
+        store4(p + j, pp);
       }
-      double dot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      double dot = hsum4(acc);
       for (; j < i; ++j) {
         dot += row[j] * u[j];
         p[j] += row[j] * ui;
