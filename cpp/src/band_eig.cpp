@@ -165,6 +165,32 @@ int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
   return 0;
 }
 
+// The lower band of A (width kd, column-major, ld lda) into LAPACK band storage B (ld ldb ≥ kd+1,
+// zero-filled by the caller): B[(i − j) + j·ldb] = A(i, j) for j ≤ i ≤ j + kd.
+void pack_lower_band(int n, int kd, const double* A, int lda, double* B, int ldb) {
+  for (int j = 0; j < n; ++j)
+    for (int r = 0; r <= kd && j + r < n; ++r) B[(size_t)j * ldb + r] = A[(size_t)j * lda + j + r];
+}
+
+// Band → tridiagonal on one thread: LAPACK's dsytrd_sb2st. Returns its info.
+int sb2st_lapack(int n, int kd, const double* A, int lda, double* d, double* e) {
+  const int ldab = kd + 1;
+  std::vector<double> AB((size_t)ldab * n, 0.0);
+  pack_lower_band(n, kd, A, lda, AB.data(), ldab);
+  const char N = 'N', L = 'L';
+  int info = 0, lh = -1, lw = -1;
+  double hq = 0.0, wq = 0.0;
+  scipy_dsytrd_sb2st_(&N, &N, &L, &n, &kd, AB.data(), &ldab, d, e, &hq, &lh, &wq, &lw, &info, 1, 1,
+                      1);
+  if (info) return info;
+  lh = std::max(1, (int)hq);
+  lw = std::max(1, (int)wq);
+  std::vector<double> hous((size_t)lh), work((size_t)lw);
+  scipy_dsytrd_sb2st_(&N, &N, &L, &n, &kd, AB.data(), &ldab, d, e, hous.data(), &lh, work.data(), &lw,
+                      &info, 1, 1, 1);
+  return info;
+}
+
 // Band → tridiagonal on two threads: LAPACK's dsytrd_sb2st bulge chasing, with its kernels
 // (dsb2st_kernels) called in the same per-sweep order, odd sweeps on one thread and even sweeps
 // on the other. Step m of sweep s runs once sweep s−1 has finished its step m + 2 (dsb2st's
@@ -173,8 +199,7 @@ int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
 void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, double* e) {
   const int ldw = 2 * kd + 1;  // dsytrd_sb2st's working copy: band rows 0..kd, zeros below
   std::vector<double> W((size_t)ldw * n, 0.0);
-  for (int j = 0; j < n; ++j)
-    for (int r = 0; r <= kd && j + r < n; ++r) W[(size_t)j * ldw + r] = A[(size_t)j * lda + j + r];
+  pack_lower_band(n, kd, A, lda, W.data(), ldw);
   // V and TAU: one half per sweep parity (the kernels index MOD(sweep−1, 2)·n + st)
   std::vector<double> V((size_t)2 * n + 2 * kd + 2), tau((size_t)2 * n + 2 * kd + 2);
   std::vector<std::atomic<int>> progress((size_t)n);  // last finished step of sweep s (INT_MAX: done)
@@ -220,26 +245,9 @@ int band_eigvalues(int64_t n64, double* A, int64_t lda64, int threads, double* w
   std::vector<double> e((size_t)n);
   if (threads >= 2 && kd >= 2) {
     sb2st_two_threads(n, kd, A, lda, w, e.data());
-    scipy_dsterf_(&n, w, e.data(), &info);
+  } else if ((info = sb2st_lapack(n, kd, A, lda, w, e.data())) != 0) {
     return info;
   }
-  // lower band storage: AB[(i − j) + j·ldab] = A(i, j), j ≤ i ≤ j + kd
-  const int ldab = kd + 1;
-  std::vector<double> AB((size_t)ldab * n, 0.0);
-  for (int j = 0; j < n; ++j)
-    for (int i = j; i < std::min(n, j + kd + 1); ++i) AB[(size_t)j * ldab + (i - j)] = A[(size_t)j * lda + i];
-  const char N = 'N', L = 'L';
-  int lh = -1, lw = -1;
-  double hq = 0.0, wq = 0.0;
-  scipy_dsytrd_sb2st_(&N, &N, &L, &n, &kd, AB.data(), &ldab, w, e.data(), &hq, &lh, &wq, &lw, &info,
-                      1, 1, 1);
-  if (info) return info;
-  lh = std::max(1, (int)hq);
-  lw = std::max(1, (int)wq);
-  std::vector<double> hous((size_t)lh), work((size_t)lw);
-  scipy_dsytrd_sb2st_(&N, &N, &L, &n, &kd, AB.data(), &ldab, w, e.data(), hous.data(), &lh,
-                      work.data(), &lw, &info, 1, 1, 1);
-  if (info) return info;
   scipy_dsterf_(&n, w, e.data(), &info);
   return info;
 }
