@@ -108,6 +108,11 @@ double pow2_scale(double maxabs) {
 
 int to_int(int64_t v) { return (int)v; }
 
+// Keeps the error of the lowest matrix index (the one Python names); st carries its index.
+void keep_first(SpectraStatus& first, const SpectraStatus& st) {
+  if (st.code && (!first.code || st.index < first.index)) first = st;
+}
+
 // ---- per-worker workspace -----------------------------------------------------------------------
 
 struct Workspace {
@@ -448,32 +453,22 @@ constexpr int64_t kSmallChunk = 32;
 SpectraStatus svdvals_small_chunk(const MatrixRef* mats, const int64_t* idx, int64_t count,
                                   double* out, const int64_t* out_offsets, Workspace& ws) {
   SpectraStatus first;
-  auto fail = [&](int64_t i, int code, int info) {
-    if (!first.code || i < first.index) {
-      first.code = code;
-      first.index = i;
-      first.info = info;
-    }
-  };
-  std::vector<int64_t> ns, pos, slot;
-  std::vector<double> scales;
-  int64_t total = 0;
-  for (int64_t t = 0; t < count; ++t) {
-    const MatrixRef& S = mats[idx[t]];
-    const int64_t q = std::min(S.rows, S.cols);
-    pos.push_back(total);
-    total += 2 * q;
-  }
+  int64_t total = 0;  // d and e of every matrix, q entries each
+  for (int64_t t = 0; t < count; ++t) total += 2 * std::min(mats[idx[t]].rows, mats[idx[t]].cols);
   std::vector<double> tri((size_t)total);
+  std::vector<int64_t> ns, slot;
+  std::vector<double> scales;
   std::vector<double*> dp, ep;
+  double* next = tri.data();
   for (int64_t t = 0; t < count; ++t) {
     const int64_t i = idx[t];
     const MatrixRef& S = mats[i];
     const int64_t q = std::min(S.rows, S.cols);
-    double* d = tri.data() + pos[(size_t)t];
+    double* d = next;
+    next += 2 * q;
     double scale = 1.0;
     if (!small_reduce(S, ws, d, d + q, &scale)) {
-      fail(i, 1, 0);
+      keep_first(first, SpectraStatus{1, i, 0});
       continue;
     }
     ns.push_back(q);
@@ -486,7 +481,7 @@ SpectraStatus svdvals_small_chunk(const MatrixRef* mats, const int64_t* idx, int
   sterf_lanes((int64_t)ns.size(), ns.data(), dp.data(), ep.data(), info.data());
   for (size_t k = 0; k < ns.size(); ++k) {
     if (info[k] != 0) {
-      fail(slot[k], 2, info[k]);
+      keep_first(first, SpectraStatus{2, slot[k], info[k]});
       continue;
     }
     eig_to_sigma(dp[k], ns[k], scales[k], out + out_offsets[slot[k]]);
@@ -592,11 +587,9 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
         if (std::min(mats[i].rows, mats[i].cols) == 0) continue;
         SpectraStatus st = body(i, ws, plan.matrix_threads);
         if (st.code) {
+          st.index = i;
           std::lock_guard<std::mutex> lk(mu);
-          if (!first.code || i < first.index) {
-            first = st;
-            first.index = i;
-          }
+          keep_first(first, st);
         }
       }
     }
@@ -813,7 +806,7 @@ SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int ei
     const SpectraStatus cs = svdvals_small_chunk(mats, small_idx.data() + b, e - b, out, out_offsets, ws);
     if (cs.code) {
       std::lock_guard<std::mutex> lk(mu);
-      if (!st.code || cs.index < st.index) st = cs;
+      keep_first(st, cs);
     }
   });
   return st;
