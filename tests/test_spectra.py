@@ -21,23 +21,10 @@ from gsa_fast import reference as ref
 from gsa_fast._ragged import RaggedSpectra
 from gsa_fast.spectra import TopK
 
-from _helpers import UNIT_ROUNDOFF, assert_rel
+from _helpers import CONTRACT_C as C
+from _helpers import assert_rel, contract_bound, orth, with_spectrum
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
-
-C = 4.0  # contract constant; measured worst case is ~0.05 (gram) on these matrices
-
-
-def orth(rng, n):
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))
-
-
-def with_spectrum(rng, m, n, s):
-    """U diag(s) Vᵀ with Haar-random U (m×m) and V (n×n); s has min(m, n) entries."""
-    q = min(m, n)
-    return (orth(rng, m)[:, :q] * s) @ orth(rng, n)[:, :q].T
-
 
 def cast(a, name):
     if name == "bfloat16":
@@ -48,13 +35,6 @@ def cast(a, name):
 def exact(a):
     """float64 SVD of the upcast matrix (the contract's yardstick)."""
     return np.linalg.svd(np.asarray(a).astype(np.float64), compute_uv=False)
-
-
-def contract_bound(name, m, n, s1, method):
-    u = UNIT_ROUNDOFF[name]
-    if name == "float64" and method == "gram":
-        return np.sqrt(C * max(m, n) * u) * s1
-    return C * max(m, n) * u * s1
 
 
 # ---- accuracy contract -------------------------------------------------------------------------
@@ -258,7 +238,7 @@ def test_threaded_eigensolver_on_the_blocking_pool(rng):
     # threads than cores must work too (every job of a region runs concurrently)
     a = rng.standard_normal((1100, 1024))
     want = np.linalg.svd(a, compute_uv=False)
-    bound = np.sqrt(C * 1100 * 2.0**-53) * want[0]
+    bound = contract_bound("float64", 1100, 1024, want[0])
     for t in (1, 2, 5):
         assert np.abs(g.svdvals(a, threads=t) - want).max() <= bound, f"threads={t}"
 
@@ -273,7 +253,7 @@ def test_band_eigensolver(rng, shape):
     a = rng.standard_normal(shape)
     want = np.linalg.svd(a, compute_uv=False)
     got = g.svdvals(a, _eig_driver="band", threads=1)
-    assert np.abs(got - want).max() <= np.sqrt(C * max(shape) * 2.0**-53) * want[0]
+    assert np.abs(got - want).max() <= contract_bound("float64", *shape, want[0])
     assert np.abs(got - g.svdvals(a, _eig_driver="syevd")).max() <= 1e-13 * want[0]
     for t in (2, 3):
         gt = g.svdvals(a, _eig_driver="band", threads=t)

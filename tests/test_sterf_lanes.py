@@ -18,7 +18,7 @@ import pytest
 import gsa_fast as g
 from gsa_fast import _backend
 
-from _helpers import UNIT_ROUNDOFF
+from _helpers import contract_bound, with_spectrum
 
 U = 2.0**-53
 
@@ -116,12 +116,6 @@ def test_hook_rejects_bad_layout():
 
 # ---- the route through svdvals ------------------------------------------------------------------
 
-def _with_spectrum(rng, n, s):
-    q1, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    q2, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    return (q1 * s) @ q2.T
-
-
 @pytest.mark.parametrize("name", ["float64", "float32"])
 @pytest.mark.parametrize("n", [8, 33, 64])
 def test_small_stack_contract(rng, name, n):
@@ -130,13 +124,11 @@ def test_small_stack_contract(rng, name, n):
     k = np.arange(1, n + 1, dtype=float)
     spectra = [k**-0.5, k**-1.0, k**-2.0, np.where(k <= n // 2, 1.0, 0.0), np.repeat([3.0, 1.0], [n // 2, n - n // 2]),
                np.zeros(n)]
-    mats = np.stack([_with_spectrum(rng, n, spectra[i % len(spectra)]) for i in range(75)]).astype(name)
+    mats = np.stack([with_spectrum(rng, n, n, spectra[i % len(spectra)]) for i in range(75)]).astype(name)
     got = g.svdvals(mats)
     want = np.linalg.svd(mats.astype(np.float64), compute_uv=False)
-    u = UNIT_ROUNDOFF[name]
-    c = 4.0 * n * u
     for i in range(len(mats)):
-        bound = (np.sqrt(c) if name == "float64" else c) * want[i, 0]
+        bound = contract_bound(name, n, n, want[i, 0])
         err = np.abs(got[i] - want[i]).max()
         assert err <= bound, f"x[{i}]: {err:.3g} > {bound:.3g}"
         assert np.all(np.diff(got[i]) <= 0)
@@ -147,7 +139,7 @@ def test_small_and_large_in_one_ragged_call(rng):
     r = g.svdvals(mats, threads=2)
     for i, a in enumerate(mats):
         want = np.linalg.svd(a, compute_uv=False)
-        assert np.abs(r[i] - want).max() <= np.sqrt(4 * max(a.shape) * U) * want[0]
+        assert np.abs(r[i] - want).max() <= contract_bound("float64", *a.shape, want[0])
 
 
 def test_first_bad_matrix_is_named_across_chunks(rng):

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "gsa_fast/simd.hpp"
 
 namespace gsa {
 namespace cpu {
