@@ -40,7 +40,7 @@ def measure(m, n, method):
 def main():
     m, n = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) > 2 else (4096, 14336)
     mib = 2.0**20
-    print(f"| method | input (MiB) | Gram (MiB) | peak − baseline (MiB) | budget 1.5·input + Gram (MiB) | ratio to budget |")
+    print("| method | input (MiB) | Gram (MiB) | peak − baseline (MiB) | budget 1.5·input + Gram (MiB) | ratio to budget |")
     print("|---|---|---|---|---|---|")
     for method in ("none", "gram", "topk"):
         r = measure(m, n, method)
