@@ -20,8 +20,8 @@ inline std::mutex& blas_threads_mutex() {
 // instead of OpenBLAS's spinning server threads. Idempotent; process-wide for this library copy.
 void install_blas_callback();
 
-// Sets OpenBLAS to n threads for the guard's lifetime and restores the previous count. While a
-// guard lives, its owner may change the count with set() (the mutex is held).
+// Sets OpenBLAS to n threads for the guard's lifetime and restores the previous count. Code that
+// runs under a live guard (it holds the mutex) may change the count in between and set it back.
 class BlasThreadsGuard {
  public:
   explicit BlasThreadsGuard(int n) : lock_(blas_threads_mutex()) {
@@ -31,9 +31,6 @@ class BlasThreadsGuard {
   }
   ~BlasThreadsGuard() {
     if (scipy_openblas_get_num_threads() != prev_) scipy_openblas_set_num_threads(prev_);
-  }
-  void set(int n) {
-    if (n >= 1 && n != scipy_openblas_get_num_threads()) scipy_openblas_set_num_threads(n);
   }
   BlasThreadsGuard(const BlasThreadsGuard&) = delete;
   BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
