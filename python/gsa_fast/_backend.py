@@ -1,11 +1,21 @@
-"""Where kernels run: the CPU extension always, the CUDA extension when built and a device exists.
+"""The route table: for every public kernel, where it runs and what checks it.
 
 One place decides CPU or GPU: the array library of the operands (numpy → CPU, cupy → CUDA).
-cupy is never imported here unless a cupy array is handed in.
+Each public function validates its arguments, then asks this table (:func:`device_route`) whether
+its operands live on a device; host operands go to the CPU route (the ``_core`` functions listed
+in :data:`ROUTES`), cupy operands go to the CUDA route when the table has one and are refused with
+the one error of :func:`no_cuda_route` when it has none. cupy is never imported here unless a
+cupy array is handed in.
+
+Adding a kernel: one entry in :data:`ROUTES` (see docs/architecture.md); tests/test_routes.py
+then checks its reference twin, its test, its benchmark and (with a CUDA route) its GPU test.
 """
 from __future__ import annotations
 
+from typing import NamedTuple, Optional
+
 from . import _core
+from ._validate import no_cuda_route
 
 try:  # the CUDA extension is optional: absent in CPU-only builds
     from . import _cuda  # type: ignore[attr-defined]
@@ -13,14 +23,111 @@ try:  # the CUDA extension is optional: absent in CPU-only builds
     _CUDA_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the build
     _cuda = None
-    _CUDA_IMPORT_ERROR = str(exc)
+    # A CPU-only build has no _cuda module at all: say so, not Python's import message
+    # ("... (most likely due to a circular import)").
+    _CUDA_IMPORT_ERROR = (None if "_cuda" in str(exc) and "cannot import name" in str(exc)
+                          else str(exc))
 
 core = _core
 
 
+class Route(NamedTuple):
+    """Where one public kernel lives, layer by layer (one stem per family)."""
+
+    family: str  # python/gsa_fast/<family>.py, tests/test_<family>.py, bench/bench_<family>.py
+    core: tuple  # the _core functions its CPU route calls (cpp/bindings/<file>.cpp)
+    cuda: Optional[str]  # "<module>.<function>" of its cupy-in/cupy-out route, or None
+    reference: str  # its pure-numpy twin: gsa_fast.reference.<reference>
+
+
+# name → Route. Built once at import; a call costs one dict lookup (no per-call building).
+ROUTES = {
+    # sums (spec §3): cpp/src/sums.cpp, cuda/sums.cu
+    "harmonic": Route("sums", ("harmonic_range",), "_gpu_sums.harmonic_range", "harmonic"),
+    "harmonic_sums": Route("sums", ("harmonic_range",), "_gpu_sums.harmonic_range", "harmonic_sums"),
+    "harmonic_range": Route("sums", ("harmonic_range",), "_gpu_sums.harmonic_range", "harmonic_range"),
+    # orbit (spec §4, §5.3): cpp/src/orbit.cpp
+    "orbit_probs": Route("orbit", ("orbit_probs",), None, "orbit_probs"),
+    "log_partition": Route("orbit", ("orbit_unary",), None, "log_partition"),
+    "radial": Route("orbit", ("orbit_unary",), None, "radial"),
+    "orbit_variance": Route("orbit", ("orbit_unary",), None, "orbit_variance"),
+    "fisher_information": Route("orbit", ("orbit_unary",), None, "fisher_information"),
+    "orbit_entropy": Route("orbit", ("orbit_unary",), None, "orbit_entropy"),
+    "orbit_kl": Route("orbit", ("orbit_binary",), None, "orbit_kl"),
+    "orbit_bures_distance": Route("orbit", ("orbit_binary",), None, "orbit_bures_distance"),
+    "bures_length": Route("orbit", ("orbit_binary",), None, "bures_length"),
+    # tails of the orbit (spec §8.2-8.4): cpp/src/tails.cpp
+    "orbit_tail": Route("tails", ("orbit_tail",), None, "orbit_tail"),
+    "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), None, "orbit_truncation_rank"),
+    "tail_margin": Route("tails", ("tail_margin",), None, "tail_margin"),
+    "plateau_thresholds": Route("tails", ("plateau_thresholds",), None, "plateau_thresholds"),
+    "tail_lipschitz": Route("tails", ("tail_lipschitz",), None, "tail_lipschitz"),
+    # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/spectral.cu
+    "truncation_rank": Route("energy", ("energy_stats",), "_gpu_spectral.truncation_rank",
+                             "truncation_rank"),
+    "energy": Route("energy", ("energy_stats",), None, "energy"),
+    "spectrum_tails": Route("energy", ("energy_stats",), None, "spectrum_tails"),
+    "spectral_entropy": Route("energy", ("energy_stats",), None, "spectral_entropy"),
+    "radial_functional": Route("energy", ("energy_stats",), None, "radial_functional"),
+    "rank_count": Route("energy", ("energy_stats",), None, "rank_count"),
+    # exponent charts and residuals (spec §6): cpp/src/charts.cpp
+    "fit_exponent": Route("charts", ("charts_fit", "charts_residual"), None, "fit_exponent"),
+    "radial_residual": Route("charts", ("charts_residual",), None, "radial_residual"),
+    "chart_error": Route("charts", ("charts_residual",), None, "chart_error"),
+    "tail_residual": Route("charts", ("charts_residual",), None, "tail_residual"),
+    # Bures–Wasserstein (spec §5): cpp/src/bures.cpp
+    "bures_distance": Route("bures", ("bures_general",), None, "bures_distance"),
+    "bures_fidelity": Route("bures", ("bures_general",), None, "bures_fidelity"),
+    "bures_distance_factors": Route("bures", ("bures_factors",), None, "bures_distance_factors"),
+    "bures_distance_diag": Route("bures", ("bures_diag",), None, "bures_distance_diag"),
+    "bures_distance_cartan": Route("bures", ("bures_diag",), None, "bures_distance_cartan"),
+    # singular spectra of layer matrices (issue 3): cpp/src/spectra.cpp, cuBLAS/cuSOLVER via cupy
+    "gram": Route("spectra", ("spectra_gram",), "_gpu_spectra.gram", "gram"),
+    "svdvals": Route("spectra", ("spectra_svdvals", "spectra_topk"), "_gpu_spectra.svdvals",
+                     "svdvals"),
+}
+
+# The Python module that holds each family's public functions (the family stem, except the
+# per-spectrum reductions, whose module predates the stem).
+FAMILY_MODULE = {"sums": "sums", "orbit": "orbit", "tails": "tails", "energy": "spectral",
+                 "charts": "charts", "bures": "bures", "spectra": "spectra"}
+
+
+# ---- device detection ----------------------------------------------------------------------------
+
 def is_cupy(x) -> bool:
     """True for a cupy ndarray, without importing cupy."""
     return type(x).__module__.split(".")[0] == "cupy"
+
+
+def device_route(fn: str, *operands) -> bool:
+    """Ask the table: True when an operand of ``fn`` is a cupy array (or a RaggedSpectra or list
+    holding cupy arrays) and ``fn`` has a CUDA route that can run; False for host operands.
+
+    Kernels without a CUDA route do not call this: their host validation (``_validate.host_array``)
+    refuses device arrays with the one ``no_cuda_route`` error."""
+    for x in operands:
+        t = type(x)
+        if t.__module__ == "numpy" or t in (int, float, bool) or x is None:
+            continue
+        if t in (list, tuple):
+            x = x[0] if x else None
+        elif t.__name__ == "RaggedSpectra":
+            x = x.values
+        if x is not None and is_cupy(x):
+            if ROUTES[fn].cuda is None:  # pragma: no cover - a table/caller mismatch
+                raise no_cuda_route(fn, "arguments", x)
+            require_cuda(fn)
+            return True
+    return False
+
+
+def cuda_route(fn: str):
+    """The callable of ``fn``'s CUDA route (python/gsa_fast/_gpu_<family>.py)."""
+    import importlib
+
+    module, func = ROUTES[fn].cuda.rsplit(".", 1)
+    return getattr(importlib.import_module(f"{__package__}.{module}"), func)
 
 
 def cuda_device_count() -> int:
@@ -34,6 +141,15 @@ def cuda_device_count() -> int:
 
 def cuda_available() -> bool:
     return cuda_device_count() > 0
+
+
+def cuda_status() -> str:
+    """Why the CUDA route is or is not there, for build_info() and the scan header."""
+    if _cuda is not None:
+        return _core.cuda_status
+    if _CUDA_IMPORT_ERROR is None:
+        return f"built without CUDA ({_core.cuda_status})"
+    return f"{_core.cuda_status}; the CUDA module failed to load: {_CUDA_IMPORT_ERROR}"
 
 
 def require_cuda(fn: str):

@@ -12,8 +12,7 @@ def build_info() -> dict:
         "compiler": core.compiler,
         "blas": core.blas,
         "cuda_built": _backend._cuda is not None,
-        "cuda_status": core.cuda_status if _backend._cuda is not None or not _backend._CUDA_IMPORT_ERROR
-        else f"{core.cuda_status}; import failed: {_backend._CUDA_IMPORT_ERROR}",
+        "cuda_status": _backend.cuda_status(),
         "cuda_devices": _backend.cuda_device_count(),
         "num_threads": core.get_num_threads(),
     }

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from . import _backend, _gpu_spectral
+from . import _backend
 from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
 from ._validate import as_count_array, as_eps_levels, describe, type_error, value_error
 
@@ -151,8 +151,8 @@ def truncation_rank(spectra, eps):
     One fused pass per spectrum plus a binary search per ε.
     """
     fn = "truncation_rank"
-    if _gpu_spectral.is_gpu_spectra(spectra):  # cupy in, cupy out (cuda/spectral.cu)
-        return _gpu_spectral.truncation_rank(spectra, as_eps_levels(eps, fn), fn)
+    if _backend.device_route(fn, spectra):  # cupy in, cupy out (cuda/spectral.cu)
+        return _backend.cuda_route(fn)(spectra, as_eps_levels(eps, fn), fn)
     b = _batch(spectra, fn)
     e = as_eps_levels(eps, fn)
     scalar_eps = e.ndim == 0
@@ -265,8 +265,6 @@ def radial_functional(spectra, d=None):
     if d is None:
         _run(fn, b, out_radial=out)
     else:
-        if _backend.is_cupy(d):
-            raise type_error(fn, "d", "an int or numpy array of ints", d)
         dd = as_count_array(d, fn, "d", minimum=1)
         try:
             dd = np.broadcast_to(dd, b.batch_shape)

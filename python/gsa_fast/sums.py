@@ -20,8 +20,6 @@ _MAX_D = 2**53
 
 
 def _params(fn, a, b, s):
-    if _backend.is_cupy(s) or _backend.is_cupy(b):
-        return None
     a = as_count_array(a, fn, "a" if fn == "harmonic_range" else "d", minimum=0 if fn != "harmonic_range" else 1)
     b = as_count_array(b, fn, "b" if fn == "harmonic_range" else "d", minimum=0)
     s = as_real_array(s, fn, "s", lo=0.0)
@@ -33,8 +31,8 @@ def _params(fn, a, b, s):
 
 def _run(fn, a, b, s, want):
     """want: tuple of 0/1/2 selecting H, L, Q. Returns a list of arrays (or numpy scalars)."""
-    if _backend.is_cupy(s) or _backend.is_cupy(b) or _backend.is_cupy(a):
-        return _run_cuda(fn, a, b, s, want)
+    if _backend.device_route(fn, a, b, s):  # cupy in, cupy out (cuda/sums.cu)
+        return _backend.cuda_route(fn)(fn, a, b, s, want)
     a, b, s = _params(fn, a, b, s)
     shape = s.shape
     a = np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
@@ -43,36 +41,6 @@ def _run(fn, a, b, s, want):
     outs = [np.empty(s.size) if j in want else None for j in range(3)]
     _backend.core.harmonic_range(a, b, s, outs[0], outs[1], outs[2])
     return [outs[j].reshape(shape)[()] for j in want]
-
-
-def _run_cuda(fn, a, b, s, want):
-    cp = _backend.namespace(a if hasattr(a, "shape") else None, b if hasattr(b, "shape") else None,
-                            s if hasattr(s, "shape") else None)
-    cuda = _backend.require_cuda(fn)
-    a = cp.asarray(a)
-    b = cp.asarray(b)
-    s = cp.asarray(s)
-    for name, arr in (("d" if fn != "harmonic_range" else "b", b), ("s", s)):
-        if arr.dtype.kind not in "iuf" or arr.dtype == cp.bool_:
-            raise TypeError(f"{fn}(): {name} must be a real array; got cupy.ndarray of dtype {arr.dtype}")
-    if a.dtype.kind == "f" and bool((a != cp.floor(a)).any()) or b.dtype.kind == "f" and bool((b != cp.floor(b)).any()):
-        raise ValueError(f"{fn}(): d must be integers >= 0; got non-integer values")
-    if bool(cp.isnan(s).any()) or bool(cp.isinf(s).any()):
-        raise ValueError(f"{fn}(): s must be finite; got NaN or Inf")
-    if bool((s < 0).any()):
-        raise ValueError(f"{fn}(): s must be >= 0.0; got negative values")
-    if bool((b < 0).any()):
-        raise ValueError(f"{fn}(): d must be integers >= 0; got negative values")
-    a, b, s = cp.broadcast_arrays(a, b, s)
-    shape = s.shape
-    a = cp.ascontiguousarray(a, dtype=cp.int64).reshape(-1)
-    b = cp.ascontiguousarray(b, dtype=cp.int64).reshape(-1)
-    s = cp.ascontiguousarray(s, dtype=cp.float64).reshape(-1)
-    outs = [cp.empty(s.size) if j in want else None for j in range(3)]
-    ptr = [0 if o is None else o.data.ptr for o in outs]
-    stream = cp.cuda.get_current_stream().ptr
-    cuda.harmonic_range(a.data.ptr, b.data.ptr, s.data.ptr, s.size, ptr[0], ptr[1], ptr[2], stream)
-    return [outs[j].reshape(shape) for j in want]
 
 
 def harmonic(d, s, power=0):
