@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import describe, type_error, value_error
+from ._validate import describe, host_array, type_error, unit_stride, value_error
 
 __all__ = ["RaggedSpectra"]
 
@@ -90,9 +90,8 @@ def _flat_view(x: np.ndarray) -> np.ndarray:
 def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float64)) -> SpectraBatch:
     """Validate a batch of spectra without copying it (beyond small lists)."""
     if isinstance(x, RaggedSpectra):
-        values = np.asarray(x.values)
-        offsets = x.offsets
-        offsets = np.asarray(offsets)
+        values = host_array(x.values, fn, f"{arg}.values", "a float32 or float64 array")
+        offsets = host_array(x.offsets, fn, f"{arg}.offsets", "a 1-D integer array")
         if values.dtype.kind != "f" or values.dtype.type not in dtypes:
             raise type_error(fn, f"{arg}.values", "a float32 or float64 array", values)
         if values.ndim != 1:
@@ -104,18 +103,13 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
         if offsets[0] != 0 or offsets[-1] != values.size or np.any(np.diff(offsets) < 0):
             raise value_error(fn, f"{arg}.offsets", "nondecreasing from 0 to len(values)",
                               f"[{offsets[0]}, …, {offsets[-1]}] for {values.size} values")
-        if values.strides[0] != values.itemsize:
-            raise value_error(fn, f"{arg}.values", "contiguous", "a strided array")
+        values = unit_stride(values)  # a strided or reversed view: one same-dtype copy
         return SpectraBatch(values, offsets[:-1], np.diff(offsets), (offsets.size - 1,), True)
     if isinstance(x, (list, tuple)) and x and all(hasattr(s, "__len__") for s in x):
         lens = {np.shape(s) for s in x}
         if len(lens) > 1 or any(np.ndim(s) != 1 for s in x):
             return as_spectra(RaggedSpectra.from_list(x), fn, arg, dtypes=dtypes)
-    if isinstance(x, (str, bytes)) or x is None:
-        raise type_error(fn, arg, "an array of spectra or RaggedSpectra", x)
-    if hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
-        raise type_error(fn, arg, "a numpy array (no CUDA kernel for this function)", x)
-    a = np.asarray(x)
+    a = host_array(x, fn, arg, "an array of spectra or RaggedSpectra")
     if a.dtype.kind in "iub" or a.dtype == object or a.dtype.kind not in "f":
         if a.dtype.kind in "iu":  # integer spectra are exact: convert (small inputs in practice)
             a = a.astype(np.float64)
@@ -128,11 +122,7 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
             raise type_error(fn, arg, "float32 or float64 spectra", x)
     if a.ndim == 0:
         raise value_error(fn, arg, "at least 1-D (one spectrum per row)", "a scalar")
-    if a.size and a.strides[-1] != a.itemsize:
-        raise value_error(fn, arg, "unit stride along the last axis (use np.ascontiguousarray)",
-                          f"strides {a.strides}")
-    if a.size and any(st < 0 for st in a.strides):
-        raise value_error(fn, arg, "non-negative strides (use np.ascontiguousarray)", f"strides {a.strides}")
+    a = unit_stride(a)  # strided, reversed, transposed spectra: one copy of the spectra, own dtype
     batch_shape = a.shape[:-1]
     n = int(np.prod(batch_shape, dtype=np.int64))
     w = a.shape[-1]

@@ -12,7 +12,6 @@ import operator
 
 import numpy as np
 
-_FLOAT_KINDS = "f"
 MAX_EXACT_INT = 2**53  # integers above this are not exact in float64
 
 
@@ -37,15 +36,82 @@ def value_error(fn: str, arg: str, expected: str, got: str) -> ValueError:
     return ValueError(f"{fn}(): {arg} must be {expected}; got {got}")
 
 
-def _as_numeric_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
-    if isinstance(x, (str, bytes)) or x is None:
-        raise type_error(fn, arg, expected, x)
-    if hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
-        raise type_error(fn, arg, expected + " on the host (numpy)", x)
+# ---- the one normalization step ------------------------------------------------------------------
+# Every array argument of every public function (and of its reference twin) passes through
+# `host_array` (or, for matrices and spectra, through `native`/`unit_stride` after it): foreign
+# arrays are converted in `foreign()` (the one call site of gsa_fast._interop), device arrays
+# without a CUDA route get the one `no_cuda_route` error, and numpy layouts the kernels cannot
+# read in place (big-endian, a non-unit or negative stride on the axis a kernel walks) are
+# copied once, in their own dtype, to the smallest unit-stride array the kernel needs.
+
+
+def on_device(x) -> bool:
+    """True for cupy arrays and other CUDA-resident arrays (without importing cupy)."""
+    t = type(x)
+    if t.__module__.split(".")[0] == "cupy":
+        return True
+    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+
+
+def no_cuda_route(fn: str, arg: str, x) -> TypeError:
+    """The one error for a device array handed to a function (or argument) without a CUDA route."""
+    return TypeError(f"{fn}(): {arg} must be a numpy array (no CUDA kernel for this function "
+                     f"or argument; copy it to the host first); got {describe(x)}")
+
+
+def foreign(x):
+    """numpy/cupy arrays and Python values pass through; other array objects (torch tensors,
+    ``__dlpack__``/``__array__``/``__cuda_array_interface__`` providers) go through
+    gsa_fast._interop when that module is present. The only place it is called."""
+    t = type(x)
+    if t.__module__ in ("numpy", "builtins") or t.__module__.split(".")[0] == "cupy":
+        return x
+    if not (hasattr(x, "__dlpack__") or hasattr(x, "__array__") or hasattr(x, "__cuda_array_interface__")):
+        return x
     try:
-        a = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise type_error(fn, arg, expected, x) from exc
+        from . import _interop  # type: ignore[attr-defined]
+    except ImportError:
+        return x
+    convert = getattr(_interop, "as_array", None) or getattr(_interop, "to_array", None)
+    return x if convert is None else convert(x)
+
+
+def native(a: np.ndarray) -> np.ndarray:
+    """``a`` in native byte order (a same-width copy only for byte-swapped input)."""
+    if a.dtype.byteorder not in "=|" and not a.dtype.isnative:
+        nd = a.dtype.newbyteorder("=")  # the canonical dtype object (pybind11 compares identity)
+        return a.astype(np.dtype(nd.char) if nd.kind in "biufc" else nd)
+    return a
+
+
+def unit_stride(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when its last axis has unit stride and no stride is negative; else one
+    C-contiguous copy in the same dtype (never widened)."""
+    if a.size == 0 or a.ndim == 0:
+        return a
+    if a.strides[-1] == a.itemsize and min(a.strides) >= 0:
+        return a
+    return np.ascontiguousarray(a)
+
+
+def host_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
+    """Any numpy-readable value as a native-order numpy array (no copy unless byte-swapped);
+    TypeError for device arrays, strings, None and objects numpy cannot read."""
+    if type(x) is not np.ndarray:
+        x = foreign(x)
+        if isinstance(x, (str, bytes)) or x is None:
+            raise type_error(fn, arg, expected, x)
+        if on_device(x):
+            raise no_cuda_route(fn, arg, x)
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # ragged nested lists and the like
+            raise type_error(fn, arg, expected, x) from exc
+    return native(x)
+
+
+def _as_numeric_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
+    a = host_array(x, fn, arg, expected)
     if a.dtype == object or a.dtype.kind not in "biuf":
         raise type_error(fn, arg, expected, x)
     if a.dtype.kind == "b":
@@ -114,23 +180,6 @@ def as_int(x, fn: str, arg: str, *, choices=None, minimum=None) -> int:
     return v
 
 
-def as_float_matrix_stack(x, fn: str, arg: str, *, min_ndim: int = 2) -> np.ndarray:
-    """A real floating array of ndim >= min_ndim, checked for NaN/Inf, not copied."""
-    if not hasattr(x, "dtype"):
-        x = _as_numeric_array(x, fn, arg, "a real floating array")
-    if x.dtype.kind not in _FLOAT_KINDS:
-        raise type_error(fn, arg, "a real floating array (float16/32/64)", x)
-    if x.ndim < min_ndim:
-        raise value_error(fn, arg, f"an array with at least {min_ndim} dimensions",
-                          f"shape {tuple(x.shape)}")
-    return x
-
-
-def check_finite(x, fn: str, arg: str) -> None:
-    if x.size and not np.isfinite(x).all():
-        raise value_error(fn, arg, "finite (no NaN or Inf)", "non-finite values")
-
-
 def as_width(x, fn: str, arg: str = "d", *, minimum: int = 1) -> np.ndarray:
     """Spectral widths: integers in [minimum, 2**53] (exact in float64) as int64."""
     d = as_count_array(x, fn, arg, minimum=minimum)
@@ -148,14 +197,7 @@ def broadcast_flat(*arrays):
 def as_eps_levels(eps, fn: str) -> np.ndarray:
     """Tail levels ε for truncation ranks: a scalar or 1-D array in [0, 1) (ε = 0 → the rank)."""
     expected = "a real number or 1-D array of reals in [0, 1)"
-    if isinstance(eps, (str, bytes)) or eps is None:
-        raise type_error(fn, "eps", expected, eps)
-    if hasattr(eps, "__cuda_array_interface__") and not isinstance(eps, np.ndarray):
-        raise type_error(fn, "eps", "a real number or 1-D numpy array (no CUDA kernel)", eps)
-    try:
-        a = np.asarray(eps)
-    except Exception as exc:  # ragged nested lists
-        raise type_error(fn, "eps", expected, eps) from exc
+    a = host_array(eps, fn, "eps", expected)
     if a.dtype == object or a.dtype.kind not in "iuf" or a.dtype.kind == "b":
         raise type_error(fn, "eps", expected, eps)
     if a.ndim > 1:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import type_error, value_error
+from ._validate import host_array, type_error, value_error
 
 __all__ = [
     "bures_distance",
@@ -48,19 +48,9 @@ _OK, _NONFINITE, _NONSYM, _NEG, _LAPACK = 0, 1, 2, 3, 7
 def _as_stack(x, fn: str, arg: str, min_ndim: int) -> np.ndarray:
     """A float32/float64 numpy array (a view of x when x is one) with ndim >= min_ndim."""
     expected = "a float32 or float64 array"
-    if _backend.is_cupy(x):
-        raise type_error(fn, arg, expected + " on the host (numpy)", x)
-    if isinstance(x, np.ndarray):
-        a = x
-    else:
-        if isinstance(x, (str, bytes)) or x is None:
-            raise type_error(fn, arg, expected, x)
-        try:
-            a = np.asarray(x)
-        except Exception as exc:  # ragged nested lists
-            raise type_error(fn, arg, expected, x) from exc
-        if a.dtype.kind in "iu":  # small Python literals such as [[2, 1], [1, 2]]
-            a = a.astype(np.float64)
+    a = host_array(x, fn, arg, expected)
+    if a.dtype.kind in "iu" and not isinstance(x, np.ndarray):  # small literals such as [[2, 1], [1, 2]]
+        a = a.astype(np.float64)
     if a.dtype not in (np.float32, np.float64):
         raise type_error(fn, arg, expected, a)
     if a.ndim < min_ndim:

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _backend
 from ._ragged import RaggedSpectra, as_spectra
-from ._validate import as_count_array, type_error, value_error
+from ._validate import as_count_array, host_array, type_error, value_error
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
 
@@ -98,7 +98,7 @@ def _alpha_batch(alpha, fn, batch_shape, n):
     """Exponents ≥ 0 (NaN passes through to a NaN result) as a contiguous float64 array of n."""
     if isinstance(alpha, (str, bytes)) or alpha is None or isinstance(alpha, (bool, np.bool_)):
         raise type_error(fn, "alpha", "a real number or array of exponents", alpha)
-    a = np.asarray(alpha)
+    a = host_array(alpha, fn, "alpha", "a real number or array of exponents")
     if a.dtype == object or a.dtype.kind not in "iuf":
         raise type_error(fn, "alpha", "a real number or array of exponents", alpha)
     a = a.astype(np.float64, copy=False)

@@ -45,9 +45,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _backend
-from . import _gpu_spectra
 from ._ragged import RaggedSpectra
-from ._validate import as_int, type_error, value_error
+from ._validate import as_int, host_array, type_error, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 
@@ -162,19 +161,33 @@ class _Batch(NamedTuple):
 
 
 def _as_matrix_array(x, fn, arg):
-    if isinstance(x, np.ndarray):
-        return x
-    if _backend.is_cupy(x) or (hasattr(x, "__cuda_array_interface__")):
-        raise type_error(fn, arg, "a numpy array (no CUDA kernel for this function)", x)
-    if isinstance(x, (str, bytes)) or x is None or isinstance(x, (int, float, complex)):
+    if isinstance(x, (int, float, complex)):
         raise type_error(fn, arg, "an array of shape (..., m, n) or a list of 2-D arrays", x)
-    try:
-        return np.asarray(x)
-    except Exception as exc:
-        raise type_error(fn, arg, "an array of shape (..., m, n) or a list of 2-D arrays", x) from exc
+    return host_array(x, fn, arg, "an array of shape (..., m, n) or a list of 2-D arrays")
 
 
-def _batch(x, fn, dtype) -> _Batch:
+def _readable(v, order_free: bool):
+    """v itself when the kernel can read its matrices in place (unit stride along one of the last
+    two axes, non-negative strides there); for singular values (``order_free``) a reversed row or
+    column axis is read through a view with that axis flipped back (a permutation leaves σ
+    unchanged). Otherwise one C-contiguous copy in v's own dtype (never a float64 copy)."""
+    if v.size == 0 or v.ndim < 2:
+        return v
+    if order_free:
+        if v.strides[-2] < 0:
+            v = v[..., ::-1, :]
+        if v.strides[-1] < 0:
+            v = v[..., ::-1]
+    rs, cs = v.strides[-2:]
+    m, n = v.shape[-2:]
+    item = v.itemsize
+    ok = rs % item == 0 and cs % item == 0 and rs >= 0 and cs >= 0 and (
+        ((n == 1 or cs == item) and (m == 1 or rs >= n * item))
+        or ((m == 1 or rs == item) and (n == 1 or cs >= m * item)))
+    return v if ok else np.ascontiguousarray(v)
+
+
+def _batch(x, fn, dtype, order_free=False) -> _Batch:
     """Descriptors of every matrix in x without copying (nested Python lists are converted)."""
     if dtype is not None and not _is_bf16_flag(dtype):
         raise value_error(fn, "dtype", "None or 'bfloat16'", repr(dtype))
@@ -198,6 +211,7 @@ def _batch(x, fn, dtype) -> _Batch:
         codes, ptrs, rows, cols, ld, trans, ms, ns, keep = [], [], [], [], [], [], [], [], []
         for i, a in enumerate(mats):
             code, v = _dtype_code(a, fn, f"x[{i}]", dtype)
+            v = _readable(v, order_free)
             r, c, l, t = _layout(v.shape, v.strides, v.itemsize, fn, f"x[{i}]")
             codes.append(code); rows.append(r); cols.append(c); ld.append(l); trans.append(t)
             ptrs.append(v.__array_interface__["data"][0])
@@ -206,6 +220,7 @@ def _batch(x, fn, dtype) -> _Batch:
         return _Batch(as64(ptrs), as64(codes), as64(rows), as64(cols), as64(ld), as64(trans),
                       as64(ms), as64(ns), batch_shape, True, keep, 0)
     code, v = _dtype_code(a, fn, "x", dtype)
+    v = _readable(v, order_free)
     m, n = v.shape[-2:]
     nb = int(np.prod(batch_shape, dtype=np.int64))
     if nb == 0:  # nothing is read
@@ -274,8 +289,8 @@ def gram(x, *, threads=None, dtype=None):
     TypeError for integer or complex dtypes; ValueError naming the matrix for NaN/Inf entries.
     """
     fn = "gram"
-    if _gpu_spectra.is_gpu_input(x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
-        return _gpu_spectra.gram(x, fn, dtype)
+    if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
+        return _backend.cuda_route(fn)(x, fn, dtype)
     t = _threads(threads, fn)
     b = _batch(x, fn, dtype)
     q = np.minimum(b.m, b.n)
@@ -342,10 +357,10 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     fn = "svdvals"
     if not isinstance(method, str) or method not in _METHODS:
         raise value_error(fn, "method", "one of 'gram', 'svd', 'topk'", repr(method))
-    if _gpu_spectra.is_gpu_input(x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
+    if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
         if return_info:
             raise value_error(fn, "return_info", "False for cupy input", "True")
-        return _gpu_spectra.svdvals(x, method, fn, dtype)
+        return _backend.cuda_route(fn)(x, method, fn, dtype)
     eig_driver = _eig_driver
     t = _threads(threads, fn)
     if method == "topk":
@@ -357,7 +372,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
         seed = as_int(seed, fn, "seed", minimum=0)
     elif k is not None:
         raise value_error(fn, "k", "None unless method='topk'", repr(k))
-    b = _batch(x, fn, dtype)
+    b = _batch(x, fn, dtype, order_free=True)
     q = np.minimum(b.m, b.n)
     if method == "topk":
         kq = np.minimum(q, k)

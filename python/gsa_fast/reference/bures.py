@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import native
+
 __all__ = [
     "bures_distance",
     "bures_fidelity",
@@ -20,7 +22,7 @@ _PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
 
 
 def _float_array(x, name, min_ndim):
-    a = np.asarray(x)
+    a = native(np.asarray(x))
     if a.dtype.kind in "iu" and not isinstance(x, np.ndarray):
         a = a.astype(np.float64)
     if a.dtype not in (np.float32, np.float64):
