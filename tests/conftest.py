@@ -35,3 +35,33 @@ def cupy():
         info = gsa_fast.build_info()
         pytest.skip(f"no CUDA device/cupy (cuda: {info['cuda_status']}, devices: {info['cuda_devices']})")
     return cp
+
+
+class Device:
+    """Where a family test runs its kernel: "cpu" (numpy in/out) or "cuda" (cupy in/out)."""
+
+    def __init__(self, name, xp):
+        self.name, self.xp = name, xp
+
+    def asarray(self, x):
+        return x if self.name == "cpu" else self.xp.asarray(x)
+
+    def asnumpy(self, x):
+        return x if self.name == "cpu" else self.xp.asnumpy(x)
+
+    def is_native(self, x):
+        """The result lives where the input did (numpy on cpu, cupy on cuda)."""
+        return isinstance(x, self.xp.ndarray)
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def device(request):
+    """Family tests of kernels with a CUDA route run once per device; "cuda" skips without one."""
+    if request.param == "cpu":
+        return Device("cpu", np)
+    cp = _cupy_or_none()
+    if cp is None:
+        info = gsa_fast.build_info()
+        pytest.skip(f"no CUDA device/cupy (cuda: {info['cuda_status']}, devices: {info['cuda_devices']})")
+    return Device("cuda", cp)
+

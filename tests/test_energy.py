@@ -499,3 +499,34 @@ def test_reference_rejects_the_same(name, args):
             getattr(ref, name)(bad, *args)
     with pytest.raises(ValueError, match="spectrum 3"):
         getattr(ref, name)(_nan3(), *args)
+
+
+# ---- every device (CPU numpy; CUDA cupy in, cupy out where a device exists) --------------------
+
+def test_truncation_rank_on_device_matches_reference(device, rng):
+    eps = np.array([0.0, 1e-6, 1e-3, 0.01, 0.1, 0.5, 0.9])
+    for dtype in (np.float64, np.float32):
+        x = np.sort(rng.pareto(1.5, size=(60, 777)), axis=-1)[:, ::-1].astype(dtype)
+        x[5, 300:] = 0.0  # trailing zeros: ε = 0 gives the rank
+        x[7] = 0.0  # zero spectrum gives 0
+        x = np.ascontiguousarray(x)
+        want = ref.truncation_rank(x, eps)
+        out = g.truncation_rank(device.asarray(x), eps)
+        assert device.is_native(out) and out.shape == want.shape
+        # equal except at float ties (|T(r) − ε| ≲ 1e-13): allow ±1 on at most a handful
+        diff = np.abs(device.asnumpy(out) - want)
+        assert diff.max() <= 1 and np.count_nonzero(diff) <= 3
+        assert want[5, 0] == 300 and (want[7] == 0).all()
+    # ascending, unsorted and ragged inputs give the reference's ranks
+    y = rng.random((50, 64))
+    for variant in (y[:, ::-1].copy(), y, np.sort(y, axis=-1)):
+        np.testing.assert_array_equal(device.asnumpy(g.truncation_rank(device.asarray(variant), 0.1)),
+                                      ref.truncation_rank(variant, 0.1))
+    r = g.RaggedSpectra.from_list([y[0, :10], y[1, :0], y[2]])
+    rd = g.RaggedSpectra(device.asarray(r.values), r.offsets)
+    np.testing.assert_array_equal(device.asnumpy(g.truncation_rank(rd, [0.1, 0.01])),
+                                  ref.truncation_rank(r, [0.1, 0.01]))
+    with pytest.raises(ValueError, match="spectrum 3"):
+        bad = y.copy()
+        bad[3, 5] = np.nan
+        g.truncation_rank(device.asarray(bad), 0.1)

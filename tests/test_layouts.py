@@ -87,3 +87,20 @@ def test_float32_strided_matrix_is_not_widened():
         tracemalloc.stop()
     float64_copy = x.size * 8
     assert peak < 0.75 * float64_copy, f"peak {peak} bytes vs a float64 copy of {float64_copy}"
+
+
+SPECTRA_FUNCS = [n for n in g.KERNELS if n in ("truncation_rank", "energy", "spectrum_tails", "spectral_entropy",
+                                               "radial_functional", "rank_count", "fit_exponent",
+                                               "radial_residual", "chart_error", "tail_residual")]
+
+
+@pytest.mark.parametrize("name", SPECTRA_FUNCS)
+@pytest.mark.parametrize("values_layout", ["stepped", "reversed", "big-endian", "read-only"])
+def test_ragged_values_any_layout(name, values_layout):
+    A, call = recipes(np.random.default_rng(RNG_SEED))[name]
+    flat = np.ascontiguousarray(A).reshape(-1)[:23]
+    offsets = np.array([0, 5, 5, 13, 23])
+    V, T = LAYOUTS[values_layout](flat)
+    want = call(getattr(ref, name), g.RaggedSpectra(T, offsets))
+    got = call(getattr(g, name), g.RaggedSpectra(V, offsets))
+    assert_same(got, want, TOL.get(name, TOL["default"]), f"{name} on ragged {values_layout} values")

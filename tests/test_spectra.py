@@ -464,3 +464,38 @@ def test_bad_input_gram_and_reference(rng):
         ref.svdvals(np.ones((2, 2), dtype=np.int8))
     # overflow of the f64 Gram is not a NaN: rescaled, no error
     assert np.isfinite(g.gram(np.full((2, 2), 1e200)) / 1e400 if False else g.svdvals(np.full((2, 2), 1e300))).all()
+
+
+# ---- every device (CPU numpy; CUDA cupy in, cupy out where a device exists) --------------------
+
+def test_svdvals_on_device_meets_contract(device, rng):
+    # stacked f32 and f64, bf16 bits, and a ragged list: every route meets the same contract
+    k = np.arange(1, 49, dtype=np.float64)
+    u, _ = np.linalg.qr(rng.standard_normal((6, 64, 48)))
+    v, _ = np.linalg.qr(rng.standard_normal((6, 48, 48)))
+    a = (u * k ** -1.0) @ v.transpose(0, 2, 1)
+    for dtype, unit in ((np.float64, 2.0**-53), (np.float32, 2.0**-24)):
+        x = a.astype(dtype)
+        want = np.linalg.svd(x.astype(np.float64), compute_uv=False)
+        for method in ("gram", "svd"):
+            out = g.svdvals(device.asarray(x), method=method)
+            assert device.is_native(out) and out.shape == (6, 48)
+            tol = (np.sqrt(64 * 64 * unit) if (dtype == np.float64 and method == "gram") else 64 * 64 * unit) * want[:, :1]
+            assert (np.abs(device.asnumpy(out) - want) <= tol).all(), (dtype, method)
+        gd = device.asnumpy(g.gram(device.asarray(x)))
+        # Gram entries: max(m, n)·2^-53·‖a_i‖‖a_j‖ of the float64 product (gram docstring)
+        assert_rel(gd, ref.gram(x), 1e-12, atol=1e-12 * np.abs(gd).max(), what="gram")
+    bits = (a.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+    want = ref.svdvals(bits, dtype="bfloat16")
+    out = g.svdvals(device.asarray(bits), dtype="bfloat16")
+    # bf16 input is exact in float64: the gram route's float64 error ~sqrt(64·2^-53)·σ_1 ≈ 1e-7
+    assert_rel(device.asnumpy(out), want, 1e-6, atol=1e-6 * want.max())
+    mats = [a[0], a[1, :20], a[2, :, :7].copy()]
+    r = g.svdvals([device.asarray(m) for m in mats])
+    rh = ref.svdvals(mats)
+    np.testing.assert_array_equal(r.offsets, rh.offsets)
+    assert_rel(device.asnumpy(r.values), rh.values, 1e-6, atol=1e-12)
+    with pytest.raises(ValueError, match=r"x\[1\] must be finite"):
+        bad = a.copy()
+        bad[1, 3, 3] = np.inf
+        g.svdvals(device.asarray(bad))

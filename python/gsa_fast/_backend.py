@@ -35,7 +35,7 @@ class Route(NamedTuple):
     """Where one public kernel lives, layer by layer (one stem per family)."""
 
     family: str  # python/gsa_fast/<family>.py, tests/test_<family>.py, bench/bench_<family>.py
-    core: tuple  # the _core functions its CPU route calls (cpp/bindings/<file>.cpp)
+    core: tuple  # the _core functions its CPU route calls (cpp/bindings/<file>.cpp); () = numpy only
     cuda: Optional[str]  # "<module>.<function>" of its cupy-in/cupy-out route, or None
     reference: str  # its pure-numpy twin: gsa_fast.reference.<reference>
 
@@ -61,7 +61,7 @@ ROUTES = {
     "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), None, "orbit_truncation_rank"),
     "tail_margin": Route("tails", ("tail_margin",), None, "tail_margin"),
     "plateau_thresholds": Route("tails", ("plateau_thresholds",), None, "plateau_thresholds"),
-    "tail_lipschitz": Route("tails", ("tail_lipschitz",), None, "tail_lipschitz"),
+    "tail_lipschitz": Route("tails", (), None, "tail_lipschitz"),  # closed form in numpy
     # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/spectral.cu
     "truncation_rank": Route("energy", ("energy_stats",), "_gpu_spectral.truncation_rank",
                              "truncation_rank"),

@@ -192,7 +192,7 @@ def _batch(x, fn, dtype, order_free=False) -> _Batch:
     if dtype is not None and not _is_bf16_flag(dtype):
         raise value_error(fn, "dtype", "None or 'bfloat16'", repr(dtype))
     ragged = isinstance(x, (list, tuple)) and all(
-        isinstance(a, np.ndarray) or _backend.is_cupy(a) for a in x)
+        isinstance(a, np.ndarray) or (hasattr(a, "shape") and not isinstance(a, np.generic)) for a in x)
     if ragged:
         mats = [_as_matrix_array(a, fn, f"x[{i}]") for i, a in enumerate(x)]
         for i, a in enumerate(mats):

@@ -1,0 +1,96 @@
+"""Conformance: walk the route table (gsa_fast._backend.ROUTES) and check, for every public kernel,
+its reference twin (same signature), its CPU kernels in _core, a test that compares the fast route
+with the reference, a benchmark, and — where a CUDA route exists — the route itself and a family
+test parametrized over the `device` fixture (which skips without a device)."""
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pathlib
+
+import pytest
+
+import gsa_fast as g
+from gsa_fast import _backend, _core, reference
+from layouts import recipes
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROUTES = _backend.ROUTES
+
+
+def _public_params(f):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()
+            if not p.name.startswith("_")]
+
+
+def _calls(path: pathlib.Path, with_fixture: str | None = None) -> set:
+    """Names called as ``x.name(...)`` or ``name(...)`` inside test functions of a file (only
+    those taking ``with_fixture`` when given)."""
+    tree = ast.parse(path.read_text())
+    names = set()
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef) or not fn.name.startswith(("test_", "bench_")):
+            continue
+        if with_fixture and with_fixture not in [a.arg for a in fn.args.args]:
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call):
+                f = node.func
+                names.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None))
+    return names
+
+
+def test_table_lists_exactly_the_public_kernels():
+    assert sorted(ROUTES) == sorted(g.KERNELS)
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_reference_twin_has_the_same_signature(name):
+    twin = getattr(reference, ROUTES[name].reference)
+    assert _public_params(twin) == _public_params(getattr(g, name)), name
+    assert twin.__module__.startswith("gsa_fast.reference"), twin.__module__
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_cpu_route_exists(name):
+    route = ROUTES[name]
+    missing = [c for c in route.core if not callable(getattr(_core, c, None))]
+    assert not missing, f"{name}: _core lacks {missing}"
+    module = importlib.import_module(f"gsa_fast.{_backend.FAMILY_MODULE[route.family]}")
+    assert getattr(module, name) is getattr(g, name)
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_tested_against_reference_and_benchmarked(name):
+    family = ROUTES[name].family
+    test_file = ROOT / "tests" / f"test_{family}.py"
+    bench_file = ROOT / "bench" / f"bench_{family}.py"
+    assert name in _calls(test_file), f"tests/test_{family}.py never calls {name}"
+    # the layout sweep (tests/test_layouts.py) calls every kernel and its twin on the same input
+    assert name in recipes(__import__("numpy").random.default_rng(0))
+    assert name in bench_file.read_text(), f"bench/bench_{family}.py has no benchmark of {name}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ROUTES if ROUTES[n].cuda))
+def test_cuda_route_and_its_device_test(name):
+    route = ROUTES[name]
+    module, func = route.cuda.rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(f"gsa_fast.{module}"), func))
+    device_calls = _calls(ROOT / "tests" / f"test_{route.family}.py", with_fixture="device")
+    # harmonic_sums/harmonic_range share harmonic's CUDA launcher (_gpu_sums.harmonic_range)
+    siblings = {n for n, r in ROUTES.items() if r.cuda == route.cuda}
+    assert device_calls & siblings, f"no device-parametrized test in tests/test_{route.family}.py calls {name}"
+
+
+def test_one_place_knows_about_cupy():
+    """Only _backend, _validate (device detection, the one error) and the _gpu_* routes mention
+    cupy; public modules ask the table."""
+    offenders = []
+    for p in sorted((ROOT / "python" / "gsa_fast").glob("*.py")):
+        if p.name.startswith(("_gpu_", "_backend", "_validate", "_interop")):
+            continue
+        src = p.read_text()
+        if "is_cupy" in src or "__cuda_array_interface__" in src or "import cupy" in src:
+            offenders.append(p.name)
+    assert not offenders, offenders
