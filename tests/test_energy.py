@@ -294,16 +294,32 @@ def test_kernel_all_outputs_in_one_call(rng):
         r = np.empty((n, 3), dtype=np.int64)
         T, E = np.empty((n, w + 1)), np.empty((n, w))
         ent, m, rk = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
-        bad = g._core.energy_stats(b.values, b.starts, b.lengths, eps=eps, out_ranks_eps=r, out_tails=T.reshape(-1),
+        status = g._core.energy_stats(b.values, b.starts, b.lengths, eps=eps, out_ranks_eps=r, out_tails=T.reshape(-1),
                                    tails_start=np.arange(n) * (w + 1), out_energy=E.reshape(-1),
                                    energy_start=np.arange(n) * w, out_entropy=ent, out_radial=m, out_rank=rk, tol=0.5)
-        assert bad == -1
+        assert tuple(status) == (0, -1, -1, 0)  # Status(code ok, no index, no position, info 0)
         np.testing.assert_array_equal(r, g.truncation_rank(x, eps))
         np.testing.assert_array_equal(T, g.spectrum_tails(x))
         np.testing.assert_array_equal(E, g.energy(x))
         np.testing.assert_array_equal(rk, g.rank_count(x, 0.5))
         assert_rel(ent, g.spectral_entropy(x), 1e-14, what="entropy, ordered vs unordered sum")
         assert_rel(m, g.radial_functional(x), 0, atol=1e-15, what="m, ordered vs unordered sum")
+
+
+def test_kernel_reports_what_and_where():
+    # the one status channel: the kernel names the spectrum, the position and what it found
+    x = np.ones((4, 6))
+    x[2, 3] = -1.0
+    x[3, 1] = np.nan
+    b = (x.reshape(-1), np.arange(4) * 6, np.full(4, 6))
+    code, index, position, _ = g._core.energy_stats(*b, out_rank=np.empty(4, dtype=np.int64))
+    assert (int(code), index, position) == (int(g._core.StatusCode.negative), 2, 3)
+    x[2, 3] = np.inf
+    code, index, position, _ = g._core.energy_stats(*b, out_entropy=np.empty(4))
+    assert (int(code), index, position) == (int(g._core.StatusCode.inf), 2, 3)
+    with pytest.raises(ValueError, match=r"energy\(\): spectra must be finite nonnegative singular values; "
+                                         r"got Inf at position 3 of spectrum 2"):
+        g.energy(x)
 
 
 def test_kernel_rechecks_layout():

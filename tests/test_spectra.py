@@ -310,7 +310,7 @@ def test_lapack_failure_is_a_runtime_error_naming_the_matrix(monkeypatch, rng):
 
     class Fake:
         def __getattr__(self, name):
-            return lambda *args: (2, 3, 17)
+            return lambda *args: (2, 3, -1, 17)  # Status(code lapack, index, position, info)
 
     monkeypatch.setattr(_backend, "core", Fake())
     with pytest.raises(RuntimeError, match=r"svdvals\(\): LAPACK failed on x\[3\] \(info = 17\)"):

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gsa_fast/check.hpp"
+#include "gsa_fast/status.hpp"
 
 namespace py = pybind11;
 
@@ -39,6 +40,11 @@ T* opt_out_ptr(const py::object& o, const char* what) {
   auto a = py::reinterpret_borrow<carray<T>>(o);
   require(a.flags() & py::array::c_style, std::string(what) + " must be C-contiguous");
   return out_ptr(a, what);
+}
+
+// The one status channel: (code, index, position, info) for gsa_fast._status.raise_status.
+inline py::tuple status_tuple(const Status& st) {
+  return py::make_tuple(st.code, st.index, st.position, st.info);
 }
 
 // Binding convention: every array argument is declared with .noconvert(), so a wrong dtype or

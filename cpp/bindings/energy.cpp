@@ -37,7 +37,7 @@ void def_energy_stats(py::module_& m) {
       [](const carray<T>& values, const carray<int64_t>& starts, const carray<int64_t>& lengths, py::object eps,
          py::object out_ranks_eps, py::object out_tails, py::object tails_start, py::object out_energy,
          py::object energy_start, py::object out_entropy, py::object out_radial, py::object radial_d,
-         py::object out_rank, double tol, int nthreads) -> int64_t {
+         py::object out_rank, double tol, int nthreads) -> py::tuple {
         const int64_t n = (int64_t)starts.size();
         require((int64_t)lengths.size() == n, "energy_stats: starts and lengths must have equal size");
         const int64_t* ps = starts.data();
@@ -80,15 +80,19 @@ void def_energy_stats(py::module_& m) {
         require(tol >= 0.0, "energy_stats: tol must be >= 0");
         r.tol = tol;
         const T* pv = values.data();
-        py::gil_scoped_release nogil;
-        return cpu::spectra_energy(pv, ps, pl, n, r, nthreads);
+        Status st;
+        {
+          py::gil_scoped_release nogil;
+          st = cpu::spectra_energy(pv, ps, pl, n, r, nthreads);
+        }
+        return status_tuple(st);
       },
       py::arg("values").noconvert(), py::arg("starts").noconvert(), py::arg("lengths").noconvert(),
       py::arg("eps") = py::none(), py::arg("out_ranks_eps") = py::none(), py::arg("out_tails") = py::none(),
       py::arg("tails_start") = py::none(), py::arg("out_energy") = py::none(), py::arg("energy_start") = py::none(),
       py::arg("out_entropy") = py::none(), py::arg("out_radial") = py::none(), py::arg("radial_d") = py::none(),
       py::arg("out_rank") = py::none(), py::arg("tol") = 0.0, py::arg("nthreads") = 0,
-      "Per-spectrum energy quantities (spec §8.1, §4.2, §4.4); returns the first invalid spectrum or -1.");
+      "Per-spectrum energy quantities (spec §8.1, §4.2, §4.4); returns the Status (code, index, position, info).");
 }
 
 }  // namespace

@@ -33,10 +33,6 @@ std::vector<cpu::MatrixRef> unpack(const carray<int64_t>& ptrs, const carray<int
   return mats;
 }
 
-py::tuple status(const cpu::SpectraStatus& st) {
-  return py::make_tuple(st.code, st.index, st.info);
-}
-
 }  // namespace
 
 void bind_spectra(py::module_& m) {
@@ -54,7 +50,7 @@ void bind_spectra(py::module_& m) {
           py::gil_scoped_release nogil;
           st = cpu::gram_batch(mats.data(), (int64_t)mats.size(), o, off, nthreads);
         }
-        return status(st);
+        return status_tuple(st);
       },
       py::arg("ptrs").noconvert(), py::arg("dtypes").noconvert(), py::arg("rows").noconvert(),
       py::arg("cols").noconvert(), py::arg("ld").noconvert(), py::arg("trans").noconvert(),
@@ -76,7 +72,7 @@ void bind_spectra(py::module_& m) {
           st = cpu::svdvals_batch(mats.data(), (int64_t)mats.size(), method, eig_driver, o, off,
                                   nthreads);
         }
-        return status(st);
+        return status_tuple(st);
       },
       py::arg("ptrs").noconvert(), py::arg("dtypes").noconvert(), py::arg("rows").noconvert(),
       py::arg("cols").noconvert(), py::arg("ld").noconvert(), py::arg("trans").noconvert(),
@@ -105,7 +101,7 @@ void bind_spectra(py::module_& m) {
           st = cpu::svdvals_topk_batch(mats.data(), (int64_t)n, k, oversample, power_iters, seed, o,
                                        off, f, e, nthreads);
         }
-        return status(st);
+        return status_tuple(st);
       },
       py::arg("ptrs").noconvert(), py::arg("dtypes").noconvert(), py::arg("rows").noconvert(),
       py::arg("cols").noconvert(), py::arg("ld").noconvert(), py::arg("trans").noconvert(),

@@ -273,7 +273,7 @@ const double* sort_ascending(double* a, double* tmp, int64_t q, uint64_t kmin, u
 }
 
 template <class T>
-int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int64_t n,
+Status run(const T* values, const int64_t* starts, const int64_t* lengths, int64_t n,
             const EnergyRequest& req, int nthreads) {
   const double vmax = (double)std::numeric_limits<T>::max();
   int64_t total = 0;
@@ -349,17 +349,18 @@ int64_t run(const T* values, const int64_t* starts, const int64_t* lengths, int6
     }
   });
   const int64_t b = first_bad.load();
-  return b == std::numeric_limits<int64_t>::max() ? -1 : b;
+  if (b == std::numeric_limits<int64_t>::max()) return Status{};
+  return first_invalid(values + starts[b], lengths[b], b);  // what and where, for the message
 }
 
 }  // namespace
 
-int64_t spectra_energy(const float* values, const int64_t* starts, const int64_t* lengths, int64_t n,
+Status spectra_energy(const float* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                        const EnergyRequest& req, int nthreads) {
   return run(values, starts, lengths, n, req, nthreads);
 }
 
-int64_t spectra_energy(const double* values, const int64_t* starts, const int64_t* lengths, int64_t n,
+Status spectra_energy(const double* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                        const EnergyRequest& req, int nthreads) {
   return run(values, starts, lengths, n, req, nthreads);
 }

@@ -468,7 +468,7 @@ SpectraStatus svdvals_small_chunk(const MatrixRef* mats, const int64_t* idx, int
     next += 2 * q;
     double scale = 1.0;
     if (!small_reduce(S, ws, d, d + q, &scale)) {
-      keep_first(first, SpectraStatus{1, i, 0});
+      keep_first(first, SpectraStatus{kStatusNonFinite, i, -1, 0});
       continue;
     }
     ns.push_back(q);
@@ -481,7 +481,7 @@ SpectraStatus svdvals_small_chunk(const MatrixRef* mats, const int64_t* idx, int
   sterf_lanes((int64_t)ns.size(), ns.data(), dp.data(), ep.data(), info.data());
   for (size_t k = 0; k < ns.size(); ++k) {
     if (info[k] != 0) {
-      keep_first(first, SpectraStatus{2, slot[k], info[k]});
+      keep_first(first, SpectraStatus{kStatusLapack, slot[k], -1, info[k]});
       continue;
     }
     eig_to_sigma(dp[k], ns[k], scales[k], out + out_offsets[slot[k]]);

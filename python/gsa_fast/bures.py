@@ -42,7 +42,10 @@ __all__ = [
 SYM_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
 PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
 
-_OK, _NONFINITE, _NONSYM, _NEG, _LAPACK = 0, 1, 2, 3, 7
+# per-pair codes of gsa::cpu::BuresStatus, exported by the extension (operand 2 = operand 1 + 3)
+_S = _backend.core.BuresStatus
+_OK, _NONFINITE, _NONSYM, _NEG, _LAPACK = (int(_S.ok), int(_S.nonfinite_1), int(_S.nonsymmetric_1),
+                                           int(_S.negative_1), int(_S.lapack))
 
 
 def _as_stack(x, fn: str, arg: str, min_ndim: int) -> np.ndarray:

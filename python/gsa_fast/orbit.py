@@ -44,9 +44,11 @@ __all__ = [
 
 _MAX_PROBS = 10**8
 
-# op codes of gsa::cpu::OrbitUnaryOp / OrbitBinaryOp (cpp/include/gsa_fast/kernels/orbit.hpp)
-_LOG_PARTITION, _RADIAL, _RADIAL_D1, _RADIAL_D2, _VARIANCE, _FISHER, _ENTROPY = range(7)
-_KL, _BURES, _BURES_LENGTH = range(3)
+# op codes of gsa::cpu::OrbitUnaryOp / OrbitBinaryOp, exported by the extension
+_U, _B = _backend.core.OrbitUnaryOp, _backend.core.OrbitBinaryOp
+_LOG_PARTITION, _RADIAL, _RADIAL_D1, _RADIAL_D2 = int(_U.log_partition), int(_U.radial), int(_U.radial_d1), int(_U.radial_d2)
+_VARIANCE, _FISHER, _ENTROPY = int(_U.variance), int(_U.fisher), int(_U.entropy)
+_KL, _BURES, _BURES_LENGTH = int(_B.kl), int(_B.bures), int(_B.bures_length)
 
 
 def _alpha(x, fn, arg="alpha"):

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _backend
 from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
+from ._status import raise_status
 from ._validate import as_count_array, as_eps_levels, describe, type_error, value_error
 
 __all__ = [
@@ -66,23 +67,9 @@ def _index_name(b: SpectraBatch, i: int) -> str:
     return str(tuple(int(j) for j in np.unravel_index(i, b.batch_shape)))
 
 
-def _raise_bad(fn: str, b: SpectraBatch, i: int):
-    s = b.values[b.starts[i]:b.starts[i] + b.lengths[i]]
-    with np.errstate(invalid="ignore"):
-        if np.isnan(s).any():
-            what, pos = "NaN", int(np.flatnonzero(np.isnan(s))[0])
-        elif np.isinf(s).any():
-            what, pos = "Inf", int(np.flatnonzero(np.isinf(s))[0])
-        else:
-            what, pos = "a negative value", int(np.flatnonzero(s < 0)[0])
-    raise value_error(fn, "spectra", "finite nonnegative singular values",
-                      f"{what} at position {pos} of spectrum {_index_name(b, i)}")
-
-
 def _run(fn: str, b: SpectraBatch, **kw) -> None:
-    bad = _backend.core.energy_stats(b.values, b.starts, b.lengths, **kw)
-    if bad >= 0:
-        _raise_bad(fn, b, int(bad))
+    status = _backend.core.energy_stats(b.values, b.starts, b.lengths, **kw)
+    raise_status(fn, status, arg="spectra", element=lambda i: f"spectrum {_index_name(b, i)}")
 
 
 def _scalar_or_array(a: np.ndarray):

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "gsa_fast/status.hpp"
+
 namespace gsa {
 namespace cpu {
 
@@ -34,9 +36,9 @@ struct EnergyRequest {
 // spectra not sorted descending are sorted in a per-worker workspace (ascending ones reversed).
 // Returns the index of the first spectrum holding NaN, ±Inf or a negative value, or −1 if none
 // (outputs of such spectra are left unwritten).
-int64_t spectra_energy(const float* values, const int64_t* starts, const int64_t* lengths, int64_t n,
+Status spectra_energy(const float* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                        const EnergyRequest& req, int nthreads);
-int64_t spectra_energy(const double* values, const int64_t* starts, const int64_t* lengths, int64_t n,
+Status spectra_energy(const double* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                        const EnergyRequest& req, int nthreads);
 
 }  // namespace cpu

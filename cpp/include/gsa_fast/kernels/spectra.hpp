@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "gsa_fast/status.hpp"
+
 namespace gsa {
 namespace cpu {
 
@@ -26,12 +28,8 @@ struct MatrixRef {
   bool trans;
 };
 
-// code: 0 ok; 1 non-finite input (index = first such matrix); 2 LAPACK info != 0 (index, info).
-struct SpectraStatus {
-  int code = 0;
-  int64_t index = -1;
-  int info = 0;
-};
+// code: kStatusOk; kStatusNonFinite (index = first such matrix); kStatusLapack (index, info).
+using SpectraStatus = Status;
 
 // Where the workers go: one matrix per worker when there are at least two matrices per worker,
 // else one matrix at a time with its Gram tiled over the workers. OpenBLAS is pinned to one

@@ -1,0 +1,67 @@
+// The kernels' enumerations exported to Python (issue 7 item 3): Python reads chart kinds, orbit
+// operations, eigensolver drivers, storage codes and statuses from here instead of copying
+// integer tables by hand. Binding only: no math.
+#include "common.hpp"
+#include "gsa_fast/kernels/bures.hpp"
+#include "gsa_fast/kernels/charts.hpp"
+#include "gsa_fast/kernels/orbit.hpp"
+#include "gsa_fast/kernels/spectra.hpp"
+#include "gsa_fast/status.hpp"
+
+namespace gsa {
+namespace bind {
+
+void bind_enums(py::module_& m) {
+  py::enum_<StatusCode>(m, "StatusCode", py::arithmetic(), "Status.code of every kernel (status.hpp)")
+      .value("ok", kStatusOk)
+      .value("nonfinite", kStatusNonFinite)
+      .value("lapack", kStatusLapack)
+      .value("nan", kStatusNaN)
+      .value("inf", kStatusInf)
+      .value("negative", kStatusNegative);
+  py::enum_<cpu::ChartKind>(m, "ChartKind", py::arithmetic(), "exponent charts (spec §6.2)")
+      .value("top", cpu::kChartTop)
+      .value("bures", cpu::kChartBures)
+      .value("lsq", cpu::kChartLsq);
+  py::enum_<cpu::ResidualKind>(m, "ResidualKind", py::arithmetic(), "chart residuals (spec §6.1, §5.3)")
+      .value("radial_residual", cpu::kRadialResidual)
+      .value("chart_error", cpu::kChartError)
+      .value("tail_residual", cpu::kTailResidual);
+  py::enum_<cpu::OrbitUnaryOp>(m, "OrbitUnaryOp", py::arithmetic(), "orbit_unary operations")
+      .value("log_partition", cpu::kLogPartition)
+      .value("radial", cpu::kRadial)
+      .value("radial_d1", cpu::kRadialD1)
+      .value("radial_d2", cpu::kRadialD2)
+      .value("variance", cpu::kVariance)
+      .value("fisher", cpu::kFisher)
+      .value("entropy", cpu::kEntropy);
+  py::enum_<cpu::OrbitBinaryOp>(m, "OrbitBinaryOp", py::arithmetic(), "orbit_binary operations")
+      .value("kl", cpu::kKL)
+      .value("bures", cpu::kBures)
+      .value("bures_length", cpu::kBuresLength);
+  py::enum_<cpu::SpectraDType>(m, "SpectraDType", py::arithmetic(), "matrix storage formats")
+      .value("f64", cpu::kF64)
+      .value("f32", cpu::kF32)
+      .value("f16", cpu::kF16)
+      .value("bf16", cpu::kBF16);
+  py::enum_<cpu::SpectraMethod>(m, "SpectraMethod", py::arithmetic(), "svdvals methods")
+      .value("gram", cpu::kMethodGram)
+      .value("svd", cpu::kMethodSvd);
+  py::enum_<cpu::EigDriver>(m, "EigDriver", py::arithmetic(), "eigensolvers behind the Gram route")
+      .value("auto", cpu::kEigAuto)
+      .value("syevd", cpu::kEigSyevd)
+      .value("syevd_2stage", cpu::kEigSyevd2Stage)
+      .value("band", cpu::kEigBand);
+  py::enum_<cpu::BuresStatus>(m, "BuresStatus", py::arithmetic(), "per-pair status of the Bures kernels")
+      .value("ok", cpu::kBuresOk)
+      .value("nonfinite_1", cpu::kBuresNonFinite1)
+      .value("nonsymmetric_1", cpu::kBuresNonSym1)
+      .value("negative_1", cpu::kBuresNeg1)
+      .value("nonfinite_2", cpu::kBuresNonFinite2)
+      .value("nonsymmetric_2", cpu::kBuresNonSym2)
+      .value("negative_2", cpu::kBuresNeg2)
+      .value("lapack", cpu::kBuresLapack);
+}
+
+}  // namespace bind
+}  // namespace gsa
