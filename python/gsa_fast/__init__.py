@@ -7,7 +7,7 @@ CUDA kernel exists.
 """
 from __future__ import annotations
 
-from . import bures, charts, orbit, reference, spectra, spectral, sums, tails
+from . import _backend, bures, charts, orbit, spectra, spectral, sums, tails
 from ._info import build_info, get_num_threads, set_num_threads
 from ._ragged import RaggedSpectra
 from .bures import *  # noqa: F401,F403
@@ -18,7 +18,15 @@ from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
 from .tails import *  # noqa: F401,F403
 
-__version__ = build_info()["version"]
+__version__ = _backend.core.version  # read from the extension; no CUDA driver call
+
+
+def __getattr__(name):  # `gsa_fast.reference` is imported on first use (PEP 562)
+    if name == "reference":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.reference")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Public kernels: every name here has a reference twin, a test and a benchmark.
 KERNELS = tuple(sorted(

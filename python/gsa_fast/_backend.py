@@ -22,11 +22,14 @@ try:  # the CUDA extension is optional: absent in CPU-only builds
 
     _CUDA_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the build
+    import pathlib
+
     _cuda = None
-    # A CPU-only build has no _cuda module at all: say so, not Python's import message
-    # ("... (most likely due to a circular import)").
-    _CUDA_IMPORT_ERROR = (None if "_cuda" in str(exc) and "cannot import name" in str(exc)
-                          else str(exc))
+    # A CPU-only build has no _cuda module file at all: cuda_status() says "built without CUDA"
+    # instead of Python's "cannot import name '_cuda' ... (most likely due to a circular import)".
+    _here = pathlib.Path(__file__).parent
+    _built = any(_here.glob("_cuda*.so")) or any(_here.glob("_cuda*.pyd"))
+    _CUDA_IMPORT_ERROR = str(exc) if _built else None
 
 core = _core
 

@@ -46,6 +46,8 @@ import numpy as np
 
 from . import _backend
 from ._ragged import RaggedSpectra
+from ._results import SpectraInfo, TopK  # noqa: F401  (result types, gsa_fast.spectra.TopK)
+from ._status import raise_status
 from ._validate import as_int, host_array, type_error, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
@@ -57,42 +59,13 @@ try:  # optional: numpy has no bfloat16 type of its own
 except Exception:  # pragma: no cover - depends on the environment
     _BF16 = None
 
-_UNIT_ROUNDOFF = {0: 2.0**-53, 1: 2.0**-24, 2: 2.0**-11, 3: 2.0**-8}
-_METHODS = {"gram": 0, "svd": 1, "topk": 2}
-_EIG_DRIVERS = {"auto": 0, "syevd": 1, "syevd_2stage": 2, "band": 3}
-
-
-class TopK(NamedTuple):
-    """Result of ``svdvals(x, method="topk", k=...)``.
-
-    values : float64 ``(..., k)`` (stacked input) or :class:`RaggedSpectra` (list input)
-        The top ``min(k, min(m, n))`` singular values, descending.
-    frobenius_sq : float64 array, one per matrix
-        ``‖A‖_F² = Σ_k σ_k²`` computed exactly (a float64 sum of the squared entries), so tails
-        ``‖A‖_F² − Σ_{j≤k} σ_j²`` and truncation ranks stay exact.
-    error_bound : float64 array, one per matrix
-        ``‖A − QQᵀA‖_F`` measured by a direct pass (Q: the sketch basis). Every returned value
-        satisfies ``0 ≤ σ_j − σ̂_j ≤ error_bound`` (Weyl), up to float64 rounding; 0 when the sketch
-        covers the whole matrix (``k + oversample ≥ min(m, n)``: computed by the Gram route).
-    """
-
-    values: object
-    frobenius_sq: np.ndarray
-    error_bound: np.ndarray
-
-
-class SpectraInfo(NamedTuple):
-    """Second result of ``svdvals(..., return_info=True)`` for ``method="gram"``/``"svd"``.
-
-    frobenius_sq : ``Σ σ̂_k²`` per matrix.
-    error_bound : the a-priori bound of the accuracy contract per matrix
-        (``4·max(m, n)·u·σ̂_1``, or its square-root form for float64 input on the Gram route).
-    method : the method used.
-    """
-
-    frobenius_sq: np.ndarray
-    error_bound: np.ndarray
-    method: str
+_DT = _backend.core.SpectraDType
+_F64, _F32, _F16, _BF16_CODE = int(_DT.f64), int(_DT.f32), int(_DT.f16), int(_DT.bf16)
+# unit roundoff of each storage format (the accuracy contract's u)
+_UNIT_ROUNDOFF = {_F64: 2.0**-53, _F32: 2.0**-24, _F16: 2.0**-11, _BF16_CODE: 2.0**-8}
+_METHODS = {"gram": int(_backend.core.SpectraMethod.gram), "svd": int(_backend.core.SpectraMethod.svd),
+            "topk": -1}  # topk has its own kernel (spectra_topk)
+_EIG_DRIVERS = {name: int(v) for name, v in _backend.core.EigDriver.__members__.items()}
 
 
 # ---- input normalization ----------------------------------------------------------------------
@@ -112,13 +85,13 @@ def _dtype_code(a, fn, arg, dtype):
     expected = "a real floating array (float16/32/64 or bfloat16)"
     if dtype is not None:
         if dt in (np.dtype(np.uint16), np.dtype(np.int16)):
-            return 3, a
+            return _BF16_CODE, a
         if _BF16 is not None and dt == _BF16:
-            return 3, a.view(np.uint16)
+            return _BF16_CODE, a.view(np.uint16)
         raise type_error(fn, arg, "a uint16 array of raw bfloat16 bits when dtype='bfloat16'", a)
     if _BF16 is not None and dt == _BF16:
-        return 3, a.view(np.uint16)
-    codes = {np.dtype(np.float64): 0, np.dtype(np.float32): 1, np.dtype(np.float16): 2}
+        return _BF16_CODE, a.view(np.uint16)
+    codes = {np.dtype(np.float64): _F64, np.dtype(np.float32): _F32, np.dtype(np.float16): _F16}
     if dt in codes:
         return codes[dt], a
     if dt == np.uint16:
@@ -252,13 +225,7 @@ def _index_name(b: _Batch, i: int) -> str:
 
 
 def _raise(fn, b: _Batch, status):
-    code, index, info = status
-    if code == 0:
-        return
-    name = _index_name(b, int(index))
-    if code == 1:
-        raise ValueError(f"{fn}(): {name} must be finite (no NaN or Inf); got non-finite values")
-    raise RuntimeError(f"{fn}(): LAPACK failed on {name} (info = {info})")
+    raise_status(fn, status, arg="x", element=lambda i: _index_name(b, i))
 
 
 # ---- public functions ----------------------------------------------------------------------------

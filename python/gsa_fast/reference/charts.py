@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..charts import _alpha_batch, _as_batch, _check_chart_args, _check_window_width, _d_batch, _ChartFit
+from .._chart_args import _alpha_batch, _as_batch, _check_chart_args, _check_window_width, _d_batch, _ChartFit
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._ragged import RaggedSpectra
-from ..spectra import SpectraInfo, TopK
+from .._results import SpectraInfo, TopK
 
 __all__ = ["gram", "svdvals"]
 
