@@ -156,3 +156,31 @@ def bench_svdvals_block__floor(benchmark, block):
 def bench_svdvals_block__numpy(benchmark, block):
     benchmark.pedantic(lambda: [np.linalg.svd(w.astype(float), compute_uv=False) for w in block],
                        rounds=2, iterations=1)
+
+
+# ---- method="svd" on tall and wide row-major matrices (issue 7 item 10) ---------------------------
+# dgesdd is fast on tall column-major input; a row-major tall matrix is handed to it transposed
+# into that layout. Peer: scipy on the tall float64 layout (Fortran order, what LAPACK prefers).
+
+@pytest.fixture(scope="module", params=["tall", "wide"])
+def svd_shape(request, small):
+    m, n = (2048, 96) if small else (30522, 384)  # the MiniLM word-embedding matrix
+    x = np.random.default_rng(3).standard_normal((m, n) if request.param == "tall" else (n, m))
+    return request.param, x
+
+
+@pytest.mark.benchmark(group="svdvals_svd_tall_wide")
+def bench_svdvals_svd_shape(benchmark, svd_shape):
+    kind, x = svd_shape
+    benchmark.extra_info["shape"] = f"{kind} {x.shape}"
+    benchmark.pedantic(g.svdvals, args=(x,), kwargs={"method": "svd", "threads": 1}, rounds=2, iterations=1)
+
+
+@pytest.mark.benchmark(group="svdvals_svd_tall_wide")
+def bench_svdvals_svd_shape_scipy(benchmark, svd_shape):
+    kind, x = svd_shape
+    xf = np.asfortranarray(x if x.shape[0] >= x.shape[1] else x.T)
+    benchmark.extra_info["shape"] = f"{kind} {x.shape} (scipy on the tall Fortran layout)"
+    benchmark.pedantic(sl.svd, args=(xf,), kwargs={"compute_uv": False, "overwrite_a": False,
+                                                   "check_finite": False},
+                       rounds=2, iterations=1)
