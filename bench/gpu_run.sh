@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# What was run on the lent GPU machine (see bench/results/gpu.md): build with CUDA forced on, run
-# the whole test suite (GPU tests included) and the GPU benchmarks. Expects scipy-openblas32's
-# wheel for the machine's Python in .whl/ (no network there). Full logs go to $OUT when set.
+# On any machine with a CUDA GPU and nvcc: build with CUDA forced on into a fresh target folder,
+# run the whole test suite (the "cuda" side of the `device` fixture and the GPU tests included)
+# and the GPU benchmarks (see bench/results/gpu.md). Logs go to $OUT (default: a temp folder).
+# Offline machines: put the scipy-openblas32 wheel for this Python in $WHEELS (default .whl/).
+# Usage: bash bench/gpu_run.sh [extra pytest args]
 set -uo pipefail
+cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
-out=${OUT:-/tmp}
-rm -rf /tmp/site  # a warm machine keeps the last install: start clean
-python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site
+py=${PYTHON:-python3}
+out=${OUT:-$(mktemp -d)}
+site=$(mktemp -d)
+trap 'rm -rf "$site"' EXIT
+wheels=${WHEELS:-.whl}
+if compgen -G "$wheels/*.whl" > /dev/null; then
+  "$py" -m pip install -q --no-index --no-deps --target "$site" "$wheels"/*.whl || exit 1
+else
+  "$py" -m pip install -q --no-deps --target "$site" scipy-openblas32 || exit 1
+fi
+export PYTHONPATH=$site
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-GSA_FAST_CUDA=ON python3 -m pip install -q --no-build-isolation --no-deps --target /tmp/site . 2>&1 | tail -5
-python3 -c "import gsa_fast, json; print(json.dumps(gsa_fast.build_info()))"
-python3 -m pytest -q -p no:cacheprovider tests "$@" > "$out/tests.txt" 2>&1
+GSA_FAST_CUDA=ON "$py" -m pip install -q --no-build-isolation --no-deps --target "$site" . 2>&1 | tail -5
+"$py" -c "import gsa_fast, json; print(json.dumps(gsa_fast.build_info()))"
+"$py" -m pytest -q -p no:cacheprovider tests "$@" > "$out/tests.txt" 2>&1
 tail -8 "$out/tests.txt"
-python3 bench/report.py bench/bench_gpu.py > "$out/bench.txt" 2>&1
+"$py" bench/report.py bench/bench_gpu.py > "$out/bench.txt" 2>&1
 grep -E "^\||^Machine|passed|failed" "$out/bench.txt"
+echo "logs in $out"

@@ -32,25 +32,38 @@ def configure(tmp_path, value, hide_nvcc=True):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # a CMake configure each (seconds)
 def test_on_without_nvcc_fails_loudly(tmp_path):
     r = configure(tmp_path, "ON")
     assert r.returncode != 0
     assert "GSA_FAST_CUDA=ON but no CUDA compiler (nvcc) was found" in r.stdout + r.stderr
 
 
+@pytest.mark.slow  # a CMake configure each (seconds)
 def test_auto_without_nvcc_configures_cpu_only(tmp_path):
     r = configure(tmp_path, "AUTO")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "CUDA extension not built: no CUDA compiler found (GSA_FAST_CUDA=AUTO)" in r.stdout
 
 
+@pytest.mark.slow  # a CMake configure each (seconds)
 def test_off_skips_cuda(tmp_path):
     r = configure(tmp_path, "off", hide_nvcc=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "CUDA extension disabled (GSA_FAST_CUDA=OFF)" in r.stdout
 
 
+@pytest.mark.slow  # a CMake configure each (seconds)
 def test_bad_value_is_an_error(tmp_path):
     r = configure(tmp_path, "maybe")
     assert r.returncode != 0
     assert "GSA_FAST_CUDA must be AUTO, ON or OFF; got 'MAYBE'" in r.stdout + r.stderr
+
+
+def test_every_source_file_is_in_the_explicit_cmake_lists():
+    text = (ROOT / "CMakeLists.txt").read_text()
+    sources = [*ROOT.glob("cpp/src/*.cpp"), *ROOT.glob("cpp/bindings/*.cpp"), *ROOT.glob("cuda/*.cu"),
+               *ROOT.glob("cuda/bindings/*.cpp")]
+    missing = [str(p.relative_to(ROOT)) for p in sources if str(p.relative_to(ROOT)) not in text]
+    assert sources and not missing, f"not listed in CMakeLists.txt: {missing}"
+    assert "file(GLOB" not in text
