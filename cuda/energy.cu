@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "gsa_fast/math/energy.hpp"
-#include "spectral.cuh"
+#include "energy.cuh"
 
 namespace gsa {
 namespace cuda {

@@ -62,8 +62,19 @@ def test_bad_value_is_an_error(tmp_path):
 
 def test_every_source_file_is_in_the_explicit_cmake_lists():
     text = (ROOT / "CMakeLists.txt").read_text()
-    sources = [*ROOT.glob("cpp/src/*.cpp"), *ROOT.glob("cpp/bindings/*.cpp"), *ROOT.glob("cuda/*.cu"),
+    sources = [*ROOT.glob("cpp/src/**/*.cpp"), *ROOT.glob("cpp/bindings/*.cpp"), *ROOT.glob("cuda/*.cu"),
                *ROOT.glob("cuda/bindings/*.cpp")]
     missing = [str(p.relative_to(ROOT)) for p in sources if str(p.relative_to(ROOT)) not in text]
     assert sources and not missing, f"not listed in CMakeLists.txt: {missing}"
     assert "file(GLOB" not in text
+
+
+def test_lapack_header_declares_only_what_is_called():
+    import re
+
+    header = (ROOT / "cpp/include/gsa_fast/linalg/lapack.hpp").read_text()
+    declared = set(re.findall(r"\b(scipy_\w+?)\(", header))
+    code = "\n".join(p.read_text() for p in [*ROOT.glob("cpp/src/**/*.cpp"), *ROOT.glob("cpp/include/**/*.hpp")]
+                     if p.name not in ("lapack.hpp", "lapack_link_check.cpp"))
+    uncalled = sorted(f for f in declared if not re.search(rf"\b{f}\b", code))
+    assert declared and not uncalled, f"declared in lapack.hpp but never called: {uncalled}"

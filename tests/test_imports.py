@@ -23,8 +23,8 @@ def test_reference_runs_without_the_compiled_modules():
     """Import gsa_fast.reference with _core, _cuda and every fast module made unimportable."""
     r = _run(f"""
         import sys, types, importlib.abc
-        FAST = {{"_core", "_cuda", "_backend", "_status", "bures", "charts", "orbit", "spectra", "spectral",
-                 "sums", "tails", "_gpu_spectra", "_gpu_spectral", "_gpu_sums"}}
+        FAST = {{"_core", "_cuda", "_backend", "_status", "bures", "charts", "orbit", "spectra", "energy",
+                 "sums", "tails", "_gpu_spectra", "_gpu_energy", "_gpu_sums"}}
         class Block(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path, target=None):
                 if name.startswith("gsa_fast.") and name.split(".")[1] in FAST:

@@ -1,5 +1,5 @@
 """The small-matrix route of svdvals (q ≤ 64): chunked Householder tridiagonals and the four-lane
-interleaved root-free QL (cpp/src/sterf_lanes.cpp) that replaced LAPACK's dsterf there.
+interleaved root-free QL (cpp/src/linalg/sterf_lanes.cpp) that replaced LAPACK's dsterf there.
 
 Tolerances:
 - eigenvalues of a symmetric tridiagonal T: both our QL and the yardsticks (numpy's eigvalsh,

@@ -4,7 +4,7 @@
 
 #include "common.hpp"
 #include "gsa_fast/kernels/spectra.hpp"
-#include "gsa_fast/kernels/sterf_lanes.hpp"
+#include "gsa_fast/linalg/sterf_lanes.hpp"
 
 namespace gsa {
 namespace bind {

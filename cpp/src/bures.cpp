@@ -9,9 +9,9 @@
 #include <optional>
 #include <vector>
 
-#include "gsa_fast/blas_threads.hpp"
+#include "gsa_fast/linalg/blas_threads.hpp"
 #include "gsa_fast/check.hpp"
-#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/linalg/lapack.hpp"
 #include "gsa_fast/math/bures.hpp"
 #include "gsa_fast/parallel.hpp"
 

@@ -18,13 +18,13 @@
 #include <random>
 #include <vector>
 
-#include "gsa_fast/blas_threads.hpp"
-#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/linalg/blas_threads.hpp"
+#include "gsa_fast/linalg/lapack.hpp"
 #include "gsa_fast/math/bf16.hpp"
 #include "gsa_fast/parallel.hpp"
 #include "gsa_fast/simd.hpp"
-#include "gsa_fast/kernels/band_eig.hpp"
-#include "gsa_fast/kernels/sterf_lanes.hpp"
+#include "gsa_fast/linalg/band_eig.hpp"
+#include "gsa_fast/linalg/sterf_lanes.hpp"
 
 namespace gsa {
 namespace cpu {

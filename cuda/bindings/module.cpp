@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "spectral.cuh"
+#include "energy.cuh"
 #include "sums.cuh"
 
 namespace py = pybind11;

@@ -7,16 +7,23 @@ CUDA kernel exists.
 """
 from __future__ import annotations
 
-from . import _backend, bures, charts, orbit, spectra, spectral, sums, tails
+import sys as _sys
+
+from . import _backend, bures, charts, orbit, spectra, sums, tails
+from . import energy as _energy  # the module; `energy` below is its public function
 from ._info import build_info, get_num_threads, set_num_threads
 from ._ragged import RaggedSpectra
 from .bures import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
-from .spectral import *  # noqa: F401,F403
+from .energy import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
 from .tails import *  # noqa: F401,F403
+
+# the energy family's module was called `spectral` before the one-stem renaming: keep that name
+spectral = _energy
+_sys.modules[f"{__name__}.spectral"] = _energy
 
 __version__ = _backend.core.version  # read from the extension; no CUDA driver call
 
@@ -30,7 +37,7 @@ def __getattr__(name):  # `gsa_fast.reference` is imported on first use (PEP 562
 
 #: Public kernels: every name here has a reference twin, a test and a benchmark.
 KERNELS = tuple(sorted(
-    set(sums.__all__) | set(orbit.__all__) | set(spectral.__all__) | set(tails.__all__)
+    set(sums.__all__) | set(orbit.__all__) | set(_energy.__all__) | set(tails.__all__)
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
 ))
 

@@ -65,8 +65,8 @@ ROUTES = {
     "tail_margin": Route("tails", ("tail_margin",), None, "tail_margin"),
     "plateau_thresholds": Route("tails", ("plateau_thresholds",), None, "plateau_thresholds"),
     "tail_lipschitz": Route("tails", (), None, "tail_lipschitz"),  # closed form in numpy
-    # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/spectral.cu
-    "truncation_rank": Route("energy", ("energy_stats",), "_gpu_spectral.truncation_rank",
+    # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/energy.cu
+    "truncation_rank": Route("energy", ("energy_stats",), "_gpu_energy.truncation_rank",
                              "truncation_rank"),
     "energy": Route("energy", ("energy_stats",), None, "energy"),
     "spectrum_tails": Route("energy", ("energy_stats",), None, "spectrum_tails"),
@@ -90,9 +90,8 @@ ROUTES = {
                      "svdvals"),
 }
 
-# The Python module that holds each family's public functions (the family stem, except the
-# per-spectrum reductions, whose module predates the stem).
-FAMILY_MODULE = {"sums": "sums", "orbit": "orbit", "tails": "tails", "energy": "spectral",
+# The Python module that holds each family's public functions: the family stem everywhere.
+FAMILY_MODULE = {"sums": "sums", "orbit": "orbit", "tails": "tails", "energy": "energy",
                  "charts": "charts", "bures": "bures", "spectra": "spectra"}
 
 

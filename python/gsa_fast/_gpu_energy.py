@@ -7,7 +7,7 @@ from . import _backend
 from ._ragged import RaggedSpectra
 from ._validate import type_error, value_error
 
-_MAX_EPS = 32  # levels per kernel launch (cuda/spectral.cu)
+_MAX_EPS = 32  # levels per kernel launch (cuda/energy.cu)
 
 
 def is_gpu_spectra(x) -> bool:

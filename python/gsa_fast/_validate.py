@@ -13,6 +13,8 @@ import operator
 import numpy as np
 
 MAX_EXACT_INT = 2**53  # integers above this are not exact in float64
+#: Unit roundoff u of each storage format: the one table (svdvals' contract, the reference, the scan).
+UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 
 
 def describe(x) -> str:

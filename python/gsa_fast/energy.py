@@ -138,7 +138,7 @@ def truncation_rank(spectra, eps):
     One fused pass per spectrum plus a binary search per ε.
     """
     fn = "truncation_rank"
-    if _backend.device_route(fn, spectra):  # cupy in, cupy out (cuda/spectral.cu)
+    if _backend.device_route(fn, spectra):  # cupy in, cupy out (cuda/energy.cu)
         return _backend.cuda_route(fn)(spectra, as_eps_levels(eps, fn), fn)
     b = _batch(spectra, fn)
     e = as_eps_levels(eps, fn)

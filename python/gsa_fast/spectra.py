@@ -25,7 +25,7 @@ svd route 0.03 (f64). On a 1024 × 2752 float32 matrix with σ_k = k^-2 every va
 
 Small matrices (min(m, n) ≤ 64, Gram route): no BLAS/LAPACK calls; the Gram and its Householder
 tridiagonal are computed inline, and the tridiagonal eigenvalues come from LAPACK dsterf's
-algorithm run on four matrices at once (cpp/src/sterf_lanes.cpp), in chunks of 32 per worker.
+algorithm run on four matrices at once (cpp/src/linalg/sterf_lanes.cpp), in chunks of 32 per worker.
 
 Threads: batches with at least two matrices per worker run one matrix per worker, largest
 first; smaller batches run one matrix at a time with its Gram tiled over the workers, and its
@@ -48,7 +48,7 @@ from . import _backend
 from ._ragged import RaggedSpectra
 from ._results import SpectraInfo, TopK  # noqa: F401  (result types, gsa_fast.spectra.TopK)
 from ._status import raise_status
-from ._validate import as_int, host_array, type_error, value_error
+from ._validate import UNIT_ROUNDOFF, as_int, host_array, type_error, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 
@@ -62,7 +62,8 @@ except Exception:  # pragma: no cover - depends on the environment
 _DT = _backend.core.SpectraDType
 _F64, _F32, _F16, _BF16_CODE = int(_DT.f64), int(_DT.f32), int(_DT.f16), int(_DT.bf16)
 # unit roundoff of each storage format (the accuracy contract's u)
-_UNIT_ROUNDOFF = {_F64: 2.0**-53, _F32: 2.0**-24, _F16: 2.0**-11, _BF16_CODE: 2.0**-8}
+_UNIT_ROUNDOFF = {_F64: UNIT_ROUNDOFF["float64"], _F32: UNIT_ROUNDOFF["float32"],
+                  _F16: UNIT_ROUNDOFF["float16"], _BF16_CODE: UNIT_ROUNDOFF["bfloat16"]}
 _METHODS = {"gram": int(_backend.core.SpectraMethod.gram), "svd": int(_backend.core.SpectraMethod.svd),
             "topk": -1}  # topk has its own kernel (spectra_topk)
 _EIG_DRIVERS = {name: int(v) for name, v in _backend.core.EigDriver.__members__.items()}

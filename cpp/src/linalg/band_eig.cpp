@@ -1,6 +1,6 @@
 // Two-stage symmetric eigenvalues with a tiled, worker-parallel first stage. See
 // kernels/band_eig.hpp; the reduction follows LAPACK's dsytrd_sy2sb (lower) in exact arithmetic.
-#include "gsa_fast/kernels/band_eig.hpp"
+#include "gsa_fast/linalg/band_eig.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/linalg/lapack.hpp"
 #include "gsa_fast/parallel.hpp"
 
 namespace gsa {

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "gsa_fast/blas_threads.hpp"
-#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/linalg/blas_threads.hpp"
+#include "gsa_fast/linalg/lapack.hpp"
 
 namespace gsa {
 namespace {

@@ -1,15 +1,13 @@
 // Keeps the LAPACK prototypes honest: every declaration in lapack.hpp must resolve against
 // libscipy_openblas at link time (this function is referenced from the module; never called).
-#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/linalg/lapack.hpp"
 
 namespace gsa {
 
 void* lapack_symbol_table[] = {
-    (void*)&scipy_dsyrk_,        (void*)&scipy_ssyrk_,   (void*)&scipy_dgemm_,
-    (void*)&scipy_sgemm_,        (void*)&scipy_dsyevd_,  (void*)&scipy_dsyevd_2stage_,
-    (void*)&scipy_dsyevr_,       (void*)&scipy_dsyevr_2stage_,
-    (void*)&scipy_dsterf_,       (void*)&scipy_dsytrd_,  (void*)&scipy_dgesdd_,
-    (void*)&scipy_sgesdd_,       (void*)&scipy_dgeqrf_,  (void*)&scipy_dorgqr_,
+    (void*)&scipy_dsyrk_,        (void*)&scipy_dgemm_,   (void*)&scipy_dsyevd_,
+    (void*)&scipy_dsyevd_2stage_, (void*)&scipy_dsterf_,
+    (void*)&scipy_dgesdd_,       (void*)&scipy_dgeqrf_,  (void*)&scipy_dorgqr_,
     (void*)&scipy_dsymm_,        (void*)&scipy_dsyr2k_,  (void*)&scipy_dtrmm_,
     (void*)&scipy_dsytrd_sb2st_, (void*)&scipy_dlarft_,  (void*)&scipy_dsb2st_kernels_,
     (void*)&scipy_openblas_set_num_threads, (void*)&scipy_openblas_get_num_threads,

@@ -2,7 +2,7 @@
 // See kernels/sterf_lanes.hpp. The control flow of each lane follows LAPACK's dsterf (block
 // splitting, scaling into [ssfmin, ssfmax], squared off-diagonals, Wilkinson-like shift, the
 // 2×2 closed form, 30·n iterations in all); only the inner loop is shared between lanes.
-#include "gsa_fast/kernels/sterf_lanes.hpp"
+#include "gsa_fast/linalg/sterf_lanes.hpp"
 
 #include <algorithm>
 #include <cmath>

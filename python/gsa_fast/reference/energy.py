@@ -2,7 +2,7 @@
 
 Spec §8.1, §4.2, §4.4. Written for clarity: one spectrum at a time, sort descending, square,
 suffix sums with ``np.cumsum`` of the reversed squares (never ``1 − prefix``). Same names,
-signatures, conventions and errors as :mod:`gsa_fast.spectral` (see its module docstring):
+signatures, conventions and errors as :mod:`gsa_fast.energy` (see its module docstring):
 all-zero or empty spectra give ``ν ≡ 0``, ``T ≡ 0``, ``r_ε = 0``, entropy 0 and ``m = NaN``.
 """
 from __future__ import annotations

@@ -9,10 +9,11 @@ import numpy as np
 
 from .._ragged import RaggedSpectra
 from .._results import SpectraInfo, TopK
+from .._validate import UNIT_ROUNDOFF
 
 __all__ = ["gram", "svdvals"]
 
-_U = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
+_U = UNIT_ROUNDOFF
 
 
 def _upcast(a, dtype=None):

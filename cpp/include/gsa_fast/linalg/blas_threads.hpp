@@ -6,7 +6,7 @@
 
 #include <mutex>
 
-#include "gsa_fast/lapack.hpp"
+#include "gsa_fast/linalg/lapack.hpp"
 
 namespace gsa {
 

@@ -1,4 +1,5 @@
-// The few LAPACK/BLAS entry points gsa_fast calls, from the scipy-openblas32 wheel
+// The LAPACK/BLAS entry points gsa_fast calls (only those: tests/test_build_options.py checks
+// that each is called), from the scipy-openblas32 wheel
 // (libscipy_openblas.so: Fortran symbols with a scipy_ prefix, 32-bit integers, hidden string
 // lengths at the end). Declared here rather than through the wheel's lapack.h, whose prefixing
 // macros are not uniform across routines. Column-major, as Fortran: a C-contiguous m×n matrix
@@ -12,15 +13,9 @@ extern "C" {
 void scipy_dsyrk_(const char* uplo, const char* trans, const int* n, const int* k,
                   const double* alpha, const double* a, const int* lda, const double* beta,
                   double* c, const int* ldc, size_t, size_t);
-void scipy_ssyrk_(const char* uplo, const char* trans, const int* n, const int* k,
-                  const float* alpha, const float* a, const int* lda, const float* beta, float* c,
-                  const int* ldc, size_t, size_t);
 void scipy_dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
                   const double* alpha, const double* a, const int* lda, const double* b,
                   const int* ldb, const double* beta, double* c, const int* ldc, size_t, size_t);
-void scipy_sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
-                  const float* alpha, const float* a, const int* lda, const float* b,
-                  const int* ldb, const float* beta, float* c, const int* ldc, size_t, size_t);
 void scipy_dsymm_(const char* side, const char* uplo, const int* m, const int* n,
                   const double* alpha, const double* a, const int* lda, const double* b,
                   const int* ldb, const double* beta, double* c, const int* ldc, size_t, size_t);
@@ -38,19 +33,7 @@ void scipy_dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, 
 void scipy_dsyevd_2stage_(const char* jobz, const char* uplo, const int* n, double* a,
                           const int* lda, double* w, double* work, const int* lwork, int* iwork,
                           const int* liwork, int* info, size_t, size_t);
-void scipy_dsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a,
-                   const int* lda, const double* vl, const double* vu, const int* il,
-                   const int* iu, const double* abstol, int* m, double* w, double* z,
-                   const int* ldz, int* isuppz, double* work, const int* lwork, int* iwork,
-                   const int* liwork, int* info, size_t, size_t, size_t);
-void scipy_dsyevr_2stage_(const char* jobz, const char* range, const char* uplo, const int* n,
-                          double* a, const int* lda, const double* vl, const double* vu,
-                          const int* il, const int* iu, const double* abstol, int* m, double* w,
-                          double* z, const int* ldz, int* isuppz, double* work, const int* lwork,
-                          int* iwork, const int* liwork, int* info, size_t, size_t, size_t);
 void scipy_dsterf_(const int* n, double* d, double* e, int* info);
-void scipy_dsytrd_(const char* uplo, const int* n, double* a, const int* lda, double* d,
-                   double* e, double* tau, double* work, const int* lwork, int* info, size_t);
 void scipy_dsytrd_sb2st_(const char* stage1, const char* vect, const char* uplo, const int* n,
                          const int* kd, double* ab, const int* ldab, double* d, double* e,
                          double* hous, const int* lhous, double* work, const int* lwork, int* info,
@@ -67,9 +50,6 @@ void scipy_dlarft_(const char* direct, const char* storev, const int* n, const i
 // ---- LAPACK: SVD and QR ----------------------------------------------------------------------
 void scipy_dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda,
                    double* s, double* u, const int* ldu, double* vt, const int* ldvt, double* work,
-                   const int* lwork, int* iwork, int* info, size_t);
-void scipy_sgesdd_(const char* jobz, const int* m, const int* n, float* a, const int* lda,
-                   float* s, float* u, const int* ldu, float* vt, const int* ldvt, float* work,
                    const int* lwork, int* iwork, int* info, size_t);
 void scipy_dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau,
                    double* work, const int* lwork, int* info);

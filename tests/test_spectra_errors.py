@@ -1,0 +1,62 @@
+"""Bad input to gram/svdvals and their reference twins: one-line errors naming the matrix
+(split from tests/test_spectra.py to keep files short)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gsa_fast as g
+from gsa_fast import reference as ref
+
+# ---- bad input ------------------------------------------------------------------------------------
+
+def _nan_at(x, idx):
+    x = x.copy()
+    x[idx] = np.nan
+    return x
+
+
+BAD = [
+    (lambda r: _nan_at(r.standard_normal((3, 4, 4)), (1, 2, 2)), {}, ValueError, r"svdvals\(\): x\[1\] must be finite"),
+    (lambda r: _nan_at(r.standard_normal((2, 3, 4, 4)).astype(np.float32), (1, 0, 0, 0)), {}, ValueError, r"x\[1, 0\] must be finite"),
+    (lambda r: [r.standard_normal((3, 3)), np.full((2, 5), np.inf, np.float16)], {}, ValueError, r"x\[1\] must be finite"),
+    (lambda r: _nan_at(r.standard_normal((4, 4)), (0, 0)), {"method": "svd"}, ValueError, r"x\[0\] must be finite"),
+    (lambda r: _nan_at(r.standard_normal((40, 30)), (5, 5)), {"method": "topk", "k": 3}, ValueError, r"x\[0\] must be finite"),
+    (lambda r: np.ones((3, 3), dtype=np.int64), {}, TypeError, r"svdvals\(\): x must be a real floating array"),
+    (lambda r: np.ones((3, 3), dtype=np.uint16), {}, TypeError, r"dtype='bfloat16'"),
+    (lambda r: np.ones((3, 3), dtype=np.complex128), {}, TypeError, r"real floating"),
+    (lambda r: np.ones((3, 3), dtype=bool), {}, TypeError, r"real floating"),
+    (lambda r: [np.ones((3, 3)), np.ones((3, 3), dtype=np.int32)], {}, TypeError, r"x\[1\] must be a real floating"),
+    (lambda r: np.ones(5), {}, ValueError, r"x must be an array of shape \(\.\.\., m, n\)"),
+    (lambda r: [np.ones((2, 2)), np.ones(3)], {}, ValueError, r"x\[1\] must be a 2-D matrix"),
+    (lambda r: "abc", {}, TypeError, r"svdvals\(\): x must be"),
+    # reversed and stepped views are accepted (issue 8); a NaN in one is still named
+    (lambda r: _nan_at(r.standard_normal((3, 4, 6)), (2, 1, 1))[:, ::-1], {}, ValueError, r"x\[2\] must be finite"),
+    (lambda r: _nan_at(r.standard_normal((3, 4, 12)), (1, 0, 4))[..., ::2], {}, ValueError, r"x\[1\] must be finite"),
+    (lambda r: np.ones((3, 3)), {"method": "qr"}, ValueError, r"method must be one of"),
+    (lambda r: np.ones((3, 3)), {"method": "topk"}, ValueError, r"k must be an int >= 1"),
+    (lambda r: np.ones((3, 3)), {"method": "topk", "k": 0}, ValueError, r"k must be >= 1"),
+    (lambda r: np.ones((3, 3)), {"k": 2}, ValueError, r"k must be None unless"),
+    (lambda r: np.ones((3, 3)), {"threads": 0}, ValueError, r"threads must be >= 1"),
+    (lambda r: np.ones((3, 3), dtype=np.uint16), {"dtype": "float8"}, ValueError, r"dtype must be None or 'bfloat16'"),
+    (lambda r: np.ones((3, 3)), {"dtype": "bfloat16"}, TypeError, r"raw bfloat16 bits"),
+]
+
+
+@pytest.mark.parametrize("make,kw,exc,msg", BAD)
+def test_bad_input(rng, make, kw, exc, msg):
+    with pytest.raises(exc, match=msg):
+        g.svdvals(make(rng), **kw)
+
+
+def test_bad_input_gram_and_reference(rng):
+    with pytest.raises(ValueError, match=r"gram\(\): x\[2\] must be finite"):
+        g.gram(_nan_at(rng.standard_normal((3, 5, 4)), (2, 1, 1)))
+    with pytest.raises(ValueError, match=r"x\[2\] must be finite"):
+        ref.svdvals(_nan_at(rng.standard_normal((3, 5, 4)), (2, 1, 1)))
+    with pytest.raises(TypeError, match=r"gram\(\): x must be a real floating"):
+        g.gram(np.ones((2, 2), dtype=np.int8))
+    with pytest.raises(TypeError):
+        ref.svdvals(np.ones((2, 2), dtype=np.int8))
+    # overflow of the f64 Gram is not a NaN: rescaled, no error
+    assert np.isfinite(g.gram(np.full((2, 2), 1e200)) / 1e400 if False else g.svdvals(np.full((2, 2), 1e300))).all()
