@@ -74,7 +74,8 @@ def test_lapack_header_declares_only_what_is_called():
 
     header = (ROOT / "cpp/include/gsa_fast/linalg/lapack.hpp").read_text()
     declared = set(re.findall(r"\b(scipy_\w+?)\(", header))
-    code = "\n".join(p.read_text() for p in [*ROOT.glob("cpp/src/**/*.cpp"), *ROOT.glob("cpp/include/**/*.hpp")]
+    code = "\n".join(p.read_text() for p in [*ROOT.glob("cpp/src/**/*.cpp"), *ROOT.glob("cpp/src/**/*.inl"),
+                                            *ROOT.glob("cpp/include/**/*.hpp")]
                      if p.name not in ("lapack.hpp", "lapack_link_check.cpp"))
     uncalled = sorted(f for f in declared if not re.search(rf"\b{f}\b", code))
     assert declared and not uncalled, f"declared in lapack.hpp but never called: {uncalled}"

@@ -99,6 +99,8 @@ def unit_stride(a: np.ndarray) -> np.ndarray:
 def host_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
     """Any numpy-readable value as a native-order numpy array (no copy unless byte-swapped);
     TypeError for device arrays, strings, None and objects numpy cannot read."""
+    if type(x) is np.ndarray and x.dtype.isnative:  # the common case: one type and one flag check
+        return x
     if type(x) is not np.ndarray:
         x = foreign(x)
         if isinstance(x, (str, bytes)) or x is None:
