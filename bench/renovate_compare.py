@@ -1,6 +1,6 @@
 """Before/after numbers of the renovation (issue 7), measured side by side in one run.
 
-Usage: python3 bench/renovate_compare.py BEFORE_PYTHONPATH AFTER_PYTHONPATH
+Usage: python3 bench/renovate_compare.py BEFORE_PYTHONPATH AFTER_PYTHONPATH [M N] [--tiny-only]
 Each case runs in a fresh subprocess per tree, alternating before/after, best of the repeats:
 - per-call overhead of tiny calls (the route table and the normalization step must not grow it);
 - svdvals(method="svd") on the tall 30522×384 MiniLM-shaped matrix and its wide transpose,
@@ -43,7 +43,9 @@ def run(path, code):
 
 def main():
     before, after = sys.argv[1], sys.argv[2]
-    m, n = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (30522, 384)
+    tiny_only = "--tiny-only" in sys.argv
+    args = [a for a in sys.argv[3:] if not a.startswith("--")]
+    m, n = (int(args[0]), int(args[1])) if len(args) > 1 else (30522, 384)
     tb, ta = {}, {}
     for _ in range(3):  # alternate the trees so load drifts hit both
         for store, path in ((tb, before), (ta, after)):
@@ -52,6 +54,8 @@ def main():
     print("| tiny call | before µs | after µs | after/before |\n|---|---|---|---|")
     for k in tb:
         print(f"| `{k}` | {tb[k]:.1f} | {ta[k]:.1f} | {ta[k] / tb[k]:.2f} |")
+    if tiny_only:
+        return
     sb, sa = run(before, SVD % (m, n)), run(after, SVD % (m, n))
     print(f"\n| svdvals(method='svd', threads=1), {m}×{n} | before s | after s | after/before | after/scipy tall |")
     print("|---|---|---|---|---|")
