@@ -92,17 +92,25 @@ GSA_HD double direct_weighted(int64_t a, int64_t b, double s, const Fn& f) {
   return acc.value();
 }
 
+// The one Gauss–Legendre table: the 16-point rule on [-1, 1], nodes ±x[i] with weights w[i].
+// (A struct with member initializers, so host and device code build it the same way.)
+struct GaussLegendre16 {
+  double x[8] = {0.09501250983763744, 0.2816035507792589, 0.45801677765722737,
+                 0.6178762444026438,  0.755404408355003,  0.8656312023878318,
+                 0.9445750230732326,  0.9894009349916499};
+  double w[8] = {0.18945061045506864, 0.18260341504492364, 0.16915651939500265,
+                 0.1495959888165767,  0.12462897125553407, 0.0951585116824926,
+                 0.062253523938647456, 0.027152459411754176};
+};
+
 // ∫_{log A}^{log B} e^{(1−s)u} F(u) du by 16-point Gauss–Legendre panels of width ≤ 8/λ, where λ
 // is the largest exponential rate of the integrand; a fast-decaying integrand is cut once the
 // remainder is below e^-60 of its start.
 template <class Fn>
 GSA_HD double gl_integral(int64_t A, int64_t B, double s, const Fn& f) {
-  const double gx[8] = {0.09501250983763744, 0.2816035507792589, 0.45801677765722737,
-                        0.6178762444026438,  0.755404408355003,  0.8656312023878318,
-                        0.9445750230732326,  0.9894009349916499};
-  const double gw[8] = {0.18945061045506864, 0.18260341504492364, 0.16915651939500265,
-                        0.1495959888165767,  0.12462897125553407, 0.0951585116824926,
-                        0.062253523938647456, 0.027152459411754176};
+  const GaussLegendre16 gl{};
+  const double* gx = gl.x;
+  const double* gw = gl.w;
   const double ua = log((double)A);
   double D = log1p((double)(B - A) / (double)A);  // accurate even for short ranges
   const double r0 = 1.0 - s, r1 = 1.0 - s + f.rate();
@@ -318,12 +326,9 @@ GSA_HD double bures_length(double a0, double a1, int64_t d) {
   if (!orbit_domain_ok(a0, d) || !orbit_domain_ok(a1, d)) return NAN;
   if (d == 1 || a0 == a1) return 0.0;
   double lo = fmin(a0, a1), hi = fmax(a0, a1);
-  const double gx[8] = {0.09501250983763744, 0.2816035507792589, 0.45801677765722737,
-                        0.6178762444026438,  0.755404408355003,  0.8656312023878318,
-                        0.9445750230732326,  0.9894009349916499};
-  const double gw[8] = {0.18945061045506864, 0.18260341504492364, 0.16915651939500265,
-                        0.1495959888165767,  0.12462897125553407, 0.0951585116824926,
-                        0.062253523938647456, 0.027152459411754176};
+  const orbit_detail::GaussLegendre16 gl{};
+  const double* gx = gl.x;
+  const double* gw = gl.w;
   const double logd = log((double)d);
   const double hmax = fmin(0.25, 2.0 / logd);
   KahanSum acc;
