@@ -17,11 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._chart_args import (ChartFit, _alpha_batch, _as_batch, _check_chart_args,  # noqa: F401
+from ._chart_args import (ChartFit, _alpha_batch, _as_batch, _check_chart_args,
                           _check_window_width, _ChartFit, _d_batch)
 from ._validate import type_error
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
+RESULT_TYPES = (ChartFit,)  # gsa_fast.charts.ChartFit stays importable (defined in _chart_args)
 
 # codes of gsa::cpu::ChartKind / ResidualKind, exported by the extension
 _CHARTS = {name: int(v) for name, v in _backend.core.ChartKind.__members__.items()}
