@@ -28,18 +28,31 @@ namespace gsa {
 namespace cpu {
 namespace {
 
-constexpr int64_t kBlock = 256;        // KS terms between two prune checks
+constexpr int64_t kBlock = 16;  // KS terms between two prune checks (most candidates stop after one)
 constexpr int64_t kSmallN = 20;        // WeightWatcher's SMALL_N_CUTOFF
 constexpr int64_t kSmallMinTail = 8;   // fit_powerlaw_smallN's k_min
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // max_{k in [k0, k1)} |1 − exp(c·(L[k] − Li)) − k/n| over one block (L already offset to the tail).
-GSA_CLONES("arch=haswell")
+typedef int64_t v4l __attribute__((vector_size(32)));
+
+// max_{k in [k0, k1)} |1 − exp(c·(L[k] − Li)) − k/n| over one block, four lanes at a time.
+GSA_CLONES("avx2")
 double ks_block(const double* L, int64_t k0, int64_t k1, double Li, double c, double n) {
-  double m = 0.0;
-  for (int64_t k = k0; k < k1; ++k) {
-    const double e = math::esd_exp_nonpos(c * (L[k] - Li));
-    const double v = math::esd_ks_term(e, (double)k, n);
+  v4d m4 = {0.0, 0.0, 0.0, 0.0};
+  v4d kk = {(double)k0, (double)(k0 + 1), (double)(k0 + 2), (double)(k0 + 3)};
+  int64_t k = k0;
+  for (; k + 4 <= k1; k += 4) {
+    v4d l;
+    load4(l, L + k);
+    const v4d e = math::esd_exp_nonpos_t<v4d, v4l>(c * (l - Li));
+    const v4d v = math::esd_ks_term_t<v4d>(e, kk, n);
+    m4 = v > m4 ? v : m4;
+    kk += 4.0;
+  }
+  double m = std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
+  for (; k < k1; ++k) {
+    const double v = math::esd_ks_term(math::esd_exp_nonpos(c * (L[k] - Li)), (double)k, n);
     m = v > m ? v : m;
   }
   return m;
