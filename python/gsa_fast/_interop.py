@@ -91,12 +91,27 @@ def _on_device(a) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
+def _device_object(x) -> bool:
+    """Device memory, decided without importing cupy or converting anything."""
+    if isinstance(x, np.ndarray):
+        return False
+    if _on_device(x) or hasattr(x, "__cuda_array_interface__"):
+        return True
+    if is_torch(x):
+        return x.device.type != "cpu"
+    if hasattr(x, "__dlpack_device__"):
+        try:
+            return int(x.__dlpack_device__()[0]) in _KDLCUDA
+        except Exception:  # pragma: no cover - a broken producer: let the conversion report it
+            return False
+    return False
+
+
 def as_numpy(x, fn: str, arg: str):
     """:func:`as_array` for host-only functions: device memory raises TypeError (no hidden copy)."""
-    a = as_array(x)
-    if _on_device(a) or (isinstance(a, (list, tuple)) and any(_on_device(e) for e in a)):
+    if _device_object(x) or (isinstance(x, (list, tuple)) and any(_device_object(e) for e in x)):
         raise type_error(fn, arg, "a host array (this function has no CUDA kernel; move it with .cpu())", x)
-    return a
+    return as_array(x)
 
 
 def restore(result, like, output: str = "numpy"):
