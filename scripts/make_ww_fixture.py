@@ -65,7 +65,7 @@ def build(tensors):
     return root
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1] != "--conv":
     import weightwatcher as ww
 
     src, dst = sys.argv[1], sys.argv[2]
@@ -80,3 +80,42 @@ if __name__ == "__main__":
         f.write(f"# summary (get_summary): {json.dumps({k: float(v) for k, v in watcher.get_summary(details).items()})}\n")
         details.to_csv(f, index=False, float_format="%.17g")
     print(details[["layer_id", "name", "N", "M", "alpha", "xmin", "D", "num_pl_spikes"]].to_string())
+
+
+def conv_fixture(dst_csv, dst_npz):
+    """A small conv + dense model with seeded weights (tests/data/ww_conv.npz) and WeightWatcher's
+    analyze() of it (tests/data/ww_conv.csv): the pool=True conv2d path (kh·kw slices, conv2d_norm).
+
+        /tmp/ww-venv/bin/python scripts/make_ww_fixture.py --conv tests/data/ww_conv.csv tests/data/ww_conv.npz
+    """
+    import weightwatcher as ww
+
+    rng = np.random.default_rng(2026)
+    weights = {
+        "conv1.weight": (rng.standard_normal((24, 12, 3, 3)) * 0.2).astype(np.float32),
+        "conv2.weight": (rng.standard_normal((16, 24, 2, 2)) * 0.3).astype(np.float32),
+        "fc.weight": (rng.standard_t(3, (40, 30)) * 0.1).astype(np.float32),
+    }
+    np.savez(dst_npz, **weights)
+    model = nn.Module()
+    c1 = nn.Conv2d(12, 24, 3, bias=False)
+    c1.weight.data = torch.from_numpy(weights["conv1.weight"])
+    c2 = nn.Conv2d(24, 16, 2, bias=False)
+    c2.weight.data = torch.from_numpy(weights["conv2.weight"])
+    fc = nn.Linear(30, 40, bias=False)
+    fc.weight.data = torch.from_numpy(weights["fc.weight"])
+    model.add_module("conv1", c1)
+    model.add_module("conv2", c2)
+    model.add_module("fc", fc)
+    details = ww.WeightWatcher(model=model).analyze()
+    with open(dst_csv, "w") as f:
+        f.write(f"# WeightWatcher {ww.__version__} analyze() defaults on the seeded conv model of "
+                f"scripts/make_ww_fixture.py (weights in {dst_npz.split('/')[-1]})\n")
+        f.write(f"# torch {torch.__version__}, numpy {np.__version__}; command: /tmp/ww-venv/bin/python "
+                f"scripts/make_ww_fixture.py --conv {dst_csv} {dst_npz}\n")
+        details.to_csv(f, index=False, float_format="%.17g")
+    print(details[["layer_id", "name", "N", "M", "rf", "alpha", "xmin", "D", "num_pl_spikes"]].to_string())
+
+
+if __name__ == "__main__" and sys.argv[1] == "--conv":
+    conv_fixture(sys.argv[2], sys.argv[3])

@@ -171,14 +171,25 @@ def _shape_info(L: _Layer):
     default: conv kernels as kh·kw slices, combined into one ESD), and its conv2d_norm factor."""
     a = L.weight
     if L.layer_type == "conv2d":
+        # WeightWatcher's conv2D_Wmats, including its bookkeeping: (N, M) start as the channel
+        # dimensions and swap once for every slice it transposes (so kh·kw even slices of a wide
+        # kernel keep N < M), rf = the number of slices.
         o, i, kh, kw = a.shape
-        if o + i >= kh + kw:  # channels "last" in WeightWatcher's terms: W[:, :, i, j] slices
+        if o + i >= kh + kw:  # channels "last" in its terms: W[:, :, p, q] slices
+            N, M = o, i
             mats = [a[:, :, p, q] for p in range(kh) for q in range(kw)]
+            wide = lambda m: m.shape[0] < m.shape[1]  # noqa: E731
         else:
+            N, M = kw, kh
             mats = [a[p, q, :, :] for p in range(o) for q in range(i)]
-        mats = [m.T if m.shape[0] < m.shape[1] else m for m in mats]
-        N, M = mats[0].shape
-        return [np.ascontiguousarray(m) for m in mats], N, M, len(mats), math.sqrt(1 / 2.0)
+            wide = lambda m: m.shape[1] < m.shape[0]  # noqa: E731
+        out = []
+        for m in mats:
+            if wide(m):
+                N, M = M, N
+                m = m.T
+            out.append(np.ascontiguousarray(m))
+        return out, N, M, len(out), math.sqrt(1 / 2.0)
     if L.layer_type in ("dense", "embedding"):
         return [a], max(a.shape), min(a.shape), 1, 1.0
     return None  # conv1d: WeightWatcher 0.7.7 hands the 3-D kernel to its SVD and fails; skipped
@@ -272,7 +283,7 @@ def ww_columns(sigma, N, M, *, prefix="ww_", xmax=None):
     evals = _evals_of([s], 1.0)
     fits = esd_powerlaw_fit(RaggedSpectra(evals, np.array([0, evals.size], dtype=np.int64)),
                             xmax=xmax, evals_thresh=EVALS_THRESH)
-    row = _esd_columns([evals], [N], [s], fits, 0)
+    row = _esd_columns([evals], [N], [[s]], fits, 0)
     row.pop("status")
     return {prefix + k: v for k, v in row.items()}
 
