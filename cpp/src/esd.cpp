@@ -157,9 +157,10 @@ Cand fit_standard(const Prepared& p, int64_t N, int nthreads) {
   }
   std::atomic<double> bound{best.D};
   std::mutex mu;
+  const Cand seed = best;
   Cand global = best;
   parallel_for(nc, nthreads, 64, [&](int64_t lo, int64_t hi) {
-    Cand local = global;
+    Cand local = seed;
     int64_t hint = 0;
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t i = order[t];
