@@ -148,6 +148,7 @@ def recipes(rng):
         "bures_distance_cartan": (rng.uniform(0.1, 2.0, (3, 5)), lambda f, x: f(x, np.linspace(0.5, 1.5, 5))),
         "gram": (M, lambda f, x: f(x)),
         "svdvals": (M, lambda f, x: f(x)),
+        "esd_powerlaw_fit": (S ** 2, lambda f, x: f(x).alpha),
     }
 
 

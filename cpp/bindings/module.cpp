@@ -18,6 +18,7 @@ void bind_bures(py::module_& m);
 void bind_charts(py::module_& m);
 void bind_spectra(py::module_& m);
 void bind_enums(py::module_& m);
+void bind_esd(py::module_& m);
 }  // namespace bind
 }  // namespace gsa
 
@@ -41,4 +42,5 @@ PYBIND11_MODULE(_core, m) {
   gsa::bind::bind_charts(m);
   gsa::bind::bind_spectra(m);
   gsa::bind::bind_enums(m);
+  gsa::bind::bind_esd(m);
 }

@@ -88,11 +88,14 @@ ROUTES = {
     "gram": Route("spectra", ("spectra_gram",), "_gpu_spectra.gram", "gram"),
     "svdvals": Route("spectra", ("spectra_svdvals", "spectra_topk"), "_gpu_spectra.svdvals",
                      "svdvals"),
+    # ESD power-law fit, WeightWatcher's alpha (issue 10): cpp/src/esd.cpp
+    "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), None, "esd_powerlaw_fit"),
 }
 
 # The Python module that holds each family's public functions: the family stem everywhere.
 FAMILY_MODULE = {"sums": "sums", "orbit": "orbit", "tails": "tails", "energy": "energy",
-                 "charts": "charts", "bures": "bures", "spectra": "spectra"}
+                 "charts": "charts", "bures": "bures", "spectra": "spectra",
+                 "esd": "esd"}
 
 
 # ---- device detection ----------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from . import energy as _energy  # the module; `energy` below is its public func
 from .bures import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
 from .energy import *  # noqa: F401,F403
+from . import esd
+from .esd import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
@@ -18,4 +20,5 @@ from .tails import *  # noqa: F401,F403
 __all__ = sorted(
     set(sums.__all__) | set(orbit.__all__) | set(_energy.__all__) | set(tails.__all__)
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
+    | set(esd.__all__)
 )

@@ -1,0 +1,75 @@
+"""gsa_fast vs WeightWatcher 0.7.7, side by side in one run (numbers for bench/results/esd.md).
+
+Needs an environment with weightwatcher and torch besides gsa_fast (a scratch venv; see
+scripts/make_ww_fixture.py), e.g.:
+
+    PYTHONPATH=python /tmp/ww-venv/bin/python bench/esd_vs_ww.py [MODEL.safetensors]
+
+(the model defaults to the bundled MiniLM checkpoint when its package is installed there).
+
+Measures (minimum of several rounds, wall clock):
+1. the fit at N = 8192 (Pareto 1.5 spectrum): WWFit vs gsa_fast.esd_powerlaw_fit;
+2. the MiniLM table in-process: WeightWatcher(model).analyze() vs compat.weightwatcher.analyze
+   vs the bare gsa_fast.svdvals of the same 39 matrices;
+3. whole processes (interpreter start, imports, table) for both.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best  # noqa: E402
+
+
+def main():
+    import gsa_fast as g
+    from gsa_fast.compat import weightwatcher as cw
+    from gsa_fast.weights import bundled_model_path, layer_matrices, read_safetensors
+    import make_ww_fixture as mk
+    import weightwatcher as ww
+    from weightwatcher.WW_powerlaw import WWFit
+
+    x = np.random.default_rng(1).pareto(1.5, 8192) + 0.01
+    with contextlib.redirect_stdout(io.StringIO()):
+        t_ww = best(lambda: WWFit(x), rounds=2)
+        w = WWFit(x)
+    t_g = best(lambda: g.esd_powerlaw_fit(x), rounds=20)
+    r = g.esd_powerlaw_fit(x)
+    print(f"fit N=8192: WWFit {t_ww*1e3:.1f} ms, gsa {t_g*1e3:.2f} ms, ratio {t_ww/t_g:.0f}x; "
+          f"same xmin: {r.xmin == w.xmin}, alpha diff {r.alpha - w.alpha:.1e}, D diff {r.D - w.D:.1e}")
+
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else bundled_model_path()
+    mats = list(layer_matrices(read_safetensors(path), min_side=8).values())
+    model = mk.build(mk.read_safetensors(str(path)))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        t_wwa = best(lambda: ww.WeightWatcher(model=model).analyze(), rounds=2)
+    t_sv = best(lambda: g.svdvals(mats), rounds=3)
+    t_tab = best(lambda: cw.analyze(path), rounds=3)
+    t_svd = best(lambda: cw.analyze(path, method="svd"), rounds=2)
+    print(f"MiniLM in-process: WW analyze {t_wwa:.2f} s, gsa table {t_tab:.3f} s ({t_wwa/t_tab:.1f}x), "
+          f"bare svdvals {t_sv:.3f} s (table/svdvals {t_tab/t_sv:.2f}), gsa table method=svd {t_svd:.3f} s "
+          f"({t_wwa/t_svd:.1f}x)")
+
+    env = dict(os.environ)
+    code_g = f"from gsa_fast.compat import weightwatcher as cw; cw.analyze({str(path)!r})"
+    code_w = ("import sys; sys.path.insert(0, 'scripts'); import make_ww_fixture as mk, weightwatcher as ww; "
+              f"ww.WeightWatcher(model=mk.build(mk.read_safetensors({str(path)!r}))).analyze()")
+    run = lambda c: subprocess.run([sys.executable, "-c", c], cwd=ROOT, env=env, check=True,  # noqa: E731
+                                   capture_output=True)
+    t_pg = best(lambda: run(code_g), rounds=2)
+    t_pw = best(lambda: run(code_w), rounds=1)
+    print(f"MiniLM whole processes: WW {t_pw:.2f} s, gsa {t_pg:.2f} s ({t_pw/t_pg:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
