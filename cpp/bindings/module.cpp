@@ -3,6 +3,7 @@
 
 #include "gsa_fast/check.hpp"
 
+#include "gsa_fast/interrupt.hpp"
 #include "gsa_fast/parallel.hpp"
 
 namespace py = pybind11;
@@ -31,6 +32,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_num_threads", [](int n) {
     gsa::require(n >= 1, "set_num_threads(): n must be >= 1");
     gsa::default_num_threads() = n;
+  });
+  // A kernel stopped by a signal (interrupt.hpp): the signal handler's exception is pending.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const gsa::Interrupted&) {
+      if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    }
   });
   gsa::bind::bind_sums(m);
   gsa::bind::bind_orbit(m);

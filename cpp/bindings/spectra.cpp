@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "interrupt.hpp"
 #include "gsa_fast/kernels/spectra.hpp"
 #include "gsa_fast/kernels/sterf_lanes.hpp"
 
@@ -51,6 +52,7 @@ void bind_spectra(py::module_& m) {
         const int64_t* off = out_offsets.data();
         cpu::SpectraStatus st;
         {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between units of work
           py::gil_scoped_release nogil;
           st = cpu::gram_batch(mats.data(), (int64_t)mats.size(), o, off, nthreads);
         }
@@ -72,6 +74,7 @@ void bind_spectra(py::module_& m) {
         const int64_t* off = out_offsets.data();
         cpu::SpectraStatus st;
         {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between units of work
           py::gil_scoped_release nogil;
           st = cpu::svdvals_batch(mats.data(), (int64_t)mats.size(), method, eig_driver, o, off,
                                   nthreads);
@@ -101,6 +104,7 @@ void bind_spectra(py::module_& m) {
         const int64_t* off = out_offsets.data();
         cpu::SpectraStatus st;
         {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between units of work
           py::gil_scoped_release nogil;
           st = cpu::svdvals_topk_batch(mats.data(), (int64_t)n, k, oversample, power_iters, seed, o,
                                        off, f, e, nthreads);

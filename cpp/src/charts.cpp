@@ -53,11 +53,11 @@ int64_t scan(const T* x, int64_t len, int64_t* q, double* vmax, int64_t* imax, b
 // R(P) = Σ_{k≥2} σ_k²/σ_1², summed over every value but the (first) largest: no cancellation.
 template <class T>
 double radial_ratio(const T* x, int64_t len, double vmax, int64_t imax) {
-  const double inv = 1.0 / vmax;
+  // a division, not a product with 1/vmax: for subnormal vmax the reciprocal is Inf
   math::KahanSum acc;
   for (int64_t k = 0; k < len; ++k) {
     if (k == imax) continue;
-    const double r = (double)x[k] * inv;
+    const double r = (double)x[k] / vmax;
     acc.add(r * r);
   }
   return acc.value();

@@ -3,8 +3,8 @@
 // Route "gram": float64 Gram by BLAS dsyrk, either straight on float64 input (zero copy) or on
 // float64 panels converted from f32/f16/bf16 inside a per-worker buffer (the mixed-precision
 // Gram LAPACK lacks), then a values-only symmetric eigensolver, reversed, clipped at 0, sqrt.
-// Route "svd": dgesdd (jobz='N') on a per-worker float64 copy. Route "topk": randomized range
-// finder on float64 panels (spectra_topk below). Non-finite input is found inside the
+// Route "svd": dgesdd's values-only stages (svd_stages.cpp, interruptible) on a per-worker
+// float64 copy. Route "topk": randomized range finder on float64 panels (spectra_topk below). Non-finite input is found inside the
 // conversion pass (or, for float64 Gram input, from the Gram diagonal, which is non-finite
 // exactly when the input is non-finite or the Gram overflows).
 #include "gsa_fast/kernels/spectra.hpp"
@@ -19,12 +19,14 @@
 #include <vector>
 
 #include "gsa_fast/blas_threads.hpp"
+#include "gsa_fast/interrupt.hpp"
 #include "gsa_fast/lapack.hpp"
 #include "gsa_fast/math/bf16.hpp"
 #include "gsa_fast/parallel.hpp"
 #include "gsa_fast/simd.hpp"
 #include "gsa_fast/kernels/band_eig.hpp"
 #include "gsa_fast/kernels/sterf_lanes.hpp"
+#include "gsa_fast/kernels/svd_stages.hpp"
 
 namespace gsa {
 namespace cpu {
@@ -98,12 +100,16 @@ bool scan(const MatrixRef& S, double* maxabs) {
   return acc == 0.0;
 }
 
-// Power-of-two scale bringing max|s| to [0.5, 1) (exact; 1 for zero input).
+// Power-of-two scale bringing max|s| to [0.5, 1) (exact; 1 for zero input). Capped at 2^1022,
+// the largest power of two whose square root of the reciprocal is still normal: subnormal input
+// (max|s| < 2^-1022) then lands in [2^-53, 1) — still exact, as scaling by a power of two is
+// exact whenever the result is normal — instead of an infinite scale and NaN everywhere.
+// Undo it by dividing twice (x / s / s), never by s²: s² over- or underflows at the ends.
 double pow2_scale(double maxabs) {
   if (!(maxabs > 0.0)) return 1.0;
   int e = 0;
   std::frexp(maxabs, &e);
-  return std::ldexp(1.0, -e);
+  return std::ldexp(1.0, std::min(-e, 1022));
 }
 
 int to_int(int64_t v) { return (int)v; }
@@ -158,6 +164,7 @@ void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, b
     for (int64_t bi = 0; bi <= bj; ++bi) tiles.emplace_back(bi, bj);
   parallel_for(ntiles, threads, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
+      interrupt_point();
       const int64_t i0 = tiles[(size_t)t].first * tb, j0 = tiles[(size_t)t].second * tb;
       const int ni = to_int(std::min(tb, q - i0)), nj = to_int(std::min(tb, q - j0));
       double* C = G + i0 + j0 * q;
@@ -200,6 +207,7 @@ bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Worksp
     const int64_t p = panel_len(S.rows, S.cols);
     double* P = grow(ws.panel, (size_t)(p * S.rows));
     for (int64_t c0 = 0; c0 < S.cols; c0 += p) {
+      interrupt_point();
       const int64_t w = std::min(p, S.cols - c0);
       if (!convert_block_par(S, 0, S.rows, c0, w, scale, P, threads)) return false;
       gram_tiles(P, w, q, w, true, c0 > 0, G, threads);
@@ -208,6 +216,7 @@ bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Worksp
     const int64_t p = panel_len(S.cols, S.rows);
     double* P = grow(ws.panel, (size_t)(p * S.cols));
     for (int64_t r0 = 0; r0 < S.rows; r0 += p) {
+      interrupt_point();
       const int64_t h = std::min(p, S.rows - r0);
       if (!convert_block_par(S, r0, h, 0, S.cols, scale, P, threads)) return false;
       gram_tiles(P, S.cols, q, h, false, r0 > 0, G, threads);
@@ -516,9 +525,11 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
     // OpenBLAS guard: LAPACK gets that many OpenBLAS threads, run on gsa_fast's blocking pool
     // (measured at q = 4096 on 2 cores: 1.4× faster when both are free, 3 % slower than one
     // thread when another process holds a core; OpenBLAS's own threads: 37 % slower there).
-    if (threads > 1) scipy_openblas_set_num_threads(threads);
+    // (not in a child forked mid-call: OpenBLAS's threaded driver may be locked there)
+    const bool blas_mt = threads > 1 && !forked_during_blas_call();
+    if (blas_mt) scipy_openblas_set_num_threads(threads);
     info = eig_values(q, G, driver, ws, w);
-    if (threads > 1) scipy_openblas_set_num_threads(1);
+    if (blas_mt) scipy_openblas_set_num_threads(1);
   }
   if (info != 0) {
     st.code = 2;
@@ -529,30 +540,47 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
   return st;
 }
 
-// dgesdd on a float64 copy. dgesdd scales badly scaled input itself.
+// Singular values of a float64 copy by dgesdd's stages, one panel at a time (svd_stages.hpp:
+// interruptible). The copy is laid out tall column-major (m ≥ n), the shape dgesdd starts from:
+// S itself read as column-major is cols×rows, tall when cols ≥ rows; otherwise the copy is
+// transposed in blocks of rows. LAPACK's reductions are scale-invariant up to over/underflow;
+// values beyond that range are handled by an exact power-of-two scaling, as dgesdd does.
 SpectraStatus svdvals_svd_one(const MatrixRef& S, Workspace& ws, double* out) {
   SpectraStatus st;
-  const int64_t q = std::min(S.rows, S.cols);
-  double* A = grow(ws.gram, (size_t)(S.rows * S.cols));  // row-major rows×cols = col-major cols×rows
-  if (!convert_block(S, 0, S.rows, 0, S.cols, 1.0, A)) {
+  const bool tall = S.cols >= S.rows;
+  const int64_t m = tall ? S.cols : S.rows, n = tall ? S.rows : S.cols;
+  double* A = grow(ws.gram, (size_t)(S.rows * S.cols));
+  double mx = 0.0;
+  if (!scan(S, &mx)) {
     st.code = 1;
     return st;
   }
-  const int m = to_int(S.cols), n = to_int(S.rows), lda = std::max(1, m), one = 1;
-  const char jobz = 'N';
-  int info = 0, lw = -1;
-  double wq = 0.0, dummy = 0.0;
-  int* iwork = grow(ws.iwork, (size_t)(8 * q));
-  scipy_dgesdd_(&jobz, &m, &n, A, &lda, out, &dummy, &one, &dummy, &one, &wq, &lw, iwork, &info, 1);
-  if (info == 0) {
-    lw = std::max(1, (int)wq);
-    double* work = grow(ws.work, (size_t)lw);
-    scipy_dgesdd_(&jobz, &m, &n, A, &lda, out, &dummy, &one, &dummy, &one, work, &lw, iwork, &info, 1);
+  // dgesdd's own rule: scale into [sqrt(safmin)/eps, sqrt(safmax)·eps] when outside
+  const double scale = (mx > 0.0 && (mx < 1e-140 || mx > 1e140)) ? pow2_scale(mx) : 1.0;
+  if (tall) {
+    const int64_t blk = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, S.cols));
+    for (int64_t r0 = 0; r0 < S.rows; r0 += blk) {
+      interrupt_point();
+      convert_block(S, r0, std::min(blk, S.rows - r0), 0, S.cols, scale, A + r0 * S.cols);
+    }
+  } else {  // A (col-major rows×cols) = S: blocks of 64 rows, converted then scattered
+    constexpr int64_t kB = 64;
+    double* P = grow(ws.panel, (size_t)(kB * S.cols));
+    for (int64_t r0 = 0; r0 < S.rows; r0 += kB) {
+      interrupt_point();
+      const int64_t h = std::min(kB, S.rows - r0);
+      convert_block(S, r0, h, 0, S.cols, scale, P);
+      for (int64_t j = 0; j < S.cols; ++j)
+        for (int64_t i = 0; i < h; ++i) A[r0 + i + j * S.rows] = P[i * S.cols + j];
+    }
   }
+  const int info = svd_values_staged(m, n, A, m, out, ws.work);
   if (info != 0) {
     st.code = 2;
     st.info = info;
+    return st;
   }
+  for (int64_t j = 0; j < n; ++j) out[j] /= scale;
   return st;
 }
 
@@ -581,6 +609,7 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
     for (int64_t wid = wb; wid < we; ++wid) {
       Workspace ws;
       for (;;) {
+        interrupt_point();  // between matrices
         const int64_t j = next.fetch_add(1);
         if (j >= n) break;
         const int64_t i = order[(size_t)j];
@@ -611,6 +640,7 @@ bool apply(const MatrixRef& S, double scale, bool adjoint, const double* X, doub
   const double one = 1.0, zero = 0.0;
   double ss = 0.0;
   for (int64_t r0 = 0; r0 < r; r0 += p) {
+    interrupt_point();
     const int64_t h = std::min(p, r - r0);
     if (!convert_block(S, r0, h, 0, c, scale, P)) return false;
     if (sumsq)
@@ -673,7 +703,7 @@ SpectraStatus topk_one(const MatrixRef& S, int64_t k, int64_t oversample, int po
         const double v = load(S.data, S.dtype, i * S.ld + j) * scale;
         ss += v * v;
       }
-    *frob_sq = ss / (scale * scale);
+    *frob_sq = ss / scale / scale;
     *err = 0.0;
     std::copy(all.begin(), all.begin() + kk, out);
     return st;
@@ -732,7 +762,7 @@ SpectraStatus topk_one(const MatrixRef& S, int64_t k, int64_t oversample, int po
     if (info) return fail(info);
   }
   for (int64_t j = 0; j < kk; ++j) out[j] = sv[(size_t)j] / scale;
-  *frob_sq = ss / (scale * scale);
+  *frob_sq = ss / scale / scale;
   // 0 ≤ σ_j(A) − σ_j(B) ≤ ‖A − QQᵀA‖_2 ≤ ‖A − QQᵀA‖_F (Weyl; σ_j(B) ≤ σ_j(A) as B = QᵀA).
   *err = std::sqrt(res) / scale;
   return st;
@@ -757,11 +787,11 @@ SpectraStatus gram_batch(const MatrixRef* mats, int64_t n, double* out, const in
     double scale = 1.0;
     SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
     if (st.code) return st;
-    const double inv2 = 1.0 / (scale * scale);
-    // column-major upper (i ≤ j at G[i + j q]) → full symmetric; row-major equals column-major
+    // column-major upper (i ≤ j at G[i + j q]) → full symmetric; row-major equals column-major.
+    // Two exact divisions by the power-of-two scale (scale² itself may be 0 or Inf).
     for (int64_t j = 0; j < q; ++j)
       for (int64_t a = 0; a <= j; ++a) {
-        const double v = G[a + j * q] * inv2;
+        const double v = G[a + j * q] / scale / scale;
         G[a + j * q] = v;
         G[j + a * q] = v;
       }
@@ -802,6 +832,7 @@ SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int ei
   const int64_t nsmall = (int64_t)small_idx.size();
   std::mutex mu;
   parallel_for(nsmall, nthreads, kSmallChunk, [&](int64_t b, int64_t e) {
+    interrupt_point();
     Workspace ws;
     const SpectraStatus cs = svdvals_small_chunk(mats, small_idx.data() + b, e - b, out, out_offsets, ws);
     if (cs.code) {
