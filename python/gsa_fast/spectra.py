@@ -47,7 +47,7 @@ import numpy as np
 from . import _backend
 from . import _gpu_spectra
 from ._ragged import RaggedSpectra
-from ._validate import as_int, type_error, value_error
+from ._validate import MAX_LAPACK_INT, MAX_SEED, as_int, as_threads, type_error, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 
@@ -225,9 +225,7 @@ def _batch(x, fn, dtype) -> _Batch:
 
 
 def _threads(threads, fn):
-    if threads is None:
-        return 0
-    return as_int(threads, fn, "threads", minimum=1)
+    return as_threads(threads, fn)
 
 
 def _index_name(b: _Batch, i: int) -> str:
@@ -351,10 +349,10 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     if method == "topk":
         if k is None:
             raise value_error(fn, "k", "an int >= 1 for method='topk'", "None")
-        k = as_int(k, fn, "k", minimum=1)
-        oversample = as_int(oversample, fn, "oversample", minimum=0)
-        power_iters = as_int(power_iters, fn, "power_iters", minimum=0)
-        seed = as_int(seed, fn, "seed", minimum=0)
+        k = as_int(k, fn, "k", minimum=1, maximum=MAX_LAPACK_INT)
+        oversample = as_int(oversample, fn, "oversample", minimum=0, maximum=MAX_LAPACK_INT)
+        power_iters = as_int(power_iters, fn, "power_iters", minimum=0, maximum=MAX_LAPACK_INT)
+        seed = as_int(seed, fn, "seed", minimum=0, maximum=MAX_SEED)
     elif k is not None:
         raise value_error(fn, "k", "None unless method='topk'", repr(k))
     b = _batch(x, fn, dtype)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _backend, _gpu_spectral
 from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
-from ._validate import as_count_array, as_eps_levels, describe, type_error, value_error
+from ._validate import as_eps_levels, as_width, describe, type_error, value_error
 
 __all__ = [
     "truncation_rank",
@@ -267,7 +267,7 @@ def radial_functional(spectra, d=None):
     else:
         if _backend.is_cupy(d):
             raise type_error(fn, "d", "an int or numpy array of ints", d)
-        dd = as_count_array(d, fn, "d", minimum=1)
+        dd = as_width(d, fn)
         try:
             dd = np.broadcast_to(dd, b.batch_shape)
         except ValueError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import as_count_array, as_int, as_real_array, as_width, broadcast_flat, type_error, value_error
+from ._validate import MAX_LAPACK_INT, empty_result, as_count_array, as_int, as_real_array, as_width, broadcast_flat, type_error, value_error
 
 __all__ = [
     "orbit_tail",
@@ -138,9 +138,9 @@ def plateau_thresholds(eps, d, rmax=None):
     if rmax is None:
         rmax = int(min(int(w.max()), 64)) if w.size else 0
     else:
-        rmax = as_int(rmax, fn, "rmax", minimum=0)
+        rmax = as_int(rmax, fn, "rmax", minimum=0, maximum=MAX_LAPACK_INT)
     shape, (e, w) = broadcast_flat(e, w)
-    out = np.empty(e.size * rmax)
+    out = empty_result(e.size * rmax, fn, "rmax", repr(rmax))
     _backend.core.plateau_thresholds(e, w, rmax, out)
     return out.reshape(shape + (rmax,))
 
