@@ -49,7 +49,14 @@ def gram(x, *, threads=None, dtype=None):
     for i, a in enumerate(mats):
         a64, _ = _upcast(a, dtype)
         _check_finite(a64, i)
-        out.append(a64.T @ a64 if a64.shape[0] >= a64.shape[1] else a64 @ a64.T)
+        # exact power-of-two scaling to max|a| in [0.5, 1) (capped at 2^1022 for subnormal
+        # input), undone by two divisions: products of huge entries overflow one by one, whose
+        # ±inf then sum to NaN or the wrong sign; those of subnormal entries flush to 0
+        mx = float(np.max(np.abs(a64))) if a64.size else 0.0
+        sc = np.ldexp(1.0, min(-int(np.frexp(mx)[1]), 1022)) if mx > 0 else 1.0
+        b = a64 * sc
+        with np.errstate(over="ignore", under="ignore"):  # a Gram beyond 1e308 is ±inf
+            out.append((b.T @ b if b.shape[0] >= b.shape[1] else b @ b.T) / sc / sc)
     if ragged:
         return out
     a = np.asarray(x)
