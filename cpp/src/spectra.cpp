@@ -150,11 +150,14 @@ void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, b
   const double one = 1.0, beta = accumulate ? 1.0 : 0.0;
   const char U = 'U', N = 'N', T = 'T';
   const int iq = to_int(q), ik = to_int(k), ild = to_int(ld);
-  if (threads <= 1 || q < 256) {
+  if (q < 256) {
     scipy_dsyrk_(&U, outer ? &T : &N, &iq, &ik, &one, X, &ild, &beta, G, &iq, 1, 1);
     return;
   }
-  const int64_t tb = std::max<int64_t>(128, std::min<int64_t>(512, (q + 2 * threads - 1) / (2 * threads)));
+  // The tiling depends on q only, never on the thread count: each tile is one single-threaded
+  // BLAS call whichever worker runs it, so the Gram is bitwise the same for any `threads`
+  // (docs/reproducibility.md). One thread runs the same tiles in order.
+  const int64_t tb = std::max<int64_t>(128, std::min<int64_t>(512, (q + 3) / 4));
   const int64_t nb = (q + tb - 1) / tb;
   const int64_t ntiles = nb * (nb + 1) / 2;
   // tile t ↔ (bi ≤ bj) in column order of the upper triangle
