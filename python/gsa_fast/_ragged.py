@@ -104,7 +104,7 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
         if offsets[0] != 0 or offsets[-1] != values.size or np.any(np.diff(offsets) < 0):
             raise value_error(fn, f"{arg}.offsets", "nondecreasing from 0 to len(values)",
                               f"[{offsets[0]}, …, {offsets[-1]}] for {values.size} values")
-        if values.strides[0] != values.itemsize:
+        if values.size > 1 and values.strides[0] != values.itemsize:  # (0 or 1 values: any stride)
             raise value_error(fn, f"{arg}.values", "contiguous", "a strided array")
         return SpectraBatch(values, offsets[:-1], np.diff(offsets), (offsets.size - 1,), True)
     if isinstance(x, (list, tuple)) and x and all(hasattr(s, "__len__") for s in x):

@@ -20,6 +20,7 @@ MAX_WIDTH = MAX_EXACT_INT
 MAX_LAPACK_INT = 2**31 - 1  # k, oversample, power_iters, rmax: LAPACK's 32-bit integers
 MAX_THREADS = 4096  # threads=, set_num_threads(): worker threads are real OS threads
 MAX_SEED = 2**64 - 1  # seeds are uint64 in the kernels
+MAX_RESULT_VALUES = 2**28  # results whose size an integer argument sets (2 GiB of float64)
 
 
 def describe(x) -> str:
@@ -136,14 +137,16 @@ def as_threads(threads, fn: str) -> int:
 
 
 def empty_result(count: int, fn: str, arg: str, got: str, dtype=np.float64) -> np.ndarray:
-    """np.empty(count) for a result whose size an argument sets; ValueError (naming the
-    argument) instead of numpy's MemoryError when it cannot be allocated."""
+    """np.empty(count) for a result whose size an integer argument sets: at most
+    MAX_RESULT_VALUES values, and a ValueError naming the argument instead of numpy's
+    MemoryError (or an overcommitted allocation the kernel then fills) otherwise."""
+    expected = f"small enough for a result of at most 2**28 values; it asks for {count} values"
+    if count > MAX_RESULT_VALUES:
+        raise value_error(fn, arg, expected, got)
     try:
         return np.empty(count, dtype=dtype)
-    except (MemoryError, ValueError):
-        nbytes = count * np.dtype(dtype).itemsize
-        raise value_error(fn, arg, f"small enough for the result to fit in memory "
-                          f"({nbytes / 2**30:.3g} GiB requested)", got) from None
+    except MemoryError:
+        raise value_error(fn, arg, expected + " (out of memory)", got) from None
 
 
 def as_float_matrix_stack(x, fn: str, arg: str, *, min_ndim: int = 2) -> np.ndarray:
