@@ -215,6 +215,15 @@ def test_integer_arguments_refused_in_python(call, fn, arg):
         assert leak not in msg
 
 
+@pytest.mark.parametrize("fn", ["svdvals", "gram"])
+def test_matrix_sides_beyond_lapack_int_refused(fn):
+    # a 1 × (2**31 + 5) view that is never read: refused before the kernel sees it
+    x = np.lib.stride_tricks.as_strided(np.zeros(4, dtype=np.float16), shape=(1, 2**31 + 5),
+                                        strides=(2, 2), writeable=False)
+    with pytest.raises(ValueError, match=rf"{fn}\(\): x must be a matrix with columns <= 2\*\*31 - 1"):
+        getattr(g, fn)(x)
+
+
 def test_width_limit_is_2_pow_53_everywhere():
     assert g.radial_functional(np.ones(5), d=2**53).shape == ()
     assert np.isfinite(g.fit_exponent(np.ones(5), d=2**53))
@@ -358,3 +367,42 @@ def test_svdvals_bitwise_across_thread_counts(rng, name, shape, dtype, kw):
 def test_gram_bitwise_across_thread_counts(rng, shape):
     x = rng.standard_normal(shape)
     assert np.array_equal(g.gram(x, threads=1), g.gram(x, threads=2))
+
+
+def _reduction_calls(rng):
+    S = np.sort(rng.random((300, 200)), axis=1)[:, ::-1].copy()
+    P = rng.standard_normal((20, 6, 6))
+    P = P @ np.swapaxes(P, 1, 2)
+    Q = rng.standard_normal((20, 6, 6))
+    Q = Q @ np.swapaxes(Q, 1, 2)
+    big = rng.standard_normal((300, 300))
+    al = rng.random(400) * 3
+    return {
+        "energy": lambda: g.energy(S), "spectrum_tails": lambda: g.spectrum_tails(S),
+        "truncation_rank": lambda: g.truncation_rank(S, eps=[0.1, 0.01]),
+        "spectral_entropy": lambda: g.spectral_entropy(S), "radial_functional": lambda: g.radial_functional(S),
+        "rank_count": lambda: g.rank_count(S), "fit_exponent/top": lambda: g.fit_exponent(S),
+        "fit_exponent/bures": lambda: g.fit_exponent(S, chart="bures"),
+        "fit_exponent/lsq": lambda: g.fit_exponent(S, chart="lsq"),
+        "radial_residual": lambda: g.radial_residual(S, 1.0), "chart_error": lambda: g.chart_error(S, 1.0),
+        "tail_residual": lambda: g.tail_residual(S, 1.0), "bures_distance": lambda: g.bures_distance(P, Q),
+        "bures_distance/one 300x300": lambda: g.bures_distance(big @ big.T, big.T @ big),
+        "harmonic": lambda: g.harmonic(10**9, al), "orbit_entropy": lambda: g.orbit_entropy(al, 10**6),
+        "plateau_thresholds": lambda: g.plateau_thresholds(np.linspace(0.01, 0.5, 20), 1000),
+    }
+
+
+def test_reductions_bitwise_across_thread_counts(rng):
+    """docs/reproducibility.md: every per-spectrum / per-matrix reduction runs each item on one
+    worker in a fixed order, so set_num_threads does not change a bit."""
+    calls = _reduction_calls(rng)
+    before = g.get_num_threads()
+    try:
+        for name, call in calls.items():
+            g.set_num_threads(1)
+            one = call()
+            g.set_num_threads(2)
+            two = call()
+            assert np.array_equal(np.asarray(one), np.asarray(two)), name
+    finally:
+        g.set_num_threads(before)

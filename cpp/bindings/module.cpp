@@ -1,6 +1,9 @@
 // The CPU extension gsa_fast._core: one bind_<family>() per kernel family (cpp/bindings/<family>.cpp).
 #include <pybind11/pybind11.h>
 
+#include <new>
+#include <stdexcept>
+
 #include "gsa_fast/check.hpp"
 
 #include "gsa_fast/interrupt.hpp"
@@ -39,6 +42,10 @@ PYBIND11_MODULE(_core, m) {
       if (p) std::rethrow_exception(p);
     } catch (const gsa::Interrupted&) {
       if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    } catch (const std::bad_alloc&) {  // a workspace that does not fit: no C++ name in the message
+      PyErr_SetString(PyExc_MemoryError, "gsa_fast: not enough memory for the kernel's workspace");
+    } catch (const std::length_error&) {
+      PyErr_SetString(PyExc_MemoryError, "gsa_fast: the kernel's workspace would exceed the address space");
     }
   });
   gsa::bind::bind_sums(m);

@@ -224,6 +224,16 @@ def _batch(x, fn, dtype) -> _Batch:
                   batch_shape, False, [v], min(m, n))
 
 
+def _check_dims(b: "_Batch", fn):
+    """Matrix sides and leading dimensions go to LAPACK as 32-bit integers."""
+    for name, a in (("rows", b.m), ("columns", b.n), ("row stride", b.ld)):
+        if a.size and int(a.max()) > MAX_LAPACK_INT:
+            i = int(np.argmax(a))
+            arg = "x" if not b.ragged and b.batch_shape == () else _index_name(b, i)
+            raise value_error(fn, arg, f"a matrix with {name} <= 2**31 - 1 (LAPACK's "
+                              "32-bit integers)", f"{int(a[i])}")
+
+
 def _threads(threads, fn):
     return as_threads(threads, fn)
 
@@ -276,6 +286,7 @@ def gram(x, *, threads=None, dtype=None):
         return _gpu_spectra.gram(x, fn, dtype)
     t = _threads(threads, fn)
     b = _batch(x, fn, dtype)
+    _check_dims(b, fn)
     q = np.minimum(b.m, b.n)
     sizes = q * q
     offsets = np.zeros(q.size + 1, dtype=np.int64)
@@ -356,6 +367,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     elif k is not None:
         raise value_error(fn, "k", "None unless method='topk'", repr(k))
     b = _batch(x, fn, dtype)
+    _check_dims(b, fn)
     q = np.minimum(b.m, b.n)
     if method == "topk":
         kq = np.minimum(q, k)
