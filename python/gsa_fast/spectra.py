@@ -15,7 +15,7 @@ same (upcast) matrix. Then for ``method="gram"`` and ``method="svd"``::
 for bfloat16/float16/float32 input — the best the input's own rounding allows. The Gram route
 squares the condition number in float64, so on float64 input it guarantees
 ``|σ̂_k − σ_k| ≤ sqrt(c · max(m, n) · 2⁻⁵³) · σ_1`` (≈1e-7·σ_1 at n = 4096): use
-``method="svd"`` (dgesdd on the matrix itself), which meets the float64 contract above and
+``method="svd"`` (dgesdd's algorithm on the matrix itself), which meets the float64 contract above and
 relative accuracy on well-separated small singular values.
 
 Measured worst c over power-law spectra σ_k = k^-α (α ∈ {0.5, 1, 2}, 160…512 wide): gram route
@@ -34,7 +34,8 @@ band → tridiagonal and dsterf), below that by LAPACK dsyevd whose OpenBLAS par
 on gsa_fast's pool. OpenBLAS's own threads are never used: they spin-wait, and on a shared
 2-core machine threaded OpenBLAS measured 1.4–12× slower (bench/results/spectra.md); gsa_fast's
 workers block instead. ``threads=`` caps the workers; :func:`gsa_fast.set_num_threads` sets the default.
-The GIL is released. Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
+The GIL is released; Ctrl-C stops a call between units of work (matrices, panels, tiles, band
+sweeps) within a fraction of a second and raises KeyboardInterrupt (docs/hardening.md). Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
 workspace per worker; the input is never copied (``method="svd"`` copies one matrix per worker,
 as dgesdd overwrites its input).
 """
@@ -313,7 +314,8 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
         two axes (row/column slices, transposes) are read in place; others raise ValueError.
     method : {"gram", "svd", "topk"}
         ``"gram"`` (default): float64 Gram (dsyrk) + values-only symmetric eigensolver
-        (dsyevd / dsyevd_2stage). ``"svd"``: LAPACK dgesdd on a float64 copy of each matrix (for
+        (dsyevd / dsyevd_2stage). ``"svd"``: LAPACK dgesdd's values-only stages (QR, bidiagonalization, dqds),
+        called panel by panel so that Ctrl-C stops them, on a float64 copy of each matrix (for
         tiny singular values of float64 data). ``"topk"``: randomized range finder with power
         iterations (Halko–Martinsson–Tropp) for the top ``k`` values plus the exact Frobenius
         energy and an a-posteriori error bound; returns :class:`TopK`.
