@@ -126,6 +126,37 @@ def test_reductions_scale_free(scale):
         assert_rel(mod.fit_exponent(s * scale), mod.fit_exponent(s), 1e-12, what=f"{mod.__name__}.top")
 
 
+@pytest.mark.parametrize("scale", SCALES + [1e150])
+def test_bures_extreme_scales_match_reference(rng, scale):
+    a = rng.standard_normal((6, 6))
+    b = rng.standard_normal((6, 6))
+    P, Q = a @ a.T * scale, b @ b.T * scale
+    f1, f2 = rng.standard_normal((6, 9)) * np.sqrt(scale), rng.standard_normal((5, 9)) * np.sqrt(scale)
+    x, y = np.sort(rng.random(8) + 0.1)[::-1] * scale, np.sort(rng.random(8) + 0.1)[::-1] * scale
+    for name, call in [("bures_distance", lambda m: m.bures_distance(P, Q)),
+                       ("bures_fidelity", lambda m: m.bures_fidelity(P, Q)),
+                       ("bures_distance_factors", lambda m: m.bures_distance_factors(f1, f2)),
+                       ("bures_distance_diag", lambda m: m.bures_distance_diag(x, y)),
+                       ("bures_distance_cartan", lambda m: m.bures_distance_cartan(x, y))]:
+        got, want = call(g), call(R)
+        assert np.isfinite(got) and got > 0, name
+        assert_rel(got, want, 1e-10, what=name)  # the reference's own rounding at 1e-310: ~1e-14
+
+
+@pytest.mark.parametrize("alpha", [1e300, 1e20, 1e-310, 5e-324])
+def test_orbit_extreme_alpha_match_reference(alpha):
+    for name, call in [("harmonic", lambda m: m.harmonic(1000, alpha)), ("radial", lambda m: m.radial(alpha, 64)),
+                       ("fisher_information", lambda m: m.fisher_information(alpha, 64)),
+                       ("orbit_entropy", lambda m: m.orbit_entropy(alpha, 64)),
+                       ("orbit_kl", lambda m: m.orbit_kl(0.5, alpha, 64)),
+                       ("orbit_bures_distance", lambda m: m.orbit_bures_distance(0.5, alpha, 64)),
+                       ("bures_length", lambda m: m.bures_length(0.5, alpha, 64)),
+                       ("orbit_tail", lambda m: m.orbit_tail(alpha, 3, 100)),
+                       ("orbit_truncation_rank", lambda m: m.orbit_truncation_rank(alpha, 0.1, 100)),
+                       ("tail_margin", lambda m: m.tail_margin(alpha, 0.1, 100))]:
+        assert_rel(call(g), call(R), 1e-13, atol=1e-15, what=name)
+
+
 # ---- item 2: the reference twin where it hung or lost the scale ---------------------------------
 
 @pytest.mark.parametrize("mod", [g, R], ids=["fast", "reference"])
