@@ -297,18 +297,26 @@ _SIGNAL_CHILD = textwrap.dedent("""
     import sys, time, numpy as np, gsa_fast as g
     cal = np.random.default_rng(1).standard_normal((1024, 1024))
     t = time.monotonic(); g.gram(cal, threads=1); slow = time.monotonic() - t
-    x = np.random.default_rng(0).random((4096, 11008), dtype=np.float32)
+    what = sys.argv[1]
+    if what == "bures":  # 4000 pairs of 160 x 160 PSD matrices (broadcast views): seconds of work
+        a, b = np.random.default_rng(0).standard_normal((2, 160, 160))
+        P, Q = (np.broadcast_to(m @ m.T, (4000, 160, 160)) for m in (a, b))
+        run = lambda: g.bures_distance(P, Q)
+    else:  # one 4096 x 11008 matrix, or a model-like batch
+        shape = (4096, 11008) if what != "batch" else (40, 1024, 1024)
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        run = lambda: g.svdvals(x, method=what if what != "batch" else "gram")
     print("ready", slow, flush=True)
     try:
-        g.svdvals(x, method=sys.argv[1])
+        run()
         print("finished", flush=True)
     except KeyboardInterrupt:
         print("interrupted", time.monotonic(), flush=True)
 """)
 
 
-@pytest.mark.parametrize("method", ["gram", "svd"])
-def test_sigint_stops_a_long_svdvals(method):
+@pytest.mark.parametrize("method", ["gram", "svd", "batch", "bures"])
+def test_sigint_stops_a_long_call(method):
     p = subprocess.Popen([sys.executable, "-c", _SIGNAL_CHILD, method], stdout=subprocess.PIPE,
                          text=True, env=dict(os.environ, PYTHONPATH=PYTHONPATH))
     try:

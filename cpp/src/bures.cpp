@@ -13,6 +13,7 @@
 
 #include "gsa_fast/blas_threads.hpp"
 #include "gsa_fast/check.hpp"
+#include "gsa_fast/interrupt.hpp"
 #include "gsa_fast/lapack.hpp"
 #include "gsa_fast/math/bures.hpp"
 #include "gsa_fast/parallel.hpp"
@@ -91,7 +92,10 @@ void for_each_with_workspace(int64_t B, int nthreads, int64_t grain, Make make, 
       const int64_t lo = next.fetch_add(grain);
       if (lo >= B) break;
       const int64_t hi = std::min(B, lo + grain);
-      for (int64_t i = lo; i < hi; ++i) body(ws, i);
+      for (int64_t i = lo; i < hi; ++i) {
+        interrupt_point();  // Ctrl-C between matrix pairs (interrupt.hpp)
+        body(ws, i);
+      }
     }
   });
 }
