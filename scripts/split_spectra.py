@@ -17,7 +17,7 @@ SECTIONS = [  # (file, first line startswith, description)
     ("convert", "// ---- storage formats", "storage formats, conversion to float64, finiteness scan, power-of-two scale, status merge"),
     ("gram", "// ---- per-worker workspace", "per-worker workspace, float64 Gram (dsyrk / tiled), eigensolver choice and driver"),
     ("small", "// ---- small matrices", "small matrices (q <= 64): inline Gram + tridiagonal, four-lane QL"),
-    ("svd", "// dgesdd on a float64 copy.", "dgesdd route"),
+    ("svd", "// Singular values of a float64 copy by dgesdd", "dgesdd stages route (interruptible)"),
     ("batch", "// ---- batch driver", "batch driver: largest first, one matrix per worker or tiled"),
     ("topk", "// ---- randomized top-k", "randomized top-k range finder"),
 ]

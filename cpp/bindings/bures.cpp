@@ -1,6 +1,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "interrupt.hpp"
 #include "gsa_fast/kernels/bures.hpp"
 
 namespace gsa {
@@ -63,6 +64,7 @@ void bind_bures(py::module_& m) {
         require(!d || py::cast<py::array>(out_dist).size() == B, "out_dist has the wrong size");
         require(!f || py::cast<py::array>(out_fid).size() == B, "out_fid has the wrong size");
         int8_t* st = out_ptr(status, "status");
+        InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between matrix pairs
         py::gil_scoped_release nogil;
         cpu::bures_general(p.s, q.s, nb, p.shape.data(), n, sym_rtol_p, psd_rtol_p, sym_rtol_q,
                            psd_rtol_q, d, f, st, nthreads);
@@ -85,6 +87,7 @@ void bind_bures(py::module_& m) {
         require(out.size() == Bn && status.size() == Bn, "bures_factors: outputs have the wrong size");
         double* o = out_ptr(out, "out");
         int8_t* st = out_ptr(status, "status");
+        InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between matrix pairs
         py::gil_scoped_release nogil;
         cpu::bures_factors(a.s, a.shape[nb], b.s, b.shape[nb], nb, a.shape.data(), n, o, st,
                            nthreads);
@@ -106,6 +109,7 @@ void bind_bures(py::module_& m) {
         require(out.size() == B && status.size() == B, "bures_diag: outputs have the wrong size");
         double* o = out_ptr(out, "out");
         int8_t* st = out_ptr(status, "status");
+        InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between matrix pairs
         py::gil_scoped_release nogil;
         cpu::bures_diag(x.s, y.s, nb, x.shape.data(), n, sort_desc, neg_rtol_a, neg_rtol_b, o, st,
                         nthreads);

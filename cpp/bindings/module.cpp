@@ -1,8 +1,12 @@
 // The CPU extension gsa_fast._core: one bind_<family>() per kernel family (cpp/bindings/<family>.cpp).
 #include <pybind11/pybind11.h>
 
+#include <new>
+#include <stdexcept>
+
 #include "gsa_fast/check.hpp"
 
+#include "gsa_fast/interrupt.hpp"
 #include "gsa_fast/parallel.hpp"
 
 namespace py = pybind11;
@@ -33,6 +37,18 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_num_threads", [](int n) {
     gsa::require(n >= 1, "set_num_threads(): n must be >= 1");
     gsa::default_num_threads() = n;
+  });
+  // A kernel stopped by a signal (interrupt.hpp): the signal handler's exception is pending.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const gsa::Interrupted&) {
+      if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    } catch (const std::bad_alloc&) {  // a workspace that does not fit: no C++ name in the message
+      PyErr_SetString(PyExc_MemoryError, "gsa_fast: not enough memory for the kernel's workspace");
+    } catch (const std::length_error&) {
+      PyErr_SetString(PyExc_MemoryError, "gsa_fast: the kernel's workspace would exceed the address space");
+    }
   });
   gsa::bind::bind_sums(m);
   gsa::bind::bind_orbit(m);

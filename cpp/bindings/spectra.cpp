@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "interrupt.hpp"
 #include "gsa_fast/kernels/spectra.hpp"
 #include "gsa_fast/linalg/sterf_lanes.hpp"
 
@@ -47,6 +48,7 @@ void bind_spectra(py::module_& m) {
         const int64_t* off = out_offsets.data();
         cpu::SpectraStatus st;
         {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between units of work
           py::gil_scoped_release nogil;
           st = cpu::gram_batch(mats.data(), (int64_t)mats.size(), o, off, nthreads);
         }
@@ -68,6 +70,7 @@ void bind_spectra(py::module_& m) {
         const int64_t* off = out_offsets.data();
         cpu::SpectraStatus st;
         {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between units of work
           py::gil_scoped_release nogil;
           st = cpu::svdvals_batch(mats.data(), (int64_t)mats.size(), method, eig_driver, o, off,
                                   nthreads);
@@ -97,6 +100,7 @@ void bind_spectra(py::module_& m) {
         const int64_t* off = out_offsets.data();
         cpu::SpectraStatus st;
         {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between units of work
           py::gil_scoped_release nogil;
           st = cpu::svdvals_topk_batch(mats.data(), (int64_t)n, k, oversample, power_iters, seed, o,
                                        off, f, e, nthreads);

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <atomic>
 #include <functional>
@@ -12,6 +14,7 @@
 #include "gsa_fast/linalg/blas_threads.hpp"
 #include "gsa_fast/check.hpp"
 #include "gsa_fast/linalg/lapack.hpp"
+#include "gsa_fast/interrupt.hpp"
 #include "gsa_fast/math/bures.hpp"
 #include "gsa_fast/parallel.hpp"
 
@@ -89,7 +92,10 @@ void for_each_with_workspace(int64_t B, int nthreads, int64_t grain, Make make, 
       const int64_t lo = next.fetch_add(grain);
       if (lo >= B) break;
       const int64_t hi = std::min(B, lo + grain);
-      for (int64_t i = lo; i < hi; ++i) body(ws, i);
+      for (int64_t i = lo; i < hi; ++i) {
+        interrupt_point();  // Ctrl-C between matrix pairs (interrupt.hpp)
+        body(ws, i);
+      }
     }
   });
 }
@@ -116,10 +122,27 @@ struct GeneralWork {
 
 // Symmetry check, symmetrization (lower triangle), trace, eigendecomposition. Returns a status
 // offset (0 ok, 1 non-finite, 2 non-symmetric, 3 indefinite, 7-base LAPACK failure marker -1).
+// Even power-of-two exponent e bringing max|X| near 1 when it lies outside [2^-500, 2^500] (0
+// otherwise, so ordinary input is untouched). X·2^e is exact, and the Bures quantities are
+// homogeneous — √λ scales by 2^(e/2), tr and F by 2^e — so subnormal or huge matrices keep
+// their precision (at 1e-320 the unscaled trP + trQ − 2F is a sum of subnormals: 1e-4 relative).
+int bures_scale_exponent(double absmax, double lo = 0x1p-500, double hi = 0x1p500, bool even = true) {
+  if (!(absmax > 0.0) || (absmax >= lo && absmax <= hi)) return 0;
+  int e = 0;
+  std::frexp(absmax, &e);
+  e = std::min(-e, 1022);
+  return even ? e - (e & 1) : e;
+}
+
 int eig_psd(GeneralWork& ws, double* W, double* w, const LoadInfo& li, double sym_rtol,
-            double psd_rtol, double* trace, int* k0) {
+            double psd_rtol, double* trace, int* k0, int* scale_exp) {
   const int n = ws.n;
   if (!li.finite) return 1;
+  const int e = bures_scale_exponent(li.absmax);
+  *scale_exp = e;
+  if (e != 0)
+    for (size_t t = 0; t < (size_t)n * n; ++t) W[t] = std::ldexp(W[t], e);
+  const double absmax = std::ldexp(li.absmax, e);
   double asym = 0.0, tr = 0.0;
   for (int j = 0; j < n; ++j) {
     tr += W[j + (size_t)j * n];
@@ -129,7 +152,7 @@ int eig_psd(GeneralWork& ws, double* W, double* w, const LoadInfo& li, double sy
       W[i + (size_t)j * n] = 0.5 * (lo + up);
     }
   }
-  if (asym > sym_rtol * li.absmax) return 2;
+  if (asym > sym_rtol * absmax) return 2;
   *trace = tr;
   int info = 0;
   const char jobz = 'V', uplo = 'L';
@@ -182,7 +205,7 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
   struct Decomp {
     std::vector<double> V, s;
     double tr = 0.0;
-    int k0 = 0, st = 0;
+    int k0 = 0, st = 0, e = 0;
     bool on = false;
   };
   auto decompose_once = [&](const Stack& X, double sym, double psd, Decomp& d) {
@@ -193,7 +216,7 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
     d.V.resize((size_t)n * n);
     d.s.resize((size_t)n);
     const LoadInfo li = load(X, 0, nb, n, n, d.V.data());
-    d.st = eig_psd(ws, d.V.data(), d.s.data(), li, sym, psd, &d.tr, &d.k0);
+    d.st = eig_psd(ws, d.V.data(), d.s.data(), li, sym, psd, &d.tr, &d.k0, &d.e);
     d.on = true;
   };
   Decomp dP, dQ;
@@ -208,23 +231,23 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
   auto make = [&] { return GeneralWork(n, lw_e, liw_e, lw_s); };
   for_each_with_workspace(B, nthreads, grain, make, [&](GeneralWork& ws, int64_t b) {
     double trP = 0, trQ = 0;
-    int k0P = 0, k0Q = 0;
+    int k0P = 0, k0Q = 0, eP = 0, eQ = 0;  // eP, eQ: P and Q were scaled by 2^eP, 2^eQ
     const double *VP = ws.VP.data(), *VQ = ws.VQ.data(), *sPall = ws.wP.data(), *sQall = ws.wQ.data();
     int8_t st = kBuresOk;
     int r;
     if (dP.on) {
-      r = dP.st, trP = dP.tr, k0P = dP.k0, VP = dP.V.data(), sPall = dP.s.data();
+      r = dP.st, trP = dP.tr, k0P = dP.k0, eP = dP.e, VP = dP.V.data(), sPall = dP.s.data();
     } else {
       const LoadInfo lp = load(P, batch_offset(b, nb, batch_shape, P.strides), nb, n, n, ws.VP.data());
-      r = eig_psd(ws, ws.VP.data(), ws.wP.data(), lp, sym_rtol_p, psd_rtol_p, &trP, &k0P);
+      r = eig_psd(ws, ws.VP.data(), ws.wP.data(), lp, sym_rtol_p, psd_rtol_p, &trP, &k0P, &eP);
     }
     if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)r;
     if (st == kBuresOk) {
       if (dQ.on) {
-        r = dQ.st, trQ = dQ.tr, k0Q = dQ.k0, VQ = dQ.V.data(), sQall = dQ.s.data();
+        r = dQ.st, trQ = dQ.tr, k0Q = dQ.k0, eQ = dQ.e, VQ = dQ.V.data(), sQall = dQ.s.data();
       } else {
         const LoadInfo lq = load(Q, batch_offset(b, nb, batch_shape, Q.strides), nb, n, n, ws.VQ.data());
-        r = eig_psd(ws, ws.VQ.data(), ws.wQ.data(), lq, sym_rtol_q, psd_rtol_q, &trQ, &k0Q);
+        r = eig_psd(ws, ws.VQ.data(), ws.wQ.data(), lq, sym_rtol_q, psd_rtol_q, &trQ, &k0Q, &eQ);
       }
       if (r != 0) st = r < 0 ? (int8_t)kBuresLapack : (int8_t)(r + 3);
     }
@@ -257,9 +280,14 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
       }
     }
     status[b] = st;
-    if (out_fid) out_fid[b] = st == kBuresOk ? F : NAN;
-    if (out_dist)
-      out_dist[b] = st == kBuresOk ? ::sqrt(std::max(0.0, trP + trQ - 2.0 * F)) : NAN;
+    // F carries 2^((eP+eQ)/2), trP 2^eP, trQ 2^eQ: combine in the common unit 2^e, e = min (the
+    // larger matrix's scale; the smaller one's terms may underflow there, as they are negligible)
+    const int e = std::min(eP, eQ), eF = (eP + eQ) / 2;
+    if (out_fid) out_fid[b] = st == kBuresOk ? std::ldexp(F, -eF) : NAN;
+    if (out_dist) {
+      const double d2 = std::ldexp(trP, e - eP) + std::ldexp(trQ, e - eQ) - 2.0 * std::ldexp(F, e - eF);
+      out_dist[b] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, d2)), -e / 2) : NAN;
+    }
   });
 }
 
@@ -347,6 +375,23 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
       lb = load(Bs, batch_offset(i, nb, batch_shape, Bs.strides), nb, b, n, w.Bt.data());
       if (!lb.finite) st = kBuresNonFinite2;
     }
+    // Factors whose squares leave the normal range (entries outside [2^-250, 2^250]): both scaled
+    // by one exact 2^e (d(cA, cB) = c·d(A, B)); ‖A‖², ‖B‖² then recomputed from the scaled ones.
+    int e = 0;
+    double ssa = la.ssq, ssb = lb.ssq;
+    if (st == kBuresOk && (e = bures_scale_exponent(std::max(la.absmax, lb.absmax), 0x1p-250, 0x1p250, false))) {
+      ssa = ssb = 0.0;
+      for (size_t t = 0; t < (size_t)n * a; ++t) {
+        const double v = std::ldexp(w.At[t], e);
+        w.At[t] = v;
+        ssa += v * v;
+      }
+      for (size_t t = 0; t < (size_t)n * b; ++t) {
+        const double v = std::ldexp(w.Bt[t], e);
+        w.Bt[t] = v;
+        ssb += v * v;
+      }
+    }
     double nuc = 0.0;
     if (st == kBuresOk && svd) {
       const int ra = reduce_rows(w.At.data(), n, a, w.tau.data(), w.work.data(), lw);
@@ -368,7 +413,7 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
       }
     }
     status[i] = st;
-    out_dist[i] = st == kBuresOk ? ::sqrt(std::max(0.0, la.ssq + lb.ssq - 2.0 * nuc)) : NAN;
+    out_dist[i] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, ssa + ssb - 2.0 * nuc)), -e) : NAN;
   });
 }
 

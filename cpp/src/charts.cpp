@@ -53,11 +53,11 @@ int64_t scan(const T* x, int64_t len, int64_t* q, double* vmax, int64_t* imax, b
 // R(P) = Σ_{k≥2} σ_k²/σ_1², summed over every value but the (first) largest: no cancellation.
 template <class T>
 double radial_ratio(const T* x, int64_t len, double vmax, int64_t imax) {
-  const double inv = 1.0 / vmax;
+  // a division, not a product with 1/vmax: for subnormal vmax the reciprocal is Inf
   math::KahanSum acc;
   for (int64_t k = 0; k < len; ++k) {
     if (k == imax) continue;
-    const double r = (double)x[k] * inv;
+    const double r = (double)x[k] / vmax;
     acc.add(r * r);
   }
   return acc.value();
@@ -72,6 +72,31 @@ void gather_sorted(const T* x, int64_t len, double vmax, bool sorted, std::vecto
     if (v > 0.0) ws.push_back(v / vmax);
   }
   if (!sorted) std::sort(ws.begin(), ws.end(), std::greater<double>());
+}
+
+// The lsq chart's input: nonzeros of x times 2^k (exact), sorted descending. Normally 2^k puts
+// the largest in [0.5, 1); when some ratio σ_k/σ_1 would be subnormal or flush to 0 (spectra
+// spanning more than ~307 decades; log 0 = −inf), 2^k puts the largest in [2^1020, 2^1021)
+// instead, so the logarithms survive down to σ_1·2^-2094. Returns log(vmax·2^k), the shift of
+// every log σ_k.
+template <class T>
+double gather_sorted_lsq(const T* x, int64_t len, double vmax, bool sorted, std::vector<double>& ws) {
+  ws.clear();
+  double vmin = vmax;
+  for (int64_t j = 0; j < len; ++j) {
+    const double v = (double)x[j];
+    if (v > 0.0) {
+      ws.push_back(v);
+      vmin = std::min(vmin, v);
+    }
+  }
+  int e = 0, emin = 0;
+  std::frexp(vmax, &e);
+  std::frexp(vmin, &emin);
+  const int k = (emin - e < -1000) ? 1021 - e : -e;
+  for (double& v : ws) v = std::ldexp(v, k);
+  if (!sorted) std::sort(ws.begin(), ws.end(), std::greater<double>());
+  return std::log(std::ldexp(vmax, k));
 }
 
 double norm2_of(const std::vector<double>& s) {
@@ -270,14 +295,21 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
         alpha[i] = mc::top_chart(radial_ratio(x, len, vmax, imax), di, lo, hi, u.data());
         continue;
       }
-      gather_sorted(x, len, vmax, sorted, s);
       if (chart == kChartBures) {
+        gather_sorted(x, len, vmax, sorted, s);
         alpha[i] = bures_chart(s, u.data(), e0.data(), rho.data(), (int64_t)u.size(), di, lo, hi, w, cache);
       } else {
+        const double shift = gather_sorted_lsq(x, len, vmax, sorted, s);
+        double norm2 = 0.0;  // Σ (σ_k/σ_1)², from the shifted values (tiny terms underflow harmlessly)
+        {
+          math::KahanSum acc;
+          for (double v : s) acc.add((v / s[0]) * (v / s[0]));
+          norm2 = acc.value();
+        }
         const int64_t a0 = k1 ? k0 : 1, a1 = k1 ? k1 : q;
-        const mc::LsqFit f = mc::lsq_chart(s.data(), u.data(), q, di, a0, a1, lo, hi, norm2_of(s));
+        const mc::LsqFit f = mc::lsq_chart(s.data(), u.data(), q, di, a0, a1, lo, hi, norm2);
         alpha[i] = f.alpha;
-        if (intercept) intercept[i] = f.intercept;
+        if (intercept) intercept[i] = f.intercept - shift;  // ȳ was taken over log(σ_k·2^k)
       }
     }
   });

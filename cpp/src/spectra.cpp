@@ -3,8 +3,8 @@
 // Route "gram": float64 Gram by BLAS dsyrk, either straight on float64 input (zero copy) or on
 // float64 panels converted from f32/f16/bf16 inside a per-worker buffer (the mixed-precision
 // Gram LAPACK lacks), then a values-only symmetric eigensolver, reversed, clipped at 0, sqrt.
-// Route "svd": dgesdd (jobz='N') on a per-worker float64 copy. Route "topk": randomized range
-// finder on float64 panels (spectra_topk below). Non-finite input is found inside the
+// Route "svd": dgesdd's values-only stages (svd_stages.cpp, interruptible) on a per-worker
+// float64 copy. Route "topk": randomized range finder on float64 panels (spectra_topk below). Non-finite input is found inside the
 // conversion pass (or, for float64 Gram input, from the Gram diagonal, which is non-finite
 // exactly when the input is non-finite or the Gram overflows).
 #include "gsa_fast/kernels/spectra.hpp"
@@ -18,13 +18,15 @@
 #include <random>
 #include <vector>
 
+#include "gsa_fast/interrupt.hpp"
+#include "gsa_fast/linalg/band_eig.hpp"
 #include "gsa_fast/linalg/blas_threads.hpp"
 #include "gsa_fast/linalg/lapack.hpp"
+#include "gsa_fast/linalg/sterf_lanes.hpp"
+#include "gsa_fast/linalg/svd_stages.hpp"
 #include "gsa_fast/math/bf16.hpp"
 #include "gsa_fast/parallel.hpp"
 #include "gsa_fast/simd.hpp"
-#include "gsa_fast/linalg/band_eig.hpp"
-#include "gsa_fast/linalg/sterf_lanes.hpp"
 
 namespace gsa {
 namespace cpu {
@@ -33,7 +35,7 @@ namespace {
 #include "spectra/convert.inl"  // storage formats, conversion to float64, finiteness scan, power-of-two scale, status merge
 #include "spectra/gram.inl"  // per-worker workspace, float64 Gram (dsyrk / tiled), eigensolver choice and driver
 #include "spectra/small.inl"  // small matrices (q <= 64): inline Gram + tridiagonal, four-lane QL
-#include "spectra/svd.inl"  // dgesdd route
+#include "spectra/svd.inl"  // dgesdd stages route (interruptible)
 #include "spectra/batch.inl"  // batch driver: largest first, one matrix per worker or tiled
 #include "spectra/topk.inl"  // randomized top-k range finder
 
@@ -56,11 +58,11 @@ SpectraStatus gram_batch(const MatrixRef* mats, int64_t n, double* out, const in
     double scale = 1.0;
     SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
     if (st.code) return st;
-    const double inv2 = 1.0 / (scale * scale);
-    // column-major upper (i ≤ j at G[i + j q]) → full symmetric; row-major equals column-major
+    // column-major upper (i ≤ j at G[i + j q]) → full symmetric; row-major equals column-major.
+    // Two exact divisions by the power-of-two scale (scale² itself may be 0 or Inf).
     for (int64_t j = 0; j < q; ++j)
       for (int64_t a = 0; a <= j; ++a) {
-        const double v = G[a + j * q] * inv2;
+        const double v = G[a + j * q] / scale / scale;
         G[a + j * q] = v;
         G[j + a * q] = v;
       }
@@ -101,6 +103,7 @@ SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int ei
   const int64_t nsmall = (int64_t)small_idx.size();
   std::mutex mu;
   parallel_for(nsmall, nthreads, kSmallChunk, [&](int64_t b, int64_t e) {
+    interrupt_point();
     Workspace ws;
     const SpectraStatus cs = svdvals_small_chunk(mats, small_idx.data() + b, e - b, out, out_offsets, ws);
     if (cs.code) {

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._ragged import RaggedSpectra, as_spectra
-from ._validate import as_count_array, host_array, type_error, value_error
+from ._validate import as_width, host_array, type_error, value_error
 
 CHART_NAMES = ("top", "bures", "lsq")
 
@@ -67,7 +67,7 @@ def _d_batch(d, fn, batch_shape, n):
     """None, or the width of every spectrum as a contiguous int64 array of n."""
     if d is None:
         return None
-    a = as_count_array(d, fn, "d", minimum=1)
+    a = as_width(d, fn)
     try:
         a = np.broadcast_to(a, batch_shape)
     except ValueError:

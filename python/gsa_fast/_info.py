@@ -25,6 +25,6 @@ def get_num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Set the worker threads used by batch-parallel kernels (n >= 1)."""
-    from ._validate import as_int
+    from ._validate import MAX_THREADS, as_int
 
-    _backend.core.set_num_threads(as_int(n, "set_num_threads", "n", minimum=1))
+    _backend.core.set_num_threads(as_int(n, "set_num_threads", "n", minimum=1, maximum=MAX_THREADS))

@@ -59,6 +59,16 @@ def _torch_to_array(t):
     return t.numpy()
 
 
+def _cupy():
+    """cupy, or None when it is not installed: device memory then passes through unchanged and the
+    caller's device check refuses it with its one clear error (never a ModuleNotFoundError)."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy
+
+
 def as_array(x):
     """numpy or cupy view of ``x`` (see the module docstring); anything unknown passes through."""
     if isinstance(x, np.ndarray) or x is None or isinstance(x, (str, bytes, int, float, complex)):
@@ -72,15 +82,13 @@ def as_array(x):
     if type(x).__module__.split(".")[0] == "cupy":
         return x
     if hasattr(x, "__cuda_array_interface__"):
-        import cupy
-
-        return cupy.asarray(x)
+        cupy = _cupy()
+        return x if cupy is None else cupy.asarray(x)
     if hasattr(x, "__dlpack__"):
         dev = x.__dlpack_device__()[0] if hasattr(x, "__dlpack_device__") else 1
         if int(dev) in _KDLCUDA:
-            import cupy
-
-            return cupy.from_dlpack(x)
+            cupy = _cupy()
+            return x if cupy is None else cupy.from_dlpack(x)
         return np.from_dlpack(x)
     if hasattr(x, "__array__"):
         return np.asarray(x)

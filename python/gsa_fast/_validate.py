@@ -15,6 +15,13 @@ import numpy as np
 MAX_EXACT_INT = 2**53  # integers above this are not exact in float64
 #: Unit roundoff u of each storage format: the one table (svdvals' contract, the reference, the scan).
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
+# One limit per integer argument, checked here before anything is allocated or handed to C++
+# (docs/hardening.md). Widths d: 1 <= d <= MAX_WIDTH everywhere (exact in float64).
+MAX_WIDTH = MAX_EXACT_INT
+MAX_LAPACK_INT = 2**31 - 1  # k, oversample, power_iters, rmax: LAPACK's 32-bit integers
+MAX_THREADS = 4096  # threads=, set_num_threads(): worker threads are real OS threads
+MAX_SEED = 2**64 - 1  # seeds are uint64 in the kernels
+MAX_RESULT_VALUES = 2**28  # results whose size an integer argument sets (2 GiB of float64)
 
 
 def describe(x) -> str:
@@ -169,8 +176,8 @@ def as_real_array(x, fn: str, arg: str, *, lo=None, hi=None, lo_open=False, hi_o
     return a
 
 
-def as_int(x, fn: str, arg: str, *, choices=None, minimum=None) -> int:
-    """A Python int argument (power, window bounds, thread counts)."""
+def as_int(x, fn: str, arg: str, *, choices=None, minimum=None, maximum=None) -> int:
+    """A Python int argument (power, window bounds, thread counts), range-checked."""
     if isinstance(x, (bool, np.bool_)):
         raise type_error(fn, arg, "an int", x)
     try:
@@ -181,13 +188,41 @@ def as_int(x, fn: str, arg: str, *, choices=None, minimum=None) -> int:
         raise value_error(fn, arg, f"one of {sorted(choices)}", repr(v))
     if minimum is not None and v < minimum:
         raise value_error(fn, arg, f">= {minimum}", repr(v))
+    if maximum is not None and v > maximum:
+        lo = "" if minimum is None else f"{minimum} <= "
+        raise value_error(fn, arg, f"an int with {lo}{arg} <= {_limit_name(maximum)}", repr(v))
     return v
 
 
+def _limit_name(v: int) -> str:
+    names = {MAX_LAPACK_INT: "2**31 - 1", MAX_SEED: "2**64 - 1", MAX_EXACT_INT: "2**53"}
+    return names.get(v, str(v))
+
+
+def as_threads(threads, fn: str) -> int:
+    """threads=None (0: the library default) or an int in [1, MAX_THREADS]."""
+    if threads is None:
+        return 0
+    return as_int(threads, fn, "threads", minimum=1, maximum=MAX_THREADS)
+
+
+def empty_result(count: int, fn: str, arg: str, got: str, dtype=np.float64) -> np.ndarray:
+    """np.empty(count) for a result whose size an integer argument sets: at most
+    MAX_RESULT_VALUES values, and a ValueError naming the argument instead of numpy's
+    MemoryError (or an overcommitted allocation the kernel then fills) otherwise."""
+    expected = f"small enough for a result of at most 2**28 values; it asks for {count} values"
+    if count > MAX_RESULT_VALUES:
+        raise value_error(fn, arg, expected, got)
+    try:
+        return np.empty(count, dtype=dtype)
+    except MemoryError:
+        raise value_error(fn, arg, expected + " (out of memory)", got) from None
+
+
 def as_width(x, fn: str, arg: str = "d", *, minimum: int = 1) -> np.ndarray:
-    """Spectral widths: integers in [minimum, 2**53] (exact in float64) as int64."""
+    """Spectral widths: integers in [minimum, MAX_WIDTH = 2**53] (exact in float64) as int64."""
     d = as_count_array(x, fn, arg, minimum=minimum)
-    if d.size and d.max() > MAX_EXACT_INT:
+    if d.size and d.max() > MAX_WIDTH:
         raise value_error(fn, arg, "integers <= 2**53", repr(int(d.max())))
     return d
 

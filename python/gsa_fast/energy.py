@@ -31,7 +31,7 @@ import numpy as np
 from . import _backend
 from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
 from ._status import raise_status
-from ._validate import as_count_array, as_eps_levels, describe, type_error, value_error
+from ._validate import as_eps_levels, as_width, describe, type_error, value_error
 
 __all__ = [
     "truncation_rank",
@@ -252,7 +252,7 @@ def radial_functional(spectra, d=None):
     if d is None:
         _run(fn, b, out_radial=out)
     else:
-        dd = as_count_array(d, fn, "d", minimum=1)
+        dd = as_width(d, fn)
         try:
             dd = np.broadcast_to(dd, b.batch_shape)
         except ValueError:

@@ -15,7 +15,7 @@ same (upcast) matrix. Then for ``method="gram"`` and ``method="svd"``::
 for bfloat16/float16/float32 input — the best the input's own rounding allows. The Gram route
 squares the condition number in float64, so on float64 input it guarantees
 ``|σ̂_k − σ_k| ≤ sqrt(c · max(m, n) · 2⁻⁵³) · σ_1`` (≈1e-7·σ_1 at n = 4096): use
-``method="svd"`` (dgesdd on the matrix itself), which meets the float64 contract above and
+``method="svd"`` (dgesdd's algorithm on the matrix itself), which meets the float64 contract above and
 relative accuracy on well-separated small singular values.
 
 Measured worst c over power-law spectra σ_k = k^-α (α ∈ {0.5, 1, 2}, 160…512 wide): gram route
@@ -34,7 +34,8 @@ band → tridiagonal and dsterf), below that by LAPACK dsyevd whose OpenBLAS par
 on gsa_fast's pool. OpenBLAS's own threads are never used: they spin-wait, and on a shared
 2-core machine threaded OpenBLAS measured 1.4–12× slower (bench/results/spectra.md); gsa_fast's
 workers block instead. ``threads=`` caps the workers; :func:`gsa_fast.set_num_threads` sets the default.
-The GIL is released. Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
+The GIL is released; Ctrl-C stops a call between units of work (matrices, panels, tiles, band
+sweeps) within a fraction of a second and raises KeyboardInterrupt (docs/hardening.md). Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
 workspace per worker; the input is never copied (``method="svd"`` copies one matrix per worker,
 as dgesdd overwrites its input).
 """
@@ -48,7 +49,8 @@ from . import _backend
 from ._ragged import RaggedSpectra
 from ._results import SpectraInfo, TopK  # noqa: F401  (result types, gsa_fast.spectra.TopK)
 from ._status import raise_status
-from ._validate import UNIT_ROUNDOFF, as_int, host_array, type_error, value_error
+from ._validate import (MAX_LAPACK_INT, MAX_SEED, UNIT_ROUNDOFF, as_int, as_threads, host_array, type_error,
+                        value_error)
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 
@@ -213,10 +215,18 @@ def _batch(x, fn, dtype, order_free=False) -> _Batch:
                   batch_shape, False, [v], min(m, n))
 
 
+def _check_dims(b: "_Batch", fn):
+    """Matrix sides and leading dimensions go to LAPACK as 32-bit integers."""
+    for name, a in (("rows", b.m), ("columns", b.n), ("row stride", b.ld)):
+        if a.size and int(a.max()) > MAX_LAPACK_INT:
+            i = int(np.argmax(a))
+            arg = "x" if not b.ragged and b.batch_shape == () else _index_name(b, i)
+            raise value_error(fn, arg, f"a matrix with {name} <= 2**31 - 1 (LAPACK's "
+                              "32-bit integers)", f"{int(a[i])}")
+
+
 def _threads(threads, fn):
-    if threads is None:
-        return 0
-    return as_int(threads, fn, "threads", minimum=1)
+    return as_threads(threads, fn)
 
 
 def _index_name(b: _Batch, i: int) -> str:
@@ -261,6 +271,7 @@ def gram(x, *, threads=None, dtype=None):
         return _backend.cuda_route(fn)(x, fn, dtype)
     t = _threads(threads, fn)
     b = _batch(x, fn, dtype)
+    _check_dims(b, fn)
     q = np.minimum(b.m, b.n)
     sizes = q * q
     offsets = np.zeros(q.size + 1, dtype=np.int64)
@@ -287,7 +298,8 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
         two axes (row/column slices, transposes) are read in place; others raise ValueError.
     method : {"gram", "svd", "topk"}
         ``"gram"`` (default): float64 Gram (dsyrk) + values-only symmetric eigensolver
-        (dsyevd / dsyevd_2stage). ``"svd"``: LAPACK dgesdd on a float64 copy of each matrix (for
+        (dsyevd / dsyevd_2stage). ``"svd"``: LAPACK dgesdd's values-only stages (QR, bidiagonalization, dqds),
+        called panel by panel so that Ctrl-C stops them, on a float64 copy of each matrix (for
         tiny singular values of float64 data). ``"topk"``: randomized range finder with power
         iterations (Halko–Martinsson–Tropp) for the top ``k`` values plus the exact Frobenius
         energy and an a-posteriori error bound; returns :class:`TopK`.
@@ -334,13 +346,14 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     if method == "topk":
         if k is None:
             raise value_error(fn, "k", "an int >= 1 for method='topk'", "None")
-        k = as_int(k, fn, "k", minimum=1)
-        oversample = as_int(oversample, fn, "oversample", minimum=0)
-        power_iters = as_int(power_iters, fn, "power_iters", minimum=0)
-        seed = as_int(seed, fn, "seed", minimum=0)
+        k = as_int(k, fn, "k", minimum=1, maximum=MAX_LAPACK_INT)
+        oversample = as_int(oversample, fn, "oversample", minimum=0, maximum=MAX_LAPACK_INT)
+        power_iters = as_int(power_iters, fn, "power_iters", minimum=0, maximum=MAX_LAPACK_INT)
+        seed = as_int(seed, fn, "seed", minimum=0, maximum=MAX_SEED)
     elif k is not None:
         raise value_error(fn, "k", "None unless method='topk'", repr(k))
     b = _batch(x, fn, dtype, order_free=True)
+    _check_dims(b, fn)
     q = np.minimum(b.m, b.n)
     if method == "topk":
         kq = np.minimum(q, k)

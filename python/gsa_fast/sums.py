@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import as_count_array, as_int, as_real_array
+from ._validate import MAX_WIDTH, as_count_array, as_int, as_real_array
 
 __all__ = ["harmonic", "harmonic_sums", "harmonic_range"]
 
-_MAX_D = 2**53
+_MAX_D = MAX_WIDTH  # the one width limit (_validate.py)
 
 
 def _params(fn, a, b, s):

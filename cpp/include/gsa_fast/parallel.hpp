@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "gsa_fast/interrupt.hpp"
+
 namespace gsa {
 
 // Number of worker threads the library uses by default; set from Python (gsa_fast.set_num_threads).
@@ -35,7 +37,9 @@ void parallel_for(int64_t n, int nthreads, int64_t grain, Fn&& fn) {
   std::atomic<int64_t> next{0};
   std::exception_ptr err;
   std::mutex err_mu;
+  InterruptState* const call = current_interrupt();  // workers see the caller's Ctrl-C flag
   auto body = [&]() {
+    InterruptAdopt adopt(call);
     try {
       for (;;) {
         const int64_t c = next.fetch_add(1);

@@ -1,5 +1,5 @@
 // Two-stage symmetric eigenvalues with a tiled, worker-parallel first stage. See
-// kernels/band_eig.hpp; the reduction follows LAPACK's dsytrd_sy2sb (lower) in exact arithmetic.
+// linalg/band_eig.hpp; the reduction follows LAPACK's dsytrd_sy2sb (lower) in exact arithmetic.
 #include "gsa_fast/linalg/band_eig.hpp"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gsa_fast/linalg/lapack.hpp"
+#include "gsa_fast/interrupt.hpp"
 #include "gsa_fast/parallel.hpp"
 
 namespace gsa {
@@ -118,6 +119,7 @@ int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
   const double one = 1.0, zero = 0.0, mhalf = -0.5;
   if (kd < n) factor_panel(n, kd, A, lda, 0, work, panels[0]);
   for (int i = 0, cur = 0; i + kd < n; i += kd, cur ^= 1) {
+    interrupt_point();  // between panels
     Panel& P = panels[cur];
     if (P.info) return P.info;
     const int pn = n - i - kd, pk = std::min(kd, pn);
@@ -172,7 +174,8 @@ void pack_lower_band(int n, int kd, const double* A, int lda, double* B, int ldb
     for (int r = 0; r <= kd && j + r < n; ++r) B[(size_t)j * ldb + r] = A[(size_t)j * lda + j + r];
 }
 
-// Band → tridiagonal on one thread: LAPACK's dsytrd_sb2st. Returns its info.
+// Band → tridiagonal by LAPACK's dsytrd_sb2st (kd < 2; wider bands go through sb2st_sweeps,
+// which can stop between sweeps). Returns its info.
 int sb2st_lapack(int n, int kd, const double* A, int lda, double* d, double* e) {
   const int ldab = kd + 1;
   std::vector<double> AB((size_t)ldab * n, 0.0);
@@ -196,7 +199,10 @@ int sb2st_lapack(int n, int kd, const double* A, int lda, double* d, double* e) 
 // on the other. Step m of sweep s runs once sweep s−1 has finished its step m + 2 (dsb2st's
 // SHIFT = 3, the dependency its OpenMP tasks declare); the arithmetic is LAPACK's, so d and e are
 // bitwise those of dsytrd_sb2st. A (lower band of width kd, column-major, ld lda) is read only.
-void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, double* e) {
+// With threads = 1 the sweeps run in order on the caller (LAPACK's own order). Both variants
+// check for Ctrl-C between sweeps (interrupt.hpp): the caller raises `stop`, the other thread
+// sees it while it waits or between its sweeps, and Interrupted is thrown after the join.
+void sb2st_sweeps(int n, int kd, const double* A, int lda, double* d, double* e, int threads) {
   const int ldw = 2 * kd + 1;  // dsytrd_sb2st's working copy: band rows 0..kd, zeros below
   std::vector<double> W((size_t)ldw * n, 0.0);
   pack_lower_band(n, kd, A, lda, W.data(), ldw);
@@ -205,11 +211,17 @@ void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, doubl
   std::vector<std::atomic<int>> progress((size_t)n);  // last finished step of sweep s (INT_MAX: done)
   for (auto& p : progress) p.store(0, std::memory_order_relaxed);
   std::vector<double> scratch((size_t)2 * (2 * kd + 2));  // per thread (allocated here: no throw inside)
-  auto sweeps = [&](int first) {
+  std::atomic<bool> stop{false};
+  const int step = threads >= 2 ? 2 : 1;
+  auto sweeps = [&](int first, bool caller) {
     double* work = scratch.data() + (size_t)(first - 1) * (2 * kd + 2);
     const char L = 'L';
     const int wantz = 0, ib = 1, ldv = kd + 1;
-    for (int s = first; s <= n - 1; s += 2) {
+    for (int s = first; s <= n - 1; s += step) {
+      if (caller ? interrupt_requested() : stop.load(std::memory_order_relaxed)) {
+        stop.store(true);
+        return;
+      }
       for (int m = 1;; ++m) {
         const int ttype = m == 1 ? 1 : m % 2 + 2;
         const int colpt = ttype == 2 ? (m / 2) * kd + s : ((m + 1) / 2) * kd + s;
@@ -217,7 +229,10 @@ void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, doubl
         const int last = ttype == 2 ? colpt : (stind >= edind - 1 && edind == n ? n : 0);
         if (s > 1) {
           const std::atomic<int>& prev = progress[(size_t)s - 1];
-          while (prev.load(std::memory_order_acquire) < m + 2) std::this_thread::yield();
+          while (prev.load(std::memory_order_acquire) < m + 2) {
+            if (stop.load(std::memory_order_relaxed)) return;
+            std::this_thread::yield();
+          }
         }
         scipy_dsb2st_kernels_(&L, &wantz, &ttype, &stind, &edind, &s, &n, &kd, &ib, W.data(), &ldw,
                               V.data(), tau.data(), &ldv, work, 1);
@@ -227,9 +242,14 @@ void sb2st_two_threads(int n, int kd, const double* A, int lda, double* d, doubl
       }
     }
   };
-  std::thread other(sweeps, 2);
-  sweeps(1);
-  other.join();
+  if (step == 2) {
+    std::thread other(sweeps, 2, false);
+    sweeps(1, true);
+    other.join();
+  } else {
+    sweeps(1, true);
+  }
+  if (stop.load()) throw Interrupted();
   for (int i = 0; i < n; ++i) d[i] = W[(size_t)i * ldw];
   for (int i = 0; i + 1 < n; ++i) e[i] = W[(size_t)i * ldw + 1];
 }
@@ -243,8 +263,8 @@ int band_eigvalues(int64_t n64, double* A, int64_t lda64, int threads, double* w
   int info = sy2sb_lower(n, kd, A, lda, threads);
   if (info) return info;
   std::vector<double> e((size_t)n);
-  if (threads >= 2 && kd >= 2) {
-    sb2st_two_threads(n, kd, A, lda, w, e.data());
+  if (kd >= 2) {
+    sb2st_sweeps(n, kd, A, lda, w, e.data(), threads);
   } else if ((info = sb2st_lapack(n, kd, A, lda, w, e.data())) != 0) {
     return info;
   }

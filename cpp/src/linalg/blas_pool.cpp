@@ -21,6 +21,7 @@
 
 #include "gsa_fast/linalg/blas_threads.hpp"
 #include "gsa_fast/linalg/lapack.hpp"
+#include "gsa_fast/fork_safety.hpp"
 
 namespace gsa {
 namespace {
@@ -87,13 +88,13 @@ class JobPool {
   size_t elsize_ = 0;
 };
 
-std::mutex& pool_mutex() {
-  static std::mutex* mu = new std::mutex;  // leaked: workers may outlive static destruction
-  return *mu;
-}
+std::mutex* g_pool_mu = new std::mutex;  // leaked: workers may outlive static destruction
+JobPool* g_pool = nullptr;
+
+std::mutex& pool_mutex() { return *g_pool_mu; }
 
 JobPool* current_pool() {
-  static JobPool* pool = nullptr;
+  JobPool*& pool = g_pool;
   std::lock_guard<std::mutex> lk(pool_mutex());
   if (pool == nullptr || pool->pid() != getpid()) pool = new JobPool;  // (a forked child's old pool is leaked)
   return pool;
@@ -119,6 +120,13 @@ void openblas_callback(int /*sync*/, Dojob job, int numjobs, size_t elsize, void
 }
 
 }  // namespace
+
+// fork_safety.cpp's child handler: the parent's pool (and a pool mutex some parent thread may
+// have held) are abandoned; the next parallel region starts a new pool.
+void blas_pool_after_fork_child() {
+  g_pool_mu = new std::mutex;
+  g_pool = nullptr;
+}
 
 void install_blas_callback() {
   static std::once_flag once;

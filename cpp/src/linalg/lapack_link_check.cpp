@@ -12,6 +12,8 @@ void* lapack_symbol_table[] = {
     (void*)&scipy_dsytrd_sb2st_, (void*)&scipy_dlarft_,  (void*)&scipy_dsb2st_kernels_,
     (void*)&scipy_openblas_set_num_threads, (void*)&scipy_openblas_get_num_threads,
     (void*)&scipy_openblas_set_threads_callback_function,
+    (void*)&scipy_dormqr_,       (void*)&scipy_dlabrd_,  (void*)&scipy_dgebd2_,
+    (void*)&scipy_dbdsqr_,
 };
 
 }  // namespace gsa

@@ -1,5 +1,5 @@
 // Four-lane interleaved Pal–Walker–Kahan QL for symmetric tridiagonal eigenvalues.
-// See kernels/sterf_lanes.hpp. The control flow of each lane follows LAPACK's dsterf (block
+// See linalg/sterf_lanes.hpp. The control flow of each lane follows LAPACK's dsterf (block
 // splitting, scaling into [ssfmin, ssfmax], squared off-diagonals, Wilkinson-like shift, the
 // 2×2 closed form, 30·n iterations in all); only the inner loop is shared between lanes.
 #include "gsa_fast/linalg/sterf_lanes.hpp"

@@ -25,6 +25,7 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
     for (int64_t wid = wb; wid < we; ++wid) {
       Workspace ws;
       for (;;) {
+        interrupt_point();  // between matrices
         const int64_t j = next.fetch_add(1);
         if (j >= n) break;
         const int64_t i = order[(size_t)j];

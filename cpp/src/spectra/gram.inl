@@ -31,11 +31,14 @@ void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, b
   const double one = 1.0, beta = accumulate ? 1.0 : 0.0;
   const char U = 'U', N = 'N', T = 'T';
   const int iq = to_int(q), ik = to_int(k), ild = to_int(ld);
-  if (threads <= 1 || q < 256) {
+  if (q < 256) {
     scipy_dsyrk_(&U, outer ? &T : &N, &iq, &ik, &one, X, &ild, &beta, G, &iq, 1, 1);
     return;
   }
-  const int64_t tb = std::max<int64_t>(128, std::min<int64_t>(512, (q + 2 * threads - 1) / (2 * threads)));
+  // The tiling depends on q only, never on the thread count: each tile is one single-threaded
+  // BLAS call whichever worker runs it, so the Gram is bitwise the same for any `threads`
+  // (docs/reproducibility.md). One thread runs the same tiles in order.
+  const int64_t tb = std::max<int64_t>(128, std::min<int64_t>(512, (q + 3) / 4));
   const int64_t nb = (q + tb - 1) / tb;
   const int64_t ntiles = nb * (nb + 1) / 2;
   // tile t ↔ (bi ≤ bj) in column order of the upper triangle
@@ -45,6 +48,7 @@ void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, b
     for (int64_t bi = 0; bi <= bj; ++bi) tiles.emplace_back(bi, bj);
   parallel_for(ntiles, threads, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
+      interrupt_point();
       const int64_t i0 = tiles[(size_t)t].first * tb, j0 = tiles[(size_t)t].second * tb;
       const int ni = to_int(std::min(tb, q - i0)), nj = to_int(std::min(tb, q - j0));
       double* C = G + i0 + j0 * q;
@@ -87,6 +91,7 @@ bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Worksp
     const int64_t p = panel_len(S.rows, S.cols);
     double* P = grow(ws.panel, (size_t)(p * S.rows));
     for (int64_t c0 = 0; c0 < S.cols; c0 += p) {
+      interrupt_point();
       const int64_t w = std::min(p, S.cols - c0);
       if (!convert_block_par(S, 0, S.rows, c0, w, scale, P, threads)) return false;
       gram_tiles(P, w, q, w, true, c0 > 0, G, threads);
@@ -95,6 +100,7 @@ bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Worksp
     const int64_t p = panel_len(S.cols, S.rows);
     double* P = grow(ws.panel, (size_t)(p * S.cols));
     for (int64_t r0 = 0; r0 < S.rows; r0 += p) {
+      interrupt_point();
       const int64_t h = std::min(p, S.rows - r0);
       if (!convert_block_par(S, r0, h, 0, S.cols, scale, P, threads)) return false;
       gram_tiles(P, S.cols, q, h, false, r0 > 0, G, threads);

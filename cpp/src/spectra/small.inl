@@ -207,9 +207,11 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
     // OpenBLAS guard: LAPACK gets that many OpenBLAS threads, run on gsa_fast's blocking pool
     // (measured at q = 4096 on 2 cores: 1.4× faster when both are free, 3 % slower than one
     // thread when another process holds a core; OpenBLAS's own threads: 37 % slower there).
-    if (threads > 1) scipy_openblas_set_num_threads(threads);
+    // (not in a child forked mid-call: OpenBLAS's threaded driver may be locked there)
+    const bool blas_mt = threads > 1 && !forked_during_blas_call();
+    if (blas_mt) scipy_openblas_set_num_threads(threads);
     info = eig_values(q, G, driver, ws, w);
-    if (threads > 1) scipy_openblas_set_num_threads(1);
+    if (blas_mt) scipy_openblas_set_num_threads(1);
   }
   if (info != 0) {
     st.code = 2;

@@ -14,6 +14,7 @@ bool apply(const MatrixRef& S, double scale, bool adjoint, const double* X, doub
   const double one = 1.0, zero = 0.0;
   double ss = 0.0;
   for (int64_t r0 = 0; r0 < r; r0 += p) {
+    interrupt_point();
     const int64_t h = std::min(p, r - r0);
     if (!convert_block(S, r0, h, 0, c, scale, P)) return false;
     if (sumsq)
@@ -76,7 +77,7 @@ SpectraStatus topk_one(const MatrixRef& S, int64_t k, int64_t oversample, int po
         const double v = load(S.data, S.dtype, i * S.ld + j) * scale;
         ss += v * v;
       }
-    *frob_sq = ss / (scale * scale);
+    *frob_sq = ss / scale / scale;
     *err = 0.0;
     std::copy(all.begin(), all.begin() + kk, out);
     return st;
@@ -135,7 +136,7 @@ SpectraStatus topk_one(const MatrixRef& S, int64_t k, int64_t oversample, int po
     if (info) return fail(info);
   }
   for (int64_t j = 0; j < kk; ++j) out[j] = sv[(size_t)j] / scale;
-  *frob_sq = ss / (scale * scale);
+  *frob_sq = ss / scale / scale;
   // 0 ≤ σ_j(A) − σ_j(B) ≤ ‖A − QQᵀA‖_2 ≤ ‖A − QQᵀA‖_F (Weyl; σ_j(B) ≤ σ_j(A) as B = QᵀA).
   *err = std::sqrt(res) / scale;
   return st;

@@ -56,6 +56,18 @@ def _sqrt_psd(X, dtype, name):
     return (V * np.sqrt(w)) @ V.T
 
 
+def _pow2_exponent(*arrays, even=False):
+    """k with 2^k bringing the largest |entry| near 1 (even k: 2^k = 4^(k/2), whose square root
+    is exact too), capped at 1022. Bures quantities are homogeneous (d(cP, cQ) = √c·d(P, Q),
+    F(cP, cQ) = c·F, d(cA, cB) = c·d for factors), so the scaled problem has the same answer up to
+    exact powers of two, without subnormal or overflowing intermediates."""
+    mx = max((float(np.max(np.abs(a))) if a.size else 0.0) for a in arrays)
+    if not mx > 0.0:
+        return 0
+    k = min(-int(np.frexp(mx)[1]), 1022)
+    return k - (k % 2) if even else k
+
+
 def _general(P, Q, want):
     P = _float_array(P, "P", 2)
     Q = _float_array(Q, "Q", 2)
@@ -68,13 +80,16 @@ def _general(P, Q, want):
         if n == 0:
             out[idx] = 0.0
             continue
+        k = _pow2_exponent(p, q, even=True)
+        h = np.ldexp(1.0, -k // 2)  # undoes the scaling: 2^(−k/2) per square root
+        p, q = np.ldexp(p, k), np.ldexp(q, k)
         sp = _sqrt_psd(p, P.dtype, "P")
         sq = _sqrt_psd(q, Q.dtype, "Q")
         F = np.linalg.svd(sp @ sq, compute_uv=False).sum()  # ‖P^{1/2}Q^{1/2}‖_*
         if want == "fid":
-            out[idx] = F
+            out[idx] = F * h * h
         else:
-            out[idx] = np.sqrt(max(0.0, np.trace(p) + np.trace(q) - 2.0 * F))
+            out[idx] = np.sqrt(max(0.0, np.trace(p) + np.trace(q) - 2.0 * F)) * h
     return out[()] if out.ndim == 0 else out
 
 
@@ -97,8 +112,10 @@ def bures_distance_factors(A, B):
     batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
     out = np.empty(batch)
     for _, idx, a, b in _pairs(A, B, 2):
+        k = _pow2_exponent(a, b)
+        a, b = np.ldexp(a, k), np.ldexp(b, k)
         nuc = np.linalg.svd(b @ a.T, compute_uv=False).sum() if b.size and a.size else 0.0
-        out[idx] = np.sqrt(max(0.0, np.sum(a * a) + np.sum(b * b) - 2.0 * nuc))
+        out[idx] = np.ldexp(np.sqrt(max(0.0, np.sum(a * a) + np.sum(b * b) - 2.0 * nuc)), -k)
     return out[()] if out.ndim == 0 else out
 
 
@@ -119,7 +136,9 @@ def _vectors(a, b, sort, names):
         if sort:
             x = np.sort(x)[::-1]
             y = np.sort(y)[::-1]
-        out[idx] = np.sqrt(np.sum((np.sqrt(x) - np.sqrt(y)) ** 2))
+        k = _pow2_exponent(x, y, even=True)
+        x, y = np.ldexp(x, k), np.ldexp(y, k)
+        out[idx] = np.ldexp(np.sqrt(np.sum((np.sqrt(x) - np.sqrt(y)) ** 2)), -(k // 2))
     return out[()] if out.ndim == 0 else out
 
 

@@ -51,8 +51,9 @@ def _g(d, alpha):
 
 
 def _bisect(fun, a, b, tol=1e-15):
-    """Root of fun on [a, b] with fun(a) > 0 >= fun(b), by plain bisection."""
-    for _ in range(200):
+    """Root of fun on [a, b] with fun(a) > 0 >= fun(b), by plain bisection (up to 2200 halvings:
+    enough to go from a bracket of 1e300 down to 1e-15 relative)."""
+    for _ in range(2200):
         m = 0.5 * (a + b)
         if m <= a or m >= b or b - a <= tol * max(1.0, abs(m)):
             break
@@ -132,7 +133,8 @@ def _lsq(s, d, lo, hi, window):
     slope = -np.sum(xc * (y - y.mean())) / np.sum(xc * xc)
     a = min(max(slope, lo), hi)
     # intercept of the fit on the Frobenius-normalized spectrum ‖σ‖² = d
-    shift = 0.5 * np.log(d) - np.log(np.linalg.norm(s))
+    # (‖σ‖ = σ_1·‖σ/σ_1‖: the norm itself over- or underflows at 1e±300 scale)
+    shift = 0.5 * np.log(d) - np.log(s[0]) - np.log(np.linalg.norm(s / s[0]))
     b = (y.mean() + shift) + a * x.mean()
     return a, b
 
@@ -187,7 +189,8 @@ def chart_error(spectra, alpha, normalized=True, d=None):
         if s.size == 0 or np.isnan(al[i]):
             continue
         a = np.zeros(di)
-        a[: s.size] = s / np.linalg.norm(s)
+        r = s / s[0]  # (normalized by σ_1 first: ‖σ‖ over- or underflows at 1e±300 scale)
+        a[: s.size] = r / np.linalg.norm(r)
         b = _root_p(di, al[i])
         bc = float(np.sum(a * b))
         e = np.sqrt(max(0.0, 2.0 * (1.0 - bc)))

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._validate import as_real_array
 from ._numerics import integrate
 
 from .sums import harmonic_range, harmonic_sums
@@ -206,13 +207,32 @@ def _fast_var(a, n):
     return max(Q / H - (L / H) ** 2, 0.0)
 
 
+def _bures_speed_integral(lo, hi, n):
+    """∫_lo^hi sqrt(n·Var(α)) dα on panels [lo, lo+1], [lo+1, lo+3], [lo+3, lo+7], …: the speed
+    decays like 2^-α, so a single panel over a huge interval (hi = 1e300) would sample only
+    zeros; the panels keep the mass near lo and stop once the rest is below 1e-17 of the sum."""
+    f = lambda a: math.sqrt(n * _fast_var(a, n))  # noqa: E731
+    total, a, width = 0.0, lo, 1.0
+    while a < hi:
+        b = min(hi, a + width)
+        total += integrate(f, a, b, rtol=1e-14)
+        # beyond α ≈ 40 the speed is sqrt(n)·log 2·2^-α to 1e-12 relative: its tail from b is
+        # f(b)/log 2, and f decreases there
+        if b - lo > 64 and f(b) / math.log(2.0) <= 1e-17 * total:
+            break
+        a, width = b, 2.0 * width
+    return total
+
+
 def bures_length(alpha0, alpha1, d):
+    # the fast route's domain checks (finite α ≥ 0, integer widths): NaN would never converge
+    as_real_array(alpha0, "bures_length", "alpha0", lo=0.0)
+    as_real_array(alpha1, "bures_length", "alpha1", lo=0.0)
+
     def one(a0, a1, n):
         n = int(n)
         if n == 1 or a0 == a1:
             return 0.0
-        lo, hi = min(a0, a1), max(a0, a1)
-        val = integrate(lambda a: math.sqrt(n * _fast_var(a, n)), lo, hi, rtol=1e-14)
-        return val
+        return _bures_speed_integral(min(a0, a1), max(a0, a1), n)
 
     return _map(one, alpha0, alpha1, d)

@@ -43,6 +43,12 @@ def _check_finite(a64, i):
         raise ValueError(f"svdvals(): x[{i}] must be finite (no NaN or Inf); got non-finite values")
 
 
+def _pow2_scale(a):
+    """2^-e bringing max|a| to [0.5, 1), capped at 2^1022 (exact; 1 for an empty or zero array)."""
+    mx = float(np.max(np.abs(a))) if a.size else 0.0
+    return float(np.ldexp(1.0, min(-int(np.frexp(mx)[1]), 1022))) if mx > 0 else 1.0
+
+
 def gram(x, *, threads=None, dtype=None):
     """AᵀA (m ≥ n) or AAᵀ (m < n) of every matrix, in float64 (see :func:`gsa_fast.gram`)."""
     mats, ragged, batch_shape = _matrices(x)
@@ -50,7 +56,13 @@ def gram(x, *, threads=None, dtype=None):
     for i, a in enumerate(mats):
         a64, _ = _upcast(a, dtype)
         _check_finite(a64, i)
-        out.append(a64.T @ a64 if a64.shape[0] >= a64.shape[1] else a64 @ a64.T)
+        # exact power-of-two scaling to max|a| in [0.5, 1) (capped at 2^1022 for subnormal
+        # input), undone by two divisions: products of huge entries overflow one by one, whose
+        # ±inf then sum to NaN or the wrong sign; those of subnormal entries flush to 0
+        sc = _pow2_scale(a64)
+        b = a64 * sc
+        with np.errstate(over="ignore", under="ignore"):  # a Gram beyond 1e308 is ±inf
+            out.append((b.T @ b if b.shape[0] >= b.shape[1] else b @ b.T) / sc / sc)
     if ragged:
         return out
     a = np.asarray(x)
@@ -73,7 +85,10 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
         a64, name = _upcast(a, dtype)
         _check_finite(a64, i)
         s = np.linalg.svd(a64, compute_uv=False) if a64.size else np.zeros(0)
-        fro.append(float(np.sum(a64 * a64)))
+        # ‖A‖_F² through an exact power-of-two scaling: ±inf beyond 1e308, 0 below 1e-308
+        sc = _pow2_scale(a64)
+        with np.errstate(over="ignore", under="ignore"):
+            fro.append(float(np.sum((a64 * sc) ** 2)) / sc / sc)
         s1 = s[0] if s.size else 0.0
         u = _U[name]
         mx = max(a64.shape)

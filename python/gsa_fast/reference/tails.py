@@ -124,9 +124,10 @@ def _threshold(eps: float, d: int, r: int) -> float:
 
 
 def plateau_thresholds(eps, d, rmax=None):
-    eps, d = np.broadcast_arrays(np.asarray(eps, dtype=np.float64), np.asarray(d, dtype=np.int64))
-    if rmax is None:
-        rmax = int(min(int(d.max()), 64)) if d.size else 0
+    d0 = np.asarray(d, dtype=np.int64)
+    if rmax is None:  # from d as given, before broadcasting (eps=[] still gives (0, 64))
+        rmax = int(min(int(d0.max()), 64)) if d0.size else 0
+    eps, d = np.broadcast_arrays(np.asarray(eps, dtype=np.float64), d0)
     out = np.empty(eps.shape + (rmax,))
     for idx in np.ndindex(eps.shape):
         for r in range(1, rmax + 1):

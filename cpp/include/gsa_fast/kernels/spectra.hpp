@@ -18,7 +18,7 @@ enum SpectraDType : int { kF64 = 0, kF32 = 1, kF16 = 2, kBF16 = 3 };
 enum SpectraMethod : int { kMethodGram = 0, kMethodSvd = 1 };
 // Eigensolver behind the Gram route (values only): one-stage dsyevd (dsytrd + dsterf), the
 // two-stage reduction dsyevd_2stage (dsytrd_2stage + dsterf), or kEigBand: our worker-parallel
-// dense → band reduction + dsytrd_sb2st + dsterf (kernels/band_eig.hpp). kEigAuto picks by size.
+// dense → band reduction + dsytrd_sb2st + dsterf (linalg/band_eig.hpp). kEigAuto picks by size.
 enum EigDriver : int { kEigAuto = 0, kEigSyevd = 1, kEigSyevd2Stage = 2, kEigBand = 3 };
 
 struct MatrixRef {

@@ -7,14 +7,12 @@
 #include <mutex>
 
 #include "gsa_fast/linalg/lapack.hpp"
+#include "gsa_fast/fork_safety.hpp"
 
 namespace gsa {
 
-// The OpenBLAS thread count is process-global: guards serialize changes to it.
-inline std::mutex& blas_threads_mutex() {
-  static std::mutex mu;
-  return mu;
-}
+// The OpenBLAS thread count is process-global: guards serialize changes to it through
+// blas_threads_mutex(), which a forked child replaces (fork_safety.hpp).
 
 // Routes OpenBLAS's parallel regions to gsa_fast's blocking thread pool (cpp/src/blas_pool.cpp)
 // instead of OpenBLAS's spinning server threads. Idempotent; process-wide for this library copy.
@@ -27,6 +25,7 @@ class BlasThreadsGuard {
   explicit BlasThreadsGuard(int n) : lock_(blas_threads_mutex()) {
     install_blas_callback();
     prev_ = scipy_openblas_get_num_threads();
+    if (forked_during_blas_call()) n = 1;
     if (n >= 1 && n != prev_) scipy_openblas_set_num_threads(n);
   }
   ~BlasThreadsGuard() {

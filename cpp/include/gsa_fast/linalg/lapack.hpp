@@ -55,6 +55,18 @@ void scipy_dgeqrf_(const int* m, const int* n, double* a, const int* lda, double
                    double* work, const int* lwork, int* info);
 void scipy_dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda,
                    const double* tau, double* work, const int* lwork, int* info);
+// the stages of a values-only dgesdd, called one panel at a time (cpp/src/svd_stages.cpp)
+void scipy_dormqr_(const char* side, const char* trans, const int* m, const int* n, const int* k,
+                   const double* a, const int* lda, const double* tau, double* c, const int* ldc,
+                   double* work, const int* lwork, int* info, size_t, size_t);
+void scipy_dlabrd_(const int* m, const int* n, const int* nb, double* a, const int* lda, double* d,
+                   double* e, double* tauq, double* taup, double* x, const int* ldx, double* y,
+                   const int* ldy);
+void scipy_dgebd2_(const int* m, const int* n, double* a, const int* lda, double* d, double* e,
+                   double* tauq, double* taup, double* work, int* info);
+void scipy_dbdsqr_(const char* uplo, const int* n, const int* ncvt, const int* nru, const int* ncc,
+                   double* d, double* e, double* vt, const int* ldvt, double* u, const int* ldu,
+                   double* c, const int* ldc, double* work, int* info, size_t);
 
 // ---- OpenBLAS threading ----------------------------------------------------------------------
 void scipy_openblas_set_num_threads(int);
