@@ -303,9 +303,12 @@ def _depths(depths, L, fn):
 
 
 def resolved_mask(log_s, depths, n):
-    """True where ``s_i/s_1 > 10·n·ℓ·u`` (float64): the rescaled product resolves the value."""
-    tol = np.log(10.0 * n * depths.astype(np.float64) * _U64)
-    return (log_s - log_s[..., :1]) > tol[:, None]
+    """True where the error estimate ``ℓ·n·u·s_1/s_i`` of the rescaled float64 product is at most
+    1e-6 (absolute, in log s_i), i.e. ``s_i/s_1 ≥ 1e6·ℓ·n·u``."""
+    tol = np.log(1e6 * n * depths.astype(np.float64) * _U64)
+    with np.errstate(invalid="ignore"):
+        ok = (log_s - log_s[..., :1]) > tol[:, None]
+    return ok | np.isneginf(log_s[..., :1])  # a zero product (a zero factor) is exact
 
 
 def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
@@ -315,8 +318,9 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
     of the norms accumulated, then LAPACK ``dgesdd`` of ``P̂_ℓ`` at each requested depth
     (1-based, strictly increasing; default all). Returns :class:`PrefixLogSvdvals` with
     ``log_s`` of shape ``(..., len(depths), k)`` (``k`` defaults to the smallest width), and
-    ``resolved``: False where ``s_i/s_1 ≤ 10·n·ℓ·u`` — the absolute error of the product is
-    about ``ℓ·n·u·s_1``, so such values are rounding noise (use :func:`chain_log_spectrum` for
+    ``resolved``: False where ``s_i/s_1 < 1e6·ℓ·n·u`` — the absolute error of the product is
+    about ``ℓ·n·u·s_1``, so the error of ``log s_i`` may exceed 1e-6 there (far below, rounding
+    noise) (use :func:`chain_log_spectrum` for
     exponents that deep). Exact zeros give ``−∞``. Cost ``O(n³)`` per layer: meant for
     moderate widths.
     """
