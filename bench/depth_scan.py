@@ -1,0 +1,69 @@
+"""Full-size chain-scan benchmark of issue 13 (numbers in bench/results/depth.md).
+
+    PYTHONPATH=python python3 bench/depth_scan.py [--L 256] [--n 1024] [--k 64]
+
+Times, side by side in one run, gsa_fast.chain_log_spectrum (float64 panel, the default; and the
+float32 panel) against the float64 numpy loop ``Q, R = np.linalg.qr(A @ Q)``, prints the accuracy
+of each against that loop, the bytes of factors read per second and the flop/byte floor.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+import gsa_fast as g
+
+
+def numpy_qr_loop(A, k):
+    Q = np.eye(A.shape[-1])[:, :k]
+    out = np.empty((len(A), k))
+    c = np.zeros(k)
+    for l, M in enumerate(A):
+        Q, R = np.linalg.qr(M.astype(np.float64) @ Q)
+        c += np.log(np.abs(np.diagonal(R)))
+        out[l] = c
+    return out
+
+
+def timed(f, rounds):
+    best, out = float("inf"), None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--L", type=int, default=256)
+    ap.add_argument("--n", type=int, default=1024)
+    ap.add_argument("--k", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    L, n, k = a.L, a.n, a.k
+    A = np.random.default_rng(0).standard_normal((L, n, n), dtype=np.float32) / np.float32(math.sqrt(n))
+    nbytes = A.nbytes
+    flops = 2.0 * n * n * k * L + L * 4.0 * n * k * k
+    t_np, ref = timed(lambda: numpy_qr_loop(A, k), 1)
+    rows = [("numpy float64 loop `Q, R = np.linalg.qr(A @ Q)`", t_np, 0.0)]
+    for label, kw in [("gsa chain_log_spectrum (float64 panel, default)", {}),
+                      ("gsa chain_log_spectrum (float32 panel)", {"panel": "float32"}),
+                      ("gsa float64 panel, threads=1", {"threads": 1}),
+                      ("gsa float32 panel, threads=1", {"panel": "float32", "threads": 1})]:
+        t, out = timed(lambda kw=kw: g.chain_log_spectrum(A, k, **kw), a.rounds)
+        rows.append((label, t, float(np.abs(out - ref).max())))
+    print(f"L={L} n={n} k={k}: factors {nbytes / 1e9:.2f} GB float32, {flops / 1e9:.1f} GF")
+    print(f"floor: memory {nbytes / 10e9:.3f} s at 10 GB/s; GEMM {flops / 100e9:.3f} s f32 / "
+          f"{flops / 50e9:.3f} s f64 per core")
+    print("| route | time (s) | numpy / route | GB/s of factors read | max abs diff vs numpy |")
+    print("|---|---|---|---|---|")
+    for label, t, err in rows:
+        print(f"| {label} | {t:.3f} | {t_np / t:.2f}× | {nbytes / t / 1e9:.2f} | {err:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
