@@ -243,6 +243,29 @@ def _panel(panel, chains, fn):
     return panel
 
 
+def scan_args(factors, k, gates, panel, tau, fn):
+    """Validated (chains, batch shape, k, panel, tau, gate list) of a chain scan."""
+    chains, bshape = _chain(factors, fn)
+    k = _check_k(k, chains, fn)
+    panel = _panel(panel, chains, fn)
+    nmax = max([chains[0][0].shape[1]] + [m.shape[0] for m in chains[0]])
+    tau = default_tau(nmax, panel) if tau is None else float(as_real_array(tau, fn, "tau", lo=0.0))
+    return chains, bshape, k, panel, tau, _gate_list(gates, chains, bshape, fn)
+
+
+def prefix_args(factors, depths, k, fn):
+    """Validated (chains, batch shape, depths, k) of a prefix-product request."""
+    chains, bshape = _chain(factors, fn)
+    _check_finite_chain(chains, fn)
+    d = _depths(depths, len(chains[0]), fn)
+    c = chains[0]
+    width = min([c[0].shape[1]] + [c[l - 1].shape[0] for l in d])
+    k = width if k is None else as_int(k, fn, "k", minimum=1)
+    if k > width:
+        raise value_error(fn, "k", f"<= min(n_0, n_ℓ) over the requested depths ({width})", repr(k))
+    return chains, bshape, d, k
+
+
 # ------------------------------------------------------------------------------------------
 # §4 chain scans
 
@@ -271,12 +294,7 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     ~1e-6 absolute error on ``out``, the float32 rounding of ``M·Q``; docs/depth.md).
     """
     fn = "chain_log_spectrum"
-    chains, bshape = _chain(factors, fn)
-    k = _check_k(k, chains, fn)
-    panel = _panel(panel, chains, fn)
-    nmax = max([chains[0][0].shape[1]] + [m.shape[0] for m in chains[0]])
-    tau = default_tau(nmax, panel) if tau is None else float(as_real_array(tau, fn, "tau", lo=0.0))
-    glist = _gate_list(gates, chains, bshape, fn)
+    chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
     B, L = len(chains), len(chains[0])
     flat = [m for c in chains for m in c]
     if panel == "float32":
@@ -328,15 +346,8 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
     moderate widths.
     """
     fn = "prefix_log_svdvals"
-    chains, bshape = _chain(factors, fn)
-    _check_finite_chain(chains, fn)
-    L = len(chains[0])
-    d = _depths(depths, L, fn)
-    c = chains[0]
-    width = min([c[0].shape[1]] + [c[l - 1].shape[0] for l in d])
-    k = width if k is None else as_int(k, fn, "k", minimum=1)
-    if k > width:
-        raise value_error(fn, "k", f"<= min(n_0, n_ℓ) over the requested depths ({width})", repr(k))
+    chains, bshape, d, k = prefix_args(factors, depths, k, fn)
+    L, c = len(chains[0]), chains[0]
     take = np.zeros(L, dtype=np.uint8)
     take[d - 1] = 1
     B = len(chains)
@@ -455,6 +466,16 @@ def random_lyapunov(n, p=1.0, sigma=None, r=None):
     return RandomLyapunov(gamma, d, delta)
 
 
+def rank_law_args(n, L, p, r0, model, fn):
+    """Validated (n, p, r0, number of gates G) of a rank-law request."""
+    n = as_int(n, fn, "n", minimum=1)
+    L = as_int(L, fn, "L", minimum=1)
+    n, p, _, r0 = _check_lyap_args(n, p, 1.0, r0, fn)
+    if model not in ("G", "F"):
+        raise value_error(fn, "model", "'G' or 'F'", repr(model))
+    return n, p, r0, (L if model == "G" else L - 1)
+
+
 def _log_sf_binom(n, p):
     """log P(Bin(n, p) ≥ r) for r = 0..n (log-sum-exp of the tail)."""
     t = np.arange(n + 1)
@@ -476,13 +497,7 @@ def gated_rank_law(n, L, p, r0=None, model="G"):
     ``exp(G·log S)`` from a log-sum-exp tail. Returns :class:`RankLaw` (``sf`` for r = 0..n,
     ``mean``, ``.cdf(r)``, ``.quantile(alpha)``).
     """
-    fn = "gated_rank_law"
-    n = as_int(n, fn, "n", minimum=1)
-    L = as_int(L, fn, "L", minimum=1)
-    n, p, _, r0 = _check_lyap_args(n, p, 1.0, r0, fn)
-    if model not in ("G", "F"):
-        raise value_error(fn, "model", "'G' or 'F'", repr(model))
-    G = L if model == "G" else L - 1
+    n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
     lsf = _log_sf_binom(n, p)
     if r0 is not None:
         lsf = np.where(np.arange(n + 1) <= r0, 0.0, lsf - lsf[r0])
@@ -501,6 +516,17 @@ def _log_spectra(x, fn, arg):
     if np.isposinf(a).any():
         raise value_error(fn, arg, "free of +Inf", "+Inf")
     return a
+
+
+def fit_window(y, start, stop, fn):
+    """Validated (y, its depth window, the 1-based depths ℓ of the window)."""
+    a = _log_spectra(y, fn, "y")
+    if a.ndim < 2:
+        raise value_error(fn, "y", "an array (..., L, k)", f"shape {a.shape}")
+    start = as_int(start, fn, "start", minimum=0)
+    stop = a.shape[-2] if stop is None else as_int(stop, fn, "stop", minimum=0)
+    w = a[..., start:stop, :]
+    return a, w, np.arange(start + 1, start + 1 + w.shape[-2], dtype=np.float64)
 
 
 def separation_ratios(log_s, eps=None):
@@ -534,14 +560,7 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     (e.g. ``random_lyapunov(n).gamma[:k]``) gives ``excess = slope − baseline``.
     """
     fn = "depth_scaling_fit"
-    a = _log_spectra(y, fn, "y")
-    if a.ndim < 2:
-        raise value_error(fn, "y", "an array (..., L, k)", f"shape {a.shape}")
-    L = a.shape[-2]
-    start = as_int(start, fn, "start", minimum=0)
-    stop = L if stop is None else as_int(stop, fn, "stop", minimum=0)
-    w = a[..., start:stop, :]
-    ell = np.arange(start + 1, start + 1 + w.shape[-2], dtype=np.float64)
+    a, w, ell = fit_window(y, start, stop, fn)
     if w.shape[-2] < 2:
         nan = np.full(a.shape[:-2] + a.shape[-1:], np.nan)
         slope, icpt, res = nan, nan.copy(), nan.copy()

@@ -11,37 +11,20 @@ import math
 
 import numpy as np
 
+from ..depth import __all__ as _FAST_ALL
 from ..depth import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation,
-                     _chain, _check_finite_chain, _check_k, _check_lyap_args, _depths, _gate_list,
-                     _inv_n, _log_spectra, _panel, _side_view, _spd_pair, _float_matrix,
-                     default_tau, resolved_mask)
+                     _chain, _check_finite_chain, _check_lyap_args, _inv_n, _log_spectra,
+                     _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args)
 from .._validate import as_int, as_real_array, value_error
 
-__all__ = [
-    "chain_log_spectrum",
-    "prefix_log_svdvals",
-    "random_lyapunov",
-    "gated_rank_law",
-    "separation_ratios",
-    "depth_scaling_fit",
-    "subspace_alignment",
-    "relative_imbalance",
-    "bures_transport_map",
-    "bures_geodesic",
-    "dln_log_volume",
-]
+__all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
 
 
 def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, threads=None):
     """Reference: ``Q, R = np.linalg.qr(D @ M @ Q)`` in float64, cumulative log|R_jj|, §4.2 masks."""
     fn = "chain_log_spectrum"
-    chains, bshape = _chain(factors, fn)
+    chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
     _check_finite_chain(chains, fn)
-    k = _check_k(k, chains, fn)
-    panel = _panel(panel, chains, fn)
-    nmax = max([chains[0][0].shape[1]] + [m.shape[0] for m in chains[0]])
-    tau = default_tau(nmax, panel) if tau is None else float(tau)
-    glist = _gate_list(gates, chains, bshape, fn)
     L = len(chains[0])
     out = np.empty((len(chains), L, k))
     for b, c in enumerate(chains):
@@ -69,15 +52,8 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
 def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
     """Reference: float64 product rescaled by its largest entry at every step, numpy SVD."""
     fn = "prefix_log_svdvals"
-    chains, bshape = _chain(factors, fn)
-    _check_finite_chain(chains, fn)
-    L = len(chains[0])
-    d = _depths(depths, L, fn)
+    chains, bshape, d, k = prefix_args(factors, depths, k, fn)
     c0 = chains[0]
-    width = min([c0[0].shape[1]] + [c0[l - 1].shape[0] for l in d])
-    k = width if k is None else as_int(k, fn, "k", minimum=1)
-    if k > width:
-        raise value_error(fn, "k", f"<= min(n_0, n_ℓ) over the requested depths ({width})", repr(k))
     out = np.empty((len(chains), len(d), k))
     for b, c in enumerate(chains):
         P = np.eye(c[0].shape[1])
@@ -140,13 +116,7 @@ def random_lyapunov(n, p=1.0, sigma=None, r=None):
 
 def gated_rank_law(n, L, p, r0=None, model="G"):
     """Reference: S(r) = Σ_{t≥r} C(n,t) pᵗ(1−p)^{n−t} in exact rationals where small, floats otherwise."""
-    fn = "gated_rank_law"
-    n = as_int(n, fn, "n", minimum=1)
-    L = as_int(L, fn, "L", minimum=1)
-    n, p, _, r0 = _check_lyap_args(n, p, 1.0, r0, fn)
-    if model not in ("G", "F"):
-        raise value_error(fn, "model", "'G' or 'F'", repr(model))
-    G = L if model == "G" else L - 1
+    n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
     pmf = np.array([math.exp(math.lgamma(n + 1) - math.lgamma(t + 1) - math.lgamma(n - t + 1)
                              + (t * math.log(p) if p > 0 else 0.0)
                              + ((n - t) * math.log1p(-p) if p < 1 else (0.0 if t == n else -np.inf)))
@@ -191,14 +161,7 @@ def separation_ratios(log_s, eps=None):
 def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     """Reference: np.polyfit (degree 1) per column."""
     fn = "depth_scaling_fit"
-    a = _log_spectra(y, fn, "y")
-    if a.ndim < 2:
-        raise value_error(fn, "y", "an array (..., L, k)", f"shape {a.shape}")
-    L = a.shape[-2]
-    start = as_int(start, fn, "start", minimum=0)
-    stop = L if stop is None else as_int(stop, fn, "stop", minimum=0)
-    w = a[..., start:stop, :]
-    ell = np.arange(start + 1, start + 1 + w.shape[-2], dtype=np.float64)
+    a, w, ell = fit_window(y, start, stop, fn)
     flat = np.moveaxis(w, -2, -1).reshape(-1, w.shape[-2])
     res = np.full((flat.shape[0], 3), np.nan)
     for i, yy in enumerate(flat):
