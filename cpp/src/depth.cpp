@@ -378,6 +378,11 @@ void align_one(const FactorRef& A, const FactorRef& B, int64_t k, double* r, dou
 
 }  // namespace
 
+// Threads: independent chains (pairs) run in parallel on `nthreads` workers with single-threaded
+// BLAS. A single chain uses threaded BLAS only when the caller asks for nthreads > 1 explicitly:
+// OpenBLAS level-3 threads spin-wait on each other, and on the loaded 2-core development machine
+// a threaded sgemm scan took 8× the CPU time and 2–5× the wall time of the single-threaded one
+// (bench/results/depth.md).
 void chain_scan(const FactorRef* f, const uint8_t* const* gates, int64_t B, int64_t L, int64_t k,
                 bool panel_f32, double tau, double* out, int nthreads) {
   require(B >= 0 && L >= 1 && k >= 1, "chain_scan: bad sizes");
@@ -388,7 +393,7 @@ void chain_scan(const FactorRef* f, const uint8_t* const* gates, int64_t B, int6
     require(i % L == 0 || f[i].cols == f[i - 1].rows, "chain_scan: incompatible chain shapes");
   }
   const int T = nthreads > 0 ? nthreads : default_num_threads();
-  BlasThreadsGuard guard(B > 1 ? 1 : T);
+  BlasThreadsGuard guard(B > 1 || nthreads <= 0 ? 1 : nthreads);
   parallel_for(B, B > 1 ? T : 1, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
       scan_one(f + b * L, gates ? gates + b * L : nullptr, L, k, panel_f32, tau, out + b * L * k);
@@ -403,7 +408,7 @@ void prefix_log_svdvals(const FactorRef* f, int64_t B, int64_t L, const uint8_t*
   for (int64_t i = 0; i < B * L; ++i)
     require(i % L == 0 || f[i].cols == f[i - 1].rows, "prefix_log_svdvals: incompatible shapes");
   const int T = nthreads > 0 ? nthreads : default_num_threads();
-  BlasThreadsGuard guard(B > 1 ? 1 : T);
+  BlasThreadsGuard guard(B > 1 || nthreads <= 0 ? 1 : nthreads);
   parallel_for(B, B > 1 ? T : 1, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) prefix_one(f + b * L, L, take, k, out + b * nt * k);
   });
@@ -417,7 +422,7 @@ void subspace_alignment(const FactorRef* a, const FactorRef* b, int64_t n_pairs,
                 k <= std::min(b[i].rows, b[i].cols),
             "subspace_alignment: bad shapes");
   const int T = nthreads > 0 ? nthreads : default_num_threads();
-  BlasThreadsGuard guard(n_pairs > 1 ? 1 : T);
+  BlasThreadsGuard guard(n_pairs > 1 || nthreads <= 0 ? 1 : nthreads);
   parallel_for(n_pairs, n_pairs > 1 ? T : 1, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
       align_one(a[i], b[i], k, out_r + i * k * k, out_angles + i * k, out_rho + i, status + i);

@@ -292,6 +292,9 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     the same accuracy as a float64 numpy loop, ~1e-14·L absolute on ``out``) or ``'float32'``
     (sgemm into a float32 panel, QR still float64: about 1.7× faster single-threaded, but
     ~1e-6 absolute error on ``out``, the float32 rounding of ``M·Q``; docs/depth.md).
+    ``threads``: independent chains run in parallel (default: all workers), each with
+    single-threaded BLAS; a single chain uses threaded BLAS only for an explicit ``threads > 1``
+    (threaded OpenBLAS spin-waits and was several times slower on a loaded machine).
     """
     fn = "chain_log_spectrum"
     chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
