@@ -113,6 +113,7 @@ def recipes(rng):
     Q = P[0] + np.eye(4)
     M = rng.standard_normal((3, 7, 5))
     B = rng.standard_normal((5, 6))
+    C = 0.5 * rng.standard_normal((4, 6, 6))
     return {
         "harmonic": (rng.uniform(0.0, 3.0, (3, 4)), lambda f, x: f(1000, x)),
         "harmonic_sums": (rng.uniform(0.0, 3.0, (3, 4)), lambda f, x: f(1000, x)),
@@ -149,6 +150,18 @@ def recipes(rng):
         "gram": (M, lambda f, x: f(x)),
         "svdvals": (M, lambda f, x: f(x)),
         "esd_powerlaw_fit": (S ** 2, lambda f, x: f(x).alpha),
+        # depth (issue 13): chains, closed forms, alignment, DLN geometry
+        "chain_log_spectrum": (C, lambda f, x: f(x, 3)),
+        "prefix_log_svdvals": (C, lambda f, x: f(x)),
+        "random_lyapunov": (np.full((2, 2), 0.5), lambda f, x: f(16, x)),
+        "gated_rank_law": (np.full((2, 2), 0.5), lambda f, x: f(8, 3, x)),
+        "separation_ratios": (np.log(S), lambda f, x: f(x)),
+        "depth_scaling_fit": (np.cumsum(rng.standard_normal((2, 6, 3)), axis=1), lambda f, x: f(x)),
+        "subspace_alignment": (C, lambda f, x: f(x, C[::-1].copy(), 2)),
+        "relative_imbalance": (C, lambda f, x: f(x)),
+        "bures_transport_map": (P[1], lambda f, x: f(x, Q)),
+        "bures_geodesic": (P[1], lambda f, x: f(x, Q, 0.3)),
+        "dln_log_volume": (S, lambda f, x: f(x)),
     }
 
 

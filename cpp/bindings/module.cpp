@@ -23,6 +23,7 @@ void bind_charts(py::module_& m);
 void bind_spectra(py::module_& m);
 void bind_enums(py::module_& m);
 void bind_esd(py::module_& m);
+void bind_depth(py::module_& m);
 }  // namespace bind
 }  // namespace gsa
 
@@ -59,4 +60,5 @@ PYBIND11_MODULE(_core, m) {
   gsa::bind::bind_spectra(m);
   gsa::bind::bind_enums(m);
   gsa::bind::bind_esd(m);
+  gsa::bind::bind_depth(m);
 }

@@ -90,12 +90,24 @@ ROUTES = {
                      "svdvals"),
     # ESD power-law fit, WeightWatcher's alpha (issue 10): cpp/src/esd.cpp
     "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), None, "esd_powerlaw_fit"),
+    # depth: chain log-spectra, random baselines, alignment, DLN geometry (issue 13): cpp/src/depth.cpp
+    "chain_log_spectrum": Route("depth", ("chain_scan",), None, "chain_log_spectrum"),
+    "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals",), None, "prefix_log_svdvals"),
+    "random_lyapunov": Route("depth", (), None, "random_lyapunov"),  # closed form in numpy
+    "gated_rank_law": Route("depth", (), None, "gated_rank_law"),  # closed form in numpy
+    "separation_ratios": Route("depth", (), None, "separation_ratios"),
+    "depth_scaling_fit": Route("depth", (), None, "depth_scaling_fit"),
+    "subspace_alignment": Route("depth", ("subspace_alignment",), None, "subspace_alignment"),
+    "relative_imbalance": Route("depth", (), None, "relative_imbalance"),
+    "bures_transport_map": Route("depth", (), None, "bures_transport_map"),
+    "bures_geodesic": Route("depth", (), None, "bures_geodesic"),
+    "dln_log_volume": Route("depth", ("dln_log_volume",), None, "dln_log_volume"),
 }
 
 # The Python module that holds each family's public functions: the family stem everywhere.
 FAMILY_MODULE = {"sums": "sums", "orbit": "orbit", "tails": "tails", "energy": "energy",
                  "charts": "charts", "bures": "bures", "spectra": "spectra",
-                 "esd": "esd"}
+                 "esd": "esd", "depth": "depth"}
 
 
 # ---- device detection ----------------------------------------------------------------------------

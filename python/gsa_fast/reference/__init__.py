@@ -12,6 +12,8 @@ from .charts import *  # noqa: F401,F403
 from .energy import *  # noqa: F401,F403
 from . import esd
 from .esd import *  # noqa: F401,F403
+from . import depth
+from .depth import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
@@ -21,4 +23,5 @@ __all__ = sorted(
     set(sums.__all__) | set(orbit.__all__) | set(_energy.__all__) | set(tails.__all__)
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
     | set(esd.__all__)
+    | set(depth.__all__)
 )

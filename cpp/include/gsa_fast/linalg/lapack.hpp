@@ -79,4 +79,12 @@ typedef void (*scipy_openblas_threads_callback)(int sync, scipy_openblas_dojob_c
                                                 int numjobs, size_t jobdata_elsize, void* jobdata,
                                                 int dojob_data);
 void scipy_openblas_set_threads_callback_function(scipy_openblas_threads_callback callback);
+// CholeskyQR2 and float32 panels of the depth chain scan (cpp/src/depth.cpp)
+void scipy_sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
+                  const float* alpha, const float* a, const int* lda, const float* b,
+                  const int* ldb, const float* beta, float* c, const int* ldc, size_t, size_t);
+void scipy_dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
+void scipy_dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag,
+                  const int* m, const int* n, const double* alpha, const double* a,
+                  const int* lda, double* b, const int* ldb, size_t, size_t, size_t, size_t);
 }

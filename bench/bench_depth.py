@@ -1,0 +1,149 @@
+"""Depth spectra (issue 13): compiled kernels vs the numpy loops users write and the reference.
+
+Peers:
+* ``numpy`` — for the chain scan, the float64 loop ``Q, R = np.linalg.qr(A @ Q)`` (A converted to
+  float64 one layer at a time); for ``random_lyapunov``, the O(n²) double loop over (i, t) with the
+  full binomial law; for the rest, gsa_fast.reference (pure numpy).
+Sizes are small by default so that CI's ``--benchmark-disable`` run stays fast; set
+``GSA_BENCH_DEPTH_FULL=1`` for the issue's sizes (256 layers of 1024×1024 float32, k = 64;
+about 1 GB of factors). Full numbers: bench/results/depth.md (bench/depth_scan.py).
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+import gsa_fast as g
+from gsa_fast import reference as ref
+
+FULL = os.environ.get("GSA_BENCH_DEPTH_FULL", "") not in ("", "0")
+L_, N_, K_ = (256, 1024, 64) if FULL else (16, 256, 32)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    r = np.random.default_rng(0)
+    return r.standard_normal((L_, N_, N_), dtype=np.float32) / np.float32(math.sqrt(N_))
+
+
+def numpy_qr_loop(A, k):
+    """The float64 numpy loop tools use: Q, R = np.linalg.qr(A @ Q), cumulative log|R_jj|."""
+    Q = np.eye(A.shape[-1])[:, :k]
+    out = np.empty((len(A), k))
+    c = np.zeros(k)
+    for l, M in enumerate(A):
+        Q, R = np.linalg.qr(M.astype(np.float64) @ Q)
+        c += np.log(np.abs(np.diagonal(R)))
+        out[l] = c
+    return out
+
+
+@pytest.mark.benchmark(group="chain_log_spectrum")
+def bench_chain_scan__gsa(benchmark, chain):
+    out = benchmark(g.chain_log_spectrum, chain, K_)
+    assert out.shape == (L_, K_)
+
+
+@pytest.mark.benchmark(group="chain_log_spectrum")
+def bench_chain_scan__gsa_f32panel(benchmark, chain):
+    benchmark(g.chain_log_spectrum, chain, K_, panel="float32")
+
+
+@pytest.mark.benchmark(group="chain_log_spectrum")
+def bench_chain_scan__numpy(benchmark, chain):
+    out = benchmark(numpy_qr_loop, chain, K_)
+    assert np.abs(out - g.chain_log_spectrum(chain, K_)).max() < 1e-10 * L_
+
+
+def numpy_double_loop(n, p, r):
+    """O(n²): the (i, t) matrix of ψ((t − i + 1)/2) against the full conditioned binomial law."""
+    t = np.arange(r, n + 1)
+    lg = np.array([math.lgamma(x + 1.0) for x in range(n + 1)])
+    lw = lg[n] - lg[t] - lg[n - t] + t * math.log(p) + (n - t) * math.log1p(-p)
+    pi = np.exp(lw - lw.max())
+    pi /= pi.sum()
+    i = np.arange(1, r + 1)
+    from gsa_fast.depth import psi_half_table
+    psi = psi_half_table(n + 1)
+    M = psi[np.clip(t[None, :] - i[:, None] + 1, 1, None)]
+    return 0.5 * math.log(2.0 / n) + 0.5 * (M @ pi)
+
+
+@pytest.mark.benchmark(group="random_lyapunov")
+def bench_random_lyapunov__gsa(benchmark):
+    out = benchmark(g.random_lyapunov, 4096, 0.5, None, 1800)
+    assert np.isfinite(out.gamma[:1800]).all()
+
+
+@pytest.mark.benchmark(group="random_lyapunov")
+def bench_random_lyapunov__numpy(benchmark):
+    out = benchmark(numpy_double_loop, 4096, 0.5, 1800)
+    assert np.abs(out - g.random_lyapunov(4096, 0.5, None, 1800).gamma[:1800]).max() < 1e-10
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    r = np.random.default_rng(1)
+    return r.standard_normal((16, 96, 96)), r.standard_normal((16, 96, 96))
+
+
+@pytest.mark.benchmark(group="subspace_alignment")
+def bench_alignment__gsa(benchmark, pairs):
+    benchmark(g.subspace_alignment, *pairs, 16)
+
+
+@pytest.mark.benchmark(group="subspace_alignment")
+def bench_alignment__reference(benchmark, pairs):
+    benchmark(ref.subspace_alignment, *pairs, 16)
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    return np.sort(np.random.default_rng(2).random((4, 96)), axis=-1)[:, ::-1] + 1e-3
+
+
+@pytest.mark.benchmark(group="dln_log_volume")
+def bench_dln_log_volume__gsa(benchmark, spectra):
+    benchmark(g.dln_log_volume, spectra, 4, grad=True)
+
+
+@pytest.mark.benchmark(group="dln_log_volume")
+def bench_dln_log_volume__reference(benchmark, spectra):
+    benchmark.pedantic(ref.dln_log_volume, (spectra, 4), {"grad": True}, rounds=1, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def small_chain():
+    r = np.random.default_rng(3)
+    return r.standard_normal((24, 48, 48)) / math.sqrt(48)
+
+
+@pytest.mark.benchmark(group="prefix_log_svdvals")
+def bench_prefix__gsa(benchmark, small_chain):
+    benchmark(g.prefix_log_svdvals, small_chain, [6, 12, 24])
+
+
+@pytest.mark.benchmark(group="prefix_log_svdvals")
+def bench_prefix__reference(benchmark, small_chain):
+    benchmark(ref.prefix_log_svdvals, small_chain, [6, 12, 24])
+
+
+# The Python-side helpers: fast route vs the reference twin, one small case each.
+HELPERS = {
+    "gated_rank_law": lambda m: m.gated_rank_law(512, 50, 0.5),
+    "separation_ratios": lambda m: m.separation_ratios(np.cumsum(-np.ones((64, 64)), axis=1), eps=0.5),
+    "depth_scaling_fit": lambda m: m.depth_scaling_fit(np.cumsum(-np.ones((200, 16)), axis=0), start=10),
+    "relative_imbalance": lambda m: m.relative_imbalance(np.ones((8, 64, 64))),
+    "bures_transport_map": lambda m: m.bures_transport_map(np.eye(64) * 2.0, np.eye(64) + 0.1),
+    "bures_geodesic": lambda m: m.bures_geodesic(np.eye(64) * 2.0, np.eye(64) + 0.1, [0.25, 0.5]),
+}
+
+
+@pytest.mark.parametrize("name", list(HELPERS))
+@pytest.mark.parametrize("impl", ["gsa", "reference"])
+def bench_helpers(benchmark, name, impl):
+    benchmark.group = f"depth_{name}"
+    benchmark(HELPERS[name], g if impl == "gsa" else ref)

@@ -1,0 +1,421 @@
+"""Argument checks, result types and numpy helpers of gsa_fast.depth, shared with its reference twin
+(gsa_fast.reference.depth), which must not import the compiled modules. No compiled code here."""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_int, as_real_array, host_array, type_error, value_error
+
+PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume']
+
+
+_U64 = float(np.finfo(np.float64).eps) / 2
+
+
+_U32 = float(np.finfo(np.float32).eps) / 2
+
+
+EULER_GAMMA = 0.57721566490153286060651209008240243
+
+
+class PrefixLogSvdvals(NamedTuple):
+    """Log singular values of prefix products ``M_{1:ℓ}`` at the requested depths."""
+
+    log_s: np.ndarray  # (..., n_depths, k), descending, −∞ for exact zeros
+    resolved: np.ndarray  # bool, same shape: s_i/s_1 above what float64 resolves at that depth
+    depths: np.ndarray  # int64 (n_depths,), 1-based
+
+
+class RandomLyapunov(NamedTuple):
+    """Closed-form Lyapunov exponents and finite-depth constants of gated Gaussian layers."""
+
+    gamma: np.ndarray  # (n,) γ_i, −∞ for i > r
+    d: np.ndarray  # (n,) d_i (i = 1..n; d_0 = 0)
+    delta: np.ndarray  # (n,) Δ_i = d_i − d_{i−1}
+
+    def mean_log_svdvals(self, L):
+        """First-order prediction of ``E log s_i(J_L)`` at depth(s) ``L`` (§3.3, corrected sign):
+        ``L·γ_i + Δ_i``; shape ``(len(L), n)`` for an array, ``(n,)`` for a scalar."""
+        Ls = np.asarray(L, dtype=np.float64)
+        out = Ls[..., None] * self.gamma + self.delta
+        return np.where(np.isneginf(self.gamma), -np.inf, out)
+
+
+class RankLaw(NamedTuple):
+    """Law of ``rank J`` for a product of gated full-rank layers (§6)."""
+
+    sf: np.ndarray  # (n + 1,) P(rank ≥ r), r = 0..n
+    mean: float  # E rank
+
+    def cdf(self, r):
+        """``P(rank ≤ r)``."""
+        r = np.asarray(r, dtype=np.int64)
+        nxt = np.clip(r + 1, 0, len(self.sf))
+        sf_ext = np.append(self.sf, 0.0)
+        return 1.0 - sf_ext[nxt]
+
+    def quantile(self, alpha):
+        """``q_α = min{r : P(rank ≤ r) ≥ α}``."""
+        cdf = self.cdf(np.arange(len(self.sf)))
+        a = np.asarray(alpha, dtype=np.float64)
+        return np.searchsorted(cdf, a - 1e-12, side="left").astype(np.int64)
+
+
+class Separation(NamedTuple):
+    """Separation of log spectra (§5.1)."""
+
+    ratios: np.ndarray  # (..., k − 1) q_j = s_{j+1}/s_j
+    log_gaps: np.ndarray  # (..., k − 1) log s_j − log s_{j+1}
+    rank: np.ndarray | None  # int64 (...): separation rank r_sep(eps), when eps is given
+
+
+class DepthFit(NamedTuple):
+    """Least-squares fit ``y_ℓ ≈ slope·ℓ + intercept`` per column (§5.2)."""
+
+    slope: np.ndarray  # (..., k) empirical exponent γ̂_k
+    intercept: np.ndarray  # (..., k) δ̂_k
+    max_resid: np.ndarray  # (..., k) ε̂_k
+    excess: np.ndarray | None  # slope − baseline, when a baseline is given
+
+
+class Alignment(NamedTuple):
+    """Top-k singular-subspace alignment (§7.1, §7.3)."""
+
+    R: np.ndarray  # (..., k, k) sign-fixed overlap U_Aᵀ U_B, diag ≥ 0
+    angles: np.ndarray  # (..., k) principal angles θ_j in [0, π/2], ascending
+    rho: np.ndarray  # (...) diagonal correlation of |R| (block size k), sign-invariant
+    max_offdiag: np.ndarray  # (...) max_{i≠j} |R_ij|
+    dist_identity: np.ndarray  # (...) ‖R − I‖_max
+
+
+def _float_matrix(x, fn, arg):
+    """Any numpy layout (strided, byte-swapped, lists, foreign arrays) as float32/float64, never
+    widened: integer lists become float64, other dtypes (integer arrays too) are refused."""
+    listed = not isinstance(x, np.ndarray)
+    a = host_array(x, fn, arg, "a real floating array")
+    if listed and a.dtype.kind in "iu":  # Python lists of ints; integer arrays are refused
+        a = a.astype(np.float64)
+    if a.dtype not in (np.float32, np.float64):
+        raise type_error(fn, arg, "float32 or float64", a)
+    return a
+
+
+def _spectra_rows(sigma, fn, arg="sigma"):
+    """Nonnegative spectra with at least one axis (rows of singular values)."""
+    s = as_real_array(sigma, fn, arg, lo=0.0)
+    if s.ndim == 0:
+        raise value_error(fn, arg, "an array of singular values with at least one axis", "a 0-d array")
+    return s
+
+
+def _chain(factors, fn, arg="factors"):
+    """(list of 2-D views per chain, B, L, batch shape, stacked?) without copying."""
+    if isinstance(factors, (list, tuple)):
+        if len(factors) == 0:
+            raise value_error(fn, arg, "a non-empty chain", "an empty list")
+        mats = [_float_matrix(m, fn, f"{arg}[{i}]") for i, m in enumerate(factors)]
+        for i, m in enumerate(mats):
+            if m.ndim != 2:
+                raise value_error(fn, f"{arg}[{i}]", "a 2-D matrix", f"shape {m.shape}")
+            if m.dtype != mats[0].dtype:
+                raise type_error(fn, f"{arg}[{i}]", f"of one dtype ({mats[0].dtype})", m)
+        chains, bshape = [mats], ()
+    else:
+        a = _float_matrix(factors, fn, arg)
+        if a.ndim < 3:
+            raise value_error(fn, arg, "a stack (L, n, n) or (..., L, m, n), or a list of matrices",
+                              f"shape {a.shape}")
+        if a.shape[-3] == 0:
+            raise value_error(fn, arg, "a non-empty chain", f"shape {a.shape}")
+        bshape = a.shape[:-3]
+        # views only (a reshape of a non-contiguous batch would copy it)
+        chains = [[a[idx + (l,)] for l in range(a.shape[-3])] for idx in np.ndindex(*bshape)]
+    for c in chains:
+        for i in range(1, len(c)):
+            if c[i].shape[1] != c[i - 1].shape[0]:
+                raise value_error(fn, arg, "a compatible chain (cols of factor l+1 = rows of factor l)",
+                                  f"factor {i} of shape {c[i].shape} after {c[i - 1].shape}")
+        for i, m in enumerate(c):
+            if m.size == 0:
+                raise value_error(fn, arg, "non-empty matrices", f"factor {i} of shape {m.shape}")
+    return chains, bshape
+
+
+def _check_finite_chain(chains, fn, arg="factors"):
+    for c in chains:
+        for i, m in enumerate(c):
+            if not np.isfinite(m).all():
+                raise value_error(fn, arg, "finite (no NaN or Inf)", f"non-finite values in factor {i}")
+
+
+def _check_k(k, chains, fn):
+    k = as_int(k, fn, "k", minimum=1)
+    c = chains[0]
+    width = min([c[0].shape[1]] + [m.shape[0] for m in c])
+    if k > width:
+        raise value_error(fn, "k", f"<= the smallest width of the chain ({width})", repr(k))
+    return k
+
+
+def _gate_list(gates, chains, bshape, fn):
+    if gates is None:
+        return None
+    L = len(chains[0])
+    if isinstance(gates, (list, tuple)):
+        if len(chains) != 1 or len(gates) != L:
+            raise value_error(fn, "gates", f"a list of {L} row masks (one per factor)",
+                              f"length {len(gates)}")
+        rows = [np.asarray(g) for g in gates]
+        out = [rows]
+    else:
+        g = np.asarray(gates)
+        if g.shape[:-1] != bshape + (L,):
+            raise value_error(fn, "gates", f"of shape {bshape + (L,)} + (rows,)", f"shape {g.shape}")
+        gflat = g.reshape((-1, L, g.shape[-1]))
+        out = [[gflat[b, l] for l in range(L)] for b in range(gflat.shape[0])]
+    res = []
+    for b, rows in enumerate(out):
+        for l, r in enumerate(rows):
+            if r.ndim != 1 or r.shape[0] != chains[b][l].shape[0]:
+                raise value_error(fn, "gates", "one 0/1 entry per row of each factor",
+                                  f"shape {r.shape} for a factor with {chains[b][l].shape[0]} rows")
+            if r.dtype.kind not in "biuf" or not np.isin(r, (0, 1)).all():
+                raise value_error(fn, "gates", "0/1 (or bool) masks", "other values")
+            res.append(np.ascontiguousarray(r, dtype=np.uint8))
+    return res
+
+
+def _threads(threads, fn):
+    return 0 if threads is None else as_int(threads, fn, "threads", minimum=1)
+
+
+def default_tau(n: int, panel: str) -> float:
+    """Rank-flag threshold τ = 10·n·u of the panel precision (§4.2)."""
+    return 10.0 * n * (_U32 if panel == "float32" else _U64)
+
+
+def _panel(panel, chains, fn):
+    dt = chains[0][0].dtype
+    if panel is None or panel == "auto":
+        return "float64"
+    if panel not in ("float32", "float64"):
+        raise value_error(fn, "panel", "'auto', 'float32' or 'float64'", repr(panel))
+    if panel == "float32" and dt != np.float32:
+        raise value_error(fn, "panel", "'float64' for float64 factors", repr(panel))
+    return panel
+
+
+def scan_args(factors, k, gates, panel, tau, fn):
+    """Validated (chains, batch shape, k, panel, tau, gate list) of a chain scan."""
+    chains, bshape = _chain(factors, fn)
+    k = _check_k(k, chains, fn)
+    panel = _panel(panel, chains, fn)
+    nmax = max([chains[0][0].shape[1]] + [m.shape[0] for m in chains[0]])
+    tau = default_tau(nmax, panel) if tau is None else float(as_real_array(tau, fn, "tau", lo=0.0))
+    return chains, bshape, k, panel, tau, _gate_list(gates, chains, bshape, fn)
+
+
+def prefix_args(factors, depths, k, fn):
+    """Validated (chains, batch shape, depths, k) of a prefix-product request."""
+    chains, bshape = _chain(factors, fn)
+    _check_finite_chain(chains, fn)
+    d = _depths(depths, len(chains[0]), fn)
+    c = chains[0]
+    width = min([c[0].shape[1]] + [c[l - 1].shape[0] for l in d])
+    k = width if k is None else as_int(k, fn, "k", minimum=1)
+    if k > width:
+        raise value_error(fn, "k", f"<= min(n_0, n_ℓ) over the requested depths ({width})", repr(k))
+    return chains, bshape, d, k
+
+
+def _depths(depths, L, fn):
+    if depths is None:
+        return np.arange(1, L + 1, dtype=np.int64)
+    d = np.atleast_1d(np.asarray(depths))
+    if d.dtype.kind not in "iu" or d.ndim != 1:
+        raise type_error(fn, "depths", "a 1-D array of ints", d)
+    if d.size == 0 or d.min() < 1 or d.max() > L or np.any(np.diff(d) <= 0):
+        raise value_error(fn, "depths", f"strictly increasing ints in [1, {L}]", repr(d.tolist()))
+    return d.astype(np.int64)
+
+
+def resolved_mask(log_s, depths, n):
+    """True where the error estimate ``ℓ·n·u·s_1/s_i`` of the rescaled float64 product is at most
+    1e-6 (absolute, in log s_i), i.e. ``s_i/s_1 ≥ 1e6·ℓ·n·u``."""
+    tol = np.log(1e6 * n * depths.astype(np.float64) * _U64)
+    with np.errstate(invalid="ignore"):
+        ok = (log_s - log_s[..., :1]) > tol[:, None]
+    return ok | np.isneginf(log_s[..., :1])  # a zero product (a zero factor) is exact
+
+
+def _check_lyap_args(n, p, sigma, r, fn):
+    n = as_int(n, fn, "n", minimum=1)
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise type_error(fn, "p", "a real number in (0, 1]", p)
+    p = float(p)
+    if not (0.0 < p <= 1.0):
+        raise value_error(fn, "p", "in (0, 1]", repr(p))
+    if sigma is None:
+        sigma = 1.0 / math.sqrt(n)
+    elif isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, (int, float, np.integer, np.floating)):
+        raise type_error(fn, "sigma", "a positive real number", sigma)
+    sigma = float(sigma)
+    if not (sigma > 0.0 and math.isfinite(sigma)):
+        raise value_error(fn, "sigma", "a finite number > 0", repr(sigma))
+    if r is not None:
+        r = as_int(r, fn, "r", minimum=1)
+        if r > n:
+            raise value_error(fn, "r", f"in [1, n] = [1, {n}]", repr(r))
+    return n, p, sigma, r
+
+
+def psi_half_table(m_max: int) -> np.ndarray:
+    """``Ψ[m] = ψ(m/2)`` for m = 0..m_max (Ψ[0] = NaN), by the recurrence Ψ[m+2] = Ψ[m] + 2/m."""
+    out = np.full(m_max + 1, np.nan)
+    if m_max >= 1:
+        odd = np.arange(1, m_max + 1, 2)  # m = 1, 3, 5, ...: ψ(j + ½) = ψ(½) + Σ_{i≤j} 2/(2i−1)
+        inc = np.concatenate(([-EULER_GAMMA - 2 * math.log(2.0)], 2.0 / odd[:-1]))
+        out[odd] = np.cumsum(inc)
+    if m_max >= 2:
+        even = np.arange(2, m_max + 1, 2)  # m = 2j + 2: ψ(j + 1) = −γ_E + H_j
+        inc = np.concatenate(([-EULER_GAMMA], 2.0 / even[:-1]))
+        out[even] = np.cumsum(inc)
+    return out
+
+
+def _log_binom_window(n, p, lo):
+    """Relative log weights log w_t − log w_{t*} of Bin(n, p) on the window of t ≥ lo where they
+    exceed −40, anchored at t* = argmax_{t≥lo} w_t. Returns (start, weights normalised to sum 1)."""
+    if p == 1.0:
+        return n, np.ones(1)
+    mode = min(n, int(math.floor((n + 1) * p)))
+    ts = max(lo, mode)
+    lp, lq = math.log(p), math.log1p(-p)
+    # log w_{t+1} − log w_t = log(n − t) − log(t + 1) + log p − log(1 − p)
+    t_up = np.arange(ts, n)
+    up = np.cumsum(np.log(n - t_up) - np.log(t_up + 1.0) + lp - lq)
+    n_up = int(np.searchsorted(-up, 40.0, side="right"))  # up is decreasing: keep while ≥ −40
+    t_dn = np.arange(ts - 1, lo - 1, -1)
+    dn = np.cumsum(-(np.log(n - t_dn) - np.log(t_dn + 1.0) + lp - lq))
+    n_dn = int(np.searchsorted(-dn, 40.0, side="right"))
+    lw = np.concatenate((dn[:n_dn][::-1], [0.0], up[:n_up]))
+    w = np.exp(lw)
+    return ts - n_dn, w / w.sum()
+
+
+def _fill_tail(gamma, n, p, a0, width, psi, c0):
+    """γ_i for i > a0 under the law of t given t ≥ i (r=None): every row is the window
+    t = i + s, s < width, so γ_i = c0 + ½ Σ_s w_{i,s} ψ((s + 1)/2) / Σ_s w_{i,s} — one matrix."""
+    if a0 >= n:
+        return
+    mode = min(n, int(math.floor((n + 1) * p)))
+    lp, lq = math.log(p), math.log1p(-p)
+    t = np.arange(n)
+    inc = np.log(n - t) - np.log(t + 1.0) + lp - lq  # log w_{t+1} − log w_t
+    lw = np.empty(n + 1)  # log w_t − log w_mode
+    lw[mode] = 0.0
+    lw[mode + 1:] = np.cumsum(inc[mode:])
+    lw[:mode] = -np.cumsum(inc[:mode][::-1])[::-1]
+    rows = np.arange(a0 + 1, n + 1)
+    T = rows[:, None] + np.arange(width)[None, :]
+    valid = T <= n
+    L = np.where(valid, lw[np.minimum(T, n)], -np.inf)
+    L -= L.max(axis=1, keepdims=True)
+    W = np.where(L >= -40.0, np.exp(L), 0.0)
+    gamma[rows - 1] = c0 + 0.5 * (W @ psi[1: width + 1]) / W.sum(axis=1)
+
+
+def rank_law_args(n, L, p, r0, model, fn):
+    """Validated (n, p, r0, number of gates G) of a rank-law request."""
+    n = as_int(n, fn, "n", minimum=1)
+    L = as_int(L, fn, "L", minimum=1)
+    n, p, _, r0 = _check_lyap_args(n, p, 1.0, r0, fn)
+    if model not in ("G", "F"):
+        raise value_error(fn, "model", "'G' or 'F'", repr(model))
+    return n, p, r0, (L if model == "G" else L - 1)
+
+
+def _log_sf_binom(n, p):
+    """log P(Bin(n, p) ≥ r) for r = 0..n (log-sum-exp of the tail)."""
+    t = np.arange(n + 1)
+    lg = np.array([math.lgamma(x + 1.0) for x in range(n + 1)])
+    if p == 1.0:
+        out = np.zeros(n + 1)
+        return out
+    lpmf = lg[n] - lg - lg[::-1] + t * math.log(p) + (n - t) * math.log1p(-p)
+    return np.logaddexp.accumulate(lpmf[::-1])[::-1]
+
+
+def _log_spectra(x, fn, arg):
+    a = as_real_array(x, fn, arg, allow_inf=True, what="log singular values (a real array)")
+    if a.ndim < 1:
+        raise value_error(fn, arg, "an array with a last axis of log singular values", "a scalar")
+    if np.isposinf(a).any():
+        raise value_error(fn, arg, "free of +Inf", "+Inf")
+    return a
+
+
+def fit_window(y, start, stop, fn):
+    """Validated (y, its depth window, the 1-based depths ℓ of the window)."""
+    a = _log_spectra(y, fn, "y")
+    if a.ndim < 2:
+        raise value_error(fn, "y", "an array (..., L, k)", f"shape {a.shape}")
+    start = as_int(start, fn, "start", minimum=0)
+    stop = a.shape[-2] if stop is None else as_int(stop, fn, "stop", minimum=0)
+    w = a[..., start:stop, :]
+    return a, w, np.arange(start + 1, start + 1 + w.shape[-2], dtype=np.float64)
+
+
+def _side_view(x, side, fn, arg):
+    if side not in ("left", "right"):
+        raise value_error(fn, f"side_{arg.lower()}", "'left' or 'right'", repr(side))
+    if x.ndim < 2:
+        raise value_error(fn, arg, "a matrix or a stack of matrices", f"shape {x.shape}")
+    return x if side == "left" else np.swapaxes(x, -1, -2)
+
+
+def _alignment_summary(R, ang, rho):
+    k = R.shape[-1]
+    eye = np.eye(k, dtype=bool)
+    off = np.where(eye, 0.0, np.abs(R)).max(axis=(-2, -1)) if k > 1 else np.zeros(R.shape[:-2])
+    dist = np.abs(R - np.eye(k)).max(axis=(-2, -1))
+    return Alignment(R, ang, rho, off, dist)
+
+
+def _spd_pair(A, B, fn):
+    a = _float_matrix(A, fn, "A").astype(np.float64)
+    b = _float_matrix(B, fn, "B").astype(np.float64)
+    for x, nm in ((a, "A"), (b, "B")):
+        if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+            raise value_error(fn, nm, "square (..., n, n)", f"shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise value_error(fn, nm, "finite (no NaN or Inf)", "non-finite values")
+        scale = np.abs(x).max() if x.size else 0.0
+        if np.abs(x - np.swapaxes(x, -1, -2)).max(initial=0.0) > 1e-10 * max(scale, 1e-300):
+            raise value_error(fn, nm, "symmetric", "an asymmetric matrix")
+    if a.shape[-1] != b.shape[-1]:
+        raise value_error(fn, "A and B", "of the same size n", f"{a.shape[-1]} and {b.shape[-1]}")
+    a = 0.5 * (a + np.swapaxes(a, -1, -2))
+    b = 0.5 * (b + np.swapaxes(b, -1, -2))
+    return np.broadcast_arrays(a, b)
+
+
+def _sym(x):
+    return 0.5 * (x + np.swapaxes(x, -1, -2))
+
+
+def _psd_sqrt(x, fn, nm):
+    w, v = np.linalg.eigh(x)
+    tol = 1e-8 * x.shape[-1] * np.abs(w).max(axis=-1, keepdims=True)
+    if (w < -tol).any():
+        raise value_error(fn, nm, "positive semidefinite", f"eigenvalue {w.min():.3g}")
+    return _sym((v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]) @ np.swapaxes(v, -1, -2))
+
+
+def _inv_n(N, fn):
+    if N is None or (isinstance(N, float) and math.isinf(N)):
+        return 0.0
+    return 1.0 / as_int(N, fn, "N", minimum=1)

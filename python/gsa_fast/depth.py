@@ -1,0 +1,385 @@
+"""Depth: log spectra of layer chains, random baselines, alignment and deep-linear-network geometry.
+
+The mathematics is ``depth-math`` (§ numbers below); the user guide is ``docs/depth.md``.
+
+* :func:`chain_log_spectrum` — Benettin/QR prefix scan of a chain ``M_L ⋯ M_1`` (§4.1–§4.2),
+  compiled: one GEMM per factor (float32 factors stay float32), a LAPACK ``dgeqrf``/``dorgqr``
+  on the ``n × k`` panel, cumulative ``log |R_jj|`` in float64.
+* :func:`prefix_log_svdvals` — exact log singular values of prefix products by the rescaled
+  direct product (§4.3a), with a flag for values below what float64 resolves.
+* :func:`random_lyapunov`, :func:`gated_rank_law` — closed forms for gated Gaussian layers
+  (§2, §3, §6), with the *corrected* finite-depth sign ``γ_i + (d_i − d_{i−1})/L``.
+* :func:`separation_ratios`, :func:`depth_scaling_fit` — separation and depth-scaling
+  diagnostics (§5).
+* :func:`subspace_alignment` — top-k singular-subspace overlaps, principal angles and the
+  diagonal correlation ρ (§7), compiled, batched.
+* :func:`relative_imbalance`, :func:`bures_transport_map`, :func:`bures_geodesic`,
+  :func:`dln_log_volume` — deep-linear-network geometry (§8.1, §8.4, §8.5); the pairwise sums
+  of the log-volume are compiled.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _backend
+from ._validate import as_int, as_real_array, value_error
+from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.depth.Alignment, ...)
+    PUBLIC, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation, DepthFit, Alignment,
+    _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
+    _check_lyap_args, psi_half_table, _log_binom_window, _fill_tail, rank_law_args,
+    _log_sf_binom, _log_spectra, fit_window, _side_view, _alignment_summary, _spd_pair, _sym,
+    _psd_sqrt, _inv_n, _spectra_rows)
+
+__all__ = list(PUBLIC)
+
+
+def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, threads=None):
+    """Benettin/QR prefix scan of a layer chain (depth-math §4.1–§4.2).
+
+    ``factors``: a stack ``(L, n, n)``, a batch of independent chains ``(..., L, m, n)``, or a
+    list of ``L`` 2-D matrices (rectangular allowed: ``factors[l].shape[1] == factors[l-1].shape[0]``).
+    ``factors[0]`` acts first: the chain is ``M_L ⋯ M_1``. float32 or float64, any strides; never
+    copied (float32 factors stay float32 in memory).
+
+    From ``Q_0 = [e_1 … e_k]``: ``Q_ℓ R_ℓ = qr(D_ℓ M_ℓ Q_{ℓ−1})`` and
+    ``out[ℓ−1, j] = Σ_{m≤ℓ} log|R_m[j, j]|`` (float64, shape ``(L, k)`` or ``(..., L, k)``): the
+    cumulative log stretches; ``out[-1] / L`` estimates the top-k Lyapunov exponents and
+    ``Σ_{j≤t} out[ℓ, j]`` is a lower bound on ``Σ_{j≤t} log s_j(M_{1:ℓ})``. Logs only: never
+    overflows at any depth.
+
+    ``gates``: optional 0/1 row masks ``D_ℓ`` (array ``(..., L, rows)`` or a list per factor).
+    Rank handling (§4.2): columns above the smallest gate rank so far, and every column from the
+    first one with ``|R_jj| ≤ tau·‖D_ℓM_ℓQ_{ℓ−1}‖_F`` on, are ``−∞`` from that layer on
+    (``tau`` defaults to ``10·n·u`` of the panel precision). ``panel``: ``'float64'`` (the default,
+    ``'auto'``: float32 factors are converted to float64 block by block inside the GEMM, dgemm;
+    the same accuracy as a float64 numpy loop, ~1e-14·L absolute on ``out``) or ``'float32'``
+    (sgemm into a float32 panel, QR still float64: about 1.7× faster single-threaded, but
+    ~1e-6 absolute error on ``out``, the float32 rounding of ``M·Q``; docs/depth.md).
+    ``threads``: independent chains run in parallel (default: all workers), each with
+    single-threaded BLAS; a single chain uses threaded BLAS only for an explicit ``threads > 1``
+    (threaded OpenBLAS spin-waits and was several times slower on a loaded machine).
+    """
+    fn = "chain_log_spectrum"
+    chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
+    B, L = len(chains), len(chains[0])
+    flat = [m for c in chains for m in c]
+    if panel == "float32":
+        for i, m in enumerate(flat):
+            if m.strides[0] != m.itemsize and m.strides[1] != m.itemsize:
+                raise value_error(fn, "factors", "matrices with one unit stride for panel='float32'",
+                                  f"strides {m.strides} in factor {i % L}")
+    out = np.empty((B, L, k), dtype=np.float64)
+    _backend.core.chain_scan(flat, glist if glist is not None else [], B, L, k, panel == "float32",
+                             tau, out, _threads(threads, fn))
+    if np.isnan(out).any():  # the kernel marks a chain NaN from its first non-finite factor on
+        b, l = np.argwhere(np.isnan(out).any(axis=-1))[0]
+        raise value_error(fn, "factors", "finite (no NaN or Inf)",
+                          f"non-finite values reaching factor {int(l)} of chain {int(b)}")
+    return out.reshape(bshape + (L, k))
+
+
+def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
+    """Exact log singular values of prefix products ``M_{1:ℓ} = M_ℓ ⋯ M_1`` (§4.3a).
+
+    Rescaled direct product in float64: ``P̂_ℓ = M_ℓ P̂_{ℓ−1} / ‖M_ℓ P̂_{ℓ−1}‖_F`` with the logs
+    of the norms accumulated, then LAPACK ``dgesdd`` of ``P̂_ℓ`` at each requested depth
+    (1-based, strictly increasing; default all). Returns :class:`PrefixLogSvdvals` with
+    ``log_s`` of shape ``(..., len(depths), k)`` (``k`` defaults to the smallest width), and
+    ``resolved``: False where ``s_i/s_1 < 1e6·ℓ·n·u`` — the absolute error of the product is
+    about ``ℓ·n·u·s_1``, so the error of ``log s_i`` may exceed 1e-6 there (far below, rounding
+    noise) (use :func:`chain_log_spectrum` for
+    exponents that deep). Exact zeros give ``−∞``. Cost ``O(n³)`` per layer: meant for
+    moderate widths.
+    """
+    fn = "prefix_log_svdvals"
+    chains, bshape, d, k = prefix_args(factors, depths, k, fn)
+    L, c = len(chains[0]), chains[0]
+    take = np.zeros(L, dtype=np.uint8)
+    take[d - 1] = 1
+    B = len(chains)
+    out = np.empty((B, len(d), k), dtype=np.float64)
+    _backend.core.prefix_log_svdvals([m for ch in chains for m in ch], B, L, take, k, out,
+                                     _threads(threads, fn))
+    nmax = max([c[0].shape[1]] + [m.shape[0] for m in c])
+    out = out.reshape(bshape + (len(d), k))
+    return PrefixLogSvdvals(out, resolved_mask(out, d, nmax), d)
+
+
+def random_lyapunov(n, p=1.0, sigma=None, r=None):
+    """Closed-form Lyapunov exponents of gated Gaussian layers (depth-math §2, §3).
+
+    Layers ``M = D W``: ``W`` has iid ``N(0, sigma²)`` entries (``sigma`` defaults to ``1/√n``)
+    and ``D`` a diagonal Bernoulli(``p``) gate conditioned on ``rank D ≥ r``. Returns
+    :class:`RandomLyapunov` with, for ``i = 1..n``:
+
+    * ``gamma[i-1] = ½ ln(2σ²) + ½ Σ_t π_t ψ((t − i + 1)/2)`` (π: law of ``rank D`` given
+      ``≥ r``), ``−∞`` for ``i > r``. ``r=None``: ``r = n`` at ``p = 1``; for ``p < 1`` each
+      index is conditioned on its own ``t ≥ i`` (the moderate-depth exponents; strictly,
+      unconditioned gates drive every exponent to ``−∞`` at infinite depth, §2.2).
+    * ``d[i-1] = ½ Σ_{k≤i} [ψ((n−k+1)/2) − ψ((i−k+1)/2)]`` and ``delta = d_i − d_{i−1}``
+      (independent of ``p``, ``σ``, ``r``).
+
+    ``.mean_log_svdvals(L)`` is the first-order prediction ``L·γ_i + (d_i − d_{i−1})`` of
+    ``E log s_i(J_L)`` — the *corrected* sign; the source paper prints ``(d_{i−1} − d_i)/L``.
+    The binomial law is evaluated on the window where its log weights are within 40 of the
+    maximum (the windowed mixture), so all exponents cost ``O(n·window)``: for ``n = 4096``,
+    ``p = 0.5`` and a given ``r``, well under a millisecond (``r=None`` with ``p < 1`` needs one
+    window per index: ~0.2 s there). Accuracy: ~1e-13 relative for ``n ≤ 1e5``.
+    """
+    fn = "random_lyapunov"
+    n, p, sigma, r = _check_lyap_args(n, p, sigma, r, fn)
+    psi = psi_half_table(n + 1)
+    c0 = 0.5 * math.log(2.0 * sigma * sigma)
+    i = np.arange(1, n + 1)
+    delta = 0.5 * (psi[n - i + 1] - psi[i])
+    d = np.cumsum(delta)
+    d[-1] = 0.0 if n >= 1 else d[-1]  # d_n = 0 exactly (antisymmetry of Δ)
+    gamma = np.full(n, -np.inf)
+    V = psi[1:]  # V[j] = ψ((j + 1)/2)
+
+    def fill(lo, idx):  # γ_i for indices idx (all ≤ lo) under the law of t given t ≥ lo
+        a, w = _log_binom_window(n, p, lo)
+        cc = np.correlate(V[: a + len(w) - 1], w, mode="valid")  # cc[q] = Σ_s w_s V[q + s]
+        gamma[idx - 1] = c0 + 0.5 * cc[a - idx]
+
+    if p == 1.0:
+        fill(n, i)
+    elif r is not None:
+        fill(r, i[:r])
+    else:
+        a0, w0 = _log_binom_window(n, p, 1)
+        fill(1, i[:a0])
+        _fill_tail(gamma, n, p, a0, len(w0), psi, c0)
+    return RandomLyapunov(gamma, d, delta)
+
+
+def gated_rank_law(n, L, p, r0=None, model="G"):
+    """Law of the rank of a product of ``L`` gated full-rank layers (depth-math §6).
+
+    ``rank J = min`` over the gates of ``rank D`` (almost surely), so
+    ``P(rank ≥ r) = S(r)^G`` with ``S(r) = P(Bin(n, p) ≥ r)``, ``G = L`` (``model='G'``, every
+    layer gated) or ``L − 1`` (``model='F'``, the last layer ungated). With ``(r0, p)``-gates
+    (conditioned on rank ≥ r0): 1 for ``r ≤ r0`` and ``[S(r)/S(r0)]^G`` above. Evaluated as
+    ``exp(G·log S)`` from a log-sum-exp tail. Returns :class:`RankLaw` (``sf`` for r = 0..n,
+    ``mean``, ``.cdf(r)``, ``.quantile(alpha)``).
+    """
+    n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
+    lsf = _log_sf_binom(n, p)
+    if r0 is not None:
+        lsf = np.where(np.arange(n + 1) <= r0, 0.0, lsf - lsf[r0])
+    sf = np.exp(G * lsf) if G > 0 else np.ones(n + 1)
+    return RankLaw(sf, float(sf[1:].sum()))
+
+
+def separation_ratios(log_s, eps=None):
+    """Separation of log spectra (depth-math §5.1). ``log_s``: ``(..., k)`` descending log
+    singular values (from :func:`prefix_log_svdvals` or :func:`chain_log_spectrum`).
+
+    ``ratios[..., j-1] = q_j = s_{j+1}/s_j = exp(log s_{j+1} − log s_j)`` (0 when
+    ``s_{j+1} = 0 < s_j``, NaN when ``s_j = 0``), ``log_gaps = log s_j − log s_{j+1}``, and with
+    ``eps`` the separation rank ``r_sep(ε) = max{r : q_j < ε ∀ j ≤ r}`` (0 if ``q_1 ≥ ε``).
+    """
+    fn = "separation_ratios"
+    a = _log_spectra(log_s, fn, "log_s")
+    hi, lo = a[..., :-1], a[..., 1:]
+    with np.errstate(invalid="ignore"):
+        gaps = hi - lo
+        ratios = np.where(np.isneginf(hi), np.nan, np.exp(-gaps))
+    rank = None
+    if eps is not None:
+        e = float(as_real_array(eps, fn, "eps", lo=0.0, lo_open=True))
+        ok = ratios < e
+        rank = np.where(ok.all(axis=-1), ok.shape[-1], np.argmin(ok, axis=-1)).astype(np.int64)
+    return Separation(ratios, gaps, rank)
+
+
+def depth_scaling_fit(y, start=0, stop=None, baseline=None):
+    """Least-squares depth scaling (depth-math §5.2) of ``y[..., ℓ-1, j]`` (log s_j or Benettin
+    sums at depth ℓ) over the window ``ℓ ∈ [start+1, stop]`` (0-based slice ``start:stop`` of
+    the depth axis, the second-to-last): ``slope`` (the empirical exponent γ̂_j), ``intercept``
+    (δ̂_j, → Δ_j for exact log s, → 0 for Benettin sums), ``max_resid`` (ε̂_j). Centred two-pass
+    sums. NaN where the window has fewer than 2 depths or holds a ``−∞``. ``baseline``
+    (e.g. ``random_lyapunov(n).gamma[:k]``) gives ``excess = slope − baseline``.
+    """
+    fn = "depth_scaling_fit"
+    a, w, ell = fit_window(y, start, stop, fn)
+    if w.shape[-2] < 2:
+        nan = np.full(a.shape[:-2] + a.shape[-1:], np.nan)
+        slope, icpt, res = nan, nan.copy(), nan.copy()
+    else:
+        lc = ell - ell.mean()
+        with np.errstate(invalid="ignore"):
+            ybar = w.mean(axis=-2)
+            slope = np.einsum("l,...lk->...k", lc, w - ybar[..., None, :]) / (lc @ lc)
+            icpt = ybar - slope * ell.mean()
+            res = np.abs(w - slope[..., None, :] * ell[:, None] - icpt[..., None, :]).max(axis=-2)
+        bad = np.isneginf(w).any(axis=-2)
+        slope, icpt, res = (np.where(bad, np.nan, v) for v in (slope, icpt, res))
+    excess = None
+    if baseline is not None:
+        excess = slope - as_real_array(baseline, fn, "baseline", allow_inf=True)
+    return DepthFit(slope, icpt, res, excess)
+
+
+def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
+    """Alignment of top-k singular subspaces (depth-math §7.1, §7.3), batched.
+
+    ``A``, ``B``: ``(..., m, n_a)`` and ``(..., m, n_b)`` float32/float64 stacks (batch dims
+    broadcast; e.g. ``A = J_ℓ``, ``B = A_ℓ`` over depth, or ``side_a='right'`` with
+    ``A = W[1:]``, ``B = W[:-1]`` for the shared space of adjacent layers). ``side_*='right'``
+    uses right singular vectors (the transpose, a view). With ``U_A``, ``U_B`` the top-k
+    singular vectors (LAPACK ``dgesdd`` on float64 copies of one pair at a time):
+
+    * ``R``: ``O = U_Aᵀ U_B`` with column j flipped where ``O_jj < 0`` (sign-fixed, diag ≥ 0);
+    * ``angles``: principal angles, ascending, ``atan2(sin θ, cos θ)`` with ``cos θ = s(O)``
+      and ``sin θ = s(U_B − U_A O)`` (accurate for small angles, no arccos near 1);
+    * ``rho``: the diagonal correlation of ``|R|`` (§7.3, block size ``b = k``; needs k ≥ 2,
+      else NaN), a sign-invariant diagonal-dominance score in ``[−1, 1]``;
+    * ``max_offdiag = max_{i≠j}|R_ij|`` and ``dist_identity = ‖R − I‖_max``.
+
+    Near-tied singular values make individual vectors ill-defined (§7.1 clusters): the angles
+    stay meaningful, R and ρ do not.
+    """
+    fn = "subspace_alignment"
+    a = _side_view(_float_matrix(A, fn, "A"), side_a, fn, "A")
+    b = _side_view(_float_matrix(B, fn, "B"), side_b, fn, "B")
+    if a.ndim < 2 or b.ndim < 2:
+        raise value_error(fn, "A and B", "matrices or stacks of matrices", f"shapes {a.shape}, {b.shape}")
+    if a.shape[-2] != b.shape[-2]:
+        raise value_error(fn, "A and B", "of one row space (same m after side selection)",
+                          f"{a.shape[-2]} and {b.shape[-2]}")
+    k = as_int(k, fn, "k", minimum=1)
+    width = min(a.shape[-2], a.shape[-1], b.shape[-1])
+    if k > width:
+        raise value_error(fn, "k", f"<= min(m, n_A, n_B) = {width}", repr(k))
+    try:
+        bshape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise value_error(fn, "A and B", "broadcastable batch shapes",
+                          f"{a.shape[:-2]} and {b.shape[:-2]}") from None
+    ab = np.broadcast_to(a, bshape + a.shape[-2:])
+    bb = np.broadcast_to(b, bshape + b.shape[-2:])
+    la = [ab[idx] for idx in np.ndindex(*bshape)]
+    lb = [bb[idx] for idx in np.ndindex(*bshape)]
+    P = len(la)
+    R = np.empty((P, k, k))
+    ang = np.empty((P, k))
+    rho = np.empty(P)
+    st = np.zeros(P, dtype=np.int8)
+    _backend.core.subspace_alignment(la, lb, k, R, ang, rho, st, _threads(threads, fn))
+    if st.any():
+        i = int(np.argmax(st != 0))
+        what = "finite (no NaN or Inf)" if st[i] == 1 else "a pair LAPACK can decompose"
+        raise value_error(fn, "A and B", what, f"failure at batch index {np.unravel_index(i, bshape) if bshape else ()}")
+    return _alignment_summary(R.reshape(bshape + (k, k)), ang.reshape(bshape + (k,)),
+                              rho.reshape(bshape))
+
+
+def relative_imbalance(factors):
+    """Relative imbalance ``ι_p = ‖W_pW_pᵀ − W_{p+1}ᵀW_{p+1}‖_F / ‖W_pW_pᵀ‖_F`` (depth-math
+    §8.1; thesis eq (2.1)) for ``p = 1..L−1``, ``factors[0] = W_1`` acting first. Both Grams are
+    formed and subtracted in float64 (one pair at a time, no copy of the chain); NaN where
+    ``W_p = 0``. iid Gaussian initialisations give ``ι ≈ 1``; 0 means balanced. Shape
+    ``(..., L−1)``."""
+    fn = "relative_imbalance"
+    chains, bshape = _chain(factors, fn)
+    _check_finite_chain(chains, fn)
+    L = len(chains[0])
+    out = np.empty((len(chains), max(L - 1, 0)))
+    for b, c in enumerate(chains):
+        for p in range(L - 1):
+            w0 = c[p].astype(np.float64)
+            w1 = c[p + 1].astype(np.float64)
+            g0 = w0 @ w0.T
+            num = np.linalg.norm(g0 - w1.T @ w1)
+            den = np.linalg.norm(g0)
+            out[b, p] = num / den if den > 0 else np.nan
+    return out.reshape(bshape + (max(L - 1, 0),))
+
+
+def bures_transport_map(A, B):
+    """Optimal transport map ``T = A^{-1} # B`` between ``N(0, A)`` and ``N(0, B)``
+    (depth-math §8.4; thesis eqs (3.13)–(3.14)): the SPD matrix with ``T A T = B``.
+
+    Cholesky route: ``A = L Lᵀ``, ``S = (Lᵀ B L)^{1/2}`` by ``eigh``, ``T = L^{-T} S L^{-1}``
+    (triangular solves, symmetrised), float64, batched over leading dims. ``A`` must be positive
+    definite (a singular ``A`` has no transport map: ValueError; use :func:`bures_geodesic`,
+    which handles singular endpoints); ``B`` may be singular PSD."""
+    fn = "bures_transport_map"
+    a, b = _spd_pair(A, B, fn)
+    try:
+        Lc = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        raise value_error(fn, "A", "positive definite (no transport map from a singular A)",
+                          "a singular or indefinite matrix") from None
+    C = _sym(np.swapaxes(Lc, -1, -2) @ b @ Lc)
+    S = _psd_sqrt(C, fn, "B")
+    Linv = np.linalg.solve(Lc, np.broadcast_to(np.eye(a.shape[-1]), a.shape))
+    return _sym(np.swapaxes(Linv, -1, -2) @ S @ Linv)
+
+
+def bures_geodesic(A, B, t):
+    """Point(s) ``X(t)`` of the Bures–Wasserstein geodesic from ``A`` (t = 0) to ``B`` (t = 1)
+    (depth-math §8.4; thesis eqs (3.15), (3.34)).
+
+    Positive definite ``A``: the symmetric form ``X(t) = (tT + (1−t)I) A (tT + (1−t)I)`` with
+    ``T`` from :func:`bures_transport_map`. Singular PSD ``A`` (Cholesky fails): the upstairs line
+    ``W(t) = (1−t)A^{1/2} + t B^{1/2}U``, ``X = W Wᵀ``, ``U`` the polar factor of
+    ``B^{1/2}A^{1/2}`` (thesis §3.2, proof 2). ``t``: scalar in ``[0, 1]`` → ``(..., n, n)``;
+    1-D array → ``(len(t), ..., n, n)``. The path has constant speed:
+    ``d_BW(X(s), X(t)) = |t − s|·d_BW(A, B)``."""
+    fn = "bures_geodesic"
+    a, b = _spd_pair(A, B, fn)
+    tt = as_real_array(t, fn, "t", lo=0.0, hi=1.0)
+    if tt.ndim > 1:
+        raise value_error(fn, "t", "a scalar or a 1-D array", f"shape {tt.shape}")
+    n = a.shape[-1]
+    eye = np.eye(n)
+    try:
+        np.linalg.cholesky(a)
+        spd = True
+    except np.linalg.LinAlgError:
+        spd = False
+    ts = np.atleast_1d(tt)
+    outs = []
+    if spd:
+        T = bures_transport_map(a, b)
+        for s in ts:
+            Mt = s * T + (1.0 - s) * eye
+            outs.append(_sym(Mt @ a @ Mt))
+    else:
+        ra, rb = _psd_sqrt(a, fn, "A"), _psd_sqrt(b, fn, "B")
+        W_, _, Zt = np.linalg.svd(rb @ ra)  # B^{1/2}A^{1/2} = W S Zᵀ → polar factor W Zᵀ
+        U = W_ @ Zt
+        for s in ts:
+            Wt = (1.0 - s) * ra + s * (rb @ U)
+            outs.append(_sym(Wt @ np.swapaxes(Wt, -1, -2)))
+    out = np.stack(outs)
+    return out[0] if tt.ndim == 0 else out
+
+
+def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
+    """Entropic log-volume of the deep linear network (depth-math §8.5; thesis eqs
+    (4.26)–(4.29)) from singular values ``sigma`` ``(..., d)`` (≥ 0, any order):
+
+    ``S_N = ½ Σ_{j<k} log λ_jk`` with ``λ_jk = (σ_j² − σ_k²)/(σ_j^{2/N} − σ_k^{2/N})`` for an
+    int ``N ≥ 1``, and ``S_∞ = ½ Σ_{j<k} log[(σ_j² − σ_k²)/(log σ_j² − log σ_k²)]`` for
+    ``N=None`` (or ``inf``). Every pair is evaluated in the stable form
+    ``(2 − 2/N) log M + log(−expm1(−x)) − log(−expm1(−x/N))`` (``x = 2 log(M/m)``), exact at
+    ties (limits, no 0/0) and for zeros (``S_∞ = −∞`` if any σ = 0; ``S_N = −∞`` iff two vanish),
+    compensated sums; compiled, O(d²) per row. With ``grad=True`` also returns ``∂S/∂σ_i``
+    (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``). Accuracy ~1e-13 relative.
+    """
+    fn = "dln_log_volume"
+    s = _spectra_rows(sigma, fn)
+    if s.ndim < 1:
+        raise value_error(fn, "sigma", "an array (..., d) of singular values", "a scalar")
+    inv_n = _inv_n(N, fn)
+    flat = np.ascontiguousarray(s.reshape(-1, s.shape[-1]), dtype=np.float64)
+    S = np.empty(flat.shape[0])
+    G = np.empty_like(flat) if grad else None
+    _backend.core.dln_log_volume(flat, inv_n, S, G, _threads(threads, fn))
+    S = S.reshape(s.shape[:-1])
+    return (S, G.reshape(s.shape)) if grad else S

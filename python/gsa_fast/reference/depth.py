@@ -1,0 +1,325 @@
+"""Pure-numpy float64 reference for gsa_fast.depth (depth-math §2–§8).
+
+Written for clarity, not speed, and by other routes than the fast module where one exists:
+numpy QR loop for the chain scan, max-entry rescaling for prefix products, full binomial sums and
+an asymptotic digamma for the closed forms, the paper's raw-moment form of ρ, the sqrtm route of
+the transport map, the upstairs line for every geodesic, the literal N-term sum for λ_kl.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._depth_common import PUBLIC as _FAST_ALL
+from .._depth_common import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation,
+                     _chain, _check_finite_chain, _check_lyap_args, _inv_n, _spectra_rows, _log_spectra,
+                     _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args)
+from .._validate import as_int, as_real_array, value_error
+
+__all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
+
+
+def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, threads=None):
+    """Reference: ``Q, R = np.linalg.qr(D @ M @ Q)`` in float64, cumulative log|R_jj|, §4.2 masks."""
+    fn = "chain_log_spectrum"
+    chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
+    _check_finite_chain(chains, fn)
+    L = len(chains[0])
+    out = np.empty((len(chains), L, k))
+    for b, c in enumerate(chains):
+        Q = np.eye(c[0].shape[1])[:, :k]
+        acc = np.zeros(k)
+        rank = k
+        for l, M in enumerate(c):
+            Y = M.astype(np.float64) @ Q
+            if glist is not None:
+                g = glist[b * L + l]
+                Y[g == 0] = 0.0
+                rank = min(rank, int(g.sum()))
+            Q, R = np.linalg.qr(Y)
+            fro = np.linalg.norm(Y)
+            for j in range(min(rank, k)):
+                if not abs(R[j, j]) > tau * fro:
+                    rank = j
+                    break
+                acc[j] += math.log(abs(R[j, j]))
+            acc[rank:] = -np.inf
+            out[b, l] = acc
+    return out.reshape(bshape + (L, k))
+
+
+def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
+    """Reference: float64 product rescaled by its largest entry at every step, numpy SVD."""
+    fn = "prefix_log_svdvals"
+    chains, bshape, d, k = prefix_args(factors, depths, k, fn)
+    c0 = chains[0]
+    out = np.empty((len(chains), len(d), k))
+    for b, c in enumerate(chains):
+        P = np.eye(c[0].shape[1])
+        logscale = 0.0
+        slot = 0
+        for l, M in enumerate(c, start=1):
+            P = M.astype(np.float64) @ P
+            mx = np.abs(P).max()
+            if mx > 0:
+                P = P / mx
+                logscale += math.log(mx)
+            if l in d:
+                s = np.linalg.svd(P, compute_uv=False)[:k]
+                with np.errstate(divide="ignore"):
+                    out[b, slot] = np.where(s > 0, logscale + np.log(s), -np.inf) if mx > 0 else -np.inf
+                slot += 1
+    nmax = max([c0[0].shape[1]] + [m.shape[0] for m in c0])
+    out = out.reshape(bshape + (len(d), k))
+    return PrefixLogSvdvals(out, resolved_mask(out, d, nmax), d)
+
+
+def _digamma(x: float) -> float:
+    """ψ(x), x > 0: shift to x ≥ 12, then the asymptotic series (independent of the Ψ table)."""
+    acc = 0.0
+    while x < 12.0:
+        acc -= 1.0 / x
+        x += 1.0
+    x2 = 1.0 / (x * x)
+    series = x2 * (1 / 12 - x2 * (1 / 120 - x2 * (1 / 252 - x2 * (1 / 240 - x2 * (1 / 132)))))
+    return acc + math.log(x) - 0.5 / x - series
+
+
+def random_lyapunov(n, p=1.0, sigma=None, r=None):
+    """Reference: the full binomial law over t ∈ [r, n] (lgamma), a double loop over (i, t)."""
+    fn = "random_lyapunov"
+    n, p, sigma, r = _check_lyap_args(n, p, sigma, r, fn)
+    psi = {m: _digamma(m / 2.0) for m in range(1, n + 2)}
+    c0 = 0.5 * math.log(2.0 * sigma * sigma)
+    t_all = np.arange(n + 1)
+    if p == 1.0:
+        lw = np.where(t_all == n, 0.0, -np.inf)
+    else:
+        lw = np.array([math.lgamma(n + 1) - math.lgamma(t + 1) - math.lgamma(n - t + 1)
+                       + t * math.log(p) + (n - t) * math.log1p(-p) for t in t_all])
+    gamma = np.full(n, -np.inf)
+    for i in range(1, n + 1):
+        lo = i if (r is None or p == 1.0) else r
+        if p < 1.0 and r is not None and i > r:
+            continue
+        sel = lw[lo:]
+        w = np.exp(sel - sel.max())
+        pi = w / w.sum()
+        gamma[i - 1] = c0 + 0.5 * sum(pi[j] * psi[t - i + 1] for j, t in enumerate(range(lo, n + 1))
+                                      if pi[j] > 0)
+    d = np.array([0.5 * sum(psi[n - kk + 1] - psi[i - kk + 1] for kk in range(1, i + 1))
+                  for i in range(1, n + 1)])
+    delta = np.diff(np.concatenate(([0.0], d)))
+    return RandomLyapunov(gamma, d, delta)
+
+
+def gated_rank_law(n, L, p, r0=None, model="G"):
+    """Reference: S(r) = Σ_{t≥r} C(n,t) pᵗ(1−p)^{n−t} in exact rationals where small, floats otherwise."""
+    n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
+    pmf = np.array([math.exp(math.lgamma(n + 1) - math.lgamma(t + 1) - math.lgamma(n - t + 1)
+                             + (t * math.log(p) if p > 0 else 0.0)
+                             + ((n - t) * math.log1p(-p) if p < 1 else (0.0 if t == n else -np.inf)))
+                    for t in range(n + 1)])
+    S = np.array([pmf[r:].sum() for r in range(n + 1)])
+    if r0 is not None:
+        S = np.where(np.arange(n + 1) <= r0, 1.0, S / S[r0])
+    sf = S ** G
+    return RankLaw(sf, float(sf[1:].sum()))
+
+
+def separation_ratios(log_s, eps=None):
+    """Reference: element loops."""
+    fn = "separation_ratios"
+    a = _log_spectra(log_s, fn, "log_s")
+    flat = a.reshape(-1, a.shape[-1])
+    K = a.shape[-1]
+    ratios = np.empty((flat.shape[0], max(K - 1, 0)))
+    gaps = np.empty_like(ratios)
+    for b in range(flat.shape[0]):
+        for j in range(K - 1):
+            hi, lo = flat[b, j], flat[b, j + 1]
+            if hi == -np.inf:
+                ratios[b, j], gaps[b, j] = np.nan, np.nan
+            else:
+                gaps[b, j] = hi - lo
+                ratios[b, j] = 0.0 if lo == -np.inf else math.exp(lo - hi)
+    rank = None
+    if eps is not None:
+        e = float(as_real_array(eps, fn, "eps", lo=0.0, lo_open=True))
+        rank = np.zeros(flat.shape[0], dtype=np.int64)
+        for b in range(flat.shape[0]):
+            r = 0
+            while r < K - 1 and ratios[b, r] < e:
+                r += 1
+            rank[b] = r
+        rank = rank.reshape(a.shape[:-1])
+    shp = a.shape[:-1] + (max(K - 1, 0),)
+    return Separation(ratios.reshape(shp), gaps.reshape(shp), rank)
+
+
+def depth_scaling_fit(y, start=0, stop=None, baseline=None):
+    """Reference: np.polyfit (degree 1) per column."""
+    fn = "depth_scaling_fit"
+    a, w, ell = fit_window(y, start, stop, fn)
+    flat = np.moveaxis(w, -2, -1).reshape(-1, w.shape[-2])
+    res = np.full((flat.shape[0], 3), np.nan)
+    for i, yy in enumerate(flat):
+        if len(yy) >= 2 and np.isfinite(yy).all():
+            sl, ic = np.polyfit(ell, yy, 1)
+            res[i] = sl, ic, np.abs(yy - sl * ell - ic).max()
+    shp = a.shape[:-2] + a.shape[-1:]
+    slope, icpt, mr = (res[:, j].reshape(shp) for j in range(3))
+    excess = None
+    if baseline is not None:
+        excess = slope - np.asarray(baseline, dtype=np.float64)
+    return DepthFit(slope, icpt, mr, excess)
+
+
+def _rho_raw(A):
+    """§7.3 ρ in the paper's raw-moment form (App. F), |A| weights, b = n."""
+    W = np.abs(A)
+    b = W.shape[0]
+    if b < 2:
+        return np.nan
+    one = np.ones(b)
+    r1 = np.arange(1, b + 1, dtype=np.float64)
+    r2 = r1 ** 2
+    m = W.sum()
+    num = m * r1 @ W @ r1 - (r1 @ W @ one) * (one @ W @ r1)
+    den = (m * r2 @ W @ one - (r1 @ W @ one) ** 2) * (m * one @ W @ r2 - (one @ W @ r1) ** 2)
+    if not den > 0:
+        return np.nan
+    return float(np.clip(num / math.sqrt(den), -1.0, 1.0))
+
+
+def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
+    """Reference: numpy SVD per pair; angles by arcsin/arccos; ρ in the raw-moment form."""
+    fn = "subspace_alignment"
+    a = _side_view(_float_matrix(A, fn, "A"), side_a, fn, "A").astype(np.float64)
+    b = _side_view(_float_matrix(B, fn, "B"), side_b, fn, "B").astype(np.float64)
+    k = as_int(k, fn, "k", minimum=1)
+    if a.shape[-2] != b.shape[-2] or k > min(a.shape[-2], a.shape[-1], b.shape[-1]):
+        raise value_error(fn, "k", "<= min(m, n_A, n_B) with one row space", repr(k))
+    bshape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    ab = np.broadcast_to(a, bshape + a.shape[-2:])
+    bb = np.broadcast_to(b, bshape + b.shape[-2:])
+    R = np.empty(bshape + (k, k))
+    ang = np.empty(bshape + (k,))
+    rho = np.empty(bshape)
+    for idx in np.ndindex(*bshape):
+        UA = np.linalg.svd(ab[idx])[0][:, :k]
+        UB = np.linalg.svd(bb[idx])[0][:, :k]
+        O = UA.T @ UB
+        sgn = np.where(np.diag(O) < 0, -1.0, 1.0)
+        Rr = O * sgn
+        cs = np.clip(np.linalg.svd(O, compute_uv=False), 0.0, 1.0)[::-1]  # ascending cos
+        th = np.arccos(cs)[::-1]  # ascending angles
+        sn = np.clip(np.linalg.svd(UB - UA @ O, compute_uv=False), 0.0, 1.0)[::-1]  # ascending
+        small = sn < 0.5
+        th = np.where(small, np.arcsin(sn), th)
+        R[idx], ang[idx], rho[idx] = Rr, th, _rho_raw(Rr)
+    eye = np.eye(k)
+    off = np.where(eye.astype(bool), 0.0, np.abs(R)).max(axis=(-2, -1))
+    return Alignment(R, ang, rho, off, np.abs(R - eye).max(axis=(-2, -1)))
+
+
+def relative_imbalance(factors):
+    """Reference: the expanded form is avoided (it cancels); explicit Grams, loops."""
+    fn = "relative_imbalance"
+    chains, bshape = _chain(factors, fn)
+    L = len(chains[0])
+    out = np.empty((len(chains), max(L - 1, 0)))
+    for b, c in enumerate(chains):
+        for p in range(L - 1):
+            w0, w1 = c[p].astype(np.float64), c[p + 1].astype(np.float64)
+            G = np.einsum("ik,jk->ij", w0, w0) - np.einsum("ki,kj->ij", w1, w1)
+            den = math.sqrt((np.einsum("ik,jk->ij", w0, w0) ** 2).sum())
+            out[b, p] = math.sqrt((G ** 2).sum()) / den if den > 0 else np.nan
+    return out.reshape(bshape + (max(L - 1, 0),))
+
+
+def _sqrtm_psd(x):
+    w, v = np.linalg.eigh(x)
+    return (v * np.sqrt(np.clip(w, 0, None))[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def bures_transport_map(A, B):
+    """Reference: sqrtm route T = A^{-1/2}(A^{1/2} B A^{1/2})^{1/2} A^{-1/2}."""
+    fn = "bures_transport_map"
+    a, b = _spd_pair(A, B, fn)
+    w, v = np.linalg.eigh(a)
+    if (w <= 1e-14 * np.abs(w).max(initial=0.0)).any():
+        raise value_error(fn, "A", "positive definite (no transport map from a singular A)",
+                          "a singular or indefinite matrix")
+    ra = (v * np.sqrt(w)[..., None, :]) @ np.swapaxes(v, -1, -2)
+    ria = (v / np.sqrt(w)[..., None, :]) @ np.swapaxes(v, -1, -2)
+    T = ria @ _sqrtm_psd(ra @ b @ ra) @ ria
+    return 0.5 * (T + np.swapaxes(T, -1, -2))
+
+
+def bures_geodesic(A, B, t):
+    """Reference: the upstairs line W(t) = (1−t)A^{1/2} + t B^{1/2}U for every input."""
+    fn = "bures_geodesic"
+    a, b = _spd_pair(A, B, fn)
+    tt = as_real_array(t, fn, "t", lo=0.0, hi=1.0)
+    ra, rb = _sqrtm_psd(a), _sqrtm_psd(b)
+    W_, _, Zt = np.linalg.svd(rb @ ra)
+    U = W_ @ Zt
+    outs = []
+    for s in np.atleast_1d(tt):
+        Wt = (1 - s) * ra + s * rb @ U
+        X = Wt @ np.swapaxes(Wt, -1, -2)
+        outs.append(0.5 * (X + np.swapaxes(X, -1, -2)))
+    out = np.stack(outs)
+    return out[0] if tt.ndim == 0 else out
+
+
+def _lam(a, b, N):
+    """λ_kl by the literal N-term sum (finite N) or the log-mean (N = None)."""
+    if N is None:
+        if a == b:
+            return a * a
+        if a == 0 or b == 0:
+            return 0.0
+        return (a * a - b * b) / (math.log(a * a) - math.log(b * b))
+    return sum(a ** (2 * (N - p) / N) * b ** (2 * (p - 1) / N) for p in range(1, N + 1))
+
+
+def _g(a, b, N):
+    """∂/∂a of ½ log λ(a, b), direct form."""
+    if a == b:
+        return (1.0 - (0.0 if N is None else 1.0 / N)) / (2 * a)
+    first = a / (a * a - b * b)
+    if b == 0:
+        return 1.0 / a
+    if N is None:
+        return first - 1.0 / (a * (math.log(a * a) - math.log(b * b)))
+    return first - (1.0 / N) * a ** (2.0 / N - 1) / (a ** (2.0 / N) - b ** (2.0 / N))
+
+
+def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
+    """Reference: literal λ sums, direct-form gradient, plain double loops."""
+    fn = "dln_log_volume"
+    s = _spectra_rows(sigma, fn)
+    _inv_n(N, fn)
+    if N is not None and isinstance(N, float):
+        N = None
+    flat = s.reshape(-1, s.shape[-1])
+    d = s.shape[-1]
+    S = np.empty(flat.shape[0])
+    G = np.empty_like(flat)
+    for r, row in enumerate(flat):
+        tot = 0.0
+        for j in range(d):
+            for kk in range(j + 1, d):
+                lam = _lam(row[j], row[kk], N)
+                tot += math.log(lam) if lam > 0 else -np.inf
+        S[r] = 0.5 * tot
+        for i in range(d):
+            if row[i] == 0 and d >= 2 and N != 1:
+                G[r, i] = np.inf
+            else:
+                G[r, i] = sum(_g(row[i], row[j], N) for j in range(d) if j != i) if N != 1 else 0.0
+    S = S.reshape(s.shape[:-1])
+    return (S, G.reshape(s.shape)) if grad else S

@@ -1,0 +1,519 @@
+"""Depth spectra, random baselines, alignment and DLN geometry (depth-math spec; issue 13).
+
+Tolerances (where the numbers come from):
+- closed forms (§2, §3, §6) against the spec's §10.1 oracles: half a unit in the last printed digit;
+  against the reference (full binomial sums, asymptotic digamma): 1e-12 absolute (measured ~1e-14;
+  the Ψ recurrence accumulates ~m·u, m ≤ n + 1).
+- chain scans in float64 (factors exact, float64 panel): 1e-12·L absolute on cumulative logs
+  (each QR step is backward stable to ~n·u; measured ~1e-14·L).
+- float32 panel: 2e-5 absolute at L ≤ 30, n ≤ 64: the float32 rounding of M·Q is ~√n·u32 relative per
+  step (measured 1.3e-6).
+- prefix products: 1e-9 absolute where resolved (rescaled float64 product, error ~ℓ·n·u·s_1/s_i).
+- Monte Carlo: fixed seeds, z-score bound 4.5 standard errors plus the stated model slack.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gsa_fast as g
+from gsa_fast import reference as R
+from gsa_fast.depth import psi_half_table
+
+# ------------------------------------------------------------------------------------------
+# §2, §3, §6 closed forms
+
+
+def test_oracle_exponents_p1_n128():
+    gam = g.random_lyapunov(128).gamma  # sigma = 1/sqrt(128)
+    want = {1: -0.0039164, 2: -0.0078689, 10: -0.040667, 64: -0.346553}
+    for i, v in want.items():
+        digits = len(str(v).split(".")[1])
+        assert abs(gam[i - 1] - v) <= 0.5 * 10.0 ** -digits
+
+
+def test_oracle_depth_constants_n128():
+    d = g.random_lyapunov(128).d
+    for i, v in {1: 3.05728, 2: 5.41746, 10: 18.17412}.items():
+        assert abs(d[i - 1] - v) <= 0.5e-5
+
+
+@pytest.mark.parametrize("L,q,mean", [(1, (57, 64, 71), 64.00), (20, (50, 54, 57), 53.46),
+                                      (100, (47, 50, 53), 49.87)])
+def test_oracle_rank_quantiles(L, q, mean):
+    law = g.gated_rank_law(128, L, 0.5)
+    assert tuple(law.quantile([0.1, 0.5, 0.9])) == q
+    assert abs(law.mean - mean) <= 0.005
+
+
+@pytest.mark.parametrize("n,p,r", [(1, 1.0, None), (7, 1.0, 3), (60, 0.5, None), (60, 0.5, 20),
+                                   (200, 0.3, 50), (150, 0.9, None), (40, 0.05, 1), (400, 0.5, None)])
+def test_random_lyapunov_matches_reference(n, p, r):
+    a, b = g.random_lyapunov(n, p, r=r), R.random_lyapunov(n, p, r=r)
+    fin = np.isfinite(b.gamma)
+    assert np.array_equal(np.isfinite(a.gamma), fin)
+    assert np.abs(a.gamma[fin] - b.gamma[fin]).max() <= 1e-12
+    assert np.abs(a.d - b.d).max() <= 1e-12 * max(1.0, np.abs(b.d).max())
+    assert np.abs(a.delta - b.delta).max() <= 1e-12
+
+
+def test_random_lyapunov_properties():
+    n = 300
+    base, scaled = g.random_lyapunov(n, 0.5, sigma=1.0, r=100), g.random_lyapunov(n, 0.5, sigma=0.3, r=100)
+    fin = np.isfinite(base.gamma)
+    assert fin.sum() == 100 and np.isneginf(base.gamma[100:]).all()
+    assert np.allclose(scaled.gamma[fin] - base.gamma[fin], math.log(0.3), atol=1e-13)
+    assert np.all(np.diff(base.gamma[fin]) < 0)  # strictly decreasing
+    d = base.d
+    assert d[-1] == 0.0 and np.allclose(d[: n - 1], d[: n - 1][::-1], atol=1e-11)  # d_{n−i} = d_i
+    assert (d >= -1e-12).all()
+    # conditioning matters only through the mass below r: |γ_1(r=1) − γ_1(r=100)| ≲ P(t < 100)·|ψ|
+    low = g.random_lyapunov(n, 0.5, sigma=1.0, r=1)
+    below = 1.0 - g.gated_rank_law(n, 1, 0.5).sf[100]
+    assert 0 < abs(low.gamma[0] - base.gamma[0]) < 2 * below * 6.0
+
+
+def test_psi_table_matches_digamma():
+    mpmath = pytest.importorskip("mpmath")
+    tab = psi_half_table(401)
+    for m in (1, 2, 3, 10, 57, 200, 401):
+        assert abs(tab[m] - float(mpmath.digamma(m / 2))) <= 1e-13 * max(1, abs(tab[m]))
+
+
+def test_depth_constant_is_minus_E_log_det_haar_block():
+    # §3.1: d_i = −E log|det Ω^{i,i}|, Ω Haar on O(n); Monte Carlo, fixed seed.
+    rng = np.random.default_rng(5)
+    n, reps = 6, 4000
+    Z = rng.standard_normal((reps, n, n))
+    Q, Rr = np.linalg.qr(Z)
+    Q = Q * np.sign(np.diagonal(Rr, axis1=1, axis2=2))[:, None, :]  # Haar
+    d = g.random_lyapunov(n).d
+    for i in (1, 2, 3):
+        x = -np.log(np.abs(np.linalg.det(Q[:, :i, :i])))
+        assert abs(x.mean() - d[i - 1]) < 4.5 * x.std() / math.sqrt(reps)
+
+
+def test_corrected_sign_by_monte_carlo():
+    """§3.3–§3.4: mean of log s_k(J_L) − Σ log|R_kk| → +Δ_k (corrected), not −Δ_k (printed)."""
+    rng = np.random.default_rng(20261130)
+    n, L, B = 4, 25, 1500
+    W = rng.standard_normal((B, L, n, n)) / math.sqrt(n)
+    c = g.chain_log_spectrum(W, n)[:, -1, :]  # Σ_ℓ log|R_ℓ[k,k]| with a full frame
+    s = g.prefix_log_svdvals(W, depths=[L]).log_s[:, 0, :]
+    base = g.random_lyapunov(n)
+    for k in (0, 1):  # s_1, s_2 are resolved; L·gap ≈ 5–8 here
+        x = s[:, k] - c[:, k]
+        se = x.std() / math.sqrt(B)
+        assert abs(x.mean() - base.delta[k]) < 4.5 * se + 0.08
+        assert abs(x.mean() + base.delta[k]) > 4.5 * se + 0.08  # the printed sign is rejected
+    # Benettin sums are unbiased for L·γ_k at every L (§3.4)
+    for k in range(n):
+        y = c[:, k] / L
+        assert abs(y.mean() - base.gamma[k]) < 4.5 * y.std() / math.sqrt(B)
+    # the prediction L·γ + Δ for E log s_1
+    pred = base.mean_log_svdvals(L)
+    assert abs(s[:, 0].mean() - pred[0]) < 4.5 * s[:, 0].std() / math.sqrt(B) + 0.08
+
+
+def test_gated_benettin_exponents_match_closed_form():
+    """§2.1 with (r, p)-gates: the Benettin average over chains matches γ_k in z-score."""
+    rng = np.random.default_rng(7)
+    n, L, B, p, r = 12, 40, 120, 0.5, 5
+    W = rng.standard_normal((B, L, n, n)) / math.sqrt(n)
+    gates = rng.random((B, L, n)) < p
+    while True:  # rejection: every gate has rank ≥ r
+        bad = gates.sum(-1) < r
+        if not bad.any():
+            break
+        gates[bad] = rng.random((int(bad.sum()), n)) < p
+    c = g.chain_log_spectrum(W, 3, gates=gates)[:, -1, :] / L
+    gam = g.random_lyapunov(n, p, r=r).gamma
+    for k in range(3):
+        assert abs(c[:, k].mean() - gam[k]) < 4.5 * c[:, k].std() / math.sqrt(B)
+
+
+def test_rank_law_matches_reference_and_simulation():
+    for args in [(30, 5, 0.5), (30, 5, 0.5, 10), (64, 12, 0.8, None, "F"), (10, 1, 1.0)]:
+        a, b = g.gated_rank_law(*args), R.gated_rank_law(*args)
+        assert np.abs(a.sf - b.sf).max() <= 1e-12 and abs(a.mean - b.mean) <= 1e-10
+    # §6: rank of a simulated product = min gate rank, every draw
+    rng = np.random.default_rng(3)
+    n, L = 10, 4
+    for _ in range(20):
+        D = rng.random((L, n)) < 0.6
+        J = np.eye(n)
+        for l in range(L):
+            J = (D[l][:, None] * rng.standard_normal((n, n))) @ J
+        assert np.linalg.matrix_rank(J) == D.sum(1).min()
+
+
+# ------------------------------------------------------------------------------------------
+# §4 chain scans
+
+
+@pytest.mark.parametrize("dtype,panel,tol", [(np.float64, "auto", 1e-12), (np.float32, "float64", 1e-12),
+                                             (np.float32, "float32", 2e-5)])
+def test_chain_scan_matches_reference(rng, dtype, panel, tol):
+    n, L, k = 48, 30, 9
+    A = (rng.standard_normal((L, n, n)) / math.sqrt(n)).astype(dtype)
+    f = g.chain_log_spectrum(A, k, panel=panel)
+    r = R.chain_log_spectrum(A, k, panel=panel)
+    assert f.shape == (L, k) and f.dtype == np.float64
+    assert np.abs(f - r).max() <= tol * L
+
+
+def test_chain_scan_layouts_and_batches(rng):
+    n, L, k = 20, 6, 4
+    A = rng.standard_normal((2, 3, L, n, n)).astype(np.float32)
+    want = R.chain_log_spectrum(A, k)
+    assert np.abs(g.chain_log_spectrum(A, k) - want).max() < 1e-11
+    F = np.asfortranarray(A.transpose(3, 4, 0, 1, 2)).transpose(2, 3, 4, 0, 1)  # column-major factors
+    assert np.abs(g.chain_log_spectrum(F, k) - want).max() < 1e-11
+    assert np.abs(g.chain_log_spectrum(F, k, panel="float32") - want).max() < 2e-5 * L
+    big = rng.standard_normal((L, 2 * n, 2 * n))
+    strided = big[:, ::2, ::2]  # no unit stride: block conversion path
+    assert np.abs(g.chain_log_spectrum(strided, k) - R.chain_log_spectrum(strided, k)).max() < 1e-11
+    rect = [rng.standard_normal((30, 20)), rng.standard_normal((12, 30)), rng.standard_normal((40, 12))]
+    assert np.abs(g.chain_log_spectrum(rect, 12) - R.chain_log_spectrum(rect, 12)).max() < 1e-12
+    one = g.chain_log_spectrum(A[0, 0, :1], n)  # L = 1, k = n: log|det| = Σ log|R_jj|
+    assert abs(one[0].sum() - np.linalg.slogdet(A[0, 0, 0].astype(np.float64))[1]) < 1e-10
+
+
+def test_chain_scan_threads_and_fallback_paths(rng):
+    """Threaded BLAS on one chain, parallel chains, and the Householder fallback (ill-conditioned
+    panels, where CholeskyQR2 is refused) all agree with the reference."""
+    n, L, k = 40, 6, 10
+    A = rng.standard_normal((3, L, n, n))
+    want = R.chain_log_spectrum(A, k)
+    for th in (1, 2):
+        assert np.abs(g.chain_log_spectrum(A, k, threads=th) - want).max() < 1e-12 * L
+        assert np.abs(g.chain_log_spectrum(A[0], k, threads=th) - want[0]).max() < 1e-12 * L
+    U, _, Vt = np.linalg.svd(A[0, 0])
+    graded = np.stack([(U * np.geomspace(1.0, 1e-30, n)) @ Vt] * 3)  # R_jj spread 1e-7 over k = 10
+    c = g.chain_log_spectrum(graded, k)
+    assert np.ptp(c[0]) > 10  # the panel is graded beyond the CholeskyQR2 limit (1e4): fallback
+    diff = np.abs(c - R.chain_log_spectrum(graded, k))
+    # Householder R_jj carry ~u·‖Y‖/|R_jj| relative error: tight on top columns, looser deep down
+    assert diff[:, :5].max() < 1e-12 and diff.max() < 1e-6
+
+
+def test_chain_scan_never_overflows(rng):
+    n, L, k = 16, 400, 5
+    A = rng.standard_normal((L, n, n))
+    big = A * 1e250
+    c, cb = g.chain_log_spectrum(A, k), g.chain_log_spectrum(big, k)
+    assert np.isfinite(cb).all()
+    assert np.allclose(cb - c, np.arange(1, L + 1)[:, None] * math.log(1e250), rtol=1e-13, atol=1e-9)
+
+
+def test_chain_scan_rank_masks(rng):
+    n, L, k = 12, 8, 6
+    A = rng.standard_normal((L, n, n))
+    gates = np.ones((L, n), dtype=bool)
+    gates[3, 4:] = False  # rank 4 from layer 4 on
+    c = g.chain_log_spectrum(A, k, gates=gates)
+    assert np.isfinite(c[:3]).all() and np.isfinite(c[3:, :4]).all() and np.isneginf(c[3:, 4:]).all()
+    assert np.allclose(c[:, :4], R.chain_log_spectrum(A, k, gates=gates)[:, :4], atol=1e-12)
+    # unknown gates: an exactly rank-3 factor is flagged by the tolerance rule and masked
+    B_ = A.copy()
+    B_[2] = rng.standard_normal((n, 3)) @ rng.standard_normal((3, n))
+    c2 = g.chain_log_spectrum(B_, k)
+    assert np.isneginf(c2[2:, 3:]).all() and np.isfinite(c2[:, :3]).all()
+    # earlier columns are unaffected by the mask (QR of the first j columns)
+    assert np.allclose(c2[:, :3], R.chain_log_spectrum(B_, 3), atol=1e-12)
+
+
+def test_prefix_log_svdvals(rng):
+    n, L = 10, 12
+    A = rng.standard_normal((L, n, n)) / math.sqrt(n)
+    out = g.prefix_log_svdvals(A, depths=[1, 4, 12])
+    ref = R.prefix_log_svdvals(A, depths=[1, 4, 12])
+    assert out.log_s.shape == (3, n) and np.array_equal(out.depths, [1, 4, 12])
+    ok = out.resolved & ref.resolved
+    assert ok[:, :5].all()
+    assert np.abs(out.log_s - ref.log_s)[ok].max() < 2e-6  # resolved: estimated error ≤ 1e-6
+    P = np.eye(n)
+    for l in range(4):
+        P = A[l] @ P
+    exact = np.log(np.linalg.svd(P, compute_uv=False))
+    assert np.abs(out.log_s[1] - exact).max() < 1e-9
+    # deep chain: exact log s_1 stays finite where the product itself overflows
+    deep = g.prefix_log_svdvals(A * 1e200, depths=[L], k=2)
+    assert np.allclose(deep.log_s[0], out.log_s[2, :2] + L * math.log(1e200), rtol=1e-12)
+    # a zero factor gives −∞; tiny values are flagged as unresolved
+    Z = A.copy()
+    Z[5] = 0.0
+    assert np.isneginf(g.prefix_log_svdvals(Z, depths=[6]).log_s).all()
+    steep = [np.diag(np.exp(-np.arange(n) * 3.0))] * 3  # s_i/s_1 = e^{−9 i}; flag below 1e6·3·10·u ≈ e^{−19.5}
+    res = g.prefix_log_svdvals(steep, depths=[3])
+    assert res.resolved[0, :3].all() and not res.resolved[0, 3:].any()
+    assert np.allclose(res.log_s[0], -9.0 * np.arange(n), atol=1e-12)  # diagonal: exact anyway
+
+
+# ------------------------------------------------------------------------------------------
+# §5 diagnostics
+
+
+def test_separation_ratios():
+    ls = np.array([[0.0, -1.0, -3.0, -np.inf], [2.0, 2.0, 1.0, 0.5]])
+    sep = g.separation_ratios(ls, eps=0.5)
+    assert np.allclose(sep.ratios[0], [math.exp(-1), math.exp(-2), 0.0])
+    assert np.allclose(sep.log_gaps[1], [0.0, 1.0, 0.5])
+    assert sep.rank.tolist() == [3, 0]
+    ref = R.separation_ratios(ls, eps=0.5)
+    assert np.array_equal(sep.rank, ref.rank) and np.allclose(sep.ratios, ref.ratios)
+    nan = g.separation_ratios([-np.inf, -np.inf]).ratios
+    assert np.isnan(nan).all()
+
+
+def test_depth_scaling_fit(rng):
+    L, k = 50, 3
+    ell = np.arange(1, L + 1)[:, None]
+    y = ell * np.array([-0.1, -0.5, -1.0]) + np.array([2.0, 0.5, 0.0]) + 1e-3 * rng.standard_normal((L, k))
+    fit = g.depth_scaling_fit(y, start=5, baseline=[-0.1, -0.4, -1.0])
+    ref = R.depth_scaling_fit(y, start=5)
+    assert np.allclose(fit.slope, ref.slope, atol=1e-12) and np.allclose(fit.intercept, ref.intercept, atol=1e-10)
+    assert np.allclose(fit.max_resid, ref.max_resid, atol=1e-12)
+    assert np.allclose(fit.slope, [-0.1, -0.5, -1.0], atol=1e-3)
+    assert np.allclose(fit.excess, [0.0, -0.1, 0.0], atol=1e-3)
+    y[20, 1] = -np.inf
+    f2 = g.depth_scaling_fit(y)
+    assert np.isnan(f2.slope[1]) and np.isfinite(f2.slope[[0, 2]]).all()
+    assert np.isnan(g.depth_scaling_fit(y, start=49).slope).all()  # window of one depth
+    # on a real random chain: slopes of Benettin sums approach the closed-form exponents
+    n = 32
+    c = g.chain_log_spectrum(rng.standard_normal((300, n, n)) / math.sqrt(n), 4)
+    fit = g.depth_scaling_fit(c, start=20, baseline=g.random_lyapunov(n).gamma[:4])
+    assert np.abs(fit.excess).max() < 0.05
+
+
+# ------------------------------------------------------------------------------------------
+# §7 alignment
+
+
+def _rot(k, angles):
+    """U_A = [I_k; 0], U_B with principal angles `angles` against it (2k × k frames)."""
+    UA = np.vstack([np.eye(k), np.zeros((k, k))])
+    UB = np.vstack([np.diag(np.cos(angles)), np.diag(np.sin(angles))])
+    return UA, UB
+
+
+def test_subspace_alignment_known_angles(rng):
+    k = 4
+    th = np.array([1e-9, 1e-4, 0.3, 1.2])
+    UA, UB = _rot(k, th)
+    sv = np.array([8.0, 4.0, 2.0, 1.0])
+    A = (UA * sv) @ np.linalg.qr(rng.standard_normal((6, k)))[0].T
+    B = (UB * sv * -1) @ np.linalg.qr(rng.standard_normal((5, k)))[0].T  # negative signs
+    al = g.subspace_alignment(A, B, k)
+    assert np.allclose(al.angles, th, rtol=1e-7, atol=1e-12)  # small angles without arccos loss
+    assert (np.diag(al.R) >= 0).all()
+    assert np.allclose(al.R, np.diag(np.cos(th)), atol=1e-12)
+    assert abs(al.rho - 1.0) < 1e-12
+    ref = R.subspace_alignment(A, B, k)
+    assert np.allclose(al.R, ref.R, atol=1e-12) and np.allclose(al.angles, ref.angles, atol=1e-9)
+
+
+def test_subspace_alignment_batched_and_sides(rng):
+    W = rng.standard_normal((5, 12, 12)).astype(np.float32)
+    al = g.subspace_alignment(W[1:], W[:-1], 3, side_a="right")
+    ref = R.subspace_alignment(W[1:], W[:-1], 3, side_a="right")
+    assert al.R.shape == (4, 3, 3) and al.angles.shape == (4, 3) and al.rho.shape == (4,)
+    assert np.allclose(np.abs(al.R), np.abs(ref.R), atol=1e-9)
+    assert np.allclose(al.rho, ref.rho, atol=1e-9, equal_nan=True)
+    assert np.allclose(al.angles, ref.angles, atol=1e-7)
+    one = g.subspace_alignment(W[0], W, 2)  # broadcast of a single matrix
+    assert one.R.shape == (5, 2, 2) and np.allclose(one.angles[0], 0.0, atol=1e-6)
+
+
+def test_alignment_remark_d2_limit(rng):
+    """§7.2: J = A·B with strongly graded A: |R_ij| ~ s_max(i,j)/s_min(i,j) decays off the diagonal."""
+    n = 5
+    U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    Bm = rng.standard_normal((n, n))
+    sv = np.exp(-6.0 * np.arange(n))
+    A = (U * sv) @ np.eye(n)
+    al = g.subspace_alignment(A @ Bm, A, 3)
+    assert np.allclose(np.diag(al.R), 1.0, atol=1e-4)
+    assert abs(al.R[1, 0]) < 50 * sv[1] / sv[0] and abs(al.R[2, 1]) < 50 * sv[2] / sv[1]
+
+
+def test_diag_correlation_oracles():
+    # §10.1: ρ(I) = 1, ρ(anti-diagonal) = −1; via the alignment kernel's R on constructed frames
+    k = 5
+    UA = np.eye(8)[:, :k]
+    P = np.eye(k)[::-1]
+    al = g.subspace_alignment(UA * np.arange(k, 0, -1), (UA @ P) * np.arange(k, 0, -1), k)
+    # the top-k subspaces coincide, so the angles are 0; R is the anti-diagonal permutation
+    assert np.allclose(al.angles, 0.0, atol=1e-7)
+    assert al.rho == pytest.approx(1.0) or al.rho == pytest.approx(-1.0)
+
+
+# ------------------------------------------------------------------------------------------
+# §8 DLN geometry
+
+
+def test_relative_imbalance(rng):
+    n, L = 6, 4
+    Q = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(L + 1)]
+    S = np.diag(rng.random(n) + 0.5)
+    balanced = np.stack([Q[p + 1] @ S @ Q[p].T for p in range(L)])
+    assert np.abs(g.relative_imbalance(balanced)).max() < 1e-13
+    W = rng.standard_normal((L, 200, 200)) / math.sqrt(200)
+    iota = g.relative_imbalance(W)
+    assert iota.shape == (L - 1,) and np.all(np.abs(iota - 1.0) < 0.1)  # §8.1: ι ≈ 1 at iid init
+    assert np.allclose(iota, R.relative_imbalance(W), rtol=1e-12)
+    rect = [rng.standard_normal((7, 4)), rng.standard_normal((3, 7))]
+    assert np.allclose(g.relative_imbalance(rect), R.relative_imbalance(rect), rtol=1e-12)
+    assert np.isnan(g.relative_imbalance([np.zeros((3, 3)), np.eye(3)]))[0]
+
+
+def _spd(rng, n, cond=10.0):
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    return (Q * np.geomspace(1, 1 / cond, n)) @ Q.T
+
+
+def test_bures_transport_map(rng):
+    A, B = _spd(rng, 5), _spd(rng, 5, 100.0)
+    T = g.bures_transport_map(A, B)
+    assert np.allclose(T @ A @ T, B, atol=1e-12)
+    assert np.allclose(T, T.T) and np.linalg.eigvalsh(T).min() > 0
+    assert np.allclose(T, R.bures_transport_map(A, B), atol=1e-10)
+    # d² = Tr(P_0² A) with P_0 = T − I equals the existing Bures distance
+    P0 = T - np.eye(5)
+    assert np.trace(P0 @ P0 @ A) == pytest.approx(float(g.bures_distance(A, B)) ** 2, rel=1e-10)
+    stack = g.bures_transport_map(np.stack([A, B]), np.stack([B, A]))
+    assert np.allclose(stack[1] @ B @ stack[1], A, atol=1e-12)
+
+
+def test_bures_geodesic(rng):
+    A, B = _spd(rng, 4), _spd(rng, 4, 50.0)
+    ts = np.array([0.0, 0.25, 0.5, 1.0])
+    X = g.bures_geodesic(A, B, ts)
+    assert np.allclose(X[0], A, atol=1e-13) and np.allclose(X[-1], B, atol=1e-12)
+    assert np.allclose(X, R.bures_geodesic(A, B, ts), atol=1e-10)
+    dAB = float(g.bures_distance(A, B))
+    assert float(g.bures_distance(A, X[1])) == pytest.approx(0.25 * dAB, rel=1e-6)
+    assert float(g.bures_distance(X[1], X[2])) == pytest.approx(0.25 * dAB, rel=1e-6)
+    # singular endpoint: upstairs line, still constant speed, endpoints exact
+    Asing = np.diag([1.0, 2.0, 0.0, 0.0])
+    Y = g.bures_geodesic(Asing, B, ts)
+    assert np.allclose(Y[0], Asing, atol=1e-13) and np.allclose(Y[-1], B, atol=1e-12)
+    d2 = float(g.bures_distance(Asing, B))
+    assert float(g.bures_distance(Y[2], B)) == pytest.approx(0.5 * d2, rel=1e-5)
+    # Hamiltonian form (§8.4): Ẋ = XP + PX with P(t) = (I + tP_0)^{-1}P_0
+    T = g.bures_transport_map(A, B)
+    P0 = T - np.eye(4)
+    t, h = 0.4, 1e-5
+    dX = (g.bures_geodesic(A, B, t + h) - g.bures_geodesic(A, B, t - h)) / (2 * h)
+    Pt = np.linalg.solve(np.eye(4) + t * P0, P0)
+    Xt = g.bures_geodesic(A, B, t)
+    assert np.allclose(dX, Xt @ Pt + Pt @ Xt, atol=1e-7)
+
+
+@pytest.mark.parametrize("N", [None, 1, 2, 3, 7])
+def test_dln_log_volume_matches_reference(rng, N):
+    s = rng.random((3, 9)) * 4 + 0.01
+    S, G = g.dln_log_volume(s, N, grad=True)
+    Sr, Gr = R.dln_log_volume(s, N, grad=True)
+    assert np.allclose(S, Sr, rtol=1e-12, atol=1e-12)
+    assert np.allclose(G, Gr, rtol=1e-9, atol=1e-12)
+
+
+def test_dln_log_volume_properties(rng):
+    d = 6
+    s = np.sort(rng.random(d) + 0.1)[::-1]
+    # Vandermonde identity for S_∞ (small d)
+    van = lambda x: sum(math.log(abs(x[i] - x[j])) for i in range(d) for j in range(i + 1, d))  # noqa: E731
+    want = 0.5 * (van(s ** 2) - van(np.log(s ** 2)))
+    assert g.dln_log_volume(s) == pytest.approx(want, rel=1e-12)
+    # scaling laws
+    a = 3.7
+    C = d * (d - 1) / 2
+    assert g.dln_log_volume(a * s) - g.dln_log_volume(s) == pytest.approx(C * math.log(a), rel=1e-12)
+    assert g.dln_log_volume(a * s, 4) - g.dln_log_volume(s, 4) == pytest.approx(C * 0.75 * math.log(a), rel=1e-12)
+    # λ/N → Λ at rate O(1/N)
+    errs = [abs((g.dln_log_volume(s, N) - 0.5 * C * math.log(N)) - g.dln_log_volume(s)) for N in (100, 1000)]
+    assert errs[1] < errs[0] / 5
+    # gradient vs central differences
+    for N in (None, 3):
+        _, G = g.dln_log_volume(s, N, grad=True)
+        for i in range(d):
+            e = np.zeros(d)
+            e[i] = 1e-6
+            fd = (g.dln_log_volume(s + e, N) - g.dln_log_volume(s - e, N)) / 2e-6
+            assert G[i] == pytest.approx(fd, rel=1e-6, abs=1e-6)
+    # ties and near-ties: exact limits, the series and the direct form agree across |u| = 1e-2
+    tie = np.full(4, 2.0)
+    assert g.dln_log_volume(tie) == pytest.approx(0.5 * 6 * 2 * math.log(2.0), rel=1e-14)
+    assert g.dln_log_volume(tie, 3) == pytest.approx(0.5 * 6 * (math.log(3) + (4 / 3) * math.log(2.0)), rel=1e-14)
+    _, Gt = g.dln_log_volume(tie, grad=True)
+    assert np.allclose(Gt, 3 / (2 * 2.0), rtol=1e-14)  # g(a, a) = 1/(2a)
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    for u in (0.99e-2, 1.01e-2, 1e-7, -0.5e-2, 3.0):  # series below |u| = 1e-2, direct form above
+        b = math.exp(-u)
+        exact = 1 / (1 - mpmath.exp(-2 * mpmath.mpf(u))) - 1 / (2 * mpmath.mpf(u))  # a·g(a, b), a = 1
+        got = g.dln_log_volume(np.array([1.0, b]), grad=True)[1][0]
+        assert got == pytest.approx(float(exact), rel=1e-13)
+    # zeros: S_∞ = −∞ with one zero; S_N = −∞ iff two vanish
+    assert g.dln_log_volume([1.0, 0.0, 2.0]) == -np.inf
+    assert np.isfinite(g.dln_log_volume([1.0, 0.0, 2.0], 2))
+    assert g.dln_log_volume([1.0, 0.0, 0.0], 2) == -np.inf
+    # §8.7: the isotropic point σ* = ((d − 1)/(2β))^{1/p} is stationary for E_p − S_∞/β
+    beta, p = 2.0, 3.0
+    star = np.full(d, ((d - 1) / (2 * beta)) ** (1 / p))
+    _, Gs = g.dln_log_volume(star, grad=True)
+    assert np.allclose(star ** (p - 1) - Gs / beta, 0.0, atol=1e-13)
+    # strict concavity of S_∞: a random chord lies below the function
+    t1, t2 = s, s * np.exp(rng.standard_normal(d) * 0.1)
+    mid = g.dln_log_volume(0.5 * (t1 + t2))
+    assert mid > 0.5 * (g.dln_log_volume(t1) + g.dln_log_volume(t2))
+
+
+# ------------------------------------------------------------------------------------------
+# bad input
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda: g.chain_log_spectrum(np.ones((3, 4, 4)), 5), ValueError),  # k > width
+    (lambda: g.chain_log_spectrum([np.ones((4, 3)), np.ones((4, 5))], 2), ValueError),  # shapes
+    (lambda: g.chain_log_spectrum(np.ones((3, 4, 4), dtype=np.int32), 2), TypeError),
+    (lambda: g.chain_log_spectrum(np.ones((3, 4, 4)), 2, panel="float32"), ValueError),
+    (lambda: g.chain_log_spectrum(np.full((3, 4, 4), np.nan), 2), ValueError),
+    (lambda: g.chain_log_spectrum(np.ones((3, 4, 4)), 2, gates=np.ones((3, 5))), ValueError),
+    (lambda: g.chain_log_spectrum(np.ones((4, 4)), 2), ValueError),
+    (lambda: g.chain_log_spectrum(np.ones((3, 4, 4)), 0), ValueError),
+    (lambda: g.prefix_log_svdvals(np.ones((3, 4, 4)), depths=[0]), ValueError),
+    (lambda: g.random_lyapunov(10, p=0.0), ValueError),
+    (lambda: g.random_lyapunov(10, p=1.5), ValueError),
+    (lambda: g.random_lyapunov(10, p="a"), TypeError),
+    (lambda: g.random_lyapunov(10, r=11), ValueError),
+    (lambda: g.random_lyapunov(10, sigma=-1.0), ValueError),
+    (lambda: g.gated_rank_law(10, 3, 0.0), ValueError),
+    (lambda: g.gated_rank_law(10, 3, 0.5, model="X"), ValueError),
+    (lambda: g.separation_ratios([0.0, np.inf]), ValueError),
+    (lambda: g.depth_scaling_fit(np.zeros(5)), ValueError),
+    (lambda: g.subspace_alignment(np.ones((4, 3)), np.ones((5, 3)), 2), ValueError),
+    (lambda: g.subspace_alignment(np.ones((4, 3)), np.ones((4, 3)), 4), ValueError),
+    (lambda: g.subspace_alignment(np.ones((4, 3)), np.ones((4, 3)), 2, side_a="up"), ValueError),
+    (lambda: g.bures_transport_map(np.diag([1.0, 0.0]), np.eye(2)), ValueError),  # singular A
+    (lambda: g.bures_transport_map(np.array([[1.0, 2.0], [0.0, 1.0]]), np.eye(2)), ValueError),
+    (lambda: g.bures_geodesic(np.eye(2), -np.eye(2), 0.5), ValueError),
+    (lambda: g.bures_geodesic(np.eye(2), np.eye(2), 1.5), ValueError),
+    (lambda: g.dln_log_volume([1.0, -1.0]), ValueError),
+    (lambda: g.dln_log_volume([1.0, 2.0], N=0), ValueError),
+])
+def test_bad_input(call, exc):
+    with pytest.raises(exc):
+        call()
+
+
+def test_reference_twins_reject_like_fast():
+    for mod in (g, R):
+        with pytest.raises(ValueError, match="k must be"):
+            mod.chain_log_spectrum(np.ones((3, 4, 4)), 5)
+        with pytest.raises(ValueError, match="p must be"):
+            mod.random_lyapunov(10, p=0.0)
