@@ -17,6 +17,7 @@ void bind_tails(py::module_& m);
 void bind_bures(py::module_& m);
 void bind_charts(py::module_& m);
 void bind_spectra(py::module_& m);
+void bind_margins(py::module_& m);
 }  // namespace bind
 }  // namespace gsa
 
@@ -39,4 +40,5 @@ PYBIND11_MODULE(_core, m) {
   gsa::bind::bind_bures(m);
   gsa::bind::bind_charts(m);
   gsa::bind::bind_spectra(m);
+  gsa::bind::bind_margins(m);
 }
