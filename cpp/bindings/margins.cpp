@@ -10,7 +10,7 @@ namespace bind {
 namespace {
 template <class T>
 void product_norm_lists(const py::list& xs, const py::list& ys, carray<double>& out,
-                        carray<int64_t>& info, double tol, int nthreads) {
+                        carray<int64_t>& info, const py::object& fro, double tol, int nthreads) {
   const int64_t n = (int64_t)py::len(xs);
   require((int64_t)py::len(ys) == n && out.size() == n && info.size() == n,
           "product_norm: xs, ys, out, info must have equal length");
@@ -38,17 +38,19 @@ void product_norm_lists(const py::list& xs, const py::list& ys, carray<double>& 
   }
   double* po = out_ptr(out, "out");
   int64_t* pi = out_ptr(info, "info");
+  double* pf = opt_out_ptr<double>(fro, "fro");
+  if (pf) require((int64_t)py::len(fro) == n, "product_norm: fro must have the length of xs");
   py::gil_scoped_release nogil;
-  cpu::product_norm(pairs.data(), n, po, pi, tol, nthreads);
+  cpu::product_norm(pairs.data(), n, po, pi, pf, tol, nthreads);
 }
 }  // namespace
 
 void bind_margins(py::module_& m) {
   m.def("product_norm_f32", &product_norm_lists<float>, py::arg("xs"), py::arg("ys"),
-        py::arg("out").noconvert(), py::arg("info").noconvert(), py::arg("tol"),
+        py::arg("out").noconvert(), py::arg("info").noconvert(), py::arg("fro"), py::arg("tol"),
         py::arg("nthreads") = 0);
   m.def("product_norm_f64", &product_norm_lists<double>, py::arg("xs"), py::arg("ys"),
-        py::arg("out").noconvert(), py::arg("info").noconvert(), py::arg("tol"),
+        py::arg("out").noconvert(), py::arg("info").noconvert(), py::arg("fro"), py::arg("tol"),
         py::arg("nthreads") = 0);
 }
 

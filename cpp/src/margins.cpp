@@ -290,8 +290,23 @@ bool use_dense(int64_t m, int64_t k, int64_t n) {
   return std::min({m, k, n}) <= 2 * kBlock || n <= 4 * kBlock || m * k * n <= (int64_t)96 * 96 * 96;
 }
 
+// ‖X‖_F in float64: per-row sums, then the sum of the rows (error ~ (k + m)·u relative).
 template <class T>
-void one_pair(const ProductPair<T>& pr, double tol, int workers, double* out, int64_t* info) {
+double frobenius(const ProductPair<T>& pr) {
+  double total = 0.0;
+  for (int64_t i = 0; i < pr.m; ++i) {
+    const T* row = pr.x + i * pr.k;
+    double s = 0.0;
+    for (int64_t j = 0; j < pr.k; ++j) s += (double)row[j] * (double)row[j];
+    total += s;
+  }
+  return std::sqrt(total);
+}
+
+template <class T>
+void one_pair(const ProductPair<T>& pr, double tol, int workers, double* out, int64_t* info,
+              double* fro) {
+  if (fro) *fro = frobenius(pr);
   int64_t passes = 0;
   if (pr.m == 0 || pr.k == 0 || pr.n == 0) {
     *out = 0.0;
@@ -310,22 +325,22 @@ void one_pair(const ProductPair<T>& pr, double tol, int workers, double* out, in
 
 template <class T>
 void product_norm(const ProductPair<T>* pairs, int64_t npairs, double* out, int64_t* info,
-                  double tol, int nthreads) {
+                  double* fro, double tol, int nthreads) {
   if (nthreads <= 0) nthreads = default_num_threads();
   BlasThreadsGuard guard(1);
   if (npairs == 1) {
-    one_pair(pairs[0], tol, nthreads, out, info);
+    one_pair(pairs[0], tol, nthreads, out, info, fro);
     return;
   }
   parallel_for(npairs, nthreads, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) one_pair(pairs[i], tol, 1, out + i, info + i);
+    for (int64_t i = b; i < e; ++i) one_pair(pairs[i], tol, 1, out + i, info + i, fro ? fro + i : nullptr);
   });
 }
 
-template void product_norm<float>(const ProductPair<float>*, int64_t, double*, int64_t*, double,
-                                  int);
+template void product_norm<float>(const ProductPair<float>*, int64_t, double*, int64_t*,
+                                  double*, double, int);
 template void product_norm<double>(const ProductPair<double>*, int64_t, double*, int64_t*,
-                                   double, int);
+                                   double*, double, int);
 
 }  // namespace cpu
 }  // namespace gsa

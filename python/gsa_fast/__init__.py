@@ -7,11 +7,12 @@ CUDA kernel exists.
 """
 from __future__ import annotations
 
-from . import bures, charts, orbit, reference, spectra, spectral, sums, tails
+from . import bures, charts, margins, orbit, reference, spectra, spectral, sums, tails
 from ._info import build_info, get_num_threads, set_num_threads
 from ._ragged import RaggedSpectra
 from .bures import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
+from .margins import *  # noqa: F401,F403
 from .spectral import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
@@ -24,6 +25,7 @@ __version__ = build_info()["version"]
 KERNELS = tuple(sorted(
     set(sums.__all__) | set(orbit.__all__) | set(spectral.__all__) | set(tails.__all__)
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
+    | set(margins.__all__)
 ))
 
 __all__ = [*KERNELS, "RaggedSpectra", "build_info", "get_num_threads", "set_num_threads", "reference", "KERNELS"]

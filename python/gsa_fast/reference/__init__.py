@@ -5,9 +5,10 @@ name here (tests/test_registry.py checks that the two namespaces list the same n
 """
 from __future__ import annotations
 
-from . import bures, charts, orbit, spectra, spectral, sums, tails
+from . import bures, charts, margins, orbit, spectra, spectral, sums, tails
 from .bures import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
+from .margins import *  # noqa: F401,F403
 from .spectral import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
@@ -17,4 +18,5 @@ from .tails import *  # noqa: F401,F403
 __all__ = sorted(
     set(sums.__all__) | set(orbit.__all__) | set(spectral.__all__) | set(tails.__all__)
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
+    | set(margins.__all__)
 )

@@ -21,10 +21,11 @@ struct ProductPair {
 // dgesdd) answered. Arithmetic is float64 throughout; float32 factors are widened tile by tile
 // and never copied whole. tol: stopping tolerance on the Ritz residual, relative to λ = ‖XY‖².
 // Pairs run in parallel on the worker pool when there are several; a single large pair spreads
-// its tiles over the workers. OpenBLAS runs single-threaded inside.
+// its tiles over the workers. OpenBLAS runs single-threaded inside. fro (optional, may be
+// null): fro[i] = ‖X_i‖_F in float64 (the chain's Frobenius normalization, read in the same call).
 template <class T>
 void product_norm(const ProductPair<T>* pairs, int64_t npairs, double* out, int64_t* info,
-                  double tol, int nthreads);
+                  double* fro, double tol, int nthreads);
 
 }  // namespace cpu
 }  // namespace gsa
