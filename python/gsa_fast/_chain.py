@@ -321,7 +321,8 @@ def assemble_report(ns, factors, spectra, chain_margins, *, chart, interval, win
     # ---- interfaces
     n_if = L - 1
     same_d = np.array([d[i] == d[i + 1] for i in range(n_if)], dtype=bool)
-    defined = compatible(factors) & same_d & ok[:-1] & ok[1:] if n_if else np.zeros(0, bool)
+    defined = compatible(factors) if n_if else np.zeros(0, bool)
+    comparable = defined & same_d & ok[:-1] & ok[1:] if n_if else np.zeros(0, bool)
     eps_res = layers["residual"].to_numpy()
     dalpha = alpha[1:] - alpha[:-1]
     deps = eps_res[1:] - eps_res[:-1]
@@ -352,6 +353,7 @@ def assemble_report(ns, factors, spectra, chain_margins, *, chart, interval, win
     interfaces = pd.DataFrame({
         "interface": np.arange(1, n_if + 1),
         "defined": defined,
+        "comparable": comparable,
         "delta_alpha": dalpha,
         "product_norm": chain_margins.product_norm,
         "theta": chain_margins.theta,
@@ -369,9 +371,13 @@ def assemble_report(ns, factors, spectra, chain_margins, *, chart, interval, win
         "rank_stable": (LT * delta < gamma[:-1]) if n_if else np.zeros(0, bool),
         **cols,
     })
-    for c in interfaces.columns:  # undefined interfaces are missing, never 0
-        if c not in ("interface", "defined") and interfaces[c].dtype.kind == "f":
-            interfaces.loc[~defined, c] = np.nan
+    # undefined interfaces are missing, never 0: the §7.1 columns where the product is not
+    # defined, the chart comparisons also where the widths differ or a chart is undefined
+    chain_cols = ("product_norm", "theta", "kappa", "log_kappa", "slack", "margin")
+    for c in interfaces.columns:
+        if interfaces[c].dtype.kind == "f":
+            interfaces.loc[~(defined if c in chain_cols else comparable), c] = np.nan
+    interfaces["rank_stable"] = interfaces["rank_stable"] & comparable
 
     # ---- totals
     dchain = int(d[0]) if np.all(d == d[0]) else None
@@ -429,6 +435,10 @@ def assemble_report(ns, factors, spectra, chain_margins, *, chart, interval, win
             reasons.append(f"layer {i + 1}: not square ({a.shape[0]}x{a.shape[1]})")
         elif qplus[i] < a.shape[0]:
             reasons.append(f"layer {i + 1}: rank-deficient (q_+ = {qplus[i]} < {a.shape[0]})")
+        elif spectra[i][-1] <= max(a.shape) * np.finfo(a.dtype).eps / 2 * spectra[i][0]:
+            # numerically rank-deficient (the numpy matrix_rank rule, u of the input's dtype)
+            reasons.append(f"layer {i + 1}: rank-deficient (sigma_min/sigma_1 = "
+                           f"{spectra[i][-1] / spectra[i][0]:.3g} <= max(m, n)·u)")
         if d[i] < 2:
             reasons.append(f"layer {i + 1}: d = {d[i]} < 2")
         if not ok[i]:
