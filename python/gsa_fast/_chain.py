@@ -452,6 +452,15 @@ def assemble_report(ns, factors, spectra, chain_margins, *, chart, interval, win
     return MarginReport(layers, interfaces, totals, not reasons, reasons)
 
 
+def report_from_spectra(ns, factors, spectra, margins_of, *, fn, **options):
+    """The report once the spectra are known: widths q_+, chain margins on N_{q_+}, assembly.
+    margins_of(factors, widths, normalize, fn) is the route's chain-margin function."""
+    check_nonzero([float(np.max(s, initial=0.0)) for s in spectra], fn)
+    qplus = [int(np.count_nonzero(s)) for s in spectra]
+    cm = margins_of(factors, qplus, True, fn)
+    return assemble_report(ns, factors, spectra, cm, fn=fn, **options)
+
+
 def _ragged(spectra):
     from ._ragged import RaggedSpectra
     return RaggedSpectra.from_list(spectra)

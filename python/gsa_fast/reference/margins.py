@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._chain import (as_factor_list, as_pairs, assemble_report, check_nonzero,
-                      check_report_args, check_widths, compatible, interface_quantities)
+from .._chain import (as_factor_list, as_pairs, check_nonzero, check_report_args, check_widths,
+                      compatible, interface_quantities, report_from_spectra)
 from .._jacobian import jacobian_chain_impl
 
 __all__ = ["product_norm", "chain_margins", "margin_report", "jacobian_chain"]
@@ -51,11 +51,8 @@ def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.0
     from .. import reference as ns
 
     spectra = [np.linalg.svd(a.astype(np.float64), compute_uv=False) for a in factors]
-    check_nonzero([float(np.max(s, initial=0.0)) for s in spectra], fn)
-    qplus = [int(np.count_nonzero(s)) for s in spectra]
-    cm = _margins_of(factors, qplus, True, fn)
-    return assemble_report(ns, factors, spectra, cm, chart=chart, interval=interval,
-                           window=window, eps=eps, lip=lip, budget=budget, fn=fn)
+    return report_from_spectra(ns, factors, spectra, _margins_of, fn=fn, chart=chart,
+                               interval=interval, window=window, eps=eps, lip=lip, budget=budget)
 
 
 def jacobian_chain(model, inputs, *, token=0):
