@@ -127,15 +127,24 @@ template <class T>
 double dense_norm(const ProductPair<T>& pr) {
   const int64_t m = pr.m, k = pr.k, n = pr.n;
   if (m == 0 || n == 0 || k == 0) return 0.0;
-  // C = X Y formed in float64 (C = X for a single factor); row-major C = X Y ⇔ column-major
-  // Cᵀ (n×m) = Yᵀ Xᵀ
-  std::vector<double> C((size_t)(m * n));
+  // C = X Y formed in float64 (C = X for a single factor), accumulated over slabs of the inner
+  // dimension so that float32 factors are widened a slab at a time, never copied whole:
+  // row-major C = Σ_t X[:, t] Y[t, :]  ⇔  column-major Cᵀ (n×m) += Y[t, :]ᵀ X[:, t]ᵀ.
+  std::vector<double> C((size_t)(m * n), 0.0);
   if (!pr.y) {
     std::copy(pr.x, pr.x + m * k, C.begin());
   } else {
-    std::vector<double> xd(pr.x, pr.x + m * k), yd(pr.y, pr.y + k * n);
-    dgemm('N', 'N', (int)n, (int)m, (int)k, 1.0, yd.data(), (int)n, xd.data(), (int)k, 0.0,
-          C.data(), (int)n);
+    const int64_t R = std::max<int64_t>(1, (int64_t(1) << 19) / std::max<int64_t>(1, m + n));
+    std::vector<double> xs, ys;
+    for (int64_t t0 = 0; t0 < k; t0 += R) {
+      const int64_t r = std::min(R, k - t0);
+      ys.assign(pr.y + t0 * n, pr.y + (t0 + r) * n);  // r×n row-major = column-major n×r
+      xs.resize((size_t)(m * r));                     // column-major r×m: X[:, t]ᵀ
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < r; ++j) xs[(size_t)(i * r + j)] = (double)pr.x[i * k + t0 + j];
+      dgemm('N', 'N', (int)n, (int)m, (int)r, 1.0, ys.data(), (int)n, xs.data(), (int)r, 1.0,
+            C.data(), (int)n);
+    }
   }
   const int rows = (int)n, cols = (int)m, q = (int)std::min(m, n);
   std::vector<double> s((size_t)q);
