@@ -157,20 +157,23 @@ def plot_margins_impl(report, path, *, title=None):
 
     f = report.interfaces
     x = f["interface"].to_numpy()
-    fig, ax = plt.subplots(figsize=(7, 3.8), dpi=120)
-    ax.bar(x, f["lhs"].to_numpy(), width=0.6, color="#4c72b0",
-           label=r"$m'_J\,|\Delta\alpha_\ell|$ (measured)")
-    ax.plot(x, f["rhs"].to_numpy(), "o-", color="#c44e52",
-            label=r"$2\mu_\ell + |\Delta\varepsilon_\ell|$ (theorem's bound)")
-    for xi, r in zip(x, f["rho"].to_numpy()):
+    lhs, rhs = f["lhs"].to_numpy(), f["rhs"].to_numpy()
+    sharp = f["rho_sharp"].to_numpy() * rhs  # |m_d(α_{ℓ+1}) − m_d(α_ℓ)|
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=120)
+    ax.bar(x, lhs, width=0.55, color="#4c72b0", label=r"$m'_J\,|\Delta\alpha_\ell|$ (theorem's left side)")
+    ax.plot(x, sharp, "s", mfc="none", mec="#55a868", ms=8,
+            label=r"$|m_d(\alpha_{\ell+1}) - m_d(\alpha_\ell)|$ (sharp left side)")
+    ax.plot(x, rhs, "o-", color="#c44e52", label=r"$2\mu_\ell + |\Delta\varepsilon_\ell|$ (bound)")
+    for xi, yi, r, rs in zip(x, np.fmax(lhs, sharp), f["rho"].to_numpy(), f["rho_sharp"].to_numpy()):
         if np.isfinite(r):
-            ax.annotate(f"ρ={r:.2f}", (xi, 0), textcoords="offset points", xytext=(0, 3),
-                        ha="center", fontsize=7, color="white")
-    ax.set_xlabel("interface ℓ (A_{ℓ+1} A_ℓ)")
+            ax.annotate(f"ρ={r:.2f}\nρ♯={rs:.2f}", (xi, yi), textcoords="offset points",
+                        xytext=(0, 9), ha="center", fontsize=7, color="#333333")
+    ax.set_xlabel("interface ℓ  (product of layers ℓ+1 and ℓ)")
     ax.set_xticks(x)
     ax.set_ylabel("log-radial units")
-    ax.set_title(title or "Margin test per interface (bars must stay under the line)")
-    ax.legend(fontsize=8)
+    ax.set_title(title or "Margin test per interface: bars and squares must stay under the line",
+                 fontsize=9, wrap=True)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     if path is not None:
         fig.savefig(path)
