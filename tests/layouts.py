@@ -162,6 +162,11 @@ def recipes(rng):
         "bures_transport_map": (P[1], lambda f, x: f(x, Q)),
         "bures_geodesic": (P[1], lambda f, x: f(x, Q, 0.3)),
         "dln_log_volume": (S, lambda f, x: f(x)),
+        # chain margins (issue 11): factors in application order
+        "product_norm": (C, lambda f, x: f(x, C[::-1].copy())),
+        "chain_margins": (C, lambda f, x: f(x).margin),
+        "margin_report": (C, lambda f, x: [f(x).totals[k] for k in ("sum_mu", "TV_alpha", "V_BW")]),
+        "jacobian_chain": (np.arange(8).reshape(2, 4), lambda f, x: f(None, {"input_ids": x})),
     }
 
 

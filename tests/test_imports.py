@@ -24,7 +24,7 @@ def test_reference_runs_without_the_compiled_modules():
     r = _run(f"""
         import sys, types, importlib.abc
         FAST = {{"_core", "_cuda", "_backend", "_status", "bures", "charts", "orbit", "spectra", "energy",
-                 "sums", "tails", "_gpu_spectra", "_gpu_energy", "_gpu_sums", "esd", "depth"}}
+                 "sums", "tails", "_gpu_spectra", "_gpu_energy", "_gpu_sums", "esd", "depth", "margins"}}
         class Block(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path, target=None):
                 if name.startswith("gsa_fast.") and name.split(".")[1] in FAST:
@@ -42,7 +42,8 @@ def test_reference_runs_without_the_compiled_modules():
     assert r.returncode == 0, r.stderr
     loaded = eval(r.stdout.strip().splitlines()[-1])
     assert set(loaded) <= {"gsa_fast._validate", "gsa_fast._ragged", "gsa_fast._chart_args", "gsa_fast._results",
-                           "gsa_fast._esd_common", "gsa_fast._depth_common"}, loaded
+                           "gsa_fast._esd_common", "gsa_fast._depth_common",
+                           "gsa_fast._chain", "gsa_fast._jacobian"}, loaded
 
 
 def test_import_is_lazy_about_reference_and_cuda():

@@ -12,7 +12,7 @@ import sys as _sys
 from . import _backend, bures, charts, orbit, spectra, sums, tails
 from . import energy as _energy  # the module; `energy` below is its public function
 from . import esd  # ESD power-law fit (WeightWatcher's alpha), issue 10
-from . import depth
+from . import depth, margins
 from ._info import build_info, get_num_threads, set_num_threads
 from ._ragged import RaggedSpectra
 from .bures import *  # noqa: F401,F403
@@ -20,6 +20,7 @@ from .charts import *  # noqa: F401,F403
 from .energy import *  # noqa: F401,F403
 from .esd import *  # noqa: F401,F403
 from .depth import *  # noqa: F401,F403
+from .margins import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
@@ -45,6 +46,7 @@ KERNELS = tuple(sorted(
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
     | set(esd.__all__)
     | set(depth.__all__)
+    | set(margins.__all__)
 ))
 
 __all__ = [*KERNELS, "RaggedSpectra", "build_info", "get_num_threads", "set_num_threads", "reference", "KERNELS"]

@@ -102,12 +102,18 @@ ROUTES = {
     "bures_transport_map": Route("depth", (), None, "bures_transport_map"),
     "bures_geodesic": Route("depth", (), None, "bures_geodesic"),
     "dln_log_volume": Route("depth", ("dln_log_volume",), None, "dln_log_volume"),
+    # chain margins and the margin report (spec §7, §9; issue 11): cpp/src/margins.cpp
+    "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "product_norm"),
+    "chain_margins": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "chain_margins"),
+    "margin_report": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "margin_report"),
+    "jacobian_chain": Route("margins", (), None, "jacobian_chain"),  # torch autodiff (optional)
 }
 
 # The Python module that holds each family's public functions: the family stem everywhere.
 FAMILY_MODULE = {"sums": "sums", "orbit": "orbit", "tails": "tails", "energy": "energy",
                  "charts": "charts", "bures": "bures", "spectra": "spectra",
-                 "esd": "esd", "depth": "depth"}
+                 "esd": "esd", "depth": "depth",
+                 "margins": "margins"}
 
 
 # ---- device detection ----------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from .charts import *  # noqa: F401,F403
 from .energy import *  # noqa: F401,F403
 from . import esd
 from .esd import *  # noqa: F401,F403
-from . import depth
+from . import depth, margins
 from .depth import *  # noqa: F401,F403
+from .margins import *  # noqa: F401,F403
 from .orbit import *  # noqa: F401,F403
 from .spectra import *  # noqa: F401,F403
 from .sums import *  # noqa: F401,F403
@@ -24,4 +25,5 @@ __all__ = sorted(
     | set(bures.__all__) | set(charts.__all__) | set(spectra.__all__)
     | set(esd.__all__)
     | set(depth.__all__)
+    | set(margins.__all__)
 )

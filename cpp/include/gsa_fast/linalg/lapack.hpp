@@ -87,4 +87,10 @@ void scipy_dpotrf_(const char* uplo, const int* n, double* a, const int* lda, in
 void scipy_dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag,
                   const int* m, const int* n, const double* alpha, const double* a,
                   const int* lda, double* b, const int* ldb, size_t, size_t, size_t, size_t);
+// Rayleigh-Ritz of the block Lanczos in product_norm (cpp/src/margins.cpp)
+void scipy_dsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a,
+                   const int* lda, const double* vl, const double* vu, const int* il,
+                   const int* iu, const double* abstol, int* m, double* w, double* z,
+                   const int* ldz, int* isuppz, double* work, const int* lwork, int* iwork,
+                   const int* liwork, int* info, size_t, size_t, size_t);
 }

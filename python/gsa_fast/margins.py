@@ -1,0 +1,218 @@
+"""Chain margins (spec §7, §9): operator norms of products, interface amplitudes, slacks and
+margins, the margin report of a chain, and the Jacobian chain of a transformer encoder.
+
+* :func:`product_norm` — ``‖XY‖`` for a pair, a stack of pairs or two lists, by block Krylov
+  iteration on ``(XY)ᵀ(XY)`` through the factors (``XY`` is never formed), or by the dense
+  product when that is cheaper.
+* :func:`chain_margins` — ``‖Ã_ℓ‖``, ``‖Ã_{ℓ+1}Ã_ℓ‖``, ``log κ_ℓ``, ``s_ℓ``, ``μ_ℓ``, ``ϑ_ℓ`` on
+  Frobenius-normalized factors ``Ã = N_d(A)``.
+* :func:`margin_report` — every field of spec §9 (Table 2 of paper I) as a :class:`MarginReport`.
+* :func:`jacobian_chain` — per-token residual-block Jacobians of a BERT-style encoder (torch).
+* :func:`scan_chains`, :func:`plot_margins` — helpers for the scan (chains by role, margins.png).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_nonzero,
+                     check_report_args, check_widths, compatible, interface_quantities,
+                     report_from_spectra)
+from ._jacobian import jacobian_chain_impl, scan_chains_impl
+from ._validate import type_error
+
+# ChainMargins, MarginReport, scan_chains and plot_margins are helpers (gsa_fast.margins.*),
+# not kernels: __all__ lists the kernels only.
+__all__ = ["product_norm", "chain_margins", "margin_report", "jacobian_chain"]
+
+#: Stopping tolerance of the Krylov route on the Ritz residual, relative to λ = ‖XY‖².
+_TOL = 1e-13
+
+
+def _run(xs, ys, *, fro=False):
+    """Kernel call on lists of pairs (y None for a single factor), grouped by dtype."""
+    n = len(xs)
+    out = np.empty(n)
+    info = np.zeros(n, dtype=np.int64)
+    fr = np.empty(n) if fro else None
+    for dt, kernel in ((np.float32, _backend.core.product_norm_f32),
+                       (np.float64, _backend.core.product_norm_f64)):
+        idx = [i for i in range(n) if xs[i].dtype == dt]
+        if not idx:
+            continue
+        o, inf_ = np.empty(len(idx)), np.zeros(len(idx), dtype=np.int64)
+        f = np.empty(len(idx)) if fro else None
+        kernel([xs[i] for i in idx], [ys[i] for i in idx], o, inf_, f, _TOL)
+        out[idx], info[idx] = o, inf_
+        if fro:
+            fr[idx] = f
+    return out, info, fr
+
+
+def product_norm(X, Y):
+    """Operator 2-norm ``‖XY‖ = σ₁(XY)`` (spec §2.2), float64, without forming ``XY``.
+
+    Parameters
+    ----------
+    X, Y : 2-D arrays (``m×k`` and ``k×n``), stacks ``(B, m, k)`` and ``(B, k, n)``, or two lists
+        of 2-D arrays of any shapes (a ragged batch). float32 or float64, ``X`` and ``Y`` of one
+        dtype per pair; C-contiguous (large strided views raise, they are never copied).
+
+    Returns
+    -------
+    float for a pair, float64 array ``(B,)`` for a batch.
+
+    Method: block Krylov (block Lanczos, block size 8, full reorthogonalization, Rayleigh–Ritz
+    on the whole basis, thick restart at 192 vectors) on ``(XY)ᵀ(XY)``; each pass reads ``Y``
+    twice and ``X`` once and multiplies in float64 (float32 factors are widened one row tile at a
+    time, never copied whole). It stops when the top Ritz pair's residual ``r`` satisfies
+    ``r ≤ 1e-13·θ`` or ``r²/gap ≤ 1e-13·θ`` (``θ`` the top Ritz value of ``(XY)ᵀ(XY)``, ``gap``
+    to the second). Small problems (a side ≤ 16, ``n ≤ 32`` or ``mkn ≤ 96³``) and any pair not
+    converged after 400 passes take the dense route: ``XY`` formed in float64 (dgemm), ``σ₁``
+    by LAPACK dgesdd. Pairs of a batch run in parallel on the library's threads (GIL released);
+    a single pair spreads its row tiles over them.
+
+    Accuracy: relative error ≤ 1e-12 against the float64 SVD of the formed product (tested on
+    clustered top singular values, rank-deficient factors and random pairs), plus the rounding
+    of the product itself, ``~ (k + n)·u·‖X‖‖Y‖/‖XY‖`` relative, which only matters when the
+    product cancels (``‖XY‖ ≪ ‖X‖‖Y‖``); the dense SVD of the formed product carries the same term.
+    """
+    xs, ys, shape = as_pairs(X, Y, "product_norm")
+    out, _, _ = _run(xs, ys)
+    return float(out[0]) if shape == () else out
+
+
+def _chain_norms(factors, fn):
+    """Raw ‖A_ℓ‖, ‖A_ℓ‖_F and ‖A_{ℓ+1}A_ℓ‖ (NaN where undefined) in one kernel call."""
+    L = len(factors)
+    dt = factors[0].dtype
+    for i, a in enumerate(factors):
+        if a.dtype != dt:
+            raise type_error(fn, f"factors[{i}]", f"of the chain's dtype ({dt})", a)
+    comp = compatible(factors)
+    xs = list(factors) + [factors[i + 1] for i in range(L - 1) if comp[i]]
+    ys = [None] * L + [factors[i] for i in range(L - 1) if comp[i]]
+    out, info, fro = _run(xs, ys, fro=True)
+    pn = np.full(L - 1, np.nan)
+    pn[comp] = out[L:]
+    return out[:L], fro[:L], pn, info
+
+
+def chain_margins(factors, *, normalize=True, d=None):
+    """Interface quantities of a chain (spec §7.1) on Frobenius-normalized factors.
+
+    Parameters
+    ----------
+    factors : array ``(L, n, n)`` or list of 2-D arrays, in application order (``A_1`` first:
+        interface ``ℓ`` is the product ``A_{ℓ+1} A_ℓ``). float32 or float64, one dtype per chain.
+    normalize : bool
+        ``True`` (default): every quantity is evaluated on ``Ã_ℓ = √d_ℓ·A_ℓ/‖A_ℓ‖_F`` (``N_d``,
+        spec §1; rectangular factors per §2.3). The factors are not copied: norms are computed
+        on ``A_ℓ`` and scaled. ``False``: on the factors as given.
+    d : int or sequence of L ints, optional
+        Widths for ``N_d``; default ``min(m, n)`` per factor (``q_+`` for full-rank factors;
+        :func:`margin_report` passes ``q_+``).
+
+    Returns
+    -------
+    :class:`ChainMargins` with ``norm`` (length L) and, per interface (length L−1),
+    ``product_norm`` ``‖Ã_{ℓ+1}Ã_ℓ‖``, ``log_kappa``, ``slack``, ``margin`` (μ) and ``theta``
+    (ϑ). An interface whose product is not defined (``A_{ℓ+1}.shape[1] ≠ A_ℓ.shape[0]``) is NaN.
+    ``μ`` is evaluated as ``max(log κ, ½|Δ log‖Ã‖|)``, which equals ``log κ + s`` and stays
+    finite when a product cancels to 0 (then ``log κ = −∞``, ``s = +∞``).
+
+    Cost: one kernel call; each factor is read by its own norm's passes and by the passes of
+    the (at most two) products it enters. Accuracy: that of :func:`product_norm`.
+    """
+    fn = "chain_margins"
+    factors = as_factor_list(factors, fn)
+    return _margins_of(factors, check_widths(d, factors, fn), normalize, fn)
+
+
+def _margins_of(factors, widths, normalize, fn):
+    nrm, fro, pn, _ = _chain_norms(factors, fn)
+    if normalize:
+        check_nonzero(fro, fn)
+        c = np.sqrt(np.asarray(widths, dtype=np.float64)) / fro
+        nrm = nrm * c
+        pn = pn * c[1:] * c[:-1]
+    return interface_quantities(nrm, pn)
+
+
+def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.01, lip="sharp",
+                  budget=None):
+    """The margin report of a chain (spec §9; Table 2 of paper I) as a :class:`MarginReport`.
+
+    Parameters
+    ----------
+    factors : as :func:`chain_margins` (layer matrices or Jacobian factors, ``A_1`` first).
+    chart : {"top", "bures", "lsq"}; interval : ``J = (α_min, α_max)``, increasing;
+    window : LS rank window ``(k0, k1)`` for ``chart="lsq"`` (see :func:`fit_exponent`);
+    eps : energy level in (0, 1) for ``r_ε``, ``γ_ε``; lip : ``"sharp"`` (``½ log d``) or
+    ``"paper"`` (``2 log d``) tail Lipschitz constant; budget : depth budget ``M > 1``, optional.
+
+    Spectra come from :func:`svdvals` (``method="svd"``, float64 LAPACK), widths are
+    ``d_ℓ = q_+`` (nonzero singular values, §2.3), chain quantities from :func:`chain_margins`
+    with those widths. ``.layers`` / ``.interfaces`` columns and ``.totals`` keys are listed in
+    docs/margins.md. ``.reasons`` names every failing hypothesis of Theorem 4.16 (non-square,
+    rank-deficient, ``d < 2``, α undefined or outside J, undefined product);
+    ``.theorem_applicable`` is ``not reasons``. pandas is imported here only.
+    """
+    fn = "margin_report"
+    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
+    factors = as_factor_list(factors, fn)
+    from . import spectra as _spectra_mod
+    import gsa_fast as ns
+
+    S = _spectra_mod.svdvals(factors, method="svd")
+    spectra = [np.asarray(S[i], dtype=np.float64) for i in range(len(factors))]
+    return report_from_spectra(ns, factors, spectra, _margins_of, fn=fn, chart=chart,
+                               interval=interval, window=window, eps=eps, lip=lip, budget=budget)
+
+
+def jacobian_chain(model, inputs, *, token=0):
+    """Per-token residual-block Jacobians ``J_ℓ = ∂h_ℓ/∂h_{ℓ−1}`` of a BERT-style encoder.
+
+    Parameters
+    ----------
+    model : a torch module with ``model.embeddings(input_ids, token_type_ids)`` and
+        ``model.encoder.layer`` (a sequence of blocks called as ``block(h, attention_mask=ext)``,
+        returning a tensor or a tuple whose first entry is the hidden states) — the layout of
+        Hugging Face ``BertModel`` and of :func:`gsa_fast.minilm.load_minilm`.
+    inputs : dict with ``input_ids`` (and optionally ``attention_mask``, ``token_type_ids``) of
+        one sequence (shape ``(T,)`` or ``(1, T)``), or the ``input_ids`` alone.
+    token : int
+        Position whose Jacobians are taken (default 0, ``[CLS]``).
+
+    Returns
+    -------
+    float64 array ``(L, H, H)`` in application order (``J_1`` = first block): entry
+    ``[ℓ−1, i, j] = ∂h_ℓ[token, i]/∂h_{ℓ−1}[token, j]``, computed by reverse-mode autodiff in the
+    model's dtype. Held fixed: the hidden states of every other position at the block's input
+    (their values on the actual forward pass), the attention mask, and the parameters; dropout
+    is off (``model.eval()`` is called). ``h_0`` is the embedding output (after its LayerNorm),
+    so each ``J_ℓ`` is the derivative of the whole block (attention, residual, LayerNorm, FFN,
+    residual, LayerNorm). torch is imported here only.
+    """
+    return jacobian_chain_impl(model, inputs, token, mode="autodiff", fn="jacobian_chain")
+
+
+def scan_chains(layers, get_matrix, *, roles=None, patterns=None, normalize=True):
+    """Chains of a scan's layer table, for ``ScanResult.chains`` (see docs/margins.md).
+
+    ``layers``: a DataFrame with columns ``name``, ``role``, ``block`` (int or NaN) and
+    ``rows``/``cols`` (or ``shape``); ``get_matrix(name)`` returns the matrix. For each role,
+    the role's matrices in block order are cut into maximal runs where consecutive products
+    are defined; ``patterns`` (dict chain name → list of regular expressions, matched in order)
+    adds user chains. Returns one row per interface with the :func:`chain_margins` columns.
+    """
+    return scan_chains_impl(layers, get_matrix, chain_margins, roles=roles, patterns=patterns,
+                            normalize=normalize)
+
+
+def plot_margins(report, path=None, *, title=None):
+    """margins.png: per interface ``m′_J·|Δα_ℓ|`` (bars) against ``2μ_ℓ + |Δε_ℓ|`` (line);
+    the theorem says every bar stays under the line. matplotlib is imported here only."""
+    from ._jacobian import plot_margins_impl
+    return plot_margins_impl(report, path, title=title)
+
