@@ -125,6 +125,11 @@ GSA_CLONES("arch=x86-64-v3")
 void range_chunk(const int64_t* a, const int64_t* b, const double* s, int64_t lo, int64_t hi,
                  double* out_h, double* out_l, double* out_q) {
   const CpuDirect direct;
+  if (out_h && !out_l && !out_q) {  // harmonic(power=0): the Euler–Maclaurin part for H alone
+    for (int64_t i = lo; i < hi; ++i)
+      out_h[i] = math::harmonic_range_with<true>(a[i], b[i], s[i], direct).h;
+    return;
+  }
   for (int64_t i = lo; i < hi; ++i) {
     const math::Sums3 r = math::harmonic_range_with(a[i], b[i], s[i], direct);
     if (out_h) out_h[i] = r.h;

@@ -192,11 +192,12 @@ struct EmPoly {
   double c[kBernoulliTerms][3][3];  // [i-1][j][power of u]
 };
 
-GSA_HD void em_poly(double s, EmPoly* P) {
+// nj = 1 forms only the j = 0 (H) polynomials.
+GSA_HD void em_poly(double s, EmPoly* P, int nj = 3) {
   double c[3][3] = {{1.0, 0.0, 0.0}, {0.0, 1.0, 0.0}, {0.0, 0.0, 1.0}};  // [j][n]
   double t = s;
   for (int n = 1; n <= 2 * kBernoulliTerms - 1; ++n) {
-    for (int j = 0; j < 3; ++j) {
+    for (int j = 0; j < nj; ++j) {
       const double n0 = c[j][1] - t * c[j][0];
       const double n1 = 2.0 * c[j][2] - t * c[j][1];
       const double n2 = -t * c[j][2];
@@ -207,16 +208,17 @@ GSA_HD void em_poly(double s, EmPoly* P) {
     t += 1.0;
     if (n % 2 == 1) {
       const double w = bernoulli_weight((n + 1) / 2);
-      for (int j = 0; j < 3; ++j)
+      for (int j = 0; j < nj; ++j)
         for (int k = 0; k < 3; ++k) P->c[(n - 1) / 2][j][k] = w * c[j][k];
     }
   }
 }
 
 // Σ_i B_{2i}/(2i)! f_j^{(2i-1)}(x) for j = 0,1,2, given w = x^-s and u = log x.
-GSA_HD void em_corrections(const EmPoly& P, double x, double w, double u, double out[3]) {
+GSA_HD void em_corrections(const EmPoly& P, double x, double w, double u, double out[3],
+                           int nj = 3) {
   const double xi = 1.0 / x, xi2 = xi * xi;
-  for (int j = 0; j < 3; ++j) {
+  for (int j = 0; j < nj; ++j) {
     double acc = 0.0;
     for (int i = kBernoulliTerms - 1; i >= 0; --i)
       acc = acc * xi2 + (P.c[i][j][0] + u * (P.c[i][j][1] + u * P.c[i][j][2]));
@@ -229,6 +231,8 @@ GSA_HD void em_corrections(const EmPoly& P, double x, double w, double u, double
 // e^{ta}·E_0 with E_0 ≈ log(b/a) near s = 1, is carried to double-double so that H_{d,1} for
 // d ~ 1e12 is not off by the last bit of log(b/a). Transcendentals: log a (table for a ≤ 67),
 // log1p, exp ×4 (plus 3 more for a > 64, b ≤ 2^53).
+// kOnlyH skips the L and Q parts (they come back as 0): harmonic() asks for H alone.
+template <bool kOnlyH = false>
 GSA_HD Sums3 em_range_dd(int64_t a, int64_t b, double s, double* h_lo) {
   const double xa = (double)a, xb = (double)b;
   double la_lo;
@@ -265,8 +269,8 @@ GSA_HD Sums3 em_range_dd(int64_t a, int64_t b, double s, double* h_lo) {
   // ∫ x^-s (log x)^j = e^{ta} Σ_i C(j,i) a^{j-i} E_i
   const double I0 = scale * E[0];
   const double I0l = fma(scale, E[0], -I0) + scale * E0l;
-  const double I1 = scale * (la * E[0] + E[1]);
-  const double I2 = scale * (la * la * E[0] + 2.0 * la * E[1] + E[2]);
+  const double I1 = kOnlyH ? 0.0 : scale * (la * E[0] + E[1]);
+  const double I2 = kOnlyH ? 0.0 : scale * (la * la * E[0] + 2.0 * la * E[1] + E[2]);
   // Endpoint values.
   // log b = la + D as a double-double, for the same reason (short ranges: f(b) ≈ f(a)).
   const double lb = la + Dh;
@@ -275,17 +279,20 @@ GSA_HD Sums3 em_range_dd(int64_t a, int64_t b, double s, double* h_lo) {
   double S[3];
   S[0] = I0;
   *h_lo = I0l + 0.5 * (fa + fb);
-  S[1] = I1 + 0.5 * (fa * la + fb * lb);
-  S[2] = I2 + 0.5 * (fa * la * la + fb * lb * lb);
+  S[1] = kOnlyH ? 0.0 : I1 + 0.5 * (fa * la + fb * lb);
+  S[2] = kOnlyH ? 0.0 : I2 + 0.5 * (fa * la * la + fb * lb * lb);
   // Bernoulli corrections B_{2i}/(2i)! [f^{(2i-1)}(b) − f^{(2i-1)}(a)]
+  const int nj = kOnlyH ? 1 : 3;
   EmPoly P;
-  em_poly(s, &P);
+  em_poly(s, &P, nj);
   double ca[3], cb[3];
-  em_corrections(P, xa, fa, la, ca);
-  em_corrections(P, xb, fb, lb, cb);
+  em_corrections(P, xa, fa, la, ca, nj);
+  em_corrections(P, xb, fb, lb, cb, nj);
   *h_lo += cb[0] - ca[0];
-  S[1] += cb[1] - ca[1];
-  S[2] += cb[2] - ca[2];
+  if (!kOnlyH) {
+    S[1] += cb[1] - ca[1];
+    S[2] += cb[2] - ca[2];
+  }
   return {S[0], S[1], S[2]};
 }
 
@@ -303,16 +310,21 @@ struct ScalarDirect {
 
 // Σ_{k=a}^{b} k^-s (log k)^j for j = 0,1,2 with the direct terms from direct(a, b, s); empty
 // range (b < a) gives zeros.
-template <class Direct>
+// With kOnlyH the L and Q results are not meaningful (the caller wants H alone).
+template <bool kOnlyH = false, class Direct>
 GSA_HD Sums3 harmonic_range_with(int64_t a, int64_t b, double s, const Direct& direct) {
   if (a < 1) a = 1;
   if (b < a) return {0.0, 0.0, 0.0};
   const int64_t m = em_start(a, s);
   if (b < m + 4) return direct(a, b, s);
-  if (m == a) return em_range(a, b, s);
-  const Sums3 head = direct(a, m - 1, s);
   double lo;
-  const Sums3 tail = em_range_dd(m, b, s, &lo);
+  if (m == a) {
+    Sums3 r = em_range_dd<kOnlyH>(a, b, s, &lo);
+    r.h += lo;
+    return r;
+  }
+  const Sums3 head = direct(a, m - 1, s);
+  const Sums3 tail = em_range_dd<kOnlyH>(m, b, s, &lo);
   TwoSumAcc h;
   h.add(tail.h);
   h.add(head.h);
