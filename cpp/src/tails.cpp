@@ -2,6 +2,7 @@
 
 #include "gsa_fast/math/tails.hpp"
 #include "gsa_fast/parallel.hpp"
+#include "gsa_fast/simd.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -52,10 +53,35 @@ namespace {
 constexpr int64_t kMaxWidth = int64_t(1) << 53;
 
 #if GSA_TAILS_AVX2
-// c·log d for 4 int64 widths in [1, 2^52) at a time: the integer becomes a double exactly
-// through the 2^52 bias, and log follows fdlibm's e_log.c (x = 2^k·m, m ∈ [√2/2, √2),
-// log m = f − (f²/2 − s(f²/2 + R(s²))), s = f/(2 + f), k·ln2 in two parts): < 1 ulp, branch-free.
-// Returns false (chunk left to the scalar loop) when a lane is out of [1, 2^52).
+// fdlibm's e_log.c core, branch-free, for any GCC vector of doubles (4 lanes: AVX2, 8: AVX-512;
+// inlined into each target function and compiled for it). Input: x = 2^k·m with m ∈ [1, 2) and
+// k as doubles; m > √2 is halved (k + 1) so that m ∈ [√2/2, √2); then with f = m − 1,
+// s = f/(2 + f): log x = k·ln2_hi − ((f²/2 − (s(f²/2 + R(s²)) + k·ln2_lo)) − f), < 1 ulp.
+// In place (m becomes log x); references keep wide vectors out of the baseline calling convention.
+template <class V>
+__attribute__((always_inline)) inline void fdlibm_log(V& m, V k) {
+  const V one = m * 0.0 + 1.0;
+  const auto big = m > 1.4142135623730951;
+  m = big ? m * 0.5 : m;
+  k = big ? k + one : k;
+  const V f = m - 1.0;
+  const V hfsq = 0.5 * (f * f);
+  const V s = f / (2.0 + f);
+  const V z = s * s;
+  const V w = z * z;
+  const V t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+  const V t2 = z * (6.666666666666735130e-01 +
+                    w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+  const V R = t2 + t1;
+  const V inner = s * (hfsq + R) + k * 1.90821492927058770002e-10;
+  m = k * 6.93147180369123816490e-01 - ((hfsq - inner) - f);
+}
+
+typedef double v8d __attribute__((vector_size(64)));
+
+// c·log d, 4 int64 widths in [1, 2^52) at a time: the integer becomes a double exactly through
+// the 2^52 bias; m and k from the bit fields. Returns false (chunk left to the scalar loop) when a
+// lane is out of [1, 2^52).
 __attribute__((target("avx2"), always_inline)) inline bool scaled_log4(const int64_t* d, double c,
                                                                        double* out) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d));
@@ -66,39 +92,14 @@ __attribute__((target("avx2"), always_inline)) inline bool scaled_log4(const int
   const __m256i bias = _mm256_castpd_si256(two52);
   const __m256d x = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(v, bias)), two52);
   const __m256i bits = _mm256_castpd_si256(x);
-  // m in [1, 2) from the mantissa; k from the exponent field (x ≥ 1: a small nonnegative int).
-  __m256d m = _mm256_castsi256_pd(_mm256_or_si256(
+  v4d m = (v4d)_mm256_castsi256_pd(_mm256_or_si256(
       _mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffffLL)),
       _mm256_set1_epi64x(0x3ff0000000000000LL)));
   const __m256i kbits = _mm256_srli_epi64(bits, 52);
-  __m256d k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(kbits, bias)), two52);
-  k = _mm256_sub_pd(k, _mm256_set1_pd(1023.0));
-  const __m256d big = _mm256_cmp_pd(m, _mm256_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-  m = _mm256_blendv_pd(m, _mm256_mul_pd(m, _mm256_set1_pd(0.5)), big);
-  k = _mm256_add_pd(k, _mm256_and_pd(big, _mm256_set1_pd(1.0)));
-  const __m256d f = _mm256_sub_pd(m, _mm256_set1_pd(1.0));
-  const __m256d hfsq = _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_mul_pd(f, f));
-  const __m256d s = _mm256_div_pd(f, _mm256_add_pd(_mm256_set1_pd(2.0), f));
-  const __m256d z = _mm256_mul_pd(s, s);
-  const __m256d w = _mm256_mul_pd(z, z);
-  const __m256d t1 = _mm256_mul_pd(
-      w, _mm256_add_pd(_mm256_set1_pd(3.999999999940941908e-01),
-                       _mm256_mul_pd(w, _mm256_add_pd(_mm256_set1_pd(2.222219843214978396e-01),
-                                                      _mm256_mul_pd(w, _mm256_set1_pd(1.531383769920937332e-01))))));
-  const __m256d t2 = _mm256_mul_pd(
-      z, _mm256_add_pd(
-             _mm256_set1_pd(6.666666666666735130e-01),
-             _mm256_mul_pd(w, _mm256_add_pd(
-                                  _mm256_set1_pd(2.857142874366239149e-01),
-                                  _mm256_mul_pd(w, _mm256_add_pd(_mm256_set1_pd(1.818357216161805012e-01),
-                                                                 _mm256_mul_pd(w, _mm256_set1_pd(1.479819860511658591e-01))))))));
-  const __m256d R = _mm256_add_pd(t2, t1);
-  // log x = k·ln2_hi − ((hfsq − (s·(hfsq + R) + k·ln2_lo)) − f)
-  const __m256d inner = _mm256_add_pd(_mm256_mul_pd(s, _mm256_add_pd(hfsq, R)),
-                                      _mm256_mul_pd(k, _mm256_set1_pd(1.90821492927058770002e-10)));
-  const __m256d lg = _mm256_sub_pd(_mm256_mul_pd(k, _mm256_set1_pd(6.93147180369123816490e-01)),
-                                   _mm256_sub_pd(_mm256_sub_pd(hfsq, inner), f));
-  _mm256_storeu_pd(out, _mm256_mul_pd(lg, _mm256_set1_pd(c)));
+  const __m256d k = _mm256_sub_pd(_mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(kbits, bias)), two52),
+                                  _mm256_set1_pd(1023.0));
+  fdlibm_log(m, (v4d)k);
+  _mm256_storeu_pd(out, _mm256_mul_pd((__m256d)m, _mm256_set1_pd(c)));
   return true;
 }
 
@@ -111,47 +112,21 @@ __attribute__((target("avx2"))) int64_t scaled_log_run(const int64_t* d, int64_t
   return i;
 }
 
-// The same arithmetic 8 lanes wide with AVX-512 (F + DQ): int64 → double and the exponent and
-// mantissa come from single instructions; operation for operation as scaled_log4, so both paths
-// give identical results.
+// The same 8 lanes wide with AVX-512 (F + DQ): int64 → double, mantissa and exponent are single
+// instructions; the log itself is the same code, so both paths give identical results.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's getmant/getexp headers
 __attribute__((target("avx512f,avx512dq"))) int64_t scaled_log_run512(const int64_t* d, int64_t i,
                                                                        int64_t hi, double c,
                                                                        double* out) {
   const __m512i one = _mm512_set1_epi64(1), top = _mm512_set1_epi64((int64_t(1) << 52) - 1);
-  const __m512d vc = _mm512_set1_pd(c), half = _mm512_set1_pd(0.5), onef = _mm512_set1_pd(1.0);
   for (; i + 8 <= hi; i += 8) {
     const __m512i v = _mm512_loadu_si512(reinterpret_cast<const void*>(d + i));
     if (_mm512_cmplt_epi64_mask(v, one) | _mm512_cmpgt_epi64_mask(v, top)) break;
     const __m512d x = _mm512_cvtepi64_pd(v);
-    __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
-    __m512d k = _mm512_getexp_pd(x);
-    const __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-    m = _mm512_mask_mul_pd(m, big, m, half);
-    k = _mm512_mask_add_pd(k, big, k, onef);
-    const __m512d f = _mm512_sub_pd(m, onef);
-    const __m512d hfsq = _mm512_mul_pd(half, _mm512_mul_pd(f, f));
-    const __m512d s = _mm512_div_pd(f, _mm512_add_pd(_mm512_set1_pd(2.0), f));
-    const __m512d z = _mm512_mul_pd(s, s);
-    const __m512d w = _mm512_mul_pd(z, z);
-    const __m512d t1 = _mm512_mul_pd(
-        w, _mm512_add_pd(_mm512_set1_pd(3.999999999940941908e-01),
-                         _mm512_mul_pd(w, _mm512_add_pd(_mm512_set1_pd(2.222219843214978396e-01),
-                                                        _mm512_mul_pd(w, _mm512_set1_pd(1.531383769920937332e-01))))));
-    const __m512d t2 = _mm512_mul_pd(
-        z, _mm512_add_pd(
-               _mm512_set1_pd(6.666666666666735130e-01),
-               _mm512_mul_pd(w, _mm512_add_pd(
-                                    _mm512_set1_pd(2.857142874366239149e-01),
-                                    _mm512_mul_pd(w, _mm512_add_pd(_mm512_set1_pd(1.818357216161805012e-01),
-                                                                   _mm512_mul_pd(w, _mm512_set1_pd(1.479819860511658591e-01))))))));
-    const __m512d R = _mm512_add_pd(t2, t1);
-    const __m512d inner = _mm512_add_pd(_mm512_mul_pd(s, _mm512_add_pd(hfsq, R)),
-                                        _mm512_mul_pd(k, _mm512_set1_pd(1.90821492927058770002e-10)));
-    const __m512d lg = _mm512_sub_pd(_mm512_mul_pd(k, _mm512_set1_pd(6.93147180369123816490e-01)),
-                                     _mm512_sub_pd(_mm512_sub_pd(hfsq, inner), f));
-    _mm512_storeu_pd(out + i, _mm512_mul_pd(lg, vc));
+    v8d m = (v8d)_mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    fdlibm_log(m, (v8d)_mm512_getexp_pd(x));
+    _mm512_storeu_pd(out + i, _mm512_mul_pd((__m512d)m, _mm512_set1_pd(c)));
   }
   return i;
 }
