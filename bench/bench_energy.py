@@ -166,3 +166,18 @@ def bench_rank_count__gsa(benchmark, small):
 @pytest.mark.benchmark(group="rank_count")
 def bench_rank_count__numpy(benchmark, small):
     benchmark(lambda x: np.count_nonzero(x > 0.5, axis=1), small)
+
+
+@pytest.fixture(scope="module")
+def batch256(sorted64):
+    return np.ascontiguousarray(sorted64[:B2, ::16])  # issue 15's 2,000 × 256 batch
+
+
+@pytest.mark.benchmark(group="rank_count_2000x256")
+def bench_rank_count_2000x256__gsa(benchmark, batch256):
+    benchmark(g.rank_count, batch256, 0.5)
+
+
+@pytest.mark.benchmark(group="rank_count_2000x256")
+def bench_rank_count_2000x256__numpy(benchmark, batch256):
+    benchmark(lambda x: (x > 0.5).sum(axis=1), batch256)

@@ -48,10 +48,23 @@ def bench_harmonic_sums__gsa(benchmark, params):
     benchmark(g.harmonic_sums, d, s)
 
 
+@pytest.mark.benchmark(group="harmonic_sums")
+def bench_harmonic_sums__scipy(benchmark, params):
+    # scipy has H only (no L, Q): the same one-liner as for harmonic, for the ratio issue 15 asks
+    d, s = params
+    benchmark(lambda: sp.zeta(s) - sp.zeta(s, d + 1.0))
+
+
 @pytest.mark.benchmark(group="harmonic_range")
 def bench_harmonic_range__gsa(benchmark, params):
     d, s = params
     benchmark(g.harmonic_range, d // 2 + 1, d, s)
+
+
+@pytest.mark.benchmark(group="harmonic_range")
+def bench_harmonic_range__scipy(benchmark, params):
+    d, s = params
+    benchmark(lambda: sp.zeta(s, d // 2 + 1.0) - sp.zeta(s, d + 1.0))
 
 
 @pytest.mark.benchmark(group="harmonic_range")

@@ -199,8 +199,9 @@ def test_fast_matches_reference_random(rng):
     np.testing.assert_array_equal(got, want)
     assert_rel(g.tail_margin(a, eps, d), ref.tail_margin(a, eps, d), 1e-12, atol=1e-16, what="gamma")
     assert_rel(g.plateau_thresholds(eps[:5], d[:5], 4), ref.plateau_thresholds(eps[:5], d[:5], 4), 1e-13)
-    assert_rel(g.tail_lipschitz(d), ref.tail_lipschitz(d), 0)
-    assert_rel(g.tail_lipschitz(d, "sharp"), ref.tail_lipschitz(d, "sharp"), 0)
+    # int64 widths go through a vectorized fdlibm log (< 1 ulp), numpy's may round the other way
+    assert_rel(g.tail_lipschitz(d), ref.tail_lipschitz(d), 2.0**-52)
+    assert_rel(g.tail_lipschitz(d, "sharp"), ref.tail_lipschitz(d, "sharp"), 2.0**-52)
 
 
 def test_fast_matches_reference_large_d():

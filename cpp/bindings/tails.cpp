@@ -69,6 +69,18 @@ void bind_tails(py::module_& m) {
       },
       py::arg("eps").noconvert(), py::arg("d").noconvert(), py::arg("rmax"),
       py::arg("out").noconvert(), py::arg("nthreads") = 0);
+  m.def(
+      "scaled_log_widths",
+      [](const carray<int64_t>& d, double c, carray<double>& out, int nthreads) {
+        const int64_t n = (int64_t)d.size();
+        require(out.size() == n, "scaled_log_widths: d and out must have equal size");
+        const int64_t* pd = d.data();
+        double* po = out_ptr(out, "out");
+        py::gil_scoped_release nogil;
+        return cpu::scaled_log_widths(pd, n, c, po, nthreads);
+      },
+      py::arg("d").noconvert(), py::arg("c"), py::arg("out").noconvert(),
+      py::arg("nthreads") = 0);
 }
 
 }  // namespace bind

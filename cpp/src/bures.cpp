@@ -18,6 +18,11 @@
 #include "gsa_fast/math/bures.hpp"
 #include "gsa_fast/parallel.hpp"
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define GSA_BURES_AVX2 1
+#endif
+
 namespace gsa {
 namespace cpu {
 namespace {
@@ -462,6 +467,58 @@ void sort_descending(std::vector<double>& w) {
   std::sort(w.begin(), w.end(), std::greater<double>());
 }
 
+#if GSA_BURES_AVX2
+// Route (c) for one pair of contiguous float64 rows, in one 4-lane sweep: the checks of
+// load_vec_t (finite, max|·|, min) for both rows and Σ t² with t = sqrt_diff(max(a,0), max(b,0))
+// = (a − b)/(√a + √b) (0 where both are 0), as math::bures_diag computes it term by term; the
+// four lanes are added at the end (a different summation order: a few ulps, as documented).
+// Returns false when the caller must take the general path: a non-finite entry, a negative one
+// (clipped or rejected there), or a sum that may have overflowed or underflowed (the scaled
+// pass). Entries of a row are read once; nothing is copied.
+// One 4-lane term t (and the checks, or-ed into bad).
+__attribute__((target("avx2"))) inline __m256d diag_term_avx2(__m256d va, __m256d vb,
+                                                              __m256d& bad) {
+  const __m256d zero = _mm256_setzero_pd();
+  // v − v is 0 for finite v and NaN for ±Inf/NaN; v < 0 flags negatives: both go to `bad`.
+  bad = _mm256_or_pd(bad, _mm256_cmp_pd(_mm256_sub_pd(va, va), zero, _CMP_NEQ_UQ));
+  bad = _mm256_or_pd(bad, _mm256_cmp_pd(_mm256_sub_pd(vb, vb), zero, _CMP_NEQ_UQ));
+  bad = _mm256_or_pd(bad, _mm256_cmp_pd(_mm256_min_pd(va, vb), zero, _CMP_LT_OQ));
+  const __m256d s = _mm256_add_pd(_mm256_sqrt_pd(va), _mm256_sqrt_pd(vb));
+  const __m256d t = _mm256_div_pd(_mm256_sub_pd(va, vb), s);
+  // s = 0 (both entries 0): 0/0 = NaN → 0.
+  return _mm256_and_pd(t, _mm256_cmp_pd(s, zero, _CMP_NEQ_OQ));
+}
+
+__attribute__((target("avx2"))) bool diag_row_avx2(const double* a, const double* b, int64_t n,
+                                                   double* out) {
+  const __m256d zero = _mm256_setzero_pd();
+  __m256d acc0 = zero, acc1 = zero, bad = zero;
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m256d t0 = diag_term_avx2(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k), bad);
+    const __m256d t1 = diag_term_avx2(_mm256_loadu_pd(a + k + 4), _mm256_loadu_pd(b + k + 4), bad);
+    acc0 = _mm256_add_pd(acc0, _mm256_mul_pd(t0, t0));
+    acc1 = _mm256_add_pd(acc1, _mm256_mul_pd(t1, t1));
+  }
+  if (_mm256_movemask_pd(bad)) return false;
+  alignas(32) double l0[4], l1[4];
+  _mm256_store_pd(l0, acc0);
+  _mm256_store_pd(l1, acc1);
+  double sum = ((l0[0] + l1[0]) + (l0[1] + l1[1])) + ((l0[2] + l1[2]) + (l0[3] + l1[3]));
+  for (; k < n; ++k) {
+    const double x = a[k], y = b[k];
+    if (!(x >= 0.0) || !(y >= 0.0) || !isfinite(x) || !isfinite(y)) return false;
+    const double t = math::sqrt_diff(x, y);
+    sum += t * t;
+  }
+  if (!(sum <= 1e300 && (sum >= 1e-280 || sum == 0.0))) return false;
+  *out = ::sqrt(sum);
+  return true;
+}
+
+const bool kBuresHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
 }  // namespace
 
 void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n, bool sort_desc,
@@ -474,9 +531,26 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
     std::vector<double> wa, wb;
   };
   auto make = [&] { return VecWork{std::vector<double>((size_t)n), std::vector<double>((size_t)n)}; };
+  // Contiguous float64 rows with nothing to sort: one vector sweep per pair (no copy), the
+  // general path below only for rows it hands back (bad entries, clipping, scaling).
+  const bool direct = !sort_desc && !a.f32 && !b.f32 && a.strides[nb] == 8 && b.strides[nb] == 8;
   for_each_with_workspace(B, nthreads, grain, make, [&](VecWork& w, int64_t i) {
     std::vector<double>& wa = w.wa;
     std::vector<double>& wb = w.wb;
+#if GSA_BURES_AVX2
+    if (direct && kBuresHaveAvx2) {
+      const double* pa = reinterpret_cast<const double*>(static_cast<const char*>(a.data) +
+                                                         batch_offset(i, nb, batch_shape, a.strides));
+      const double* pb = reinterpret_cast<const double*>(static_cast<const char*>(b.data) +
+                                                         batch_offset(i, nb, batch_shape, b.strides));
+      if (diag_row_avx2(pa, pb, n, &out[i])) {
+        status[i] = kBuresOk;
+        return;
+      }
+    }
+#else
+    (void)direct;
+#endif
     {
       int r = load_vec(a, batch_offset(i, nb, batch_shape, a.strides), nb, n, neg_rtol_a, wa.data());
       int8_t st = (int8_t)r;

@@ -4,8 +4,9 @@
 ``H_{d,s}``, ``L_{d,s}`` and ``Q_{d,s}``. Inputs broadcast; results are float64.
 
 Accuracy: relative error ≤ 1e-13 against mpmath for every integer ``0 ≤ d ≤ 1e15`` and every real
-``s ≥ 0``, including ``s = 1`` and ``s → 1`` (measured: a few ulp; tests/test_sums.py). Ranges of
-more than 256 terms use a direct head plus Euler–Maclaurin with three Bernoulli terms (§3.3).
+``s ≥ 0``, including ``s = 1`` and ``s → 1`` (measured: ≤ 1.6e-15 for d ≤ 1e12, s ≤ 12;
+tests/test_sums.py, tests/test_fast_paths.py). The first terms (15 for prefix sums) are summed
+directly, the rest by Euler–Maclaurin with six Bernoulli terms (§3.3; docs/fast-paths.md).
 """
 from __future__ import annotations
 

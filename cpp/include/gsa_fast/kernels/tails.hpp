@@ -23,5 +23,9 @@ void tail_margin(const double* alpha, const double* eps, const int64_t* d, int64
 void plateau_thresholds(const double* eps, const int64_t* d, int64_t n, int64_t rmax, double* out,
                         int nthreads);
 
+// tail_lipschitz (Lemma 5.8): out[i] = c·log d[i] for widths 1 ≤ d[i] ≤ 2^53, validated in the
+// same pass. Returns −1, or the first index whose width is out of range (out is then partial).
+int64_t scaled_log_widths(const int64_t* d, int64_t n, double c, double* out, int nthreads);
+
 }  // namespace cpu
 }  // namespace gsa
