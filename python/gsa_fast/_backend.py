@@ -64,7 +64,7 @@ ROUTES = {
     "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), None, "orbit_truncation_rank"),
     "tail_margin": Route("tails", ("tail_margin",), None, "tail_margin"),
     "plateau_thresholds": Route("tails", ("plateau_thresholds",), None, "plateau_thresholds"),
-    "tail_lipschitz": Route("tails", (), None, "tail_lipschitz"),  # closed form in numpy
+    "tail_lipschitz": Route("tails", ("scaled_log_widths",), None, "tail_lipschitz"),  # c·log d, vectorized
     # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/energy.cu
     "truncation_rank": Route("energy", ("energy_stats",), "_gpu_energy.truncation_rank",
                              "truncation_rank"),
