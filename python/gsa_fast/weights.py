@@ -132,10 +132,12 @@ def detect_format(path) -> str:
         raise _err(path, "a zip archive that is neither .npz nor a PyTorch checkpoint")
     if head[:1] == b"\x80":
         return "torch"
-    if head[:1] == b"{":
+    if len(head) >= 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] <= size - 8:
+        return "safetensors"
+    if head.lstrip()[:1] == b"{":
         return "index"
     if len(head) >= 9 and head[8:9] == b"{":
-        return "safetensors"
+        return "safetensors"  # the header length is checked (and reported) by the reader
     if len(head) < 9:
         raise _err(path, f"too short for any weight format ({size} bytes)")
     raise _err(path, "unknown weight format (magic bytes match none of safetensors, npz, "
@@ -500,6 +502,9 @@ def read_safetensors(path, *, names=None) -> dict:
     overlaps or dtype).
     """
     path = Path(path)
+    fmt = detect_format(path)
+    if fmt != "safetensors":
+        raise _err(path, f"is a {fmt} file, not safetensors")
     refs = _safetensors_refs(path)
     wanted = None if names is None else set(names)
     refs = [r for r in refs if wanted is None or r.name in wanted]
