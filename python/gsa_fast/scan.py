@@ -356,7 +356,7 @@ def _progress_bar(progress, plan, resumed_units):
         progress = sys.stderr.isatty()
     if not progress:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
                 desc="scan", dynamic_ncols=True, leave=True,
