@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit
+from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
 from ._scan_sink import DirSink, atomic_write, row_key
 
@@ -62,8 +62,10 @@ class ScanResult:
 
     layers : pandas.DataFrame, one row per matrix (columns: docs/columns.md)
     spectra : dict key → float64 singular values, descending (key: the layer name; with several
-        checkpoints ``"<checkpoint>:<name>"``); only rows with status "ok"
-    info : dict — sources, files, options, timings, skipped-tensor counts, build info
+        checkpoints ``"<checkpoint>:<name>"``); every row whose spectrum was computed (status
+        "ok" or "zero matrix")
+    info : dict — model (checkpoint label), sources, files, options, timings, skipped-tensor
+        counts by reason, build info
     tables : dict name → DataFrame of extra tables (e.g. the chain report)
     """
 
@@ -206,7 +208,7 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
 
 def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", device="cpu", out=None,
          resume=False, progress=None, threads=None, memory_budget=None, executor="local",
-         format="csv", name_parser=None) -> ScanResult:
+         format="csv", name_parser=None, read="mmap") -> ScanResult:
     """Spectral scan of every layer matrix of one or several checkpoints.
 
     Parameters
@@ -242,6 +244,12 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         Table format of the files under ``out``.
     name_parser : callable name -> (block, role), optional
         Overrides the default parsing of block index and role (:func:`parse_name`).
+    read : "mmap" | "copy"
+        How tensors with a byte range in the file (safetensors, stored npz) are read: "mmap"
+        (default) maps them read-only — file pages, no copy, none of the process's own memory;
+        the reader thread touches the next unit's pages while the current one is solved —;
+        "copy" reads each unit into fresh buffers (at most two units, ``memory_budget`` bytes, at
+        a time; for file systems where page faults are slow). Other formats are always read.
 
     Returns
     -------
@@ -259,6 +267,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
                                                    memory_budget, executor)
     if format not in _FORMATS:
         raise _fn_error("format", "one of " + ", ".join(_FORMATS), repr(format))
+    if read not in ("mmap", "copy"):
+        raise _fn_error("read", "'mmap' or 'copy'", repr(read))
     if resume and out is None:
         raise _fn_error("out", "a directory when resume=True", "None")
     parser = name_parser or parse_name
@@ -276,7 +286,7 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     plan = plan_scan(sources, include=inc, exclude=exc, unit_bytes=unit_bytes, name_parser=parser)
     t_plan = time.perf_counter()
     options = ScanOptions(eps=eps_t, method=method, device=device, threads=threads,
-                          mmap_over=unit_bytes, name_parser=parser)
+                          mmap_over=0 if read == "mmap" else unit_bytes, name_parser=parser)
     memory = {f"memory:{lab}": s for s, lab in zip(sources, plan.checkpoints) if not isinstance(s, Path)}
 
     done_rows, done_spectra = {}, {}
@@ -303,6 +313,7 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     import gsa_fast as g
 
     result.info.update({
+        "model": plan.checkpoints[0] if len(plan.checkpoints) == 1 else list(plan.checkpoints),
         "sources": plan_options["sources"], "checkpoints": plan.checkpoints, "files": plan.files,
         "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor},
         "matrices": int(len(result.layers)), "parameters": int(_params(result.layers)),
@@ -375,10 +386,12 @@ def _run_local(units, options, memory, sink, plan, progress, resumed_units):
         bar.update(plan.nbytes - sum(u.nbytes for u in units))
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
-            nxt = pool.submit(load_unit, units[0], options, memory) if units else None
+            # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
+            # next one is read on the reader thread while the current one is solved
+            nxt = None
             for i, u in enumerate(units):
-                arrays = nxt.result()
-                nxt = pool.submit(load_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
+                arrays = nxt.result() if nxt is not None else load_unit(u, options, memory)
+                nxt = pool.submit(prefetch_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
                 rows, spectra = compute_unit(u, arrays, options)
                 del arrays
                 if sink is not None:
