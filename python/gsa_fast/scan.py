@@ -44,7 +44,7 @@ import numpy as np
 
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
-from ._scan_sink import DirSink, atomic_write, row_key
+from ._scan_sink import DirSink, atomic_write
 
 __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
@@ -315,7 +315,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     result.info.update({
         "model": plan.checkpoints[0] if len(plan.checkpoints) == 1 else list(plan.checkpoints),
         "sources": plan_options["sources"], "checkpoints": plan.checkpoints, "files": plan.files,
-        "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor},
+        "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor,
+                    "read": read},
         "matrices": int(len(result.layers)), "parameters": int(_params(result.layers)),
         "bytes_planned": int(plan.nbytes), "units": len(plan.units), "units_resumed": len(plan.units) - len(todo),
         "skipped": dict(plan.skipped),
