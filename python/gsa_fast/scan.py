@@ -46,7 +46,7 @@ from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_uni
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
 from ._scan_sink import DirSink, atomic_write
 
-__all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "WorkUnit", "execute",
+__all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
 
 #: Extra tables: callables ``(result) -> dict name -> DataFrame`` run after the rows are complete.
@@ -156,8 +156,9 @@ def _fn_error(arg, must, got):
 
 
 def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
-    if executor != "local":
-        raise _fn_error("executor", "'local' (the only executor so far; Ray is issue 14)", repr(executor))
+    if executor not in EXECUTORS:
+        raise _fn_error("executor", "one of " + ", ".join(map(repr, EXECUTORS)) + " (a Ray executor is issue 14)",
+                        repr(executor))
     if method not in ("gram", "svd"):
         raise _fn_error("method", "'gram' or 'svd'", repr(method))
     if device not in ("cpu", "cuda"):
@@ -295,7 +296,7 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
             done_rows, done_spectra = sink.load()
         sink.start()
     todo = [u for u in plan.units if not all(k in done_rows for k in unit_keys(u))]
-    results = _run_local(todo, options, memory, sink, plan, progress, len(plan.units) - len(todo))
+    results = EXECUTORS[executor](todo, options, memory, sink, plan, progress)
     t_solve = time.perf_counter()
 
     rows, spectra = [], {}
@@ -365,7 +366,7 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
-def _progress_bar(progress, plan, resumed_units):
+def _progress_bar(progress, plan):
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
@@ -377,9 +378,14 @@ def _progress_bar(progress, plan, resumed_units):
                 postfix={"matrices": f"0/{plan.matrices}"} if plan.matrices else None)
 
 
-def _run_local(units, options, memory, sink, plan, progress, resumed_units):
-    """Solve units in order, reading unit i+1 on a reader thread while unit i is solved."""
-    bar = _progress_bar(progress, plan, resumed_units)
+def _run_local(units, options, memory, sink, plan, progress):
+    """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
+
+    The executor contract (see EXECUTORS): run ``execute``'s two halves on every unit of
+    ``units`` (the ones not done yet), hand each finished unit to ``sink.append(uid, rows,
+    spectra)`` as soon as it is done (when ``sink`` is not None), and return
+    ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
+    bar = _progress_bar(progress, plan)
     delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
     results = {}
     done_mats = sum(u.matrices for u in plan.units) - sum(u.matrices for u in units)
@@ -470,3 +476,8 @@ def compare_with_numpy(result: ScanResult, source_arrays) -> dict:
             u = units.get(dtypes.get(name), 2.0**-8)
             worst = max(worst, float(np.max(np.abs(s - r)) / (max(x.shape) * u * r[0])))
     return {"numpy_svd_loop_s": t, "max_error_in_contract_units": worst}
+
+
+#: How work units run: name -> fn(units, options, memory, sink, plan, progress) -> {uid: (rows, spectra)}.
+#: Only "local" exists; a Ray executor (issue 14) registers here and maps ``execute`` over the units.
+EXECUTORS = {"local": _run_local}
