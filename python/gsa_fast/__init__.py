@@ -50,3 +50,10 @@ KERNELS = tuple(sorted(
 ))
 
 __all__ = [*KERNELS, "RaggedSpectra", "build_info", "get_num_threads", "set_num_threads", "reference", "KERNELS"]
+
+# The model scan (the product): gsa_fast.scan(...) -> ScanResult. This name is the function; the
+# module is gsa_fast.scan in sys.modules (from gsa_fast.scan import format_table works).
+# pandas/matplotlib/tqdm are imported inside it, so this import stays numpy-only.
+from .scan import ScanResult, scan  # noqa: E402
+
+__all__ += ["scan", "ScanResult"]

