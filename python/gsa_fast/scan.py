@@ -21,8 +21,9 @@ Design (three separate pieces, so that other executors plug in; see docs/scan.md
    ``DIR/parts`` atomically; ``resume=True`` reads them back and solves only the rest; the final
    ``layers.<fmt>``, ``spectra.npz``, ``scan.json`` and figures are written at the end.
 
-``executor=`` selects how units run: only ``"local"`` exists; a Ray executor (issue 14) is to map
-``execute`` over the same units and feed the same sink. Hooks for later columns and tables:
+``executor=`` selects how units run: ``"local"`` (this process) or ``"ray"``
+(:mod:`gsa_fast._scan_ray`: ``execute`` mapped over the same units as Ray tasks, results fed to the
+same sink as they finish; docs/ray.md). Hooks for later columns and tables:
 ``gsa_fast._scan_exec.COLUMN_PROVIDERS`` (per-row ``(name, sigma) -> dict``) and
 :data:`TABLE_PROVIDERS` (``(result) -> {table_name: DataFrame}``, stored in ``ScanResult.tables``).
 
@@ -152,13 +153,13 @@ def _fn_error(arg, must, got):
 
 
 def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
-    if executor != "local":
-        raise _fn_error("executor", "'local' (the only executor so far; Ray is issue 14)", repr(executor))
+    if executor not in ("local", "ray"):
+        raise _fn_error("executor", "'local' or 'ray'", repr(executor))
     if method not in ("gram", "svd"):
         raise _fn_error("method", "'gram' or 'svd'", repr(method))
     if device not in ("cpu", "cuda"):
         raise _fn_error("device", "'cpu' or 'cuda'", repr(device))
-    if device == "cuda":
+    if device == "cuda" and executor == "local":  # with Ray the workers' GPUs count, checked on the cluster
         import gsa_fast as g
 
         info = g.build_info()
@@ -199,12 +200,16 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
             raise TypeError(f"scan(): source must be a path, a mapping name -> array or a list of them; "
                             f"got {type(s).__name__}")
     sources = [Path(s) if isinstance(s, (str, os.PathLike)) else s for s in sources]
+    if executor == "ray":
+        from ._scan_ray import check_args  # ImportError saying how to install ray; paths only
+
+        check_args(sources)
     return sources, pats[0], pats[1], eps_t, budget
 
 
 def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", device="cpu", out=None,
          resume=False, progress=None, threads=None, memory_budget=None, executor="local",
-         format="csv", name_parser=None) -> ScanResult:
+         format="csv", name_parser=None, ray_address=None) -> ScanResult:
     """Spectral scan of every layer matrix of one or several checkpoints.
 
     Parameters
@@ -234,12 +239,16 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         Worker threads of the kernels.
     memory_budget : int bytes or str ("512MB", "2GiB"), optional
         Most tensor data held in memory at a time (default: a quarter of the available memory).
-    executor : "local"
-        Where work units run (a Ray executor is planned: issue 14).
+    executor : "local" | "ray"
+        Where work units run: this process, or one Ray task per unit on a Ray cluster (the
+        optional dependency ray; sources must be paths every node can read; docs/ray.md).
     format : "csv" | "parquet" | "json"
         Table format of the files under ``out``.
     name_parser : callable name -> (block, role), optional
         Overrides the default parsing of block index and role (:func:`parse_name`).
+    ray_address : str, optional
+        With ``executor="ray"``: the cluster to connect to (``host:port``, ``ray://host:port``);
+        None: ``$RAY_ADDRESS`` if set, else a local cluster started (and stopped) by the scan.
 
     Returns
     -------
@@ -259,6 +268,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         raise _fn_error("format", "one of " + ", ".join(_FORMATS), repr(format))
     if resume and out is None:
         raise _fn_error("out", "a directory when resume=True", "None")
+    if ray_address is not None and executor != "ray":
+        raise _fn_error("ray_address", "None unless executor='ray'", repr(ray_address))
     parser = name_parser or parse_name
     sink = None
     plan_options = {"sources": [str(s) if isinstance(s, Path) else "<mapping>" for s in sources],
@@ -283,7 +294,13 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
             done_rows, done_spectra = sink.load()
         sink.start()
     todo = [u for u in plan.units if not all(k in done_rows for k in unit_keys(u))]
-    results = _run_local(todo, options, memory, sink, plan, progress, len(plan.units) - len(todo))
+    executor_info = {}
+    if executor == "ray":
+        from ._scan_ray import run_ray
+
+        results = run_ray(todo, options, sink, plan, progress, ray_address, executor_info)
+    else:
+        results = _run_local(todo, options, memory, sink, plan, progress, len(plan.units) - len(todo))
     t_solve = time.perf_counter()
 
     rows, spectra = [], {}
@@ -310,6 +327,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
                     "total_s": t_end - t_start},
         "build": g.build_info(),
     })
+    if executor_info:
+        result.info["ray"] = executor_info
     for provider in TABLE_PROVIDERS:
         result.tables.update(provider(result))
     if sink is not None:
