@@ -96,24 +96,17 @@ def test_gguf_float_and_q8(tmp_path, rng):
 
 
 def test_optional_packages_are_named(tmp_path, monkeypatch):
-    import builtins
-
-    real = builtins.__import__
-
-    def fake(name, *a, **k):
-        if name.split(".")[0] in ("torch", "gguf"):
-            raise ImportError(name)
-        return real(name, *a, **k)
-
-    (tmp_path / "m.gguf").write_bytes(b"GGUF" + bytes(60))
+    import sys
     import zipfile
 
+    (tmp_path / "m.gguf").write_bytes(b"GGUF" + bytes(60))
     with zipfile.ZipFile(tmp_path / "m.pt", "w") as z:
         z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
-    monkeypatch.setattr(builtins, "__import__", fake)
-    with pytest.raises(ImportError, match="pip install 'gsa_fast\\[gguf\\]'"):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    monkeypatch.setitem(sys.modules, "gguf", None)
+    with pytest.raises(ImportError, match="needs gguf \\(pip install 'gsa_fast\\[gguf\\]'"):
         list_tensors(tmp_path / "m.gguf")
-    with pytest.raises(ImportError, match="needs torch"):
+    with pytest.raises(ImportError, match="m.pt is a PyTorch checkpoint: reading it needs torch"):
         list_tensors(tmp_path / "m.pt")
 
 

@@ -38,6 +38,7 @@ def profile_figure(layers, path) -> Path:
                         color=cmap(i % cmap.N), label=label if ax is axes[0] else None)
         ax.set_title(f"α, {_CHART_TITLES[chart]}", fontsize=10)
         ax.set_xlabel("block (depth)")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("fitted exponent α")
     if df.empty:
@@ -54,14 +55,19 @@ def profile_figure(layers, path) -> Path:
 
 
 def _representatives(layers, k=6):
-    """Up to k rows: one per role (the middle block of that role), widest spectra first."""
+    """Up to k rows: the middle block of each repeated role (most repeated first), then the
+    largest layer outside the blocks (embeddings, heads)."""
     ok = layers[layers["status"] == "ok"]
+    inblock = ok[ok["block"].notna()]
     picks = []
-    for role, d in ok.groupby("role", sort=False):
-        d = d.sort_values("block", na_position="first")
+    for role, d in sorted(inblock.groupby("role", sort=False), key=lambda rd: -len(rd[1])):
+        d = d.sort_values("block")
         picks.append(d.index[len(d) // 2])
-    picks = sorted(picks, key=lambda i: -ok.loc[i, "q_plus"])[:k]
-    return ok.loc[picks]
+    picks = picks[: k - 1] if len(picks) >= k else picks
+    rest = ok[ok["block"].isna()]
+    if len(rest):
+        picks.append(rest["q_plus"].astype(float).idxmax())
+    return ok.loc[picks[:k]]
 
 
 def esd_figure(layers, spectra, path, key_of) -> Path:
@@ -80,13 +86,12 @@ def esd_figure(layers, spectra, path, key_of) -> Path:
         ax.loglog(k, s, ".", ms=3, color=c, label=f"{r['name']}  (α_LS = {r['alpha_lsq']:.3f})")
         a = r["alpha_lsq"]
         if np.isfinite(a):
-            # the trace-normalized orbit P(α) scaled to the layer's Frobenius norm: σ_k = ‖A‖_F k^-α / √H_{q,2α}
-            orbit = k ** -a
-            orbit *= np.sqrt(np.sum(s**2) / np.sum(orbit**2))
-            ax.loglog(k, orbit, "-", lw=1, color=c, alpha=0.8)
+            # the LS chart's fitted line (§6.2c): log σ_k ≈ b̂ − α̂ log k, b̂ = mean(log σ) + α̂ mean(log k)
+            b = np.mean(np.log(s)) + a * np.mean(np.log(k))
+            ax.loglog(k, np.exp(b - a * np.log(k)), "-", lw=1.2, color=c, alpha=0.9)
     ax.set_xlabel("rank k")
     ax.set_ylabel("singular value σ_k")
-    ax.set_title("Singular spectra (dots) and fitted power-law orbits (lines)")
+    ax.set_title("Singular spectra (dots) and least-squares power-law fits σ_k ∝ k^-α (lines)")
     ax.grid(alpha=0.3, which="both")
     if len(reps):
         ax.legend(fontsize=8)

@@ -95,10 +95,15 @@ def _checkpoint_labels(sources):
     labels = []
     for i, s in enumerate(sources):
         if isinstance(s, (str, Path)):
-            p = Path(s)
-            lab = p.name if p.name else str(p)
-            if lab in ("model.safetensors", "model.safetensors.index.json") and p.parent.name:
-                lab = p.parent.name
+            p = Path(s).absolute()
+            lab = p.name
+            generic = ("model", "weights", "checkpoint", "pytorch_model", "snapshots")
+            if (p.is_file() and p.name.split(".")[0] in generic) or p.name in generic:
+                # model.safetensors, pytorch_model.bin, …/model/ : name it after its folder
+                q = p.parent if p.is_file() else p
+                while q.name in generic and q.parent != q:
+                    q = q.parent
+                lab = q.name or lab
         else:
             lab = "memory" if len(sources) == 1 else f"memory[{i}]"
         labels.append(lab)

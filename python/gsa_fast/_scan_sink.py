@@ -33,6 +33,9 @@ def atomic_write(path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; final files get the usual mode
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -117,7 +117,7 @@ def _cmd_scan(args, parser) -> int:
     if args.json:
         from .scan import _jsonable
 
-        layers_json = json.loads(layers.to_json(orient="records"))
+        layers_json = _jsonable(layers.to_dict("records"))
         text = json.dumps(_jsonable({"model": info["sources"][0] if len(info["sources"]) == 1 else info["sources"],
                                      "info": info, "layers": layers_json}), indent=1)
         if args.json == "-":

@@ -124,8 +124,8 @@ def _write_table(df, path: Path, fmt: str) -> Path:
 
     if fmt == "csv":
         data = df.to_csv(index=False).encode()
-    elif fmt == "json":
-        data = df.to_json(orient="records", indent=1).encode()
+    elif fmt == "json":  # our own encoder: pandas' to_json keeps only 10 significant digits
+        data = json.dumps(_jsonable(df.to_dict("records")), indent=1).encode()
     else:
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
@@ -145,6 +145,8 @@ def _jsonable(x):
         return float(x) if np.isfinite(x) else None
     if isinstance(x, (str, int, bool)) or x is None:
         return x
+    if type(x).__name__ == "NAType":  # pandas.NA in the nullable integer columns
+        return None
     return str(x)
 
 

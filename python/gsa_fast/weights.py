@@ -146,8 +146,9 @@ def detect_format(path) -> str:
 
 def resolve_source(source) -> list:
     """The weight files of a source path: a file, a sharded index (``*.index.json``) or a model
-    directory (Hugging Face layout). Returns a list of (path, format) in a stable order."""
-    p = Path(source)
+    directory (Hugging Face layout). Returns a list of (absolute path, format) in a stable order
+    (absolute, so that a resumed scan run from another directory matches the same files)."""
+    p = Path(source).absolute()
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or directory")
     if p.is_dir():
@@ -270,12 +271,19 @@ def _npz_refs(path: Path) -> list:
     return refs
 
 
-def _torch_state(path: Path):
+def _optional(module: str, path: Path, what: str):
+    """Import an optional reader package, or say which one a file needs and how to install it."""
+    import importlib
+
     try:
-        import torch
+        return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"{path} is a PyTorch checkpoint: reading it needs torch "
-                          "(pip install 'gsa_fast[torch]' or pip install torch)") from None
+        raise ImportError(f"{path} is {what}: reading it needs {module} "
+                          f"(pip install 'gsa_fast[{module}]' or pip install {module})") from None
+
+
+def _torch_state(path: Path):
+    torch = _optional("torch", path, "a PyTorch checkpoint")
     try:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -308,11 +316,7 @@ def _torch_refs(path: Path) -> list:
 
 
 def _gguf_reader(path: Path):
-    try:
-        import gguf
-    except ImportError:
-        raise ImportError(f"{path} is a GGUF file: reading it needs the gguf package "
-                          "(pip install 'gsa_fast[gguf]' or pip install gguf)") from None
+    gguf = _optional("gguf", path, "a GGUF file")
     try:
         return gguf, gguf.GGUFReader(str(path), "r")
     except Exception as exc:  # noqa: BLE001
