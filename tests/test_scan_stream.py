@@ -97,7 +97,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_scan(tmp_path, rng):
     while len(_parts(out)) < 4 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()  # waits and closes the stderr pipe (an open one is a ResourceWarning later)
     assert proc.returncode == -signal.SIGKILL
     done = _parts(out)
     assert len(done) >= 4 and not (out / "layers.csv").exists()

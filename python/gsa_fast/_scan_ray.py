@@ -7,8 +7,9 @@ over Ray tasks.
 ``memory_budget`` bytes — as one Ray task. A task reads its own tensors from the path the unit
 names (a filesystem every node sees, as on clusters), calls
 :func:`gsa_fast._scan_exec.execute` (the same function, hence the same kernel calls as a local
-scan, so the spectra are bitwise equal) and returns the rows and float64 spectra, never the
-weights. The driver waits on the tasks with ``ray.wait`` and appends each finished unit to the
+scan, so the spectra are bitwise equal at the same ``threads``) and returns the rows and
+float64 spectra, never the weights. Unit paths are absolute (``weights.resolve_source``), so a
+worker's working directory does not matter. The driver waits on the tasks with ``ray.wait`` and appends each finished unit to the
 scan's :class:`~gsa_fast._scan_sink.DirSink` as it arrives, so ``resume=True`` works exactly as
 after a local scan.
 
@@ -113,14 +114,6 @@ def _run_unit(unit, options, crash_marker=None):
                            "seconds": time.perf_counter() - t0}
 
 
-def _absolute(unit):
-    """The unit with absolute paths in its refs (a worker's working directory is not the
-    driver's); ``unit.file``, which goes into the rows, stays as the user wrote it."""
-    refs = tuple(r if os.path.isabs(r.file) else dataclasses.replace(r, file=os.path.abspath(r.file))
-                 for r in unit.refs)
-    return dataclasses.replace(unit, refs=refs)
-
-
 def check_args(sources):
     """Checks made before planning: ray is installed, every source is a path (tasks read their
     tensors from it; an in-memory mapping would have to ship the weights)."""
@@ -193,7 +186,7 @@ def _run(ray, units, options, sink, plan, bar, info):
         marker = None
         if crash and (crash == u.uid or (crash == "*" and not by_ref and not results)):
             marker = os.path.join(marker_dir, f"gsa-fast-ray-crash-{os.getpid()}-{u.uid}")
-        ref = remote.options(name=f"gsa_fast.scan:{u.uid}").remote(_absolute(u), options_ref, marker)
+        ref = remote.options(name=f"gsa_fast.scan:{u.uid}").remote(u, options_ref, marker)
         by_ref[ref] = u
 
     try:
