@@ -102,8 +102,9 @@ def _maybe_crash(uid, marker):
     os._exit(17)
 
 
-def _run_unit(unit, options, crash_marker=None):
-    """Body of one Ray task: ``execute`` on the worker; returns (rows, spectra, task info)."""
+def scan_unit(unit, options, crash_marker=None):
+    """Body of one Ray task (Ray's messages call it ``scan_unit``): ``execute`` on the worker;
+    returns (rows, spectra, task info)."""
     from ._scan_exec import execute
 
     if crash_marker is not None:
@@ -165,7 +166,7 @@ def _run(ray, units, options, sink, plan, bar, info):
     if options.device == "cpu":
         options = dataclasses.replace(options, threads=request["num_cpus"])
     retries = int(os.environ.get("GSA_FAST_RAY_MAX_RETRIES", MAX_RETRIES))
-    remote = ray.remote(max_retries=retries, retry_exceptions=False, **request)(_run_unit)
+    remote = ray.remote(max_retries=retries, retry_exceptions=False, **request)(scan_unit)
     options_ref = ray.put(options)
     crash = os.environ.get(TEST_CRASH_ENV, "")
     delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
