@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import gsa_fast as g
-from gsa_fast._scan_plan import plan_scan
+from gsa_fast._scan_plan import parse_name, plan_scan
 from scan_helpers import bert_like, powerlaw, write_sharded
 
 pd = pytest.importorskip("pandas")
@@ -140,6 +140,23 @@ def test_resume_after_the_driver_is_killed(cluster, checkpoints, tmp_path):
     _same(full, resumed)
     assert (out / "layers.csv").read_bytes() == (clean / "layers.csv").read_bytes()
     assert _parts(out) == _parts(clean)
+
+
+def test_task_errors_and_requests_the_cluster_cannot_meet(cluster, checkpoints):
+    driver = os.getpid()
+
+    def parser(name):  # fails on the workers only: an exception of the task itself
+        if os.getpid() != driver:
+            raise ValueError(f"boom in {name}")
+        return parse_name(name)
+
+    with pytest.raises(ValueError, match="boom in"):  # raised as itself on the driver, not retried
+        g.scan(checkpoints[0], memory_budget=BUDGET, progress=False, executor="ray", name_parser=parser)
+    with pytest.raises(ValueError, match="device"):  # no GPU in this cluster
+        g.scan(checkpoints[0], progress=False, executor="ray", device="cuda")
+    with pytest.raises(ValueError, match="threads"):  # a task cannot ask for more CPUs than there are
+        g.scan(checkpoints[0], progress=False, executor="ray", threads=3)
+    assert ray.is_initialized()
 
 
 def test_arguments_without_a_cluster(tmp_path, monkeypatch, checkpoints):

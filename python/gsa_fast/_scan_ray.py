@@ -90,7 +90,7 @@ def _attempt_number():
         return None
 
 
-def _maybe_crash(uid, marker):
+def _maybe_crash(marker):
     """Test hook: exit the worker process abruptly on the unit's first attempt."""
     attempt = _attempt_number()
     if attempt is None:  # fall back to a marker file on the shared filesystem
@@ -108,7 +108,7 @@ def scan_unit(unit, options, crash_marker=None):
     from ._scan_exec import execute
 
     if crash_marker is not None:
-        _maybe_crash(unit.uid, crash_marker)
+        _maybe_crash(crash_marker)
     t0 = time.perf_counter()
     rows, spectra = execute(unit, options)
     return rows, spectra, {"attempt": _attempt_number(), "pid": os.getpid(),
