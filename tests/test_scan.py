@@ -201,11 +201,14 @@ def test_bad_arguments(rng):
     for kw, match in [({"executor": "ray"}, "executor"), ({"eps": 1.5}, "eps"), ({"threads": 0}, "threads"),
                       ({"method": "qr"}, "method"), ({"include": "("}, "include"),
                       ({"memory_budget": "lots"}, "memory_budget"), ({"format": "xls"}, "format"),
-                      ({"resume": True}, "out")]:
+                      ({"resume": True}, "out"), ({"read": "stream"}, "read")]:
         with pytest.raises(ValueError, match=match):
             g.scan(m, progress=False, **kw)
     with pytest.raises(TypeError, match="source"):
         g.scan(42)
+    if not g.build_info()["cuda_devices"]:
+        with pytest.raises(ValueError, match="device='cuda' needs a CUDA build, a GPU and cupy"):
+            g.scan(m, device="cuda")
 
 
 def test_include_exclude(rng):

@@ -21,7 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
-def test_anonymous_memory_stays_under_the_budget(tmp_path, rng):
+@pytest.mark.parametrize("read", ["copy", "mmap"])
+def test_anonymous_memory_stays_under_the_budget(tmp_path, rng, read):
     # 128 float32 matrices of 512 x 256 (512 KiB each) in 4 shards: 64 MiB, 8x the 8 MiB budget
     base = powerlaw(rng, 512, 256, 0.7)
     tensors = {f"model.layers.{i}.w": np.roll(base, i, axis=0) for i in range(128)}
@@ -39,7 +40,7 @@ def test_anonymous_memory_stays_under_the_budget(tmp_path, rng):
             while not stop:
                 peak[0] = max(peak[0], anon()); time.sleep(0.001)
         t = threading.Thread(target=sample); t.start()
-        r = g.scan({str(tmp_path / 'big')!r}, memory_budget={budget}, threads=1, progress=False)
+        r = g.scan({str(tmp_path / 'big')!r}, memory_budget={budget}, threads=1, progress=False, read={read!r})
         stop.append(1); t.join()
         assert (r.layers["status"] == "ok").all() and len(r.layers) == 128
         print(base, peak[0], r.info["units"])
@@ -60,7 +61,7 @@ def test_anonymous_memory_stays_under_the_budget(tmp_path, rng):
 
 def test_reading_overlaps_solving(monkeypatch, rng):
     events = []
-    load, compute = SCAN.load_unit, SCAN.compute_unit
+    load, compute = SCAN.prefetch_unit, SCAN.compute_unit
 
     def timed_load(unit, *a, **k):
         events.append(("load", unit.uid, time.perf_counter()))
@@ -72,14 +73,14 @@ def test_reading_overlaps_solving(monkeypatch, rng):
         events.append(("computed", unit.uid, time.perf_counter()))
         return out
 
-    monkeypatch.setattr(SCAN, "load_unit", timed_load)
+    monkeypatch.setattr(SCAN, "prefetch_unit", timed_load)
     monkeypatch.setattr(SCAN, "compute_unit", slow_compute)
     mats = {f"layers.{i}.w": rng.standard_normal((64, 32)) for i in range(6)}
     res = g.scan(mats, memory_budget=2 * 64 * 32 * 8, progress=False)  # one matrix per unit
     assert res.info["units"] == 6
-    loads = [t for e, _, t in events if e == "load"]
+    loads = [t for e, _, t in events if e == "load"]  # units 1..5 (unit 0 is read on the main thread)
     done = [t for e, _, t in events if e == "computed"]
-    assert all(loads[i + 1] < done[i] for i in range(5))  # unit i+1 was being read while unit i was solved
+    assert len(loads) == 5 and all(loads[i] < done[i] for i in range(5))  # unit i+1 read while unit i solved
 
 
 def _parts(out):

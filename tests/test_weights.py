@@ -32,7 +32,7 @@ def test_round_trip(tmp_path, rng):
     refs = {r.name: r for r in list_tensors(p)}
     assert refs["c"].dtype == "BF16" and refs["a"].shape == (5, 7) and refs["a"].nbytes == a.nbytes
     got = load_tensors([refs["a"], refs["c"]])  # read into fresh buffers
-    assert got["a"].flags.writeable and got["a"].flags.owndata
+    assert got["a"].flags.writeable and not isinstance(got["a"], np.memmap)  # a copy, not the file
     np.testing.assert_array_equal(got["a"], a)
 
 

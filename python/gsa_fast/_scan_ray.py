@@ -125,15 +125,17 @@ def check_args(sources):
     import_ray()
 
 
-def run_ray(units, options, sink, plan, progress, ray_address=None, info=None):
-    """Run ``units`` as Ray tasks; append each finished one to ``sink`` (may be None) as it
-    arrives; returns {uid: (rows, spectra)}. ``progress`` as in :func:`gsa_fast.scan`. ``info``
-    (a dict) is filled with what the cluster did: address, resources, tasks, retried units."""
+def run_ray(units, options, memory, sink, plan, progress, *, ray_address=None, info=None):
+    """The scan's executor contract (``EXECUTORS`` in gsa_fast.scan): run ``units`` as Ray tasks,
+    append each finished one to ``sink`` (may be None) as it arrives, return {uid: (rows,
+    spectra)}. ``memory`` is unused (sources are paths: :func:`check_args`); ``progress`` as in
+    :func:`gsa_fast.scan`. ``info`` (a dict) is filled with what the cluster did: address,
+    resources, tasks, retried units."""
     from .scan import _progress_bar
 
     info = {} if info is None else info
     ray, started = connect(ray_address)
-    bar = _progress_bar(progress, plan, 0)
+    bar = _progress_bar(progress, plan)
     try:
         if bar is not None and len(units) < len(plan.units):
             bar.update(plan.nbytes - sum(u.nbytes for u in units))

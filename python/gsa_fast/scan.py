@@ -32,6 +32,7 @@ pandas, matplotlib and tqdm are imported inside the functions that need them, so
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -43,11 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit
+from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
-from ._scan_sink import DirSink, atomic_write, row_key
+from ._scan_sink import DirSink, atomic_write
 
-__all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "WorkUnit", "execute",
+__all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
 
 #: Extra tables: callables ``(result) -> dict name -> DataFrame`` run after the rows are complete.
@@ -63,8 +64,10 @@ class ScanResult:
 
     layers : pandas.DataFrame, one row per matrix (columns: docs/columns.md)
     spectra : dict key → float64 singular values, descending (key: the layer name; with several
-        checkpoints ``"<checkpoint>:<name>"``); only rows with status "ok"
-    info : dict — sources, files, options, timings, skipped-tensor counts, build info
+        checkpoints ``"<checkpoint>:<name>"``); every row whose spectrum was computed (status
+        "ok" or "zero matrix")
+    info : dict — model (checkpoint label), sources, files, options, timings, skipped-tensor
+        counts by reason, build info
     tables : dict name → DataFrame of extra tables (e.g. the chain report)
     """
 
@@ -155,8 +158,8 @@ def _fn_error(arg, must, got):
 
 
 def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
-    if executor not in ("local", "ray"):
-        raise _fn_error("executor", "'local' or 'ray'", repr(executor))
+    if executor not in EXECUTORS:
+        raise _fn_error("executor", "one of " + ", ".join(map(repr, EXECUTORS)), repr(executor))
     if method not in ("gram", "svd"):
         raise _fn_error("method", "'gram' or 'svd'", repr(method))
     if device not in ("cpu", "cuda"):
@@ -211,7 +214,7 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
 
 def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", device="cpu", out=None,
          resume=False, progress=None, threads=None, memory_budget=None, executor="local",
-         format="csv", name_parser=None, ray_address=None) -> ScanResult:
+         format="csv", name_parser=None, read="mmap", ray_address=None) -> ScanResult:
     """Spectral scan of every layer matrix of one or several checkpoints.
 
     Parameters
@@ -248,6 +251,12 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         Table format of the files under ``out``.
     name_parser : callable name -> (block, role), optional
         Overrides the default parsing of block index and role (:func:`parse_name`).
+    read : "mmap" | "copy"
+        How tensors with a byte range in the file (safetensors, stored npz) are read: "mmap"
+        (default) maps them read-only — file pages, no copy, none of the process's own memory;
+        the reader thread touches the next unit's pages while the current one is solved —;
+        "copy" reads each unit into fresh buffers (at most two units, ``memory_budget`` bytes, at
+        a time; for file systems where page faults are slow). Other formats are always read.
     ray_address : str, optional
         With ``executor="ray"``: the cluster to connect to (``host:port``, ``ray://host:port``);
         None: ``$RAY_ADDRESS`` if set, else a local cluster started (and stopped) by the scan.
@@ -268,6 +277,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
                                                    memory_budget, executor)
     if format not in _FORMATS:
         raise _fn_error("format", "one of " + ", ".join(_FORMATS), repr(format))
+    if read not in ("mmap", "copy"):
+        raise _fn_error("read", "'mmap' or 'copy'", repr(read))
     if resume and out is None:
         raise _fn_error("out", "a directory when resume=True", "None")
     if ray_address is not None and executor != "ray":
@@ -287,7 +298,7 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     plan = plan_scan(sources, include=inc, exclude=exc, unit_bytes=unit_bytes, name_parser=parser)
     t_plan = time.perf_counter()
     options = ScanOptions(eps=eps_t, method=method, device=device, threads=threads,
-                          mmap_over=unit_bytes, name_parser=parser)
+                          mmap_over=0 if read == "mmap" else unit_bytes, name_parser=parser)
     memory = {f"memory:{lab}": s for s, lab in zip(sources, plan.checkpoints) if not isinstance(s, Path)}
 
     done_rows, done_spectra = {}, {}
@@ -296,13 +307,11 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
             done_rows, done_spectra = sink.load()
         sink.start()
     todo = [u for u in plan.units if not all(k in done_rows for k in unit_keys(u))]
+    run = EXECUTORS[executor]
     executor_info = {}
-    if executor == "ray":
-        from ._scan_ray import run_ray
-
-        results = run_ray(todo, options, sink, plan, progress, ray_address, executor_info)
-    else:
-        results = _run_local(todo, options, memory, sink, plan, progress, len(plan.units) - len(todo))
+    if executor == "ray":  # the executor's own argument, and its report (info["ray"])
+        run = functools.partial(run, ray_address=ray_address, info=executor_info)
+    results = run(todo, options, memory, sink, plan, progress)
     t_solve = time.perf_counter()
 
     rows, spectra = [], {}
@@ -320,8 +329,10 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     import gsa_fast as g
 
     result.info.update({
+        "model": plan.checkpoints[0] if len(plan.checkpoints) == 1 else list(plan.checkpoints),
         "sources": plan_options["sources"], "checkpoints": plan.checkpoints, "files": plan.files,
-        "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor},
+        "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor,
+                    "read": read},
         "matrices": int(len(result.layers)), "parameters": int(_params(result.layers)),
         "bytes_planned": int(plan.nbytes), "units": len(plan.units), "units_resumed": len(plan.units) - len(todo),
         "skipped": dict(plan.skipped),
@@ -372,7 +383,7 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
-def _progress_bar(progress, plan, resumed_units):
+def _progress_bar(progress, plan):
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
@@ -384,9 +395,14 @@ def _progress_bar(progress, plan, resumed_units):
                 postfix={"matrices": f"0/{plan.matrices}"} if plan.matrices else None)
 
 
-def _run_local(units, options, memory, sink, plan, progress, resumed_units):
-    """Solve units in order, reading unit i+1 on a reader thread while unit i is solved."""
-    bar = _progress_bar(progress, plan, resumed_units)
+def _run_local(units, options, memory, sink, plan, progress):
+    """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
+
+    The executor contract (see EXECUTORS): run ``execute``'s two halves on every unit of
+    ``units`` (the ones not done yet), hand each finished unit to ``sink.append(uid, rows,
+    spectra)`` as soon as it is done (when ``sink`` is not None), and return
+    ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
+    bar = _progress_bar(progress, plan)
     delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
     results = {}
     done_mats = sum(u.matrices for u in plan.units) - sum(u.matrices for u in units)
@@ -394,10 +410,12 @@ def _run_local(units, options, memory, sink, plan, progress, resumed_units):
         bar.update(plan.nbytes - sum(u.nbytes for u in units))
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
-            nxt = pool.submit(load_unit, units[0], options, memory) if units else None
+            # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
+            # next one is read on the reader thread while the current one is solved
+            nxt = None
             for i, u in enumerate(units):
-                arrays = nxt.result()
-                nxt = pool.submit(load_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
+                arrays = nxt.result() if nxt is not None else load_unit(u, options, memory)
+                nxt = pool.submit(prefetch_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
                 rows, spectra = compute_unit(u, arrays, options)
                 del arrays
                 if sink is not None:
@@ -475,3 +493,15 @@ def compare_with_numpy(result: ScanResult, source_arrays) -> dict:
             u = units.get(dtypes.get(name), 2.0**-8)
             worst = max(worst, float(np.max(np.abs(s - r)) / (max(x.shape) * u * r[0])))
     return {"numpy_svd_loop_s": t, "max_error_in_contract_units": worst}
+
+
+def _run_ray(units, options, memory, sink, plan, progress, **kw):
+    """Units as Ray tasks (:mod:`gsa_fast._scan_ray`, imported only when used)."""
+    from ._scan_ray import run_ray
+
+    return run_ray(units, options, memory, sink, plan, progress, **kw)
+
+
+#: How work units run: name -> fn(units, options, memory, sink, plan, progress) -> {uid: (rows, spectra)}.
+#: "local": this process; "ray": one Ray task per unit on a cluster (docs/ray.md).
+EXECUTORS = {"local": _run_local, "ray": _run_ray}

@@ -370,21 +370,32 @@ def _np_dtype(code: str):
     raise ValueError(f"unsupported dtype {code}")
 
 
-def _read_range(path: str, ref: TensorRef, dt, mmap: bool):
-    if ref.size == 0:
-        return np.zeros(ref.shape, dtype=dt)
-    if mmap:
-        return np.memmap(path, dtype=dt, mode="r", offset=ref.offset, shape=ref.shape)
-    out = np.empty(ref.shape, dtype=dt)
+def _read_ranges(path: str, items) -> list:
+    """Read [(ref, dtype)] into one anonymous mapping (mmap.mmap(-1, …)) and return array views
+    of it. One mapping per call: it is unmapped, and its memory returned to the system, as soon as
+    the last view is dropped (numpy buffers from malloc may stay in the allocator's free lists)."""
+    import mmap as _mmap
+
+    spans, total = [], 0
+    for r, dt in items:
+        spans.append(total)
+        total += -(-r.nbytes // 64) * 64
+    # private (MAP_PRIVATE): the process's own anonymous memory, counted in RssAnon like any
+    # buffer (Python's default for fd -1 is MAP_SHARED, which the kernel books as shmem)
+    buf = _mmap.mmap(-1, max(total, 1), flags=_mmap.MAP_PRIVATE | _mmap.MAP_ANONYMOUS)
+    view = memoryview(buf)
+    out = []
     with open(path, "rb", buffering=0) as f:
-        f.seek(ref.offset)
-        view = memoryview(out.reshape(-1).view(np.uint8))
-        got = 0
-        while got < ref.nbytes:
-            n = f.readinto(view[got:])
-            if not n:
-                raise _err(path, f"truncated while reading tensor {ref.name!r}")
-            got += n
+        for (r, dt), off in zip(items, spans):
+            f.seek(r.offset)
+            got = 0
+            while got < r.nbytes:
+                n = f.readinto(view[off + got: off + r.nbytes])
+                if not n:
+                    raise _err(path, f"truncated while reading tensor {r.name!r}")
+                got += n
+            out.append(np.frombuffer(buf, dtype=dt, count=r.size, offset=off).reshape(r.shape))
+    view.release()
     return out
 
 
@@ -406,12 +417,18 @@ def load_tensors(refs, *, mmap_over: int = -1, memory=None) -> dict:
             out[r.name] = _memory_array(memory[r.member])
         return out
     if fmt in ("safetensors", "npz") and all(r.offset >= 0 for r in refs):
+        read = []
         for r in refs:
-            dt = _np_dtype(r.dtype) if fmt == "safetensors" else None
-            if dt is None:
-                dt = _npz_dtype(r)
-            out[r.name] = _read_range(path, r, dt, 0 <= mmap_over < r.nbytes)
-        return out
+            dt = _np_dtype(r.dtype) if fmt == "safetensors" else _npz_dtype(r)
+            if r.size == 0:
+                out[r.name] = np.zeros(r.shape, dtype=dt)
+            elif 0 <= mmap_over < r.nbytes:
+                out[r.name] = np.memmap(path, dtype=dt, mode="r", offset=r.offset, shape=r.shape)
+            else:
+                read.append((r, dt))
+        for (r, _), a in zip(read, _read_ranges(path, read) if read else ()):
+            out[r.name] = a
+        return {r.name: out[r.name] for r in refs}
     if fmt == "npz":
         with np.load(path, allow_pickle=False) as z:
             for r in refs:
