@@ -16,16 +16,15 @@ the index to 200 tensors.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import gsa_fast as g
 from gsa_fast._scan_plan import plan_scan
+from ray_helpers import local_cluster
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("pandas")
@@ -38,19 +37,8 @@ def small(request):
 
 @pytest.fixture(scope="module")
 def cluster():
-    pkg = str(Path(g.__file__).resolve().parents[1])
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([pkg] + ([old] if old else []))
-    try:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 logging_level="WARNING")
+    with local_cluster(num_cpus=2):
         yield
-    finally:
-        ray.shutdown()
-        if old is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = old
 
 
 def _bf16(x):

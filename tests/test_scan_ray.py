@@ -21,32 +21,20 @@ import pytest
 
 import gsa_fast as g
 from gsa_fast._scan_plan import parse_name, plan_scan
+from ray_helpers import local_cluster
 from scan_helpers import bert_like, powerlaw, write_sharded
 
 pd = pytest.importorskip("pandas")
 ray = pytest.importorskip("ray")
 
-ROOT = Path(__file__).resolve().parents[1]
-PKG_PARENT = str(Path(g.__file__).resolve().parents[1])  # where the workers must import gsa_fast from
 BUDGET = "40KB"  # units of <= 20 KB: several tasks per shard
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A local 2-CPU cluster on 127.0.0.1 whose workers import this checkout's gsa_fast."""
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([PKG_PARENT] + ([old] if old else []))
-    os.environ.pop("RAY_ADDRESS", None)
-    try:
-        ctx = ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-                       logging_level="WARNING")
-        yield ctx.address_info["gcs_address"]
-    finally:
-        ray.shutdown()
-        if old is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = old
+    """A local 2-CPU cluster on 127.0.0.1 for the module, shut down after it."""
+    with local_cluster(num_cpus=2) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,6 @@ MAX_RETRIES = 3
 #: Test hook: a unit uid (or ``*`` for the first unit submitted); that unit's worker process
 #: exits abruptly (``os._exit``) on its first attempt, as a killed worker would.
 TEST_CRASH_ENV = "GSA_FAST_RAY_TEST_CRASH"
-_TEST_UNIT_DELAY = "GSA_FAST_SCAN_TEST_UNIT_DELAY"  # the local scan's hook: seconds after each unit
 
 _INSTALL = ("executor='ray' needs the optional dependency ray: pip install 'gsa_fast[ray]' "
             "(or pip install 'ray>=2.9')")
@@ -131,18 +130,16 @@ def run_ray(units, options, memory, sink, plan, progress, *, ray_address=None, i
     spectra)}. ``memory`` is unused (sources are paths: :func:`check_args`); ``progress`` as in
     :func:`gsa_fast.scan`. ``info`` (a dict) is filled with what the cluster did: address,
     resources, tasks, retried units."""
-    from .scan import _progress_bar
+    from .scan import _UnitsDone
 
     info = {} if info is None else info
     ray, started = connect(ray_address)
-    bar = _progress_bar(progress, plan)
+    done = _UnitsDone(units, sink, plan, progress)
     try:
-        if bar is not None and len(units) < len(plan.units):
-            bar.update(plan.nbytes - sum(u.nbytes for u in units))
-        return _run(ray, units, options, sink, plan, bar, info)
+        _run(ray, units, options, done, info)
+        return done.results
     finally:
-        if bar is not None:
-            bar.close()
+        done.close()
         if started:
             ray.shutdown()
 
@@ -163,7 +160,7 @@ def _resources(ray, options):
     return {"num_cpus": per}, max(1, cpus // per), total
 
 
-def _run(ray, units, options, sink, plan, bar, info):
+def _run(ray, units, options, done, info):
     request, slots, total = _resources(ray, options)
     if options.device == "cpu":
         options = dataclasses.replace(options, threads=request["num_cpus"])
@@ -171,7 +168,6 @@ def _run(ray, units, options, sink, plan, bar, info):
     remote = ray.remote(max_retries=retries, retry_exceptions=False, **request)(scan_unit)
     options_ref = ray.put(options)
     crash = os.environ.get(TEST_CRASH_ENV, "")
-    delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
     window = 2 * slots  # tasks in flight: every slot busy and one queued behind it
     info.update({"address": ray.get_runtime_context().gcs_address, "nodes": len(ray.nodes()),
                  "cluster_resources": {k: total[k] for k in ("CPU", "GPU") if k in total},
@@ -181,13 +177,12 @@ def _run(ray, units, options, sink, plan, bar, info):
              len(units), info["nodes"], info["cluster_resources"], request, window)
     marker_dir = tempfile.gettempdir()
     todo = list(reversed(units))
-    by_ref, results = {}, {}
-    done_mats = plan.matrices - sum(u.matrices for u in units)
+    by_ref = {}
 
     def submit():
         u = todo.pop()
         marker = None
-        if crash and (crash == u.uid or (crash == "*" and not by_ref and not results)):
+        if crash and (crash == u.uid or (crash == "*" and not by_ref and not done.results)):
             marker = os.path.join(marker_dir, f"gsa-fast-ray-crash-{os.getpid()}-{u.uid}")
         ref = remote.options(name=f"gsa_fast.scan:{u.uid}").remote(u, options_ref, marker)
         by_ref[ref] = u
@@ -202,21 +197,13 @@ def _run(ray, units, options, sink, plan, bar, info):
             rows, spectra, task = _get(ray, ref, u)
             if todo:
                 submit()
-            if u.uid in results:  # a duplicate result (cannot happen with one ref per uid): keep the first
+            if u.uid in done.results:  # a duplicate (cannot happen with one ref per uid): keep the first
                 continue
             if task.get("attempt"):
                 info["retried_units"].append(u.uid)
                 log.warning("ray: unit %s (%s, %d matrices) finished on attempt %d: its worker died and "
                             "Ray retried the task", u.uid, u.file, u.matrices, task["attempt"] + 1)
-            if sink is not None:
-                sink.append(u.uid, rows, spectra)
-            results[u.uid] = (rows, spectra)
-            done_mats += u.matrices
-            if bar is not None:
-                bar.update(u.nbytes)
-                bar.set_postfix(matrices=f"{done_mats}/{plan.matrices}", refresh=False)
-            if delay:
-                time.sleep(delay)
+            done(u, rows, spectra)  # appended to the sink as it arrives
     finally:
         for ref in by_ref:  # an error or an interrupt: stop what is still queued or running
             ray.cancel(ref, force=True)
@@ -226,7 +213,6 @@ def _run(ray, units, options, sink, plan, bar, info):
                     os.unlink(os.path.join(marker_dir, f"gsa-fast-ray-crash-{os.getpid()}-{u.uid}"))
                 except OSError:
                     pass
-    return results
 
 
 def _get(ray, ref, unit):

@@ -402,12 +402,7 @@ def _run_local(units, options, memory, sink, plan, progress):
     ``units`` (the ones not done yet), hand each finished unit to ``sink.append(uid, rows,
     spectra)`` as soon as it is done (when ``sink`` is not None), and return
     ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
-    bar = _progress_bar(progress, plan)
-    delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
-    results = {}
-    done_mats = sum(u.matrices for u in plan.units) - sum(u.matrices for u in units)
-    if bar is not None and done_mats:
-        bar.update(plan.nbytes - sum(u.nbytes for u in units))
+    done = _UnitsDone(units, sink, plan, progress)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
             # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
@@ -418,19 +413,39 @@ def _run_local(units, options, memory, sink, plan, progress):
                 nxt = pool.submit(prefetch_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
                 rows, spectra = compute_unit(u, arrays, options)
                 del arrays
-                if sink is not None:
-                    sink.append(u.uid, rows, spectra)
-                results[u.uid] = (rows, spectra)
-                done_mats += u.matrices
-                if bar is not None:
-                    bar.update(u.nbytes)
-                    bar.set_postfix(matrices=f"{done_mats}/{plan.matrices}", refresh=False)
-                if delay:
-                    time.sleep(delay)
+                done(u, rows, spectra)
     finally:
-        if bar is not None:
-            bar.close()
-    return results
+        done.close()
+    return done.results
+
+
+class _UnitsDone:
+    """What every executor does with a finished unit: append it to the sink (atomically, as
+    soon as it is done), keep its result, advance the progress bar; ``results`` is what the
+    executor returns. Units already done (``plan.units`` not in ``units``) start the bar."""
+
+    def __init__(self, units, sink, plan, progress):
+        self.sink, self.plan, self.results = sink, plan, {}
+        self.bar = _progress_bar(progress, plan)
+        self.delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
+        self.matrices = plan.matrices - sum(u.matrices for u in units)
+        if self.bar is not None and self.matrices:
+            self.bar.update(plan.nbytes - sum(u.nbytes for u in units))
+
+    def __call__(self, u, rows, spectra):
+        if self.sink is not None:
+            self.sink.append(u.uid, rows, spectra)
+        self.results[u.uid] = (rows, spectra)
+        self.matrices += u.matrices
+        if self.bar is not None:
+            self.bar.update(u.nbytes)
+            self.bar.set_postfix(matrices=f"{self.matrices}/{self.plan.matrices}", refresh=False)
+        if self.delay:
+            time.sleep(self.delay)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 # ---------------------------------------------------------------------------------------------
