@@ -61,8 +61,13 @@ def _write_st(path, tensors):
 
 @pytest.fixture(scope="module")
 def bert_large(tmp_path_factory, small):
-    """24 blocks (d=1024, ff=4096) in 4 shards; power-law spectra σ_k = k^-α. Each matrix is a
-    row permutation of one of two bases (same spectrum, different bytes): cheap to build."""
+    return write_bert_large(tmp_path_factory.mktemp("bert_large"), small)
+
+
+def write_bert_large(folder, small=False):
+    """24 blocks (d=1024, ff=4096) in 4 shards under ``folder``; power-law spectra σ_k = k^-α.
+    Each matrix is a row permutation of one of two bases (same spectrum, different bytes): cheap
+    to build. Returns the folder."""
     rng = np.random.default_rng(7)
     blocks, d, ff = (2, 256, 1024) if small else (24, 1024, 4096)
 
@@ -79,7 +84,6 @@ def bert_large(tmp_path_factory, small):
         names += [(p + k + ".weight", "sq") for k in ("attention.self.query", "attention.self.key",
                                                       "attention.self.value", "attention.output.dense")]
         names += [(p + "intermediate.dense.weight", "up"), (p + "output.dense.weight", "down")]
-    folder = tmp_path_factory.mktemp("bert_large")
     shards, weight_map = 4, {}
     per = -(-len(names) // shards)
     for s in range(shards):
