@@ -172,7 +172,7 @@ def _run(ray, units, options, done, info):
     info.update({"address": ray.get_runtime_context().gcs_address, "nodes": len(ray.nodes()),
                  "cluster_resources": {k: total[k] for k in ("CPU", "GPU") if k in total},
                  "task_resources": request, "tasks": len(units), "max_retries": retries,
-                 "in_flight": window, "retried_units": []})
+                 "in_flight": window, "retried_units": [], "task_seconds": 0.0})
     log.info("ray: %d units on %d node(s) %s, %s per task, %d in flight",
              len(units), info["nodes"], info["cluster_resources"], request, window)
     marker_dir = tempfile.gettempdir()
@@ -203,6 +203,7 @@ def _run(ray, units, options, done, info):
                 info["retried_units"].append(u.uid)
                 log.warning("ray: unit %s (%s, %d matrices) finished on attempt %d: its worker died and "
                             "Ray retried the task", u.uid, u.file, u.matrices, task["attempt"] + 1)
+            info["task_seconds"] += task["seconds"]  # execute() time on the workers, summed
             done(u, rows, spectra)  # appended to the sink as it arrives
     finally:
         for ref in by_ref:  # an error or an interrupt: stop what is still queued or running
