@@ -97,11 +97,10 @@ def _svdvals(mats, options):
 def _svdvals_one_kind(mats, options, kw):
     import gsa_fast as g
 
-    if options.device == "cuda":
-        import cupy as cp  # checked by scan() before any work starts
+    if options.device == "cuda":  # checked by scan() before any work starts
+        from ._gpu_scan import svdvals_on_device
 
-        s = g.svdvals([cp.asarray(a) for a in mats], method=options.method, **kw)
-        return [np.asarray(cp.asnumpy(s[i]), dtype=np.float64) for i in range(len(mats))]
+        return svdvals_on_device(mats, options.method, kw)
     s = g.svdvals(mats, method=options.method, threads=options.threads, **kw)
     return [np.array(s[i]) for i in range(len(mats))]  # own arrays: the spectra outlive the batch
 

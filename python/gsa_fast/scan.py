@@ -165,17 +165,11 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
     if device not in ("cpu", "cuda"):
         raise _fn_error("device", "'cpu' or 'cuda'", repr(device))
     if device == "cuda" and executor == "local":  # with Ray the workers' GPUs count, checked on the cluster
-        import gsa_fast as g
+        from ._gpu_scan import unavailable_reason
 
-        info = g.build_info()
-        try:
-            import cupy  # noqa: F401
-        except ImportError:
-            cupy = None
-        if cupy is None or not info.get("cuda_devices"):
-            raise _fn_error("device", "'cpu' here (device='cuda' needs a CUDA build, a GPU and cupy)",
-                            f"'cuda' with CUDA {info.get('cuda_status')!r}, {info.get('cuda_devices', 0)} devices, "
-                            f"cupy {'missing' if cupy is None else 'installed'}")
+        why = unavailable_reason()
+        if why is not None:
+            raise _fn_error("device", "'cpu' here (device='cuda' needs a CUDA build, a GPU and cupy)", why)
     try:
         eps_t = tuple(float(e) for e in np.atleast_1d(np.asarray(eps, dtype=np.float64)))
     except (TypeError, ValueError):
@@ -230,7 +224,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     method : "gram" | "svd"
         Spectrum route of :func:`gsa_fast.svdvals`.
     device : "cpu" | "cuda"
-        "cuda" solves on the GPU through cupy (needs a CUDA build, a GPU and cupy).
+        "cuda" solves on the GPU through cupy (needs a CUDA build, a GPU and cupy;
+        gsa_fast._gpu_scan).
     out : directory, optional
         Append each finished unit to ``out/parts`` atomically, then write ``layers.<format>``,
         ``spectra.npz``, ``scan.json``, ``profile.png`` and ``esd.png``.

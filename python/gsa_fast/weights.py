@@ -272,73 +272,6 @@ def _npz_refs(path: Path) -> list:
     return refs
 
 
-def _optional(module: str, path: Path, what: str):
-    """Import an optional reader package, or say which one a file needs and how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"{path} is {what}: reading it needs {module} "
-                          f"(pip install 'gsa_fast[{module}]' or pip install {module})") from None
-
-
-def _torch_state(path: Path):
-    torch = _optional("torch", path, "a PyTorch checkpoint")
-    try:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc):
-                raise
-            obj = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure becomes a one-line error
-        raise _err(path, f"cannot be read as a PyTorch checkpoint ({exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict):
-        raise _err(path, f"holds a {type(obj).__name__}, not a state dict of tensors")
-    return {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-
-
-_TORCH_CODES = {"float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
-                "int64": "I64", "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL"}
-
-
-def _torch_code(t) -> str:
-    s = str(t.dtype).replace("torch.", "")
-    return _TORCH_CODES.get(s, s.upper())
-
-
-def _torch_refs(path: Path) -> list:
-    return [TensorRef(str(path), k, _torch_code(v), tuple(v.shape), "torch", -1,
-                      v.numel() * v.element_size(), k) for k, v in _torch_state(path).items()]
-
-
-def _gguf_reader(path: Path):
-    gguf = _optional("gguf", path, "a GGUF file")
-    try:
-        return gguf, gguf.GGUFReader(str(path), "r")
-    except Exception as exc:  # noqa: BLE001
-        raise _err(path, f"cannot be read as GGUF ({exc.__class__.__name__}: {exc})") from None
-
-
-_GGUF_FLOAT = {"F32": "F32", "F16": "F16", "BF16": "BF16", "F64": "F64"}
-
-
-def _gguf_refs(path: Path) -> list:
-    gguf, r = _gguf_reader(path)
-    refs = []
-    for t in r.tensors:
-        tname = t.tensor_type.name
-        code = _GGUF_FLOAT.get(tname, f"GGUF_{tname}")
-        shape = tuple(int(s) for s in reversed([int(x) for x in t.shape]))  # GGUF lists ne[0] (columns) first
-        refs.append(TensorRef(str(path), t.name, code, shape, "gguf", int(t.data_offset),
-                              int(t.n_bytes), t.name))
-    return refs
-
-
 def list_tensors(path, fmt=None) -> list:
     """Header-only listing of a weight file as :class:`TensorRef` (no tensor data is read).
 
@@ -353,9 +286,13 @@ def list_tensors(path, fmt=None) -> list:
     if fmt == "npz":
         return _npz_refs(path)
     if fmt == "torch":
-        return _torch_refs(path)
+        from ._weights_formats import torch_refs
+
+        return torch_refs(path)
     if fmt == "gguf":
-        return _gguf_refs(path)
+        from ._weights_formats import gguf_refs
+
+        return gguf_refs(path)
     raise _err(path, f"is a {fmt} file, not a weight file")
 
 
@@ -435,15 +372,19 @@ def load_tensors(refs, *, mmap_over: int = -1, memory=None) -> dict:
                 out[r.name] = z[r.name]
         return out
     if fmt == "torch":
-        state = _torch_state(Path(path))
+        from ._weights_formats import torch_state, torch_to_numpy
+
+        state = torch_state(Path(path))
         for r in refs:
-            out[r.name] = _torch_to_numpy(state[r.member])
+            out[r.name] = torch_to_numpy(state[r.member])
         return out
     if fmt == "gguf":
-        gguf, reader = _gguf_reader(Path(path))
+        from ._weights_formats import gguf_array, gguf_reader
+
+        gguf, reader = gguf_reader(Path(path))
         by_name = {t.name: t for t in reader.tensors}
         for r in refs:
-            out[r.name] = _gguf_array(gguf, by_name[r.member], r)
+            out[r.name] = gguf_array(gguf, by_name[r.member], r)
         return out
     raise ValueError(f"{path}: cannot load tensors of format {fmt}")
 
@@ -455,42 +396,15 @@ def _npz_dtype(r: TensorRef):
     raise ValueError(f"unsupported dtype {r.dtype}")
 
 
-def _torch_to_numpy(t):
-    import torch
-
-    t = t.detach()
-    if t.dtype == torch.bfloat16:
-        a = t.view(torch.int16).numpy().view(np.uint16)
-        bf = _bf16_dtype()
-        return a.view(bf) if bf is not None else a
-    if t.dtype not in (torch.float64, torch.float32, torch.float16):
-        raise ValueError(f"unsupported dtype {_torch_code(t)}")
-    return t.numpy()
-
-
 def _memory_array(a):
     if isinstance(a, np.ndarray):
         return a
     mod = type(a).__module__
     if mod.startswith("torch"):
-        return _torch_to_numpy(a.cpu())
+        from ._weights_formats import torch_to_numpy
+
+        return torch_to_numpy(a.cpu())
     return np.asarray(a)
-
-
-def _gguf_array(gguf, t, r: TensorRef):
-    name = t.tensor_type.name
-    if name in ("F32", "F16", "F64"):
-        a = np.asarray(t.data)
-    elif name == "BF16":
-        a = np.asarray(t.data).view(np.uint16)
-        bf = _bf16_dtype()
-        a = a.view(bf) if bf is not None else a
-    else:
-        try:
-            a = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
-        except Exception as exc:  # noqa: BLE001 - an unsupported quantization is this tensor's status
-            raise ValueError(f"unsupported dtype {r.dtype} ({exc.__class__.__name__})") from None
-    return a.reshape(r.shape)
 
 
 def memory_refs(mapping, label: str) -> list:
@@ -499,7 +413,9 @@ def memory_refs(mapping, label: str) -> list:
     for k, v in mapping.items():
         mod = type(v).__module__
         if mod.startswith("torch"):
-            code, shape, nb = _torch_code(v), tuple(v.shape), v.numel() * v.element_size()
+            from ._weights_formats import torch_code
+
+            code, shape, nb = torch_code(v), tuple(v.shape), v.numel() * v.element_size()
         else:
             a = np.asarray(v) if not hasattr(v, "dtype") else v
             code = _numpy_code(np.dtype(a.dtype))
