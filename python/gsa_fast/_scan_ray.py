@@ -130,11 +130,11 @@ def run_ray(units, options, memory, sink, plan, progress, *, ray_address=None, i
     spectra)}. ``memory`` is unused (sources are paths: :func:`check_args`); ``progress`` as in
     :func:`gsa_fast.scan`. ``info`` (a dict) is filled with what the cluster did: address,
     resources, tasks, retried units."""
-    from .scan import _UnitsDone
+    from ._scan_sink import UnitsDone
 
     info = {} if info is None else info
     ray, started = connect(ray_address)
-    done = _UnitsDone(units, sink, plan, progress)
+    done = UnitsDone(units, sink, plan, progress)
     try:
         _run(ray, units, options, done, info)
         return done.results

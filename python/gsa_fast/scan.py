@@ -36,7 +36,6 @@ import functools
 import json
 import os
 import re
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ import numpy as np
 
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
-from ._scan_sink import DirSink, atomic_write
+from ._scan_sink import DirSink, UnitsDone, atomic_write
 
 __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
@@ -55,7 +54,6 @@ __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTO
 TABLE_PROVIDERS: list = []
 
 _FORMATS = ("csv", "parquet", "json")
-_TEST_UNIT_DELAY = "GSA_FAST_SCAN_TEST_UNIT_DELAY"  # test hook: seconds to sleep after each unit
 
 
 @dataclass
@@ -378,18 +376,6 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
-def _progress_bar(progress, plan):
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-                desc="scan", dynamic_ncols=True, leave=True,
-                postfix={"matrices": f"0/{plan.matrices}"} if plan.matrices else None)
-
-
 def _run_local(units, options, memory, sink, plan, progress):
     """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
 
@@ -397,7 +383,7 @@ def _run_local(units, options, memory, sink, plan, progress):
     ``units`` (the ones not done yet), hand each finished unit to ``sink.append(uid, rows,
     spectra)`` as soon as it is done (when ``sink`` is not None), and return
     ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
-    done = _UnitsDone(units, sink, plan, progress)
+    done = UnitsDone(units, sink, plan, progress)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
             # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
@@ -412,35 +398,6 @@ def _run_local(units, options, memory, sink, plan, progress):
     finally:
         done.close()
     return done.results
-
-
-class _UnitsDone:
-    """What every executor does with a finished unit: append it to the sink (atomically, as
-    soon as it is done), keep its result, advance the progress bar; ``results`` is what the
-    executor returns. Units already done (``plan.units`` not in ``units``) start the bar."""
-
-    def __init__(self, units, sink, plan, progress):
-        self.sink, self.plan, self.results = sink, plan, {}
-        self.bar = _progress_bar(progress, plan)
-        self.delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
-        self.matrices = plan.matrices - sum(u.matrices for u in units)
-        if self.bar is not None and self.matrices:
-            self.bar.update(plan.nbytes - sum(u.nbytes for u in units))
-
-    def __call__(self, u, rows, spectra):
-        if self.sink is not None:
-            self.sink.append(u.uid, rows, spectra)
-        self.results[u.uid] = (rows, spectra)
-        self.matrices += u.matrices
-        if self.bar is not None:
-            self.bar.update(u.nbytes)
-            self.bar.set_postfix(matrices=f"{self.matrices}/{self.plan.matrices}", refresh=False)
-        if self.delay:
-            time.sleep(self.delay)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 # ---------------------------------------------------------------------------------------------
