@@ -15,7 +15,13 @@ from scan_helpers import powerlaw, to_bf16_bits, write_safetensors, write_sharde
 
 pd = pytest.importorskip("pandas")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+# the child imports the gsa_fast this process imported (the installed package in CI, the
+# working tree with PYTHONPATH=python in development), never a source tree without _core
+import gsa_fast as _gsa  # noqa: E402
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [os.path.dirname(os.path.dirname(os.path.abspath(_gsa.__file__)))]
+    + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
 
 
 def test_cli_scan_on_a_file(tmp_path, rng, capsys):

@@ -18,7 +18,13 @@ from scan_helpers import bert_like, powerlaw, write_sharded
 pd = pytest.importorskip("pandas")
 SCAN = sys.modules["gsa_fast.scan"]  # the module (gsa_fast.scan is the function)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+# the child imports the gsa_fast this process imported (the installed package in CI, the
+# working tree with PYTHONPATH=python in development), never a source tree without _core
+import gsa_fast as _gsa  # noqa: E402
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [os.path.dirname(os.path.dirname(os.path.abspath(_gsa.__file__)))]
+    + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
 
 
 @pytest.mark.parametrize("read", ["copy", "mmap"])
