@@ -24,30 +24,25 @@ def minilm():
     return bundled_model_path()
 
 
-def _plain(benchmark, p):
-    res = benchmark.pedantic(g.scan, args=(p,), kwargs={"progress": False}, rounds=3, iterations=1)
-    assert "ww_alpha" not in res.layers and len(res.chains) == 0
+def _run(benchmark, p, **kw):
+    return benchmark.pedantic(g.scan, args=(p,), kwargs={"progress": False, **kw}, rounds=3, iterations=1)
 
 
 @pytest.mark.benchmark(group="scan_ww")
 def bench_scan_ww__plain(benchmark, minilm):
-    _plain(benchmark, minilm)
+    assert "ww_alpha" not in _run(benchmark, minilm).layers
 
 
 @pytest.mark.benchmark(group="scan_ww")
 def bench_scan_ww__gsa(benchmark, minilm):
-    res = benchmark.pedantic(g.scan, args=(minilm,), kwargs={"progress": False, "ww": True}, rounds=3,
-                             iterations=1)
-    assert res.layers["ww_alpha"].notna().sum() == 40
+    assert _run(benchmark, minilm, ww=True).layers["ww_alpha"].notna().sum() == 40
 
 
 @pytest.mark.benchmark(group="scan_chains")
 def bench_scan_chains__plain(benchmark, minilm):
-    _plain(benchmark, minilm)
+    assert len(_run(benchmark, minilm).chains) == 0
 
 
 @pytest.mark.benchmark(group="scan_chains")
 def bench_scan_chains__gsa(benchmark, minilm):
-    res = benchmark.pedantic(g.scan, args=(minilm,), kwargs={"progress": False, "chains": True}, rounds=3,
-                             iterations=1)
-    assert len(res.chains) == 20
+    assert len(_run(benchmark, minilm, chains=True).chains) == 20

@@ -2,8 +2,9 @@
 margins (issue 11: ``ScanResult.chains``, ``--chains``), on real safetensors files on disk.
 
 Oracles: :func:`gsa_fast.compat.weightwatcher.analyze` on the same tensors (its own spectra and
-fit: ``ww_alpha``/``ww_xmin`` identical where both routes give the same float64 spectrum, i.e.
-float64 input and ``method="svd"``; the other columns to 1e-9 relative) and
+fit: both call the same svdvals route on the same bytes, so ``ww_alpha``/``ww_xmin`` are
+identical, for float64 with ``method="svd"`` and float32 with the default Gram route; the other
+columns to 1e-9 relative, covering a different summation order) and
 :func:`gsa_fast.chain_margins` on the same matrices read by the test itself (same kernel, same
 inputs: equal to 1e-12 relative).
 """
@@ -39,11 +40,12 @@ def _checkpoint(rng, path, blocks=3, d=24, dtype=np.float64):
     return t
 
 
-def test_ww_columns_equal_analyze(rng, tmp_path):
+@pytest.mark.parametrize("dtype, method", [(np.float64, "svd"), (np.float32, "gram")])
+def test_ww_columns_equal_analyze(rng, tmp_path, dtype, method):
     p = tmp_path / "ck.safetensors"
-    t = _checkpoint(rng, p)
-    res = g.scan(p, ww=True, method="svd", progress=False)
-    want = ww.analyze(p, method="svd", min_evals=None, max_evals=None, max_N=None)
+    _checkpoint(rng, p, dtype=dtype)
+    res = g.scan(p, ww=True, method=method, progress=False)
+    want = ww.analyze(p, method=method, min_evals=None, max_evals=None, max_N=None)
     assert len(want) == 9
     by = {f"{n}.weight": r for n, r in zip(want["longname"], want.to_dict("records"))}
     lay = res.layers.set_index("name")
