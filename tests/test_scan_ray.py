@@ -163,3 +163,17 @@ def test_arguments_without_a_cluster(tmp_path, monkeypatch, checkpoints):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
     with pytest.raises(ImportError, match=r"pip install 'gsa_fast\[ray\]'"):
         g.scan(checkpoints[0], executor="ray")
+
+
+def test_ray_carries_ww_columns_and_chains(cluster, checkpoints, tmp_path):
+    """ww=True runs inside the Ray tasks (ScanOptions travels with them); chains=True runs on the
+    driver after the tasks, reading the matrices again: both equal to a local scan's."""
+    src = checkpoints[1]
+    local = g.scan(src, memory_budget=BUDGET, progress=False, threads=1, ww=True, chains=True)
+    remote = g.scan(src, memory_budget=BUDGET, out=tmp_path / "ray", progress=False, executor="ray", ww=True,
+                    chains=True)
+    _same(local, remote)
+    assert remote.layers["ww_alpha"].notna().sum() == (remote.layers["status"] == "ok").sum() > 5
+    pd.testing.assert_frame_equal(local.chains, remote.chains, check_exact=True)
+    assert list(remote.chains["chain"].unique()) == ["self_attn.o_proj.weight"] and len(remote.chains) == 4
+    assert (tmp_path / "ray" / "chains.csv").exists() and (tmp_path / "ray" / "margins.png").exists()

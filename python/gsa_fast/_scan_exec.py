@@ -8,8 +8,9 @@ while ``compute_unit`` solves the current one; a distributed executor calls ``ex
 
 Per-row columns come from :func:`diagnose` (the batched GSA diagnostics) followed by every
 provider in :data:`COLUMN_PROVIDERS`: ``provider(name, sigma) -> dict`` of extra columns
-(``sigma``: the layer's float64 singular values, descending). Later issues (WeightWatcher-style
-columns) append providers there.
+(``sigma``: the layer's float64 singular values, descending). With ``ScanOptions.ww`` the
+WeightWatcher columns (:func:`ww_row_columns`, prefix ``ww_``) are added to every "ok" row in the
+same call, so every executor (local, Ray) and ``resume`` carry them.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ._scan_plan import WorkUnit, _matrix_shape, dtype_name, parse_name, shape_s
 from .weights import load_tensors
 
 __all__ = ["ScanOptions", "COLUMN_PROVIDERS", "load_unit", "prefetch_unit", "compute_unit", "execute", "diagnose",
-           "column_names"]
+           "column_names", "ww_row_columns"]
 
 #: Extra per-row columns: callables ``(name, sigma) -> dict``; run for every row with status "ok".
 COLUMN_PROVIDERS: list = []
@@ -38,6 +39,7 @@ class ScanOptions:
     interval: tuple = (0.0, 5.0)
     mmap_over: int = -1           # tensors larger than this are memory-mapped, not read (-1: never)
     name_parser: object = parse_name
+    ww: bool = False              # add WeightWatcher's ESD columns (ww_alpha, ww_D, ...) to ok rows
 
 
 def column_names(eps) -> list:
@@ -222,11 +224,23 @@ def compute_unit(unit: WorkUnit, arrays: dict, options: ScanOptions):
             if row["status"] == "ok" and row.get("q_plus") == 0:
                 row["status"] = "zero matrix"  # spec §8.1: A = 0 is flagged; its columns are 0 or NaN
             if row["status"] == "ok":
+                if options.ww:
+                    row.update(ww_row_columns(row["shape"], spectra[k]))
                 for provider in COLUMN_PROVIDERS:
                     row.update(provider(row["name"], spectra[k]))
             out_spectra.append(spectra[k] if status[k] == "ok" else None)
         rows.append(row)
     return rows, out_spectra
+
+
+def ww_row_columns(shape: str, sigma) -> dict:
+    """WeightWatcher's per-layer columns (``ww_alpha``, ``ww_D``, ``ww_xmin``, ...) of one scan row
+    from its matrix shape ``"NxM"`` and its singular values
+    (:func:`gsa_fast.compat.weightwatcher.ww_columns`)."""
+    from .compat.weightwatcher import ww_columns
+
+    n, m = (int(x) for x in shape.split("x")[:2])
+    return ww_columns(sigma, n, m, prefix="ww_")
 
 
 def execute(unit: WorkUnit, options: ScanOptions, memory=None):

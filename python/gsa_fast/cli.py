@@ -73,13 +73,24 @@ def _cmd_scan(args, parser) -> int:
         except FileNotFoundError as exc:
             parser.error(str(exc))
     progress = None if args.progress is None else args.progress
+    chains = False
+    if args.chain:  # --chain NAME=RE1,RE2 (repeatable): user chains, beside the role chains
+        chains = {}
+        for spec in args.chain:
+            name, sep, pats = spec.partition("=")
+            if not sep or not name or not pats:
+                parser.error(f"argument --chain: must be NAME=REGEX[,REGEX...]; got {spec!r}")
+            chains[name] = pats.split(",")
+    elif args.chains:
+        chains = True
     try:
         res = g.scan(sources if len(sources) > 1 else sources[0], include=args.include, exclude=args.exclude,
                      eps=tuple(args.eps), method=args.method, device=args.device, out=args.out,
                      resume=args.resume, progress=progress, threads=args.threads,
                      memory_budget=args.memory_budget, format=args.format,
-                     executor="local" if args.ray is None else "ray", ray_address=args.ray or None)
-    except (ValueError, FileNotFoundError, ImportError, PermissionError, IsADirectoryError) as exc:
+                     executor="local" if args.ray is None else "ray", ray_address=args.ray or None,
+                     ww=args.ww, chains=chains)
+    except (ValueError, TypeError, FileNotFoundError, ImportError, PermissionError, IsADirectoryError) as exc:
         parser.error(str(exc))
     out = sys.stderr if args.json == "-" else sys.stdout  # stdout carries the JSON alone then
     layers = res.layers
@@ -112,7 +123,8 @@ def _cmd_scan(args, parser) -> int:
               f"diagnostics {solve:.3f} s ({c['numpy_svd_loop_s'] / max(solve, 1e-9):.1f}x, one run on this "
               f"machine); largest deviation {c['max_error_in_contract_units']:.2g} x max(m,n)*u*sigma_1", file=out)
     if args.out:
-        print(f"\nwrote {args.out}/layers.{args.format}, spectra.npz, scan.json, profile.png, esd.png",
+        extra = f", chains.{args.format}" + (", margins.png" if len(res.chains) else "") if chains else ""
+        print(f"\nwrote {args.out}/layers.{args.format}, spectra.npz, scan.json, profile.png, esd.png{extra}",
               file=sys.stderr)
     if args.json:
         from .scan import _jsonable
@@ -163,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE ('-': stdout)")
     s.add_argument("--compare", action="store_true",
                    help="also time the float64 numpy SVD loop on the same matrices and report the deviation")
+    s.add_argument("--ww", action="store_true",
+                   help="add WeightWatcher's ESD columns (ww_alpha, ww_D, ww_xmin, ...; ~1-2 ms per layer)")
+    s.add_argument("--chains", action="store_true",
+                   help="chain margins of each role's matrices in block order (matrices read again from "
+                        "SOURCE); with --out: chains.<fmt> and margins.png")
+    s.add_argument("--chain", action="append", metavar="NAME=REGEX[,REGEX...]",
+                   help="a user chain by name patterns (repeatable; implies --chains)")
     s.set_defaults(func=_cmd_scan)
     return p
 

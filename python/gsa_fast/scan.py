@@ -67,12 +67,15 @@ class ScanResult:
     info : dict — model (checkpoint label), sources, files, options, timings, skipped-tensor
         counts by reason, build info
     tables : dict name → DataFrame of extra tables (e.g. the chain report)
+    chains : DataFrame of chain interfaces (``scan(..., chains=...)``; docs/margins.md), empty
+        when not asked
     """
 
     layers: object
     spectra: dict
     info: dict
     tables: dict = field(default_factory=dict)
+    chains: object = field(default_factory=lambda: _empty_chains())
 
     def key(self, row) -> str:
         return row["name"] if len(self.info.get("checkpoints", ())) <= 1 else f"{row['checkpoint']}:{row['name']}"
@@ -88,6 +91,15 @@ class ScanResult:
         written = [_write_table(self.layers, d / f"layers.{format}", format)]
         for name, table in self.tables.items():
             written.append(_write_table(table, d / f"{name}.{format}", format))
+        if self.info.get("options", {}).get("chains"):  # asked: chains.<fmt>, and margins.png if any row
+            written.append(_write_table(self.chains, d / f"chains.{format}", format))
+            if len(self.chains):
+                from ._scan_chains import plot_chains
+
+                tmp = d / ".margins.tmp.png"
+                plot_chains(self.chains, tmp)
+                os.replace(tmp, d / "margins.png")
+                written.append(d / "margins.png")
         import io
 
         buf = io.BytesIO()
@@ -118,6 +130,12 @@ class ScanResult:
             os.replace(tmp, target)
             out.append(target)
         return out
+
+
+def _empty_chains():
+    from ._scan_chains import empty_chains
+
+    return empty_chains()
 
 
 def _write_table(df, path: Path, fmt: str) -> Path:
@@ -206,7 +224,8 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
 
 def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", device="cpu", out=None,
          resume=False, progress=None, threads=None, memory_budget=None, executor="local",
-         format="csv", name_parser=None, read="mmap", ray_address=None) -> ScanResult:
+         format="csv", name_parser=None, read="mmap", ray_address=None, ww=False,
+         chains=False) -> ScanResult:
     """Spectral scan of every layer matrix of one or several checkpoints.
 
     Parameters
@@ -253,6 +272,18 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     ray_address : str, optional
         With ``executor="ray"``: the cluster to connect to (``host:port``, ``ray://host:port``);
         None: ``$RAY_ADDRESS`` if set, else a local cluster started (and stopped) by the scan.
+    ww : bool
+        Add WeightWatcher's per-layer ESD columns, prefixed ``ww_`` (``ww_alpha``, ``ww_D``,
+        ``ww_xmin``, ``ww_num_pl_spikes``, ...; :func:`gsa_fast.compat.weightwatcher.ww_columns`)
+        to every "ok" row, computed in the same per-unit call (local, Ray, resume). Opt-in: about
+        1–2 ms per layer. ``ww_alpha`` is WeightWatcher's ESD power-law exponent, not the chart
+        exponents ``alpha_top``/``alpha_bures``/``alpha_lsq``.
+    chains : bool or dict chain name -> list of regexes
+        ``True``: fill ``ScanResult.chains`` with the chain margins of each role's "ok" matrices in
+        block order (runs where consecutive products are defined); a dict adds user chains by name
+        patterns (also with the role chains). The matrices are read again from the source after
+        the scan, one chain at a time (with ``executor="ray"``: on the driver). With ``out``:
+        ``chains.<format>`` and ``margins.png``.
 
     Returns
     -------
@@ -276,6 +307,11 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         raise _fn_error("out", "a directory when resume=True", "None")
     if ray_address is not None and executor != "ray":
         raise _fn_error("ray_address", "None unless executor='ray'", repr(ray_address))
+    if not isinstance(ww, (bool, np.bool_)):
+        raise TypeError(f"scan(): ww must be a bool; got {type(ww).__name__}")
+    from ._scan_chains import check_chains
+
+    chain_patterns = check_chains(chains)
     parser = name_parser or parse_name
     sink = None
     plan_options = {"sources": [str(s) if isinstance(s, Path) else "<mapping>" for s in sources],
@@ -291,13 +327,19 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     plan = plan_scan(sources, include=inc, exclude=exc, unit_bytes=unit_bytes, name_parser=parser)
     t_plan = time.perf_counter()
     options = ScanOptions(eps=eps_t, method=method, device=device, threads=threads,
-                          mmap_over=0 if read == "mmap" else unit_bytes, name_parser=parser)
+                          mmap_over=0 if read == "mmap" else unit_bytes, name_parser=parser, ww=bool(ww))
     memory = {f"memory:{lab}": s for s, lab in zip(sources, plan.checkpoints) if not isinstance(s, Path)}
 
     done_rows, done_spectra = {}, {}
     if sink is not None:
         if resume:
             done_rows, done_spectra = sink.load()
+            if ww:  # rows of an earlier run without ww: their columns from the stored spectra
+                from ._scan_exec import ww_row_columns
+
+                for k, r in done_rows.items():
+                    if r.get("status") == "ok" and "ww_alpha" not in r and done_spectra.get(k) is not None:
+                        r.update(ww_row_columns(r["shape"], done_spectra[k]))
         sink.start()
     todo = [u for u in plan.units if not all(k in done_rows for k in unit_keys(u))]
     run = EXECUTORS[executor]
@@ -325,7 +367,7 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         "model": plan.checkpoints[0] if len(plan.checkpoints) == 1 else list(plan.checkpoints),
         "sources": plan_options["sources"], "checkpoints": plan.checkpoints, "files": plan.files,
         "options": {**plan_options, "device": device, "threads": threads, "format": format, "executor": executor,
-                    "read": read},
+                    "read": read, "ww": bool(ww), "chains": chains if isinstance(chains, dict) else bool(chains)},
         "matrices": int(len(result.layers)), "parameters": int(_params(result.layers)),
         "bytes_planned": int(plan.nbytes), "units": len(plan.units), "units_resumed": len(plan.units) - len(todo),
         "skipped": dict(plan.skipped),
@@ -335,6 +377,12 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     })
     if executor_info:
         result.info["ray"] = executor_info
+    if chain_patterns is not None:  # weights read again, one chain at a time (Ray: here, on the driver)
+        from ._scan_chains import scan_result_chains
+
+        t0 = time.perf_counter()
+        result.chains = scan_result_chains(result.layers, plan, memory, chain_patterns)
+        result.info["timings"]["chains_s"] = time.perf_counter() - t0
     for provider in TABLE_PROVIDERS:
         result.tables.update(provider(result))
     if sink is not None:
