@@ -57,7 +57,7 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
       continue;
     }
     const bool ascending = not_desc;  // sorted, but not descending
-    const double scale = math::pow2_scale_for(mx);
+    const double scale = math::pow2_scale(mx);
     if (tid < kMaxEps) counts[tid] = 0;
     int cnt[kMaxEps];
     for (int e = 0; e < kMaxEps; ++e) cnt[e] = 0;
