@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -81,6 +82,34 @@ LoadInfo load(const Stack& s, int64_t off, int nb, int64_t rows, int64_t cols, d
   return s.f32 ? load_t<float>(base, rs, cs, rows, cols, W)
                : load_t<double>(base, rs, cs, rows, cols, W);
 }
+
+// The kernels' one Status (status.hpp): workers report each pair's BuresStatus concurrently; the
+// failure of the lowest batch index is kept, its operand (0 first, 1 second) in `position`.
+class FirstFailure {
+ public:
+  explicit FirstFailure(Status* out) : out_(out) { *out_ = Status{}; }
+  void report(int64_t i, int8_t code) {
+    if (code == kBuresOk) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (out_->code != kStatusOk && out_->index <= i) return;
+    Status st;
+    st.index = i;
+    if (code == kBuresLapack) {
+      st.code = kStatusLapack;
+    } else {
+      const int which = code <= kBuresNeg1 ? 0 : 1, kind = code - 3 * which;
+      st.position = which;
+      st.code = kind == kBuresNonFinite1 ? kStatusNonFinite
+              : kind == kBuresNonSym1    ? kStatusAsymmetric
+                                         : kStatusNegative;
+    }
+    *out_ = st;
+  }
+
+ private:
+  Status* out_;
+  std::mutex mu_;
+};
 
 // Runs body(ws, i) for i in [0, B) on at most nthreads workers, each with ONE workspace made by
 // make() (so LAPACK work arrays are allocated once per worker, not per item); items are handed
@@ -178,7 +207,8 @@ int eig_psd(GeneralWork& ws, double* W, double* w, const LoadInfo& li, double sy
 
 void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t n64,
                    double sym_rtol_p, double psd_rtol_p, double sym_rtol_q, double psd_rtol_q,
-                   double* out_dist, double* out_fid, int8_t* status, int nthreads) {
+                   double* out_dist, double* out_fid, Status* status, int nthreads) {
+  FirstFailure fail(status);
   const int64_t B = batch_count(nb, batch_shape);
   if (B == 0) return;
   const int n = to_int(n64);
@@ -186,7 +216,6 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
     for (int64_t i = 0; i < B; ++i) {
       if (out_dist) out_dist[i] = 0.0;
       if (out_fid) out_fid[i] = 0.0;
-      status[i] = kBuresOk;
     }
     return;
   }
@@ -284,7 +313,7 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
         }
       }
     }
-    status[b] = st;
+    fail.report(b, st);
     // F carries 2^((eP+eQ)/2), trP 2^eP, trQ 2^eQ: combine in the common unit 2^e, e = min (the
     // larger matrix's scale; the smaller one's terms may underflow there, as they are negligible)
     const int e = std::min(eP, eQ), eF = (eP + eQ) / 2;
@@ -330,8 +359,9 @@ struct FactorWork {
 }  // namespace
 
 void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
-                   const int64_t* batch_shape, int64_t n64, double* out_dist, int8_t* status,
+                   const int64_t* batch_shape, int64_t n64, double* out_dist, Status* status,
                    int nthreads) {
+  FirstFailure fail(status);
   const int64_t Bn = batch_count(nb, batch_shape);
   if (Bn == 0) return;
   const int n = to_int(n64), a = to_int(a_rows), b = to_int(b_rows);
@@ -417,7 +447,7 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
         for (int j = std::min(ra, rb) - 1; j >= 0; --j) nuc += w.sv[j];  // small to large
       }
     }
-    status[i] = st;
+    fail.report(i, st);
     out_dist[i] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, ssa + ssb - 2.0 * nuc)), -e) : NAN;
   });
 }
@@ -522,8 +552,9 @@ const bool kBuresHaveAvx2 = __builtin_cpu_supports("avx2");
 }  // namespace
 
 void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n, bool sort_desc,
-                double neg_rtol_a, double neg_rtol_b, double* out, int8_t* status,
+                double neg_rtol_a, double neg_rtol_b, double* out, Status* status,
                 int nthreads) {
+  FirstFailure fail(status);
   const int64_t B = batch_count(nb, batch_shape);
   if (B == 0) return;
   const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n));
@@ -543,10 +574,7 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
                                                          batch_offset(i, nb, batch_shape, a.strides));
       const double* pb = reinterpret_cast<const double*>(static_cast<const char*>(b.data) +
                                                          batch_offset(i, nb, batch_shape, b.strides));
-      if (diag_row_avx2(pa, pb, n, &out[i])) {
-        status[i] = kBuresOk;
-        return;
-      }
+      if (diag_row_avx2(pa, pb, n, &out[i])) return;
     }
 #else
     (void)direct;
@@ -562,7 +590,7 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
         sort_descending(wa);
         sort_descending(wb);
       }
-      status[i] = st;
+      fail.report(i, st);
       out[i] = st == kBuresOk ? math::bures_diag<double>(wa.data(), 1, wb.data(), 1, n) : NAN;
     }
   });

@@ -5,21 +5,6 @@ from typing import overload
 import numpy
 import numpy.typing
 
-class BuresStatus:
-    ok: BuresStatus
-    nonfinite_1: BuresStatus
-    nonsymmetric_1: BuresStatus
-    negative_1: BuresStatus
-    nonfinite_2: BuresStatus
-    nonsymmetric_2: BuresStatus
-    negative_2: BuresStatus
-    lapack: BuresStatus
-    def __int__(self) -> int: ...
-    def __index__(self) -> int: ...
-    @property
-    def name(self) -> str: ...
-    __members__: dict[str, BuresStatus]
-
 class ChartKind:
     top: ChartKind
     bures: ChartKind
@@ -102,6 +87,7 @@ class StatusCode:
     nan: StatusCode
     inf: StatusCode
     negative: StatusCode
+    asymmetric: StatusCode
     def __int__(self) -> int: ...
     def __index__(self) -> int: ...
     @property
@@ -110,11 +96,11 @@ class StatusCode:
 
 blas: str
 
-def bures_diag(a: numpy.ndarray, b: numpy.ndarray, sort_desc: bool, neg_rtol_a: typing.SupportsFloat | typing.SupportsIndex, neg_rtol_b: typing.SupportsFloat | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64], status: numpy.typing.NDArray[numpy.int8], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None: ...
+def bures_diag(a: numpy.ndarray, b: numpy.ndarray, sort_desc: bool, neg_rtol_a: typing.SupportsFloat | typing.SupportsIndex, neg_rtol_b: typing.SupportsFloat | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple: ...
 
-def bures_factors(A: numpy.ndarray, B: numpy.ndarray, out: numpy.typing.NDArray[numpy.float64], status: numpy.typing.NDArray[numpy.int8], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None: ...
+def bures_factors(A: numpy.ndarray, B: numpy.ndarray, out: numpy.typing.NDArray[numpy.float64], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple: ...
 
-def bures_general(P: numpy.ndarray, Q: numpy.ndarray, sym_rtol_p: typing.SupportsFloat | typing.SupportsIndex, psd_rtol_p: typing.SupportsFloat | typing.SupportsIndex, sym_rtol_q: typing.SupportsFloat | typing.SupportsIndex, psd_rtol_q: typing.SupportsFloat | typing.SupportsIndex, out_dist: object, out_fid: object, status: numpy.typing.NDArray[numpy.int8], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None: ...
+def bures_general(P: numpy.ndarray, Q: numpy.ndarray, sym_rtol_p: typing.SupportsFloat | typing.SupportsIndex, psd_rtol_p: typing.SupportsFloat | typing.SupportsIndex, sym_rtol_q: typing.SupportsFloat | typing.SupportsIndex, psd_rtol_q: typing.SupportsFloat | typing.SupportsIndex, out_dist: object, out_fid: object, nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple: ...
 
 def chain_scan(factors: list, gates: list, B: typing.SupportsInt | typing.SupportsIndex, L: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, panel_f32: bool, tau: typing.SupportsFloat | typing.SupportsIndex, out: numpy.typing.NDArray[numpy.float64], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None: ...
 

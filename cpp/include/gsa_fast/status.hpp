@@ -15,13 +15,16 @@ enum StatusCode : int {
   kStatusLapack = 2,     // LAPACK returned info != 0
   kStatusNaN = 3,        // NaN at `position`
   kStatusInf = 4,        // ±Inf at `position`
-  kStatusNegative = 5,   // a negative value at `position` (singular values must be >= 0)
+  kStatusNegative = 5,   // a negative value at `position` (singular values must be >= 0); for
+                         // the Bures pair kernels: a clearly negative eigenvalue / entry of
+                         // operand `position`
+  kStatusAsymmetric = 6,  // Bures: operand `position` (0 first, 1 second) is not symmetric
 };
 
 struct Status {
   int code = kStatusOk;
   int64_t index = -1;     // batch element (flat index), -1 when code == kStatusOk
-  int64_t position = -1;  // element inside it, -1 when not known
+  int64_t position = -1;  // element inside it (for a pair kernel: the operand, 0 or 1), -1 when not known
   int64_t info = 0;       // solver detail (LAPACK info)
 };
 
