@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -83,33 +82,23 @@ LoadInfo load(const Stack& s, int64_t off, int nb, int64_t rows, int64_t cols, d
                : load_t<double>(base, rs, cs, rows, cols, W);
 }
 
-// The kernels' one Status (status.hpp): workers report each pair's BuresStatus concurrently; the
-// failure of the lowest batch index is kept, its operand (0 first, 1 second) in `position`.
-class FirstFailure {
- public:
-  explicit FirstFailure(Status* out) : out_(out) { *out_ = Status{}; }
-  void report(int64_t i, int8_t code) {
-    if (code == kBuresOk) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (out_->code != kStatusOk && out_->index <= i) return;
-    Status st;
-    st.index = i;
-    if (code == kBuresLapack) {
-      st.code = kStatusLapack;
-    } else {
-      const int which = code <= kBuresNeg1 ? 0 : 1, kind = code - 3 * which;
-      st.position = which;
-      st.code = kind == kBuresNonFinite1 ? kStatusNonFinite
-              : kind == kBuresNonSym1    ? kStatusAsymmetric
-                                         : kStatusNegative;
-    }
-    *out_ = st;
+// A pair's BuresStatus as the one Status (status.hpp): the operand (0 first, 1 second) goes in
+// `position`.
+Status pair_status(int64_t i, int8_t code) {
+  Status st;
+  if (code == kBuresOk) return st;
+  st.index = i;
+  if (code == kBuresLapack) {
+    st.code = kStatusLapack;
+    return st;
   }
-
- private:
-  Status* out_;
-  std::mutex mu_;
-};
+  const int which = code <= kBuresNeg1 ? 0 : 1, kind = code - 3 * which;
+  st.position = which;
+  st.code = kind == kBuresNonFinite1 ? kStatusNonFinite
+          : kind == kBuresNonSym1    ? kStatusAsymmetric
+                                     : kStatusNegative;
+  return st;
+}
 
 // Runs body(ws, i) for i in [0, B) on at most nthreads workers, each with ONE workspace made by
 // make() (so LAPACK work arrays are allocated once per worker, not per item); items are handed
@@ -313,7 +302,7 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
         }
       }
     }
-    fail.report(b, st);
+    fail.report(pair_status(b, st));
     // F carries 2^((eP+eQ)/2), trP 2^eP, trQ 2^eQ: combine in the common unit 2^e, e = min (the
     // larger matrix's scale; the smaller one's terms may underflow there, as they are negligible)
     const int e = std::min(eP, eQ), eF = (eP + eQ) / 2;
@@ -447,7 +436,7 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
         for (int j = std::min(ra, rb) - 1; j >= 0; --j) nuc += w.sv[j];  // small to large
       }
     }
-    fail.report(i, st);
+    fail.report(pair_status(i, st));
     out_dist[i] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, ssa + ssb - 2.0 * nuc)), -e) : NAN;
   });
 }
@@ -590,7 +579,7 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
         sort_descending(wa);
         sort_descending(wb);
       }
-      fail.report(i, st);
+      fail.report(pair_status(i, st));
       out[i] = st == kBuresOk ? math::bures_diag<double>(wa.data(), 1, wb.data(), 1, n) : NAN;
     }
   });
