@@ -19,7 +19,7 @@ constexpr int kMaxEps = 32;
 template <class T>
 __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
                                        const int64_t* lengths, int64_t nspec, const double* eps,
-                                       int neps, int64_t* out, int32_t* status) {
+                                       int neps, int64_t* out, int64_t* status) {
   __shared__ double tile[kThreads];
   __shared__ double red[kThreads];
   __shared__ int counts[kMaxEps];
@@ -52,12 +52,15 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
     mx = red[0];
     __syncthreads();
     if (bad || (not_desc && not_asc) || mx == 0.0) {
-      if (tid == 0) status[i] = bad ? 1 : ((not_desc && not_asc) ? 2 : 0);
+      if (tid == 0) {
+        if (bad) atomicMin(reinterpret_cast<unsigned long long*>(status), (unsigned long long)i);
+        else if (not_desc && not_asc) status[1] = 1;  // any block may set it; all write 1
+      }
       for (int e = tid; e < neps; e += kThreads) out[i * neps + e] = 0;
       continue;
     }
     const bool ascending = not_desc;  // sorted, but not descending
-    const double scale = math::pow2_scale_for(mx);
+    const double scale = math::pow2_scale(mx);
     if (tid < kMaxEps) counts[tid] = 0;
     int cnt[kMaxEps];
     for (int e = 0; e < kMaxEps; ++e) cnt[e] = 0;
@@ -95,14 +98,13 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
       if (cnt[e]) atomicAdd(&counts[e], cnt[e]);
     __syncthreads();
     for (int e = tid; e < neps; e += kThreads) out[i * neps + e] = 1 + (int64_t)counts[e];
-    if (tid == 0) status[i] = 0;
     __syncthreads();
   }
 }
 
 template <class T>
 int launch(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
-           const double* eps, int neps, int64_t* out, int32_t* status, uintptr_t stream) {
+           const double* eps, int neps, int64_t* out, int64_t* status, uintptr_t stream) {
   if (nspec <= 0) return 0;
   if (neps > kMaxEps || neps < 0) return (int)cudaErrorInvalidValue;
   const int blocks = (int)(nspec < 16384 ? nspec : 16384);
@@ -114,13 +116,13 @@ int launch(const T* values, const int64_t* starts, const int64_t* lengths, int64
 }  // namespace
 
 int truncation_rank_f64(const double* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const double* eps, int neps, int64_t* out, int32_t* status,
+                        int64_t nspec, const double* eps, int neps, int64_t* out, int64_t* status,
                         uintptr_t stream) {
   return launch(values, starts, lengths, nspec, eps, neps, out, status, stream);
 }
 
 int truncation_rank_f32(const float* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const double* eps, int neps, int64_t* out, int32_t* status,
+                        int64_t nspec, const double* eps, int neps, int64_t* out, int64_t* status,
                         uintptr_t stream) {
   return launch(values, starts, lengths, nspec, eps, neps, out, status, stream);
 }

@@ -7,14 +7,16 @@ namespace gsa {
 namespace cuda {
 
 // Truncation ranks r_ε (spec §8.1) of each spectrum values[starts[i] .. +lengths[i]) (sorted
-// descending or ascending; anything else is reported as status 2), for neps ≤ 32 levels eps
-// (device array). out: nspec × neps int64. status: nspec int32 (0 ok, 1 non-finite or negative,
-// 2 unsorted). Returns a cudaError_t as int.
+// descending or ascending; anything else is reported as unsorted), for neps ≤ 32 levels eps
+// (device array). out: nspec × neps int64. status: 2 int64 on the device, set by the caller to
+// {INT64_MAX, 0}: status[0] becomes the lowest index of a spectrum holding NaN, Inf or a negative
+// value (atomicMin), status[1] 1 when some spectrum is unsorted; Python turns them into the one
+// Status (gsa_fast._status). Returns a cudaError_t as int.
 int truncation_rank_f64(const double* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const double* eps, int neps, int64_t* out, int32_t* status,
+                        int64_t nspec, const double* eps, int neps, int64_t* out, int64_t* status,
                         uintptr_t stream);
 int truncation_rank_f32(const float* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const double* eps, int neps, int64_t* out, int32_t* status,
+                        int64_t nspec, const double* eps, int neps, int64_t* out, int64_t* status,
                         uintptr_t stream);
 
 }  // namespace cuda

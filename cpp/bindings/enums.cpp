@@ -18,7 +18,8 @@ void bind_enums(py::module_& m) {
       .value("lapack", kStatusLapack)
       .value("nan", kStatusNaN)
       .value("inf", kStatusInf)
-      .value("negative", kStatusNegative);
+      .value("negative", kStatusNegative)
+      .value("asymmetric", kStatusAsymmetric);
   py::enum_<cpu::ChartKind>(m, "ChartKind", py::arithmetic(), "exponent charts (spec §6.2)")
       .value("top", cpu::kChartTop)
       .value("bures", cpu::kChartBures)
@@ -52,15 +53,6 @@ void bind_enums(py::module_& m) {
       .value("syevd", cpu::kEigSyevd)
       .value("syevd_2stage", cpu::kEigSyevd2Stage)
       .value("band", cpu::kEigBand);
-  py::enum_<cpu::BuresStatus>(m, "BuresStatus", py::arithmetic(), "per-pair status of the Bures kernels")
-      .value("ok", cpu::kBuresOk)
-      .value("nonfinite_1", cpu::kBuresNonFinite1)
-      .value("nonsymmetric_1", cpu::kBuresNonSym1)
-      .value("negative_1", cpu::kBuresNeg1)
-      .value("nonfinite_2", cpu::kBuresNonFinite2)
-      .value("nonsymmetric_2", cpu::kBuresNonSym2)
-      .value("negative_2", cpu::kBuresNeg2)
-      .value("lapack", cpu::kBuresLapack);
 }
 
 }  // namespace bind

@@ -82,6 +82,24 @@ LoadInfo load(const Stack& s, int64_t off, int nb, int64_t rows, int64_t cols, d
                : load_t<double>(base, rs, cs, rows, cols, W);
 }
 
+// A pair's BuresStatus as the one Status (status.hpp): the operand (0 first, 1 second) goes in
+// `position`.
+Status pair_status(int64_t i, int8_t code) {
+  Status st;
+  if (code == kBuresOk) return st;
+  st.index = i;
+  if (code == kBuresLapack) {
+    st.code = kStatusLapack;
+    return st;
+  }
+  const int which = code <= kBuresNeg1 ? 0 : 1, kind = code - 3 * which;
+  st.position = which;
+  st.code = kind == kBuresNonFinite1 ? kStatusNonFinite
+          : kind == kBuresNonSym1    ? kStatusAsymmetric
+                                     : kStatusNegative;
+  return st;
+}
+
 // Runs body(ws, i) for i in [0, B) on at most nthreads workers, each with ONE workspace made by
 // make() (so LAPACK work arrays are allocated once per worker, not per item); items are handed
 // out dynamically, grain at a time.
@@ -178,7 +196,8 @@ int eig_psd(GeneralWork& ws, double* W, double* w, const LoadInfo& li, double sy
 
 void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t n64,
                    double sym_rtol_p, double psd_rtol_p, double sym_rtol_q, double psd_rtol_q,
-                   double* out_dist, double* out_fid, int8_t* status, int nthreads) {
+                   double* out_dist, double* out_fid, Status* status, int nthreads) {
+  FirstFailure fail(status);
   const int64_t B = batch_count(nb, batch_shape);
   if (B == 0) return;
   const int n = to_int(n64);
@@ -186,7 +205,6 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
     for (int64_t i = 0; i < B; ++i) {
       if (out_dist) out_dist[i] = 0.0;
       if (out_fid) out_fid[i] = 0.0;
-      status[i] = kBuresOk;
     }
     return;
   }
@@ -284,7 +302,7 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
         }
       }
     }
-    status[b] = st;
+    fail.report(pair_status(b, st));
     // F carries 2^((eP+eQ)/2), trP 2^eP, trQ 2^eQ: combine in the common unit 2^e, e = min (the
     // larger matrix's scale; the smaller one's terms may underflow there, as they are negligible)
     const int e = std::min(eP, eQ), eF = (eP + eQ) / 2;
@@ -330,8 +348,9 @@ struct FactorWork {
 }  // namespace
 
 void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
-                   const int64_t* batch_shape, int64_t n64, double* out_dist, int8_t* status,
+                   const int64_t* batch_shape, int64_t n64, double* out_dist, Status* status,
                    int nthreads) {
+  FirstFailure fail(status);
   const int64_t Bn = batch_count(nb, batch_shape);
   if (Bn == 0) return;
   const int n = to_int(n64), a = to_int(a_rows), b = to_int(b_rows);
@@ -417,7 +436,7 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
         for (int j = std::min(ra, rb) - 1; j >= 0; --j) nuc += w.sv[j];  // small to large
       }
     }
-    status[i] = st;
+    fail.report(pair_status(i, st));
     out_dist[i] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, ssa + ssb - 2.0 * nuc)), -e) : NAN;
   });
 }
@@ -522,8 +541,9 @@ const bool kBuresHaveAvx2 = __builtin_cpu_supports("avx2");
 }  // namespace
 
 void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n, bool sort_desc,
-                double neg_rtol_a, double neg_rtol_b, double* out, int8_t* status,
+                double neg_rtol_a, double neg_rtol_b, double* out, Status* status,
                 int nthreads) {
+  FirstFailure fail(status);
   const int64_t B = batch_count(nb, batch_shape);
   if (B == 0) return;
   const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n));
@@ -543,10 +563,7 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
                                                          batch_offset(i, nb, batch_shape, a.strides));
       const double* pb = reinterpret_cast<const double*>(static_cast<const char*>(b.data) +
                                                          batch_offset(i, nb, batch_shape, b.strides));
-      if (diag_row_avx2(pa, pb, n, &out[i])) {
-        status[i] = kBuresOk;
-        return;
-      }
+      if (diag_row_avx2(pa, pb, n, &out[i])) return;
     }
 #else
     (void)direct;
@@ -562,7 +579,7 @@ void bures_diag(Stack a, Stack b, int nb, const int64_t* batch_shape, int64_t n,
         sort_descending(wa);
         sort_descending(wb);
       }
-      status[i] = st;
+      fail.report(pair_status(i, st));
       out[i] = st == kBuresOk ? math::bures_diag<double>(wa.data(), 1, wb.data(), 1, n) : NAN;
     }
   });

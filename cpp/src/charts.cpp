@@ -255,8 +255,9 @@ double bures_chart(const std::vector<double>& s, const double* u, const double* 
 template <class T>
 void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                   const int64_t* d, int64_t nd, int chart, double lo, double hi, int64_t k0,
-                  int64_t k1, double* alpha, double* intercept, int64_t* qplus, int64_t* bad,
+                  int64_t k1, double* alpha, double* intercept, int64_t* qplus, Status* status,
                   int nthreads) {
+  FirstFailure fail(status);
   std::vector<double> u, rho, e0;
   if (chart == kChartTop) {
     u = log_table(4 * math::kHeadTerms + 1);  // the direct range of g_sums
@@ -285,7 +286,7 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
       double vmax = 0.0;
       bool sorted = true;
       const int64_t pos = scan(x, len, &q, &vmax, &imax, &sorted);
-      bad[i] = pos;
+      if (pos >= 0) fail.report(invalid_value((double)x[pos], i, pos));
       qplus[i] = q;
       alpha[i] = NAN;
       if (intercept) intercept[i] = NAN;
@@ -318,7 +319,8 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
 template <class T>
 void chart_residual(const T* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                     const int64_t* d, int64_t nd, const double* alpha, int kind, double* out,
-                    int64_t* qplus, int64_t* bad, int nthreads) {
+                    int64_t* qplus, Status* status, int nthreads) {
+  FirstFailure fail(status);
   std::vector<double> u;
   if (kind != kRadialResidual) u = log_table(max_length(lengths, n));
   parallel_for(n, nthreads, 16, [&](int64_t b, int64_t e) {
@@ -330,7 +332,7 @@ void chart_residual(const T* values, const int64_t* starts, const int64_t* lengt
       double vmax = 0.0;
       bool sorted = true;
       const int64_t pos = scan(x, len, &q, &vmax, &imax, &sorted);
-      bad[i] = pos;
+      if (pos >= 0) fail.report(invalid_value((double)x[pos], i, pos));
       qplus[i] = q;
       out[i] = NAN;
       const int64_t di = nd ? d[i] : q;
@@ -353,10 +355,10 @@ void chart_residual(const T* values, const int64_t* starts, const int64_t* lengt
 #define GSA_CHARTS_INSTANTIATE(T)                                                              \
   template void fit_exponent<T>(const T*, const int64_t*, const int64_t*, int64_t,             \
                                 const int64_t*, int64_t, int, double, double, int64_t, int64_t, \
-                                double*, double*, int64_t*, int64_t*, int);                    \
+                                double*, double*, int64_t*, Status*, int);                    \
   template void chart_residual<T>(const T*, const int64_t*, const int64_t*, int64_t,           \
                                   const int64_t*, int64_t, const double*, int, double*,        \
-                                  int64_t*, int64_t*, int);
+                                  int64_t*, Status*, int);
 GSA_CHARTS_INSTANTIATE(float)
 GSA_CHARTS_INSTANTIATE(double)
 #undef GSA_CHARTS_INSTANTIATE

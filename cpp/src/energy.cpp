@@ -43,8 +43,9 @@ int fused_pass(const Get& get, int64_t q, double vmax, double* ws, SpecSums& sp)
   if (q == 0) return kOk;
   const double x0 = get(0);
   if (!(x0 >= 0.0 && x0 <= vmax)) return kBad;  // NaN, Inf or negative σ_1
-  const double scale = math::pow2_scale_for(x0);
-  double s = 0.0, c = 0.0, prev = 0.0, best = 0.0;
+  const double scale = math::pow2_scale(x0);
+  math::KahanSum acc;
+  double prev = 0.0, best = 0.0;
   int64_t nnz = 0;
   for (int64_t j = q - 1; j >= 0; --j) {
     const double v = get(j);
@@ -53,8 +54,8 @@ int fused_pass(const Get& get, int64_t q, double vmax, double* ws, SpecSums& sp)
     prev = v;
     nnz += (v > 0.0);
     const double u = v * scale;
-    math::neumaier_add(s, c, u * u);
-    double t = s + c;
+    acc.add(u * u);
+    double t = acc.value();
     if (t < best) t = best;  // guard the monotonicity the binary search relies on
     best = t;
     ws[j] = t;
@@ -137,26 +138,26 @@ bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const Ener
   }
   if (nbad) return false;
   if (r.rank) r.rank[i] = above;
-  const double scale = math::pow2_scale_for(best);
+  const double scale = math::pow2_scale(best);
   const double top = (best * scale) * (best * scale);
-  double s = 0.0, c = 0.0;
+  math::KahanSum acc;
   for (int64_t k = 0; k < q; ++k) {
     const double u = (double)x[k] * scale;
-    if (k != imax) math::neumaier_add(s, c, u * u);
+    if (k != imax) acc.add(u * u);
   }
-  const double rest = s + c;  // Σ_{k≥2} σ_k² (scaled)
-  math::neumaier_add(s, c, top);
-  const double tot = s + c;
+  const double rest = acc.value();  // Σ_{k≥2} σ_k² (scaled)
+  acc.add(top);
+  const double tot = acc.value();
   if (r.entropy) {
     double h = 0.0;
     if (tot > 0.0) {
-      double hs = 0.0, hc = 0.0;
-      math::neumaier_add(hs, hc, math::entropy_term_top(std::min(1.0, top / tot), std::min(1.0, rest / tot)));
+      math::KahanSum hacc;
+      hacc.add(math::entropy_term_top(std::min(1.0, top / tot), std::min(1.0, rest / tot)));
       for (int64_t k = 0; k < q; ++k) {
         const double u = (double)x[k] * scale;
-        if (k != imax && u > 0.0) math::neumaier_add(hs, hc, math::entropy_term((u * u) / tot));
+        if (k != imax && u > 0.0) hacc.add(math::entropy_term((u * u) / tot));
       }
-      h = hs + hc;
+      h = hacc.value();
     }
     r.entropy[i] = h;
   }
@@ -214,13 +215,13 @@ void write_outputs(int64_t i, const Get& get, int64_t q, const double* ws, const
   if (r.entropy) {
     double h = 0.0;
     if (tot > 0.0) {
-      double s = 0.0, c = 0.0;
-      math::neumaier_add(s, c, math::entropy_term_top(std::min(1.0, sp.top / tot), std::min(1.0, ws[1] / tot)));
+      math::KahanSum hacc;
+      hacc.add(math::entropy_term_top(std::min(1.0, sp.top / tot), std::min(1.0, ws[1] / tot)));
       for (int64_t k = 1; k < sp.nnz; ++k) {
         const double u = get(k) * sp.scale;
-        math::neumaier_add(s, c, math::entropy_term((u * u) / tot));
+        hacc.add(math::entropy_term((u * u) / tot));
       }
-      h = s + c;
+      h = hacc.value();
     }
     r.entropy[i] = h;
   }

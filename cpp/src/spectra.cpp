@@ -25,6 +25,7 @@
 #include "gsa_fast/linalg/sterf_lanes.hpp"
 #include "gsa_fast/linalg/svd_stages.hpp"
 #include "gsa_fast/math/bf16.hpp"
+#include "gsa_fast/math/pow2.hpp"
 #include "gsa_fast/parallel.hpp"
 #include "gsa_fast/simd.hpp"
 

@@ -64,11 +64,11 @@ PYBIND11_MODULE(_cuda, m) {
           err = f32 ? gsa::cuda::truncation_rank_f32(
                           dptr<const float>(values), dptr<const int64_t>(starts),
                           dptr<const int64_t>(lengths), nspec, dptr<const double>(eps), neps,
-                          dptr<int64_t>(out), dptr<int32_t>(status), stream)
+                          dptr<int64_t>(out), dptr<int64_t>(status), stream)
                     : gsa::cuda::truncation_rank_f64(
                           dptr<const double>(values), dptr<const int64_t>(starts),
                           dptr<const int64_t>(lengths), nspec, dptr<const double>(eps), neps,
-                          dptr<int64_t>(out), dptr<int32_t>(status), stream);
+                          dptr<int64_t>(out), dptr<int64_t>(status), stream);
         }
         check(err, "truncation_rank");
       },

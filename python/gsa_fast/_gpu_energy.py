@@ -5,6 +5,7 @@ import numpy as np
 
 from . import _backend
 from ._ragged import RaggedSpectra
+from ._status import NONFINITE, raise_status
 from ._validate import type_error, value_error
 
 _MAX_EPS = 32  # levels per kernel launch (cuda/energy.cu)
@@ -56,7 +57,8 @@ def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
     e1 = np.ascontiguousarray(eps.reshape(-1), dtype=np.float64)
     nspec = int(lengths.size)
     out = cp.zeros((nspec, e1.size), dtype=cp.int64)
-    status = cp.zeros(max(nspec, 1), dtype=cp.int32)
+    # {lowest invalid spectrum (INT64_MAX: none), any unsorted} (cuda/energy.cuh)
+    status = cp.asarray(np.array([np.iinfo(np.int64).max, 0], dtype=np.int64))
     stream = cp.cuda.get_current_stream().ptr
 
     def run(vals, st):
@@ -69,13 +71,15 @@ def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
 
     if nspec and e1.size:
         run(values, starts)
-        st_host = cp.asnumpy(status[:nspec])
-        if (st_host == 1).any():
-            i = int(np.flatnonzero(st_host == 1)[0])
-            where = np.unravel_index(i, bshape) if bshape else ()
-            raise value_error(fn, "spectra", "finite and nonnegative",
-                              f"NaN, Inf or a negative value in spectrum {i if len(where) <= 1 else where}")
-        if (st_host == 2).any():  # unsorted: sort a temporary copy, as the CPU kernel does per worker
+        first_bad, unsorted = (int(v) for v in cp.asnumpy(status))
+        if first_bad < nspec:  # the one Status: code, index = spectrum, position unknown, info
+            def describe(code, i, position, info):
+                where = np.unravel_index(i, bshape) if bshape else ()
+                return value_error(fn, "spectra", "finite and nonnegative",
+                                   f"NaN, Inf or a negative value in spectrum {i if len(where) <= 1 else where}")
+
+            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        if unsorted:  # unsorted: sort a temporary copy, as the CPU kernel does per worker
             if values.ndim == 1:  # ragged: flat values, segments by starts/lengths
                 svals, sstarts = _sorted_copy(cp, values, starts, lengths)
             else:  # dense rows (any row strides): sort along the last axis

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
+from . import _status as _st
 from ._validate import host_array, type_error, value_error
 
 __all__ = [
@@ -42,10 +43,6 @@ __all__ = [
 SYM_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
 PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
 
-# per-pair codes of gsa::cpu::BuresStatus, exported by the extension (operand 2 = operand 1 + 3)
-_S = _backend.core.BuresStatus
-_OK, _NONFINITE, _NONSYM, _NEG, _LAPACK = (int(_S.ok), int(_S.nonfinite_1), int(_S.nonsymmetric_1),
-                                           int(_S.negative_1), int(_S.lapack))
 
 
 def _as_stack(x, fn: str, arg: str, min_ndim: int) -> np.ndarray:
@@ -80,28 +77,26 @@ def _where(batch, own_ndim_batch, own_batch_shape, flat: int) -> str:
 
 
 def _raise_status(fn, status, batch, names, ops, trailing, sym, psd):
-    bad = np.flatnonzero(status)
-    if bad.size == 0:
-        return
-    i = int(bad[0])
-    code = int(status.ravel()[i])
-    if code == _LAPACK:
-        raise np.linalg.LinAlgError(f"{fn}(): LAPACK did not converge{_where(batch, len(batch), batch, i)}")
-    which = 0 if code <= 3 else 1
-    kind = code - 3 * which
-    name, op = names[which], ops[which]
-    own_batch = op.shape[: op.ndim - trailing]
-    where = _where(batch, len(own_batch), own_batch, i)
-    if kind == _NONFINITE:
-        raise value_error(fn, name, "finite (no NaN or Inf)", f"non-finite values{where}")
-    if kind == _NONSYM:
-        raise value_error(fn, name, f"symmetric (max|{name} − {name}ᵀ| <= {sym[which]:g}·max|{name}|)",
-                          f"an asymmetric matrix{where}")
-    if trailing == 2:
-        raise value_error(fn, name, f"positive semidefinite (λ_min >= −{psd[which]:g}·max|λ|)",
-                          f"a clearly negative eigenvalue{where}")
-    raise value_error(fn, name, f"nonnegative (entries >= −{psd[which]:g}·max|entry|)",
-                      f"a clearly negative entry{where}")
+    """The kernel's one Status (code, index = batch pair, position = operand 0/1, info) through
+    _status.raise_status, in the Bures wording."""
+    def describe(code, i, which, info):
+        if code == _st.LAPACK:
+            return np.linalg.LinAlgError(f"{fn}(): LAPACK did not converge{_where(batch, len(batch), batch, i)}")
+        name, op = names[which], ops[which]
+        own_batch = op.shape[: op.ndim - trailing]
+        where = _where(batch, len(own_batch), own_batch, i)
+        if code == _st.NONFINITE:
+            return value_error(fn, name, "finite (no NaN or Inf)", f"non-finite values{where}")
+        if code == _st.ASYMMETRIC:
+            return value_error(fn, name, f"symmetric (max|{name} − {name}ᵀ| <= {sym[which]:g}·max|{name}|)",
+                               f"an asymmetric matrix{where}")
+        if trailing == 2:
+            return value_error(fn, name, f"positive semidefinite (λ_min >= −{psd[which]:g}·max|λ|)",
+                               f"a clearly negative eigenvalue{where}")
+        return value_error(fn, name, f"nonnegative (entries >= −{psd[which]:g}·max|entry|)",
+                           f"a clearly negative entry{where}")
+
+    _st.raise_status(fn, status, describe=describe)
 
 
 def _general(fn: str, P, Q, want: str):
@@ -119,9 +114,8 @@ def _general(fn: str, P, Q, want: str):
     sym = (SYM_RTOL[P.dtype], SYM_RTOL[Q.dtype])
     psd = (PSD_RTOL[P.dtype] * max(n, 1), PSD_RTOL[Q.dtype] * max(n, 1))
     out = np.empty(batch, dtype=np.float64)
-    status = np.zeros(batch, dtype=np.int8)
     dist, fid = (out, None) if want == "dist" else (None, out)
-    _backend.core.bures_general(Pb, Qb, sym[0], psd[0], sym[1], psd[1], dist, fid, status)
+    status = _backend.core.bures_general(Pb, Qb, sym[0], psd[0], sym[1], psd[1], dist, fid)
     _raise_status(fn, status, batch, ("P", "Q"), (P, Q), 2, sym, psd)
     return out[()] if out.ndim == 0 else out
 
@@ -216,8 +210,7 @@ def bures_distance_factors(A, B):
     Ab = np.broadcast_to(A, batch + A.shape[-2:])
     Bb = np.broadcast_to(B, batch + B.shape[-2:])
     out = np.empty(batch, dtype=np.float64)
-    status = np.zeros(batch, dtype=np.int8)
-    _backend.core.bures_factors(Ab, Bb, out, status)
+    status = _backend.core.bures_factors(Ab, Bb, out)
     _raise_status(fn, status, batch, ("A", "B"), (A, B), 2, (0, 0), (0, 0))
     return out[()] if out.ndim == 0 else out
 
@@ -235,8 +228,7 @@ def _vectors(fn: str, a, b, sort: bool):
     bb = np.broadcast_to(b, batch + (n,))
     neg = (PSD_RTOL[a.dtype] * max(n, 1), PSD_RTOL[b.dtype] * max(n, 1))
     out = np.empty(batch, dtype=np.float64)
-    status = np.zeros(batch, dtype=np.int8)
-    _backend.core.bures_diag(ab, bb, sort, neg[0], neg[1], out, status)
+    status = _backend.core.bures_diag(ab, bb, sort, neg[0], neg[1], out)
     _raise_status(fn, status, batch, names, (a, b), 1, (0, 0), neg)
     return out[()] if out.ndim == 0 else out
 

@@ -19,6 +19,7 @@ import numpy as np
 from . import _backend
 from ._chart_args import (ChartFit, _alpha_batch, _as_batch, _check_chart_args,
                           _check_window_width, _ChartFit, _d_batch)
+from ._status import raise_status
 from ._validate import type_error
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
@@ -34,13 +35,15 @@ def _where(b, i):
     return tuple(int(j) for j in idx)
 
 
-def _raise_bad(fn, b, qplus, bad, d):
-    if (bad >= 0).any():
-        i = int(np.argmax(bad >= 0))
-        k = int(bad[i])
-        v = b.values[b.starts[i] + k]
-        raise ValueError(f"{fn}(): spectra must be finite and >= 0; got {float(v)!r} in spectrum "
-                         f"{_where(b, i)} at position {k}")
+def _raise_bad(fn, b, qplus, status, d):
+    """The kernel's one Status (index = spectrum, position = its first invalid value) through
+    _status.raise_status, in the charts wording; then d < q_+ from the qplus output."""
+    def describe(code, i, k, info):
+        v = b.values[b.starts[i] + k]  # the one value the kernel pointed at (no re-scan)
+        return ValueError(f"{fn}(): spectra must be finite and >= 0; got {float(v)!r} in spectrum "
+                          f"{_where(b, i)} at position {k}")
+
+    raise_status(fn, status, describe=describe)
     if d is not None and (d < qplus).any():
         i = int(np.argmax(d < qplus))
         raise ValueError(f"{fn}(): d must be >= the number of nonzero singular values; got "
@@ -107,10 +110,9 @@ def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, ful
     alpha = np.empty(n)
     icpt = np.empty(n) if full_output else None
     qplus = np.empty(n, dtype=np.int64)
-    bad = np.empty(n, dtype=np.int64)
-    _backend.core.charts_fit(b.values, b.starts, b.lengths, darg, _CHARTS[chart], lo, hi, k0, k1,
-                             alpha, icpt, qplus, bad)
-    _raise_bad(fn, b, qplus, bad, dd)
+    status = _backend.core.charts_fit(b.values, b.starts, b.lengths, darg, _CHARTS[chart], lo, hi, k0, k1,
+                                      alpha, icpt, qplus)
+    _raise_bad(fn, b, qplus, status, dd)
     out = alpha.reshape(b.batch_shape)[()]
     if not full_output:
         return out
@@ -123,10 +125,9 @@ def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, ful
 def _residual(kind, b, n, dd, darg, alpha, with_qplus=False):
     out = np.empty(n)
     qplus = np.empty(n, dtype=np.int64)
-    bad = np.empty(n, dtype=np.int64)
-    _backend.core.charts_residual(b.values, b.starts, b.lengths, darg, alpha, _KINDS[kind], out,
-                                  qplus, bad)
-    _raise_bad(kind, b, qplus, bad, dd)
+    status = _backend.core.charts_residual(b.values, b.starts, b.lengths, darg, alpha, _KINDS[kind], out,
+                                           qplus)
+    _raise_bad(kind, b, qplus, status, dd)
     return (out, qplus) if with_qplus else out
 
 

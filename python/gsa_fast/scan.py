@@ -46,6 +46,7 @@ import numpy as np
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
 from ._scan_sink import DirSink, UnitsDone, atomic_write
+from ._validate import UNIT_ROUNDOFF
 
 __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
@@ -492,7 +493,6 @@ def compare_with_numpy(result: ScanResult, source_arrays) -> dict:
     of float64 ``numpy.linalg.svd`` (``compute_uv=False``) over upcast copies, one matrix at a time.
     ``source_arrays``: name → array of the scanned matrices. Returns its time and the largest
     deviation of the scan's values, in units of ``max(m, n)·u·σ_1`` (the contract of svdvals)."""
-    units = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
     dtypes = dict(zip(result.layers["name"], result.layers["dtype"]))
     t, worst = 0.0, 0.0
     for name, a in source_arrays.items():
@@ -505,7 +505,7 @@ def compare_with_numpy(result: ScanResult, source_arrays) -> dict:
         r = np.linalg.svd(x, compute_uv=False)
         t += time.perf_counter() - t0
         if r.size and r[0] > 0:
-            u = units.get(dtypes.get(name), 2.0**-8)
+            u = UNIT_ROUNDOFF.get(dtypes.get(name), UNIT_ROUNDOFF["bfloat16"])
             worst = max(worst, float(np.max(np.abs(s - r)) / (max(x.shape) * u * r[0])))
     return {"numpy_svd_loop_s": t, "max_error_in_contract_units": worst}
 

@@ -68,17 +68,8 @@ bool scan(const MatrixRef& S, double* maxabs) {
   return acc == 0.0;
 }
 
-// Power-of-two scale bringing max|s| to [0.5, 1) (exact; 1 for zero input). Capped at 2^1022,
-// the largest power of two whose square root of the reciprocal is still normal: subnormal input
-// (max|s| < 2^-1022) then lands in [2^-53, 1) — still exact, as scaling by a power of two is
-// exact whenever the result is normal — instead of an infinite scale and NaN everywhere.
-// Undo it by dividing twice (x / s / s), never by s²: s² over- or underflows at the ends.
-double pow2_scale(double maxabs) {
-  if (!(maxabs > 0.0)) return 1.0;
-  int e = 0;
-  std::frexp(maxabs, &e);
-  return std::ldexp(1.0, std::min(-e, 1022));
-}
+// Power-of-two scale: the one shared helper (gsa_fast/math/pow2.hpp).
+using math::pow2_scale;
 
 int to_int(int64_t v) { return (int)v; }
 

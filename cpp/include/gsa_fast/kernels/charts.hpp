@@ -4,14 +4,17 @@
 
 #include <cstdint>
 
+#include "gsa_fast/status.hpp"
+
 namespace gsa {
 namespace cpu {
 
 enum ChartKind : int { kChartTop = 0, kChartBures = 1, kChartLsq = 2 };
 enum ResidualKind : int { kRadialResidual = 0, kChartError = 1, kTailResidual = 2 };
 
-// Common per-spectrum outputs: qplus[i] = number of nonzero values; bad[i] = position of the
-// first NaN/Inf/negative value or -1. d: nd == 0 → d_i = qplus[i]; nd == n → d_i = d[i]
+// Common outputs: qplus[i] = number of nonzero values; *status = the one Status (status.hpp) of
+// the lowest-index spectrum holding a NaN/Inf/negative value (code nan/inf/negative, index =
+// spectrum, position = its first such value), OK when none. d: nd == 0 → d_i = qplus[i]; nd == n → d_i = d[i]
 // (results NaN when d_i < qplus[i]; Python raises). Results are NaN for bad spectra.
 
 // alpha[i] = chart(spectrum i) on J = [lo, hi]; window k0..k1 (1-based; k1 == 0 → 1..q_+) for
@@ -19,14 +22,14 @@ enum ResidualKind : int { kRadialResidual = 0, kChartError = 1, kTailResidual = 
 template <class T>
 void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                   const int64_t* d, int64_t nd, int chart, double lo, double hi, int64_t k0,
-                  int64_t k1, double* alpha, double* intercept, int64_t* qplus, int64_t* bad,
+                  int64_t k1, double* alpha, double* intercept, int64_t* qplus, Status* status,
                   int nthreads);
 
 // out[i] = residual(spectrum i, alpha[i]) for kind in ResidualKind (chart error normalized).
 template <class T>
 void chart_residual(const T* values, const int64_t* starts, const int64_t* lengths, int64_t n,
                     const int64_t* d, int64_t nd, const double* alpha, int kind, double* out,
-                    int64_t* qplus, int64_t* bad, int nthreads);
+                    int64_t* qplus, Status* status, int nthreads);
 
 }  // namespace cpu
 }  // namespace gsa

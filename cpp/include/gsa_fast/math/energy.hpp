@@ -6,26 +6,11 @@
 #include <stdint.h>
 
 #include "gsa_fast/config.hpp"
+#include "gsa_fast/math/compensated.hpp"
+#include "gsa_fast/math/pow2.hpp"
 
 namespace gsa {
 namespace math {
-
-// Neumaier (improved Kahan) compensated addition: (s, c) holds the running sum s + c.
-GSA_HD void neumaier_add(double& s, double& c, double y) {
-  const double t = s + y;
-  c += (fabs(s) >= fabs(y)) ? ((s - t) + y) : ((y - t) + s);
-  s = t;
-}
-
-// Power of two 2^-e with e the binary exponent of x (x > 0), clamped so that neither the scale
-// nor x·scale overflows: squares of x·scale/‖x‖_∞ stay in [0, 4) and keep every ratio exact.
-GSA_HD double pow2_scale_for(double x) {
-  if (!(x > 0.0) || !(x <= 1.7976931348623157e308)) return 1.0;
-  int e = ilogb(x);
-  if (e > 1000) e = 1000;
-  if (e < -1000) e = -1000;
-  return ldexp(1.0, -e);
-}
 
 // −p log p with 0 log 0 = 0 (spec §4.4); NaN for p outside [0, 1].
 GSA_HD double entropy_term(double p) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "gsa_fast/config.hpp"
+#include "gsa_fast/math/compensated.hpp"
 
 // Host builds inline the Euler–Maclaurin helpers into their caller, so that the CPU kernel's
 // x86-64-v3 clone (cpp/src/sums.cpp) compiles them with hardware FMA instead of calling libm's fma.
@@ -33,21 +34,6 @@ struct Sums3 {
   double h;  // Σ k^-s
   double l;  // Σ k^-s log k
   double q;  // Σ k^-s (log k)^2
-};
-
-// Neumaier-compensated accumulator.
-struct KahanSum {
-  double s = 0.0, c = 0.0;
-  GSA_HD void add(double x) {
-    double t = s + x;
-    if (fabs(s) >= fabs(x)) {
-      c += (s - t) + x;
-    } else {
-      c += (x - t) + s;
-    }
-    s = t;
-  }
-  GSA_HD double value() const { return s + c; }
 };
 
 constexpr int64_t kHeadTerms = 64;  // N of spec §3.3 (the start point other sums use with em_range)
