@@ -100,25 +100,14 @@ Status pair_status(int64_t i, int8_t code) {
   return st;
 }
 
-// Runs body(ws, i) for i in [0, B) on at most nthreads workers, each with ONE workspace made by
-// make() (so LAPACK work arrays are allocated once per worker, not per item); items are handed
-// out dynamically, grain at a time.
+// Runs body(ws, i) for i in [0, B) on the shared per-worker workspace loop (parallel.hpp), with
+// a Ctrl-C check between matrix pairs.
 template <class Make, class Body>
 void for_each_with_workspace(int64_t B, int nthreads, int64_t grain, Make make, Body body) {
-  const int T = nthreads > 0 ? nthreads : default_num_threads();
-  grain = std::max<int64_t>(1, grain);
-  const int64_t W = std::max<int64_t>(1, std::min<int64_t>(T, (B + grain - 1) / grain));
-  std::atomic<int64_t> next{0};
-  parallel_for(W, (int)W, 1, [&](int64_t, int64_t) {
-    auto ws = make();
-    for (;;) {
-      const int64_t lo = next.fetch_add(grain);
-      if (lo >= B) break;
-      const int64_t hi = std::min(B, lo + grain);
-      for (int64_t i = lo; i < hi; ++i) {
-        interrupt_point();  // Ctrl-C between matrix pairs (interrupt.hpp)
-        body(ws, i);
-      }
+  parallel_for_ws(B, nthreads, grain, make, [&](auto& ws, int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      interrupt_point();  // Ctrl-C between matrix pairs (interrupt.hpp)
+      body(ws, i);
     }
   });
 }

@@ -275,10 +275,14 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
     }
   }
   const int64_t grain = chart == kChartBures ? 2 : 16;
-  parallel_for(n, nthreads, grain, [&](int64_t b, int64_t e) {
-    // per-thread workspace, reused across chunks (threads live for one call)
-    thread_local std::vector<double> s, w;
-    thread_local BuresGridCache cache;
+  struct Work {
+    std::vector<double> s, w;
+    BuresGridCache cache;
+  };
+  parallel_for_ws(n, nthreads, grain, [] { return Work{}; }, [&](Work& work, int64_t b, int64_t e) {
+    auto& s = work.s;
+    auto& w = work.w;
+    auto& cache = work.cache;
     for (int64_t i = b; i < e; ++i) {
       const T* x = values + starts[i];
       const int64_t len = lengths[i];
@@ -323,8 +327,12 @@ void chart_residual(const T* values, const int64_t* starts, const int64_t* lengt
   FirstFailure fail(status);
   std::vector<double> u;
   if (kind != kRadialResidual) u = log_table(max_length(lengths, n));
-  parallel_for(n, nthreads, 16, [&](int64_t b, int64_t e) {
-    thread_local std::vector<double> s, w;
+  struct Work {
+    std::vector<double> s, w;
+  };
+  parallel_for_ws(n, nthreads, 16, [] { return Work{}; }, [&](Work& work, int64_t b, int64_t e) {
+    auto& s = work.s;
+    auto& w = work.w;
     for (int64_t i = b; i < e; ++i) {
       const T* x = values + starts[i];
       const int64_t len = lengths[i];

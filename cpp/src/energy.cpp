@@ -327,9 +327,14 @@ Status run(const T* values, const int64_t* starts, const int64_t* lengths, int64
   };
   const bool ordered = needs_order(req);
 
-  parallel_for(n, nthreads, grain, [&](int64_t lo, int64_t hi) {
-    std::vector<double> ws, w;  // per-worker workspace: suffix sums, sorted copy (+ scratch)
+  struct Work {
+    std::vector<double> ws, w;  // suffix sums, sorted copy (+ scratch)
     std::vector<uint32_t> cnt;  // bucket counts of the sort
+  };
+  parallel_for_ws(n, nthreads, grain, [] { return Work{}; }, [&](Work& work, int64_t lo, int64_t hi) {
+    auto& ws = work.ws;
+    auto& w = work.w;
+    auto& cnt = work.cnt;
     for (int64_t i = lo; i < hi; ++i) {
       const T* x = values + starts[i];
       const int64_t q = lengths[i];

@@ -103,9 +103,9 @@ SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int ei
   // the small ones: chunks of kSmallChunk over the workers (no BLAS inside)
   const int64_t nsmall = (int64_t)small_idx.size();
   std::mutex mu;
-  parallel_for(nsmall, nthreads, kSmallChunk, [&](int64_t b, int64_t e) {
+  parallel_for_ws(nsmall, nthreads, kSmallChunk, [] { return Workspace{}; },
+                  [&](Workspace& ws, int64_t b, int64_t e) {
     interrupt_point();
-    Workspace ws;
     const SpectraStatus cs = svdvals_small_chunk(mats, small_idx.data() + b, e - b, out, out_offsets, ws);
     if (cs.code) {
       std::lock_guard<std::mutex> lk(mu);

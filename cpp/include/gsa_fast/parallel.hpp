@@ -21,17 +21,21 @@ inline int& default_num_threads() {
   return n;
 }
 
-// Calls fn(begin, end) on contiguous chunks of [0, n). Chunks are handed out dynamically
-// (grain items at a time) so ragged work balances. Exceptions from workers are rethrown here.
-template <class Fn>
-void parallel_for(int64_t n, int nthreads, int64_t grain, Fn&& fn) {
+// The one per-worker workspace loop. Calls fn(ws, begin, end) on contiguous chunks of [0, n); each
+// worker thread builds ONE workspace with make() and reuses it for every chunk it takes (so scratch
+// vectors and LAPACK work arrays are allocated once per worker, not per chunk or item). Chunks are
+// handed out dynamically (grain items at a time) so ragged work balances. Exceptions from workers
+// are rethrown here; workers see the caller's Ctrl-C flag (interrupt.hpp).
+template <class Make, class Fn>
+void parallel_for_ws(int64_t n, int nthreads, int64_t grain, Make&& make, Fn&& fn) {
   if (n <= 0) return;
   if (nthreads <= 0) nthreads = default_num_threads();
   grain = std::max<int64_t>(1, grain);
   const int64_t chunks = (n + grain - 1) / grain;
   const int workers = (int)std::min<int64_t>(nthreads, chunks);
   if (workers <= 1) {
-    fn(int64_t(0), n);
+    auto ws = make();
+    fn(ws, int64_t(0), n);
     return;
   }
   std::atomic<int64_t> next{0};
@@ -41,11 +45,12 @@ void parallel_for(int64_t n, int nthreads, int64_t grain, Fn&& fn) {
   auto body = [&]() {
     InterruptAdopt adopt(call);
     try {
+      auto ws = make();
       for (;;) {
         const int64_t c = next.fetch_add(1);
         if (c >= chunks) break;
         const int64_t b = c * grain, e = std::min(n, b + grain);
-        fn(b, e);
+        fn(ws, b, e);
       }
     } catch (...) {
       std::lock_guard<std::mutex> lk(err_mu);
@@ -59,6 +64,14 @@ void parallel_for(int64_t n, int nthreads, int64_t grain, Fn&& fn) {
   body();
   for (auto& t : pool) t.join();
   if (err) std::rethrow_exception(err);
+}
+
+// Calls fn(begin, end) on contiguous chunks of [0, n): parallel_for_ws without a workspace.
+template <class Fn>
+void parallel_for(int64_t n, int nthreads, int64_t grain, Fn&& fn) {
+  struct NoWorkspace {};
+  parallel_for_ws(n, nthreads, grain, [] { return NoWorkspace{}; },
+                  [&](NoWorkspace&, int64_t b, int64_t e) { fn(b, e); });
 }
 
 }  // namespace gsa

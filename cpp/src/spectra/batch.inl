@@ -16,26 +16,22 @@ SpectraStatus run_batch(const MatrixRef* mats, int64_t n, int nthreads, Body bod
   std::iota(order.begin(), order.end(), int64_t(0));
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return cost(mats[a]) > cost(mats[b]); });
-  std::atomic<int64_t> next{0};
   std::mutex mu;
   // OpenBLAS stays single-threaded: its idle threads spin-wait, which costs 2–12× on a shared
   // machine (measured, bench/results/spectra.md). Intra-matrix parallelism uses our workers.
   BlasThreadsGuard guard(1);
-  parallel_for(plan.batch_workers, plan.batch_workers, 1, [&](int64_t wb, int64_t we) {
-    for (int64_t wid = wb; wid < we; ++wid) {
-      Workspace ws;
-      for (;;) {
-        interrupt_point();  // between matrices
-        const int64_t j = next.fetch_add(1);
-        if (j >= n) break;
-        const int64_t i = order[(size_t)j];
-        if (std::min(mats[i].rows, mats[i].cols) == 0) continue;
-        SpectraStatus st = body(i, ws, plan.matrix_threads);
-        if (st.code) {
-          st.index = i;
-          std::lock_guard<std::mutex> lk(mu);
-          keep_first(first, st);
-        }
+  // largest first, one matrix at a time, one workspace per worker (parallel.hpp)
+  parallel_for_ws(n, plan.batch_workers, 1, [] { return Workspace{}; },
+                  [&](Workspace& ws, int64_t jb, int64_t je) {
+    for (int64_t j = jb; j < je; ++j) {
+      interrupt_point();  // between matrices
+      const int64_t i = order[(size_t)j];
+      if (std::min(mats[i].rows, mats[i].cols) == 0) continue;
+      SpectraStatus st = body(i, ws, plan.matrix_threads);
+      if (st.code) {
+        st.index = i;
+        std::lock_guard<std::mutex> lk(mu);
+        keep_first(first, st);
       }
     }
   });
