@@ -320,11 +320,7 @@ Status run(const T* values, const int64_t* starts, const int64_t* lengths, int64
   const int64_t avg = n > 0 ? std::max<int64_t>(1, total / n) : 1;
   const int64_t grain = std::min<int64_t>(4096, std::max<int64_t>(1, 32768 / avg));
   std::atomic<int64_t> first_bad{std::numeric_limits<int64_t>::max()};
-  auto note_bad = [&](int64_t i) {
-    int64_t cur = first_bad.load();
-    while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
-    }
-  };
+  auto note_bad = [&](int64_t i) { atomic_min(first_bad, i); };
   const bool ordered = needs_order(req);
 
   struct Work {

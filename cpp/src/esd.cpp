@@ -169,9 +169,7 @@ Cand fit_standard(const Prepared& p, int64_t N, int nthreads) {
       if (D > b) continue;  // pruned (or worse): cannot be the first minimum
       const Cand c{D, i};
       if (better(c, local)) local = c;
-      double cur = bound.load(std::memory_order_relaxed);
-      while (D < cur && !bound.compare_exchange_weak(cur, D, std::memory_order_relaxed)) {
-      }
+      atomic_min(bound, D);
     }
     std::lock_guard<std::mutex> lk(mu);
     if (better(local, global)) global = local;

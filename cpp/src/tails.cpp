@@ -145,9 +145,7 @@ int64_t scaled_log_widths(const int64_t* d, int64_t n, double c, double* out, in
     auto scalar = [&](int64_t i, int64_t end) {
       for (; i < end; ++i) {
         if (d[i] < 1 || d[i] > kMaxWidth) {
-          int64_t cur = first_bad.load();
-          while (i < cur && !first_bad.compare_exchange_weak(cur, i)) {
-          }
+          atomic_min(first_bad, i);
           return false;
         }
         out[i] = c * std::log((double)d[i]);

@@ -21,6 +21,15 @@ inline int& default_num_threads() {
   return n;
 }
 
+// Lowers `target` to v when v is smaller (lock-free; workers reporting the first bad index, a
+// shared pruning bound). Relaxed order: the value is read after the workers are joined.
+template <class T>
+inline void atomic_min(std::atomic<T>& target, T v) {
+  T cur = target.load(std::memory_order_relaxed);
+  while (v < cur && !target.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
 // The one per-worker workspace loop. Calls fn(ws, begin, end) on contiguous chunks of [0, n); each
 // worker thread builds ONE workspace with make() and reuses it for every chunk it takes (so scratch
 // vectors and LAPACK work arrays are allocated once per worker, not per chunk or item). Chunks are
