@@ -517,3 +517,17 @@ def test_reference_twins_reject_like_fast():
             mod.chain_log_spectrum(np.ones((3, 4, 4)), 5)
         with pytest.raises(ValueError, match="p must be"):
             mod.random_lyapunov(10, p=0.0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: g.chain_log_spectrum(np.ones((2, 3, 3)), 2, threads=t),
+    lambda t: g.subspace_alignment(np.eye(3), np.eye(3), 2, threads=t),
+    lambda t: g.dln_log_volume([2.0, 1.0], threads=t),
+    lambda t: g.esd_powerlaw_fit(np.arange(1.0, 40.0), threads=t),
+])
+def test_threads_share_the_one_limit(call):
+    """threads= goes through _validate.as_threads everywhere: 1..4096, refused before C++."""
+    for bad in (0, 2**40):
+        with pytest.raises(ValueError, match=r"\(\): threads must be"):
+            call(bad)
+    call(1)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import host_array, type_error, value_error
+from ._validate import as_float_array, host_array, type_error, value_error
 
 _SMALL_COPY = 1 << 20  # non-contiguous factors up to this many entries are copied, larger raise
 
@@ -35,16 +35,11 @@ class ChainMargins(NamedTuple):
 
 # ---- argument checks ------------------------------------------------------------------------
 
-def _matrix(x, fn: str, arg: str, *, dtypes=(np.float32, np.float64)) -> np.ndarray:
+def _matrix(x, fn: str, arg: str) -> np.ndarray:
     """One factor through the shared normalization (any numpy layout, byte order, list or
     foreign array; device arrays refused with the one device error), checked, C-contiguous:
     a strided factor is copied once in its own dtype (never widened)."""
-    listed = not isinstance(x, np.ndarray)
-    x = host_array(x, fn, arg, "a 2-D float32 or float64 array")
-    if listed and x.dtype.kind in "iu":  # small literal lists of ints: exact in float64
-        x = x.astype(np.float64)
-    if x.dtype not in dtypes:
-        raise type_error(fn, arg, "a 2-D float32 or float64 array", x)
+    x = as_float_array(x, fn, arg, "a 2-D float32 or float64 array")
     if x.ndim != 2:
         raise value_error(fn, arg, "a 2-D matrix", f"shape {tuple(x.shape)}")
     if not x.flags.c_contiguous:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_int, as_real_array, host_array, type_error, value_error
+from ._validate import as_float_array, as_int, as_real_array, as_threads, type_error, value_error
 
 PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume']
 
@@ -92,15 +92,7 @@ class Alignment(NamedTuple):
 
 
 def _float_matrix(x, fn, arg):
-    """Any numpy layout (strided, byte-swapped, lists, foreign arrays) as float32/float64, never
-    widened: integer lists become float64, other dtypes (integer arrays too) are refused."""
-    listed = not isinstance(x, np.ndarray)
-    a = host_array(x, fn, arg, "a real floating array")
-    if listed and a.dtype.kind in "iu":  # Python lists of ints; integer arrays are refused
-        a = a.astype(np.float64)
-    if a.dtype not in (np.float32, np.float64):
-        raise type_error(fn, arg, "float32 or float64", a)
-    return a
+    return as_float_array(x, fn, arg, "float32 or float64")
 
 
 def _spectra_rows(sigma, fn, arg="sigma"):
@@ -189,7 +181,7 @@ def _gate_list(gates, chains, bshape, fn):
 
 
 def _threads(threads, fn):
-    return 0 if threads is None else as_int(threads, fn, "threads", minimum=1)
+    return as_threads(threads, fn)
 
 
 def default_tau(n: int, panel: str) -> float:

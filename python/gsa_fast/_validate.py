@@ -121,6 +121,18 @@ def host_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
     return native(x)
 
 
+def as_float_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
+    """A float32/float64 array from any numpy layout, list or foreign array (host_array), never
+    widened; Python lists of integers become float64, integer arrays and other dtypes are refused."""
+    listed = not isinstance(x, np.ndarray)
+    a = host_array(x, fn, arg, expected)
+    if listed and a.dtype.kind in "iu":  # small literal lists of ints: exact in float64
+        a = a.astype(np.float64)
+    if a.dtype not in (np.float32, np.float64):
+        raise type_error(fn, arg, expected, a)
+    return a
+
+
 def _as_numeric_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
     a = host_array(x, fn, arg, expected)
     if a.dtype == object or a.dtype.kind not in "biuf":

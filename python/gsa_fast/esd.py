@@ -17,7 +17,7 @@ import numpy as np
 from . import _backend, _interop
 from ._esd_common import NEGATIVE, NONFINITE, ESDFit, parse_options, warning_text
 from ._ragged import as_spectra
-from ._validate import as_int, value_error
+from ._validate import as_threads, value_error
 
 __all__ = ["esd_powerlaw_fit"]
 
@@ -79,7 +79,7 @@ def esd_powerlaw_fit(eigenvalues, *, xmin=None, xmax=None, evals_thresh=1e-5, fr
     b = as_spectra(eigenvalues, fn, "eigenvalues")
     n = int(b.lengths.size)
     xmin_arr, xmax_arr, clip_top, thresh, apply_thresh = parse_options(fn, n, xmin, xmax, evals_thresh)
-    nthreads = 0 if threads is None else as_int(threads, fn, "threads", minimum=1)
+    nthreads = as_threads(threads, fn)
     values = b.values
     if values.dtype != np.float64:
         values = values.astype(np.float64)  # a spectrum, not a matrix: small

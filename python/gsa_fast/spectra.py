@@ -225,10 +225,6 @@ def _check_dims(b: "_Batch", fn):
                               "32-bit integers)", f"{int(a[i])}")
 
 
-def _threads(threads, fn):
-    return as_threads(threads, fn)
-
-
 def _index_name(b: _Batch, i: int) -> str:
     if b.ragged or len(b.batch_shape) <= 1:
         return f"x[{i}]"
@@ -269,7 +265,7 @@ def gram(x, *, threads=None, dtype=None):
     fn = "gram"
     if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
         return _backend.cuda_route(fn)(x, fn, dtype)
-    t = _threads(threads, fn)
+    t = as_threads(threads, fn)
     b = _batch(x, fn, dtype)
     _check_dims(b, fn)
     q = np.minimum(b.m, b.n)
@@ -342,7 +338,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
             raise value_error(fn, "return_info", "False for cupy input", "True")
         return _backend.cuda_route(fn)(x, method, fn, dtype)
     eig_driver = _eig_driver
-    t = _threads(threads, fn)
+    t = as_threads(threads, fn)
     if method == "topk":
         if k is None:
             raise value_error(fn, "k", "an int >= 1 for method='topk'", "None")
