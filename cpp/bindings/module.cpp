@@ -24,6 +24,7 @@ void bind_spectra(py::module_& m);
 void bind_enums(py::module_& m);
 void bind_esd(py::module_& m);
 void bind_depth(py::module_& m);
+void bind_depth_graded(py::module_& m);
 void bind_margins(py::module_& m);
 }  // namespace bind
 }  // namespace gsa
@@ -62,5 +63,6 @@ PYBIND11_MODULE(_core, m) {
   gsa::bind::bind_enums(m);
   gsa::bind::bind_esd(m);
   gsa::bind::bind_depth(m);
+  gsa::bind::bind_depth_graded(m);
   gsa::bind::bind_margins(m);
 }

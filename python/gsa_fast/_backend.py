@@ -92,7 +92,8 @@ ROUTES = {
     "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), None, "esd_powerlaw_fit"),
     # depth: chain log-spectra, random baselines, alignment, DLN geometry (issue 13): cpp/src/depth.cpp
     "chain_log_spectrum": Route("depth", ("chain_scan",), None, "chain_log_spectrum"),
-    "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals",), None, "prefix_log_svdvals"),
+    "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
+                                "prefix_log_svdvals"),
     "random_lyapunov": Route("depth", (), None, "random_lyapunov"),  # closed form in numpy
     "gated_rank_law": Route("depth", (), None, "gated_rank_law"),  # closed form in numpy
     "separation_ratios": Route("depth", (), None, "separation_ratios"),
@@ -102,6 +103,13 @@ ROUTES = {
     "bures_transport_map": Route("depth", (), None, "bures_transport_map"),
     "bures_geodesic": Route("depth", (), None, "bures_geodesic"),
     "dln_log_volume": Route("depth", ("dln_log_volume",), None, "dln_log_volume"),
+    # §4.3(b), §8.2, §8.3, §8.6 (issue 13, second part): cpp/src/depth_graded.cpp
+    "balancedness_ratio": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
+                                "balancedness_ratio"),
+    "dln_eigenvalues": Route("depth", ("dln_lambda_matrix",), None, "dln_eigenvalues"),
+    "dln_operator": Route("depth", ("dln_lambda_matrix",), None, "dln_operator"),
+    "dln_metric_norm": Route("depth", ("dln_lambda_matrix",), None, "dln_metric_norm"),
+    "effective_rank": Route("depth", ("effective_rank",), None, "effective_rank"),
     # chain margins and the margin report (spec §7, §9; issue 11): cpp/src/margins.cpp
     "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "product_norm"),
     "chain_margins": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "chain_margins"),

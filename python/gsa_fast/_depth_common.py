@@ -9,7 +9,7 @@ import numpy as np
 
 from ._validate import as_float_array, as_int, as_real_array, as_threads, type_error, value_error
 
-PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume']
+PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume', 'balancedness_ratio', 'dln_eigenvalues', 'dln_operator', 'dln_metric_norm', 'effective_rank']
 
 
 _U64 = float(np.finfo(np.float64).eps) / 2
@@ -25,8 +25,9 @@ class PrefixLogSvdvals(NamedTuple):
     """Log singular values of prefix products ``M_{1:ℓ}`` at the requested depths."""
 
     log_s: np.ndarray  # (..., n_depths, k), descending, −∞ for exact zeros
-    resolved: np.ndarray  # bool, same shape: s_i/s_1 above what float64 resolves at that depth
+    resolved: np.ndarray  # bool, same shape: the value is within 1e-6 (absolute, in log s_i)
     depths: np.ndarray  # int64 (n_depths,), 1-based
+    graded: np.ndarray  # bool (...): the chain's values come from the row-graded form (§4.3(b))
 
 
 class RandomLyapunov(NamedTuple):
@@ -411,3 +412,101 @@ def _inv_n(N, fn):
     if N is None or (isinstance(N, float) and math.isinf(N)):
         return 0.0
     return 1.0 / as_int(N, fn, "N", minimum=1)
+
+
+PREFIX_METHODS = ("auto", "rescaled", "graded")
+
+# §4.3(b) block rules, shared by the compiled route and its reference (cpp/src/depth_graded.cpp
+# holds the same constants): free cuts where the Benettin sums are separated by more than
+# CUT_GAP, forced cuts while a block spans more than MAX_SPAN, and a value counts as resolved
+# when both cuts around its block are separated by at least RESOLVED_GAP (error e^{-2g} ≤ 1e-6).
+CUT_GAP, MAX_SPAN, RESOLVED_GAP = 40.0, 600.0, 0.5 * math.log(1e6)
+
+
+def prefix_method(method, fn):
+    if method not in PREFIX_METHODS:
+        raise value_error(fn, "method", "'auto', 'rescaled' or 'graded'", repr(method))
+    return method
+
+
+def graded_blocks(c):
+    """Blocks of the indices of the Benettin sums ``c`` for the §4.3(b) singular values:
+    ``[(start, stop, gap_left, gap_right)]`` (see CUT_GAP / MAX_SPAN)."""
+    w = len(c)
+    pre = np.minimum.accumulate(c)[:-1]  # min c[:a], a = 1..w-1
+    suf = np.maximum.accumulate(c[::-1])[::-1][1:]  # max c[a:]
+    g = pre - suf
+    cuts = [0] + [a + 1 for a in np.flatnonzero(g > CUT_GAP)] + [w]
+    gaps = [np.inf] + [float(g[a - 1]) for a in cuts[1:-1]] + [np.inf]
+    t = 0
+    while t + 1 < len(cuts):
+        s0, e0 = cuts[t], cuts[t + 1]
+        blk = c[s0:e0]
+        if e0 - s0 < 2 or not blk.max() - blk.min() > MAX_SPAN:
+            t += 1
+            continue
+        loc = [blk[:a].min() - blk[a:].max() for a in range(1, e0 - s0)]
+        a = int(np.argmax(loc))
+        cuts.insert(t + 1, s0 + a + 1)
+        gaps.insert(t + 1, float(loc[a]))
+    return [(cuts[t], cuts[t + 1], gaps[t], gaps[t + 1]) for t in range(len(cuts) - 1)]
+
+
+def chain_frob_log(c):
+    """log Σ_p ‖W_p‖_F² of one chain in float64, scaled (no overflow for any finite input)."""
+    logs = []
+    for m in c:
+        a = np.abs(m.astype(np.float64))
+        mx = a.max()
+        logs.append(-np.inf if mx == 0 else 2.0 * (math.log(mx) + 0.5 * math.log(((a / mx) ** 2).sum())))
+    logs = np.array(logs)
+    top = logs.max()
+    return top if top == -np.inf else top + math.log(np.exp(logs - top).sum())
+
+
+def balanced_log_ratio(lognum, log_s, N):
+    """log β_bal = log Σ‖W_p‖² − log N − log Σ_i exp((2/N) log σ_i) (§8.2); +∞ for X = 0 with W ≠ 0,
+    NaN for an all-zero chain."""
+    e = (2.0 / N) * log_s
+    top = e.max(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lse = np.where(np.isneginf(top), -np.inf,
+                       top + np.log(np.exp(e - np.where(np.isneginf(top), 0.0, top)[..., None]).sum(axis=-1)))
+        out = lognum - math.log(N) - lse
+    return np.where(np.isneginf(lognum), np.nan, out)
+
+
+class DlnPair(NamedTuple):
+    """Validated ``X`` and ``Z`` (float64, broadcast) of the §8.3 operator functions."""
+
+    X: np.ndarray
+    Z: np.ndarray
+
+
+def dln_pair(X, Z, fn):
+    x = as_real_array(X, fn, "X")
+    z = as_real_array(Z, fn, "Z")
+    if x.ndim < 2 or x.size == 0:
+        raise value_error(fn, "X", "a non-empty matrix or stack of matrices (..., m, n)", f"shape {x.shape}")
+    if z.shape[-2:] != x.shape[-2:]:
+        raise value_error(fn, "Z", f"matrices of X's shape {x.shape[-2:]}", f"shape {z.shape}")
+    try:
+        x, z = np.broadcast_arrays(x, z)
+    except ValueError:
+        raise value_error(fn, "X and Z", "broadcastable batch shapes", f"{x.shape} and {z.shape}") from None
+    return DlnPair(x, z)
+
+
+def padded_sigma(s, m, n):
+    """σ of U's columns (length m) and of V's columns (length n), zeros past min(m, n) (§8.3)."""
+    q = s.shape[-1]
+    sk = np.concatenate([s, np.zeros(s.shape[:-1] + (m - q,))], axis=-1)
+    sl = np.concatenate([s, np.zeros(s.shape[:-1] + (n - q,))], axis=-1)
+    return sk, sl
+
+
+def metric_norm_from(zt, lam):
+    """‖Z‖_{g^N} = sqrt(Σ Z̃²/λ); a λ = 0 with Z̃ ≠ 0 gives +∞ (g^N is undefined there, §8.3)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(zt == 0, 0.0, zt * zt / lam)
+    return np.sqrt(q.sum(axis=(-2, -1)))

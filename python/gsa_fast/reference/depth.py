@@ -14,7 +14,10 @@ import numpy as np
 from .._depth_common import PUBLIC as _FAST_ALL
 from .._depth_common import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation,
                      _chain, _check_finite_chain, _check_lyap_args, _inv_n, _spectra_rows, _log_spectra,
-                     _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args)
+                     _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args,
+                     default_tau, prefix_method, RESOLVED_GAP as _RESOLVED_GAP, graded_blocks as _graded_blocks,
+                     chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from)
+from .._ragged import RaggedSpectra, as_spectra
 from .._validate import as_int, as_real_array, value_error
 
 __all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
@@ -49,30 +52,120 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     return out.reshape(bshape + (L, k))
 
 
-def prefix_log_svdvals(factors, depths=None, k=None, *, threads=None):
-    """Reference: float64 product rescaled by its largest entry at every step, numpy SVD."""
+def _rescaled_chain(c, d, k):
+    """§4.3a by another rescaling: the float64 product divided by its largest entry, numpy SVD."""
+    out = np.empty((len(d), k))
+    P = np.eye(c[0].shape[1])
+    logscale = 0.0
+    slot = 0
+    for l, M in enumerate(c, start=1):
+        P = M.astype(np.float64) @ P
+        mx = np.abs(P).max()
+        if mx > 0:
+            P = P / mx
+            logscale += math.log(mx)
+        if l in d:
+            s = np.linalg.svd(P, compute_uv=False)[:k]
+            with np.errstate(divide="ignore"):
+                out[slot] = np.where(s > 0, logscale + np.log(s), -np.inf) if mx > 0 else -np.inf
+            slot += 1
+    return out
+
+
+def _jacobi_svdvals(G, tol=1e-15, sweeps=80):
+    """Singular values of G by Hestenes one-sided Jacobi (plain numpy rotations of column pairs):
+    relatively accurate for column-graded G, like LAPACK dgesvj, by a separate implementation."""
+    A = np.array(G, dtype=np.float64)
+    w = A.shape[1]
+    for _ in range(sweeps):
+        rotated = False
+        for i in range(w - 1):
+            for j in range(i + 1, w):
+                nrm = np.linalg.norm(A[:, [i, j]], axis=0)
+                if nrm[0] == 0.0 or nrm[1] == 0.0:
+                    continue
+                ui, uj = A[:, i] / nrm[0], A[:, j] / nrm[1]  # cosine of the two columns, scaled
+                cth = float(ui @ uj)
+                if abs(cth) <= tol:
+                    continue
+                rotated = True
+                a, b, cc = nrm[0] ** 2, nrm[1] ** 2, cth * nrm[0] * nrm[1]
+                zeta = (b - a) / (2.0 * cc)
+                t = math.copysign(1.0, zeta) / (abs(zeta) + math.sqrt(1.0 + zeta * zeta))
+                cs = 1.0 / math.sqrt(1.0 + t * t)
+                sn = cs * t
+                ai = A[:, i].copy()
+                A[:, i] = cs * ai - sn * A[:, j]
+                A[:, j] = sn * ai + cs * A[:, j]
+        if not rotated:
+            break
+    return np.linalg.norm(A, axis=0)
+
+
+def _graded_chain(c, d, k, tau):
+    """§4.3b: numpy Householder QR scan, T̂ recursion, QR of T̂ᵀ, Hestenes Jacobi per block."""
+    n0 = c[0].shape[1]
+    Q, cs, T = np.eye(n0), np.zeros(n0), np.eye(n0)
+    out = np.full((len(d), k), -np.inf)
+    res = np.ones((len(d), k), dtype=bool)
+    slot = 0
+    for l, M in enumerate(c, start=1):
+        w = T.shape[0]
+        if w > 0:
+            Y = M.astype(np.float64) @ Q
+            Qn, R = np.linalg.qr(Y)
+            fro = np.linalg.norm(Y)
+            diag = np.abs(np.diag(R))
+            bad = np.flatnonzero(~(diag > tau * fro))
+            wn = int(bad[0]) if bad.size else len(diag)
+            cn = cs[:wn] + np.log(diag[:wn])
+            br = np.triu(R[:wn]) * np.exp(cs[None, :w] - cn[:, None])
+            T, Q, cs = br @ T, Qn[:, :wn], cn
+        if l not in d:
+            continue
+        w = T.shape[0]
+        if w > 0:
+            Rt = np.linalg.qr(T.T, mode="r")
+            vals, flags = [], []
+            for a, b, gl, gr in _graded_blocks(cs):
+                cm = cs[a:b].max()
+                blk = np.triu(Rt[a:b, a:b]) * np.exp(cs[a:b] - cm)[None, :]
+                sv = _jacobi_svdvals(blk)
+                with np.errstate(divide="ignore"):
+                    vals += list(np.where(sv > 0, cm + np.log(sv), -np.inf))
+                flags += [gl >= _RESOLVED_GAP and gr >= _RESOLVED_GAP] * (b - a)
+            order = np.argsort(vals, kind="stable")[::-1][:k]
+            out[slot, :len(order)] = np.array(vals)[order]
+            res[slot, :len(order)] = np.array(flags)[order]
+        slot += 1
+    return out, res
+
+
+def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=None):
+    """Reference: §4.3a by max-entry rescaling and numpy SVD; §4.3b by a numpy QR scan and a
+    Hestenes Jacobi SVD; 'auto' takes (b) for chains (a) leaves unresolved."""
     fn = "prefix_log_svdvals"
     chains, bshape, d, k = prefix_args(factors, depths, k, fn)
+    method = prefix_method(method, fn)
     c0 = chains[0]
-    out = np.empty((len(chains), len(d), k))
-    for b, c in enumerate(chains):
-        P = np.eye(c[0].shape[1])
-        logscale = 0.0
-        slot = 0
-        for l, M in enumerate(c, start=1):
-            P = M.astype(np.float64) @ P
-            mx = np.abs(P).max()
-            if mx > 0:
-                P = P / mx
-                logscale += math.log(mx)
-            if l in d:
-                s = np.linalg.svd(P, compute_uv=False)[:k]
-                with np.errstate(divide="ignore"):
-                    out[b, slot] = np.where(s > 0, logscale + np.log(s), -np.inf) if mx > 0 else -np.inf
-                slot += 1
     nmax = max([c0[0].shape[1]] + [m.shape[0] for m in c0])
-    out = out.reshape(bshape + (len(d), k))
-    return PrefixLogSvdvals(out, resolved_mask(out, d, nmax), d)
+    tau = default_tau(nmax, "float64")
+    out = np.empty((len(chains), len(d), k))
+    res = np.empty(out.shape, dtype=bool)
+    graded = np.zeros(len(chains), dtype=bool)
+    for b, c in enumerate(chains):
+        if method != "graded":
+            out[b] = _rescaled_chain(c, d, k)
+            res[b] = resolved_mask(out[b], d, nmax)
+        if method == "graded" or (method == "auto" and not res[b].all()):
+            go, gr = _graded_chain(c, d, k, tau)
+            if not np.isnan(go).any():
+                out[b], res[b], graded[b] = go, gr, True
+            elif method == "graded":
+                out[b] = _rescaled_chain(c, d, k)
+                res[b] = resolved_mask(out[b], d, nmax)
+    return PrefixLogSvdvals(out.reshape(bshape + (len(d), k)), res.reshape(bshape + (len(d), k)),
+                            d, graded.reshape(bshape))
 
 
 def _digamma(x: float) -> float:
@@ -323,3 +416,118 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
                 G[r, i] = sum(_g(row[i], row[j], N) for j in range(d) if j != i) if N != 1 else 0.0
     S = S.reshape(s.shape[:-1])
     return (S, G.reshape(s.shape)) if grad else S
+
+
+def balancedness_ratio(factors, *, threads=None):
+    """Reference: numerator by plain float64 sums of squares, log σ from the reference
+    prefix_log_svdvals (§4.3, auto)."""
+    fn = "balancedness_ratio"
+    chains, bshape = _chain(factors, fn)
+    _check_finite_chain(chains, fn)
+    N = len(chains[0])
+    log_s = prefix_log_svdvals(factors, depths=[N]).log_s[..., 0, :]
+    num = []
+    for c in chains:
+        tot = sum(float((m.astype(np.float64) ** 2).sum()) for m in c)
+        num.append(math.log(tot) if tot > 0 else -np.inf)
+    return np.exp(balanced_log_ratio(np.array(num).reshape(bshape), log_s, N))
+
+
+def dln_eigenvalues(sigma, N=None, *, threads=None):
+    """Reference: the literal N-term sum (finite N) or the direct log-mean, element by element."""
+    fn = "dln_eigenvalues"
+    s = _spectra_rows(sigma, fn)
+    _inv_n(N, fn)
+    if isinstance(N, float):
+        N = None
+    flat = s.reshape(-1, s.shape[-1])
+    d = s.shape[-1]
+    out = np.empty((flat.shape[0], d, d))
+    for r, row in enumerate(flat):
+        for i in range(d):
+            for j in range(d):
+                out[r, i, j] = _lam(row[i], row[j], N)
+    return out.reshape(s.shape + (d,))
+
+
+def _psd_power(G, p):
+    w, v = np.linalg.eigh(G)
+    w = np.clip(w, 0.0, None)
+    with np.errstate(divide="ignore"):
+        wp = np.where(w > 0, w ** p, 1.0 if p == 0 else 0.0)
+    return (v * wp[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def _operator_matrix(x, N):
+    """The mn × mn matrix of Z ↦ 𝒜_{N,X}(Z) on row-major vec(Z) (one matrix X): the literal sum
+    of Kronecker products (finite N); the eigenbasis with the log-mean (N = None)."""
+    m, n = x.shape
+    if N is None:
+        U, s, Vt = np.linalg.svd(x, full_matrices=True)
+        sk, sl = padded_sigma(s, m, n)
+        lam = np.array([[_lam(a, b, None) for b in sl] for a in sk])
+        K = np.kron(U, Vt.T)  # vec(U E Vᵀ) = (U ⊗ V) vec(E), row-major
+        return K @ np.diag(lam.reshape(-1)) @ K.T
+    A = x @ x.T
+    B = x.T @ x
+    return sum(np.kron(_psd_power(A, (N - p) / N), _psd_power(B, (p - 1) / N).T)
+               for p in range(1, N + 1))
+
+
+def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
+    """Reference: the operator as an explicit mn × mn matrix (literal sum of matrix powers);
+    the inverse by a linear solve."""
+    fn = "dln_operator"
+    x, z = dln_pair(X, Z, fn)
+    inv_n = _inv_n(N, fn)
+    Nn = None if inv_n == 0.0 else int(round(1.0 / inv_n))
+    m, n = x.shape[-2:]
+    out = np.empty(x.shape)
+    for idx in np.ndindex(*x.shape[:-2]):
+        K = _operator_matrix(x[idx], Nn)
+        v = z[idx].reshape(-1)
+        if inverse:
+            if np.linalg.svd(x[idx], compute_uv=False).min() == 0 or (Nn is None and m != n):
+                raise value_error(fn, "X", "of full rank for inverse=True (every λ_kl > 0)",
+                                  "a rank-deficient X (λ_kl = 0)")
+            out[idx] = np.linalg.solve(K, v).reshape(m, n)
+        else:
+            out[idx] = (K @ v).reshape(m, n)
+    return out
+
+
+def dln_metric_norm(X, Z, N=None, *, threads=None):
+    """Reference: Z̃ = UᵀZV and the literal λ sums, element by element."""
+    fn = "dln_metric_norm"
+    x, z = dln_pair(X, Z, fn)
+    inv_n = _inv_n(N, fn)
+    Nn = None if inv_n == 0.0 else int(round(1.0 / inv_n))
+    m, n = x.shape[-2:]
+    out = np.empty(x.shape[:-2])
+    for idx in np.ndindex(*x.shape[:-2]):
+        U, s, Vt = np.linalg.svd(x[idx], full_matrices=True)
+        sk, sl = padded_sigma(s, m, n)
+        lam = np.array([[_lam(a, b, Nn) for b in sl] for a in sk])
+        out[idx] = metric_norm_from(U.T @ z[idx] @ Vt.T, lam)
+    return out
+
+
+def effective_rank(spectra, *, threads=None):
+    """Reference: q = σ/Σσ and exp(−Σ q log q) directly (0 log 0 = 0), per spectrum."""
+    fn = "effective_rank"
+    b = as_spectra(spectra, fn, "spectra")
+    vals = spectra.values if isinstance(spectra, RaggedSpectra) else spectra
+    a = np.asarray(vals)
+    if a.size and not (np.isfinite(a).all() and (a >= 0).all()):
+        raise value_error(fn, "spectra", "finite singular values >= 0", "NaN, Inf or a negative value")
+    out = np.empty(b.lengths.size)
+    for i, (st, ln) in enumerate(zip(b.starts, b.lengths)):
+        sv = np.asarray(b.values[st:st + ln], dtype=np.float64)
+        tot = sv.sum()
+        if not tot > 0:
+            out[i] = np.nan
+            continue
+        q = sv / tot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[i] = math.exp(-np.where(q > 0, q * np.log(q), 0.0).sum())
+    return out.reshape(b.batch_shape)

@@ -55,6 +55,11 @@ void scipy_dgeqrf_(const int* m, const int* n, double* a, const int* lda, double
                    double* work, const int* lwork, int* info);
 void scipy_dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda,
                    const double* tau, double* work, const int* lwork, int* info);
+// one-sided Jacobi SVD (relatively accurate on column-graded input; cpp/src/depth_graded.cpp)
+void scipy_dgesvj_(const char* joba, const char* jobu, const char* jobv, const int* m,
+                   const int* n, double* a, const int* lda, double* sva, const int* mv, double* v,
+                   const int* ldv, double* work, const int* lwork, int* info, size_t, size_t,
+                   size_t);
 // the stages of a values-only dgesdd, called one panel at a time (cpp/src/svd_stages.cpp)
 void scipy_dormqr_(const char* side, const char* trans, const int* m, const int* n, const int* k,
                    const double* a, const int* lda, const double* tau, double* c, const int* ldc,
