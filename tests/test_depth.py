@@ -8,7 +8,9 @@ Tolerances (where the numbers come from):
   (each QR step is backward stable to ~n·u; measured ~1e-14·L).
 - float32 panel: 2e-5 absolute at L ≤ 30, n ≤ 64: the float32 rounding of M·Q is ~√n·u32 relative per
   step (measured 1.3e-6).
-- prefix products: 1e-9 absolute where resolved (rescaled float64 product, error ~ℓ·n·u·s_1/s_i).
+- prefix products: 1e-9 absolute where resolved (rescaled float64 product, error ~ℓ·n·u·s_1/s_i);
+  the row-graded form (§4.3b) is relatively accurate: 1e-11 absolute in log s against 250-digit
+  products, 1e-8 on 100–200-layer chains whose exact log s reach −1800 (see each test).
 - Monte Carlo: fixed seeds, z-score bound 4.5 standard errors plus the stated model slack.
 """
 from __future__ import annotations
@@ -247,9 +249,118 @@ def test_prefix_log_svdvals(rng):
     Z[5] = 0.0
     assert np.isneginf(g.prefix_log_svdvals(Z, depths=[6]).log_s).all()
     steep = [np.diag(np.exp(-np.arange(n) * 3.0))] * 3  # s_i/s_1 = e^{−9 i}; flag below 1e6·3·10·u ≈ e^{−19.5}
-    res = g.prefix_log_svdvals(steep, depths=[3])
+    res = g.prefix_log_svdvals(steep, depths=[3], method="rescaled")
     assert res.resolved[0, :3].all() and not res.resolved[0, 3:].any()
     assert np.allclose(res.log_s[0], -9.0 * np.arange(n), atol=1e-12)  # diagonal: exact anyway
+
+
+def _graded_chain(rng, n, L, step):
+    """Factors U_ℓ diag(e^{−step·i}) V_ℓᵀ with Haar U, V: the product's s_k/s_1 falls like e^{−step·k·ℓ}."""
+    out = []
+    for _ in range(L):
+        U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        V = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        out.append(U @ np.diag(np.exp(-step * np.arange(n))) @ V.T)
+    return np.stack(out)
+
+
+def test_graded_matches_high_precision_product(rng):
+    """§4.3(b) against the exact product in 250-digit arithmetic, where §4.3(a) fails
+    (s_4/s_1 ≈ 1e-60 at depth 40). Tolerance 1e-11 absolute in log s: the factors are exact
+    float64 numbers, each QR step is backward stable column by column (~n·u relative to each
+    graded column), measured ~3e-14."""
+    mp = pytest.importorskip("mpmath")
+    n, L = 4, 40
+    A = _graded_chain(rng, n, L, 1.5)
+    depths = [1, 10, 40]
+    gr = g.prefix_log_svdvals(A, depths=depths, method="graded")
+    rs = g.prefix_log_svdvals(A, depths=depths, method="rescaled")
+    rf = R.prefix_log_svdvals(A, depths=depths, method="graded")
+    mp.mp.dps = 250
+    P = mp.eye(n)
+    exact = []
+    for l in range(L):
+        P = mp.matrix(A[l].tolist()) * P
+        if l + 1 in depths:
+            exact.append(sorted((float(mp.log(x)) for x in mp.svd_r(P, compute_uv=False)), reverse=True))
+    exact = np.array(exact)
+    assert gr.graded.all() and gr.resolved.all()
+    assert np.abs(gr.log_s - exact).max() < 1e-11
+    assert np.abs(rf.log_s - exact).max() < 1e-11  # the reference (numpy QR + Hestenes Jacobi) too
+    tiny = exact - exact[:, :1] < math.log(1e-14)
+    assert tiny.sum() >= 3 and not rs.resolved[tiny].any()
+    assert np.abs(rs.log_s - exact)[tiny].max() > 1.0  # (a) is rounding noise there; (b) is exact
+    auto = g.prefix_log_svdvals(A, depths=depths)
+    assert auto.graded.all() and np.array_equal(auto.log_s, gr.log_s)
+
+
+def test_graded_equals_rescaled_while_resolved(rng):
+    """(a) == (b) while s_k/s_1 > 1e-12 (§10.2). Tolerance: (a)'s own error estimate
+    10·ℓ·n·u·s_1/s_k plus 1e-12."""
+    n, L = 8, 12
+    A = rng.standard_normal((3, L, n, n)) / math.sqrt(n)
+    d = np.arange(1, L + 1)
+    a = g.prefix_log_svdvals(A, method="rescaled")
+    b = g.prefix_log_svdvals(A, method="graded")
+    rel = a.log_s - a.log_s[..., :1]
+    keep = rel > math.log(1e-12)
+    assert keep.mean() > 0.9
+    bound = 10 * d[:, None] * n * 2.0 ** -53 * np.exp(-rel) + 1e-12
+    assert (np.abs(a.log_s - b.log_s) <= bound)[keep].all()
+    auto = g.prefix_log_svdvals(A)  # (b) exactly for the chains (a) leaves partly unresolved
+    need = ~a.resolved.all(axis=(1, 2))
+    assert np.array_equal(auto.graded, need)
+    assert np.array_equal(auto.log_s[need], b.log_s[need]) and np.array_equal(auto.log_s[~need], a.log_s[~need])
+    short = g.prefix_log_svdvals(A[:, :2])
+    assert short.resolved.all() and not short.graded.any()
+    ref = R.prefix_log_svdvals(A, method="graded")
+    assert np.abs(ref.log_s - b.log_s).max() < 1e-10 and np.array_equal(ref.resolved, b.resolved)
+
+
+@pytest.mark.parametrize("n,step,L", [(3, 3.0, 200), (20, 0.35, 100)])
+def test_graded_beyond_the_float_range(n, step, L):
+    """Telescoping factors Q_ℓ diag(e^{−step·i}) Q_{ℓ−1}ᵀ: the product is Q_L diag(e^{−step·i·L}) Q_0ᵀ
+    exactly, so log s_i = −step·i·L (s_n/s_1 down to e^{−1800}: far outside float64). (3, 3, 200):
+    every index its own block (free cuts, the strong-grading limit); (20, 0.35, 100): one span of
+    665 > 600 with neighbours 35 apart, so a forced cut and two Jacobi blocks. Tolerance 1e-8: the
+    rounding of each factor moves its i-th singular value by ~u·e^{step·(n−1)} relative, L times."""
+    rng = np.random.default_rng(7)
+    Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(L + 1)]
+    D = np.diag(np.exp(-step * np.arange(n)))
+    A = np.stack([Qs[l + 1] @ D @ Qs[l].T for l in range(L)])
+    out = g.prefix_log_svdvals(A, depths=[L // 2, L], method="graded")
+    exact = -step * np.arange(n)[None, :] * np.array([L // 2, L])[:, None]
+    assert np.abs(out.log_s - exact).max() < 1e-8 and out.resolved.all()
+    ref = R.prefix_log_svdvals(A, depths=[L], method="graded")
+    assert np.abs(ref.log_s[0] - exact[1]).max() < 1e-8
+
+
+def test_graded_rank_and_shapes(rng):
+    """Rectangular chains (the frame narrows to the smallest width), a rank-2 gate (values past
+    the rank are −∞, §4.2), a zero factor (all −∞), batches, k < n_0, and the reference's route."""
+    f = [rng.standard_normal((7, 5)), rng.standard_normal((3, 7)), rng.standard_normal((6, 3))]
+    out = g.prefix_log_svdvals(f, method="graded", k=3)
+    ref = R.prefix_log_svdvals(f, method="graded", k=3)
+    exact = [np.linalg.svd(np.linalg.multi_dot(f[:l][::-1]) if l > 1 else f[0], compute_uv=False)[:3]
+             for l in (1, 2, 3)]
+    assert np.abs(out.log_s - np.log(exact)).max() < 1e-12
+    assert np.abs(ref.log_s - out.log_s).max() < 1e-12
+    A = rng.standard_normal((5, 6, 6))
+    A[2, 2:] = 0.0  # rank 2 from depth 3 on
+    o = g.prefix_log_svdvals(A, depths=[2, 3, 5], method="graded")
+    assert np.isfinite(o.log_s[0]).all() and np.isneginf(o.log_s[1:, 2:]).all()
+    assert np.isfinite(o.log_s[1:, :2]).all()
+    P = A[2] @ A[1] @ A[0]
+    assert np.abs(o.log_s[1, :2] - np.log(np.linalg.svd(P, compute_uv=False)[:2])).max() < 1e-12
+    Z = A.copy()
+    Z[1] = 0.0
+    assert np.isneginf(g.prefix_log_svdvals(Z, depths=[2, 5], method="graded").log_s).all()
+    Bt = rng.standard_normal((2, 3, 4, 4))
+    bt = g.prefix_log_svdvals(Bt, method="graded", k=2)
+    assert bt.log_s.shape == (2, 3, 2) and bt.graded.shape == (2,)
+    assert np.allclose(bt.log_s[1], g.prefix_log_svdvals(Bt[1], method="graded", k=2).log_s, atol=0)
+    with pytest.raises(ValueError, match="method must be"):
+        g.prefix_log_svdvals(A, method="qr")
 
 
 # ------------------------------------------------------------------------------------------
@@ -471,6 +582,133 @@ def test_dln_log_volume_properties(rng):
     t1, t2 = s, s * np.exp(rng.standard_normal(d) * 0.1)
     mid = g.dln_log_volume(0.5 * (t1 + t2))
     assert mid > 0.5 * (g.dln_log_volume(t1) + g.dln_log_volume(t2))
+
+
+# ------------------------------------------------------------------------------------------
+# §8.2 balancedness, §8.3 the DLN metric operator, §8.6 effective rank
+
+
+def _balanced(rng, sig, N):
+    """W_p = Q_{p+1} Σ^{1/N} Q_pᵀ with Haar Q's: a balanced factorisation of X = Q_{N+1} Σ Q_1ᵀ."""
+    n = len(sig)
+    Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(N + 1)]
+    root = np.diag(np.asarray(sig) ** (1.0 / N))
+    return np.stack([Qs[p + 1] @ root @ Qs[p].T for p in range(N)])
+
+
+def test_balancedness_ratio(rng):
+    """β_bal = 1 on balanced factors — also with σ_n/σ_1 = 1e-40 at N = 40, where σ_n^{2/N} = 0.01
+    matters and only the §4.3(b) logs resolve it; > 1 on random factors; scale invariant;
+    +∞ for X = 0 with W ≠ 0. Tolerance 1e-12: each factor is rounded to ~u, N of them."""
+    for sig, N in (([3.0, 1.0, 0.5], 3), ([1.0, 1e-10, 1e-25, 1e-40], 40)):
+        W = _balanced(rng, sig, N)
+        b = g.balancedness_ratio(W)
+        assert abs(b - 1.0) < 1e-12 and abs(R.balancedness_ratio(W) - 1.0) < 1e-12
+    # the rescaled logs would give β far from 1 here: σ_4 read as ~1e-16 instead of 1e-40
+    ls = g.prefix_log_svdvals(W, depths=[N], method="rescaled").log_s[0]
+    wrong = np.exp(2 * np.log(np.linalg.norm(W, axis=(1, 2))).max()) * N / (N * np.exp(2 / N * ls).sum())
+    assert abs(wrong - 1.0) > 1e-3
+    Wr = rng.standard_normal((2, 4, 5, 5))
+    br = g.balancedness_ratio(Wr)
+    assert br.shape == (2,) and (br > 1.05).all()
+    assert np.allclose(br, R.balancedness_ratio(Wr), rtol=1e-12)
+    assert np.allclose(g.balancedness_ratio(Wr * 1e150), br, rtol=1e-12)
+    e1, e2 = np.diag([1.0, 0.0]), np.diag([0.0, 1.0])
+    assert g.balancedness_ratio([e1, e2]) == np.inf
+    assert np.isnan(g.balancedness_ratio(np.zeros((2, 2, 2))))
+    f = [rng.standard_normal((6, 4)), rng.standard_normal((3, 6))]
+    assert np.allclose(g.balancedness_ratio(f), R.balancedness_ratio(f), rtol=1e-12)
+
+
+def test_dln_eigenvalues_literal_sum_ties_zeros(rng):
+    """Stable λ_kl against the literal N-term sum (reference, 1e-13 relative: ~N roundings of
+    positive terms), the tie and zero limits exactly, near-ties against mpmath."""
+    mp = pytest.importorskip("mpmath")
+    s = np.array([[2.5, 1.0, 1.0, 0.3, 0.0], [1e3, 1e-3, 7.0, 7.0, 2.0]])
+    for N in (1, 2, 3, 7, 50, None):
+        lam = g.dln_eigenvalues(s, N)
+        ref = R.dln_eigenvalues(s, N)
+        assert lam.shape == (2, 5, 5) and np.allclose(lam, np.swapaxes(lam, -1, -2), rtol=1e-15, atol=0)
+        assert np.allclose(lam, ref, rtol=1e-13, atol=0)
+    a = 1.7
+    assert g.dln_eigenvalues([a, a], 5)[0, 1] == pytest.approx(5 * a ** 1.6, rel=1e-15)
+    assert g.dln_eigenvalues([a, 0.0], 5)[0, 1] == pytest.approx(a ** 1.6, rel=1e-15)
+    assert g.dln_eigenvalues([0.0, 0.0], 5)[0, 1] == 0.0 and g.dln_eigenvalues([0.0, 0.0], 1)[0, 1] == 1.0
+    assert g.dln_eigenvalues([a, a])[0, 1] == pytest.approx(a * a, rel=1e-15)
+    assert g.dln_eigenvalues([a, 0.0])[0, 1] == 0.0
+    mp.mp.dps = 50
+    for b in (1.0 + 1e-12, 1.0 + 1e-7, 1e-200):
+        for N in (3, None):
+            x, y = mp.mpf(1.0), mp.mpf(b)
+            if N is None:
+                ex = (x ** 2 - y ** 2) / (mp.log(x ** 2) - mp.log(y ** 2))
+            else:
+                ex = (x ** 2 - y ** 2) / (x ** (mp.mpf(2) / N) - y ** (mp.mpf(2) / N))
+            assert g.dln_eigenvalues([1.0, b], N)[0, 1] == pytest.approx(float(ex), rel=1e-14)
+
+
+def test_dln_eigenvalues_converge_like_one_over_n():
+    """λ/N → Λ at rate O(1/N): the error halves when N doubles (ratio within 5% of 2)."""
+    s = np.array([3.0, 1.2, 0.4])
+    Lam = g.dln_eigenvalues(s)
+    errs = [np.abs(g.dln_eigenvalues(s, N) / N - Lam).max() for N in (100, 200, 400)]
+    assert errs[0] < 0.1 * Lam.max()
+    assert abs(errs[0] / errs[1] - 2.0) < 0.1 and abs(errs[1] / errs[2] - 2.0) < 0.1
+
+
+def test_dln_operator_and_metric_norm(rng):
+    """𝒜 against the explicit sum of matrix powers (reference, 1e-12 relative: eigh powers of
+    XXᵀ lose ~κ·u); 𝒜^{-1}(𝒜(Z)) = Z; ‖Z‖² = ⟨Z, 𝒜^{-1}Z⟩; N = 1 is the identity; rank-deficient X:
+    +∞ norm and a ValueError for the inverse."""
+    X = rng.standard_normal((2, 4, 3))
+    Z = rng.standard_normal((2, 4, 3))
+    Xs = rng.standard_normal((4, 4))
+    for N in (1, 2, 5, None):
+        for x, z in ((X, Z), (Xs, Z[0, :, :1] @ np.ones((1, 4)))):
+            A = g.dln_operator(x, z, N)
+            assert np.allclose(A, R.dln_operator(x, z, N), rtol=0, atol=1e-12 * np.abs(A).max())
+            if N is None and x.shape[-1] != x.shape[-2]:
+                continue
+            back = g.dln_operator(x, A, N, inverse=True)
+            assert np.allclose(back, z, atol=1e-10 * np.abs(z).max())
+            inv = g.dln_operator(x, z, N, inverse=True)
+            assert np.allclose(inv, R.dln_operator(x, z, N, inverse=True), atol=1e-10 * np.abs(inv).max())
+            nrm = g.dln_metric_norm(x, z, N)
+            assert np.allclose(nrm ** 2, (z * inv).sum(axis=(-2, -1)), rtol=1e-10)
+            assert np.allclose(nrm, R.dln_metric_norm(x, z, N), rtol=1e-12)
+    assert np.allclose(g.dln_operator(X, Z, 1), Z, atol=1e-14)
+    sing = np.diag([2.0, 1.0, 0.0])
+    assert g.dln_metric_norm(sing, np.ones((3, 3)), 3) == np.inf
+    assert g.dln_metric_norm(sing, np.diag([1.0, 1.0, 0.0]), 3) == pytest.approx(
+        math.sqrt(1 / (3 * 2 ** (4 / 3)) + 1 / 3), rel=1e-14)
+    with pytest.raises(ValueError, match="full rank"):
+        g.dln_operator(sing, np.ones((3, 3)), 3, inverse=True)
+    with pytest.raises(ValueError):
+        g.dln_operator(X, np.ones((4, 4)), 2)
+
+
+def test_effective_rank(rng):
+    """Roy–Vetterli erank against the direct q log q reference (1e-13 relative), r equal
+    nonzero values give r, rank one gives 1, scale invariance over 600 decades, X = 0 → NaN,
+    float32, strided and ragged input."""
+    S = np.sort(np.abs(rng.standard_normal((3, 4, 20))), axis=-1)[..., ::-1]
+    e = g.effective_rank(S)
+    assert e.shape == (3, 4) and np.allclose(e, R.effective_rank(S), rtol=1e-13)
+    assert ((e >= 1) & (e <= 20)).all()
+    assert g.effective_rank([2.0, 2.0, 2.0, 0.0]) == pytest.approx(3.0, rel=1e-15)
+    assert g.effective_rank([5.0, 0.0, 0.0]) == 1.0
+    assert np.allclose(g.effective_rank(S[0] * 1e300), e[0], rtol=1e-14)
+    assert np.allclose(g.effective_rank(S[0] * 1e-300), e[0], rtol=1e-14)
+    assert np.isnan(g.effective_rank(np.zeros((2, 5)))).all()
+    assert np.allclose(g.effective_rank(S.astype(np.float32)), R.effective_rank(S.astype(np.float32)), rtol=1e-12)
+    assert np.allclose(g.effective_rank(S[..., ::2]), R.effective_rank(np.ascontiguousarray(S[..., ::2])), rtol=1e-13)
+    rg = g.RaggedSpectra(np.array([3.0, 1.0, 1.0, 2.0, 2.0]), np.array([0, 3, 5]))
+    assert np.allclose(g.effective_rank(rg), R.effective_rank(rg), rtol=1e-14)
+    assert g.effective_rank(rg)[1] == pytest.approx(2.0, rel=1e-15)
+    with pytest.raises(ValueError):
+        g.effective_rank([1.0, -1.0])
+    with pytest.raises(ValueError):
+        g.effective_rank([1.0, np.nan])
 
 
 # ------------------------------------------------------------------------------------------

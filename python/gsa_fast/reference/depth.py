@@ -77,11 +77,16 @@ def _jacobi_svdvals(G, tol=1e-15, sweeps=80):
     relatively accurate for column-graded G, like LAPACK dgesvj, by a separate implementation."""
     A = np.array(G, dtype=np.float64)
     w = A.shape[1]
+
+    def norm(x):  # scaled: columns of graded blocks reach e^{-600}, whose squares underflow
+        mx = np.abs(x).max()
+        return 0.0 if mx == 0 else mx * math.sqrt(((x / mx) ** 2).sum())
+
     for _ in range(sweeps):
         rotated = False
         for i in range(w - 1):
             for j in range(i + 1, w):
-                nrm = np.linalg.norm(A[:, [i, j]], axis=0)
+                nrm = (norm(A[:, i]), norm(A[:, j]))
                 if nrm[0] == 0.0 or nrm[1] == 0.0:
                     continue
                 ui, uj = A[:, i] / nrm[0], A[:, j] / nrm[1]  # cosine of the two columns, scaled
@@ -89,9 +94,10 @@ def _jacobi_svdvals(G, tol=1e-15, sweeps=80):
                 if abs(cth) <= tol:
                     continue
                 rotated = True
-                a, b, cc = nrm[0] ** 2, nrm[1] ** 2, cth * nrm[0] * nrm[1]
-                zeta = (b - a) / (2.0 * cc)
-                t = math.copysign(1.0, zeta) / (abs(zeta) + math.sqrt(1.0 + zeta * zeta))
+                r = nrm[1] / nrm[0]  # ζ = (‖a_j‖² − ‖a_i‖²)/(2 a_i·a_j), without squaring the norms
+                zeta = (r - 1.0 / r) / (2.0 * cth)
+                t = (1.0 / (2.0 * zeta) if abs(zeta) > 1e150 else
+                     math.copysign(1.0, zeta) / (abs(zeta) + math.sqrt(1.0 + zeta * zeta)))
                 cs = 1.0 / math.sqrt(1.0 + t * t)
                 sn = cs * t
                 ai = A[:, i].copy()
@@ -99,7 +105,7 @@ def _jacobi_svdvals(G, tol=1e-15, sweeps=80):
                 A[:, j] = sn * ai + cs * A[:, j]
         if not rotated:
             break
-    return np.linalg.norm(A, axis=0)
+    return np.array([norm(A[:, j]) for j in range(w)])
 
 
 def _graded_chain(c, d, k, tau):
@@ -119,7 +125,8 @@ def _graded_chain(c, d, k, tau):
             bad = np.flatnonzero(~(diag > tau * fro))
             wn = int(bad[0]) if bad.size else len(diag)
             cn = cs[:wn] + np.log(diag[:wn])
-            br = np.triu(R[:wn]) * np.exp(cs[None, :w] - cn[:, None])
+            upper = np.triu(np.ones((wn, w), dtype=bool))  # bracket (i, j ≥ i) only: below, e^{c_j − c_i} may overflow
+            br = np.where(upper, R[:wn], 0.0) * np.exp(np.where(upper, cs[None, :w] - cn[:, None], -np.inf))
             T, Q, cs = br @ T, Qn[:, :wn], cn
         if l not in d:
             continue
