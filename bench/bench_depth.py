@@ -147,3 +147,144 @@ HELPERS = {
 def bench_helpers(benchmark, name, impl):
     benchmark.group = f"depth_{name}"
     benchmark(HELPERS[name], g if impl == "gsa" else ref)
+
+
+# ---- §4.3(b), §8.2, §8.3, §8.6 (bench/results/depth.md, "Graded prefix spectra, DLN operator,
+# effective rank"). Peers: the rescaled route, the reference twins and the numpy one-liners users write.
+
+@pytest.fixture(scope="module")
+def graded_chain():
+    """24 layers 48×48 with singular values e^{−0.25 i}: s_48/s_1 ≈ e^{−282} at depth 24, so
+    'auto' takes the graded route."""
+    r = np.random.default_rng(4)
+    n = 48
+    D = np.diag(np.exp(-0.25 * np.arange(n)))
+    return np.stack([np.linalg.qr(r.standard_normal((n, n)))[0] @ D @ np.linalg.qr(r.standard_normal((n, n)))[0]
+                     for _ in range(24)])
+
+
+@pytest.mark.benchmark(group="prefix_log_svdvals_graded")
+def bench_prefix_graded__gsa(benchmark, graded_chain):
+    out = benchmark(g.prefix_log_svdvals, graded_chain, [6, 12, 24], method="graded")
+    assert out.resolved.all()
+
+
+@pytest.mark.benchmark(group="prefix_log_svdvals_graded")
+def bench_prefix_graded__gsa_rescaled(benchmark, graded_chain):
+    out = benchmark(g.prefix_log_svdvals, graded_chain, [6, 12, 24], method="rescaled")
+    assert not out.resolved.all()  # the cheaper route is rounding noise here
+
+
+@pytest.mark.benchmark(group="prefix_log_svdvals_graded")
+def bench_prefix_graded__reference(benchmark, graded_chain):
+    out = benchmark.pedantic(ref.prefix_log_svdvals, (graded_chain, [6, 12, 24]), {"method": "graded"},
+                             rounds=1, iterations=1)
+    assert np.abs(out.log_s - g.prefix_log_svdvals(graded_chain, [6, 12, 24], method="graded").log_s).max() < 1e-9
+
+
+@pytest.fixture(scope="module")
+def balanced_chain():
+    r = np.random.default_rng(5)
+    return r.standard_normal((16, 48, 48)) / math.sqrt(48)
+
+
+@pytest.mark.benchmark(group="balancedness_ratio")
+def bench_balancedness__gsa(benchmark, balanced_chain):
+    benchmark(g.balancedness_ratio, balanced_chain)
+
+
+@pytest.mark.benchmark(group="balancedness_ratio")
+def bench_balancedness__reference(benchmark, balanced_chain):
+    benchmark.pedantic(ref.balancedness_ratio, (balanced_chain,), rounds=1, iterations=1)
+
+
+def numpy_lambda(s, N):
+    """The direct formula users write: (a² − b²)/(a^{2/N} − b^{2/N}), ties patched afterwards."""
+    a, b = s[..., :, None], s[..., None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = (a * a - b * b) / (a ** (2.0 / N) - b ** (2.0 / N))
+    return np.where(a == b, N * a ** (2.0 - 2.0 / N), lam)
+
+
+@pytest.mark.benchmark(group="dln_eigenvalues")
+def bench_dln_eigenvalues__gsa(benchmark, spectra):
+    benchmark(g.dln_eigenvalues, spectra, 4)
+
+
+@pytest.mark.benchmark(group="dln_eigenvalues")
+def bench_dln_eigenvalues__numpy(benchmark, spectra):
+    out = benchmark(numpy_lambda, spectra, 4)
+    assert np.allclose(out, g.dln_eigenvalues(spectra, 4), rtol=1e-10)
+
+
+@pytest.mark.benchmark(group="dln_eigenvalues")
+def bench_dln_eigenvalues__reference(benchmark, spectra):
+    benchmark.pedantic(ref.dln_eigenvalues, (spectra, 4), rounds=1, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def xz():
+    r = np.random.default_rng(6)
+    return r.standard_normal((24, 24)), r.standard_normal((24, 24))
+
+
+@pytest.mark.benchmark(group="dln_operator")
+def bench_dln_operator__gsa(benchmark, xz):
+    benchmark(g.dln_operator, *xz, 4)
+
+
+@pytest.mark.benchmark(group="dln_operator")
+def bench_dln_operator__gsa_metric_norm(benchmark, xz):
+    benchmark(g.dln_metric_norm, *xz, 4)
+
+
+def numpy_operator(X, Z, N):
+    """The literal sum Σ_p (XXᵀ)^{(N−p)/N} Z (XᵀX)^{(p−1)/N} with eigh matrix powers."""
+    def power(G, t):
+        w, v = np.linalg.eigh(G)
+        return (v * np.clip(w, 0, None) ** t) @ v.T
+    A, B = X @ X.T, X.T @ X
+    return sum(power(A, (N - p) / N) @ Z @ power(B, (p - 1) / N) for p in range(1, N + 1))
+
+
+@pytest.mark.benchmark(group="dln_operator")
+def bench_dln_operator__numpy(benchmark, xz):
+    out = benchmark(numpy_operator, *xz, 4)
+    assert np.allclose(out, g.dln_operator(*xz, 4), rtol=1e-8, atol=1e-8 * np.abs(out).max())
+
+
+@pytest.mark.benchmark(group="dln_operator")
+def bench_dln_operator__reference(benchmark, xz):
+    benchmark.pedantic(ref.dln_operator, (*xz, 4), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="dln_operator")
+def bench_dln_metric_norm__reference(benchmark, xz):
+    benchmark.pedantic(ref.dln_metric_norm, (*xz, 4), rounds=1, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def many_spectra():
+    return np.sort(np.random.default_rng(7).random((4000, 256)), axis=-1)[:, ::-1]
+
+
+def numpy_erank(s):
+    q = s / s.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(-np.where(q > 0, q * np.log(q), 0.0).sum(axis=-1))
+
+
+@pytest.mark.benchmark(group="effective_rank")
+def bench_effective_rank__gsa(benchmark, many_spectra):
+    benchmark(g.effective_rank, many_spectra)
+
+
+@pytest.mark.benchmark(group="effective_rank")
+def bench_effective_rank__numpy(benchmark, many_spectra):
+    out = benchmark(numpy_erank, many_spectra)
+    assert np.allclose(out, g.effective_rank(many_spectra), rtol=1e-12)
+
+
+@pytest.mark.benchmark(group="effective_rank")
+def bench_effective_rank__reference(benchmark, many_spectra):
+    benchmark.pedantic(ref.effective_rank, (many_spectra,), rounds=1, iterations=1)

@@ -162,6 +162,11 @@ def recipes(rng):
         "bures_transport_map": (P[1], lambda f, x: f(x, Q)),
         "bures_geodesic": (P[1], lambda f, x: f(x, Q, 0.3)),
         "dln_log_volume": (S, lambda f, x: f(x)),
+        "balancedness_ratio": (C, lambda f, x: f(x)),
+        "dln_eigenvalues": (S, lambda f, x: f(x, 3)),
+        "dln_operator": (M, lambda f, x: f(x, M[::-1].copy(), 2)),
+        "dln_metric_norm": (M, lambda f, x: f(x, M[::-1].copy(), 2)),
+        "effective_rank": (S, lambda f, x: f(x)),
         # chain margins (issue 11): factors in application order
         "product_norm": (C, lambda f, x: f(x, C[::-1].copy())),
         "chain_margins": (C, lambda f, x: f(x).margin),

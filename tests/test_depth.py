@@ -317,6 +317,26 @@ def test_graded_equals_rescaled_while_resolved(rng):
     assert np.abs(ref.log_s - b.log_s).max() < 1e-10 and np.array_equal(ref.resolved, b.resolved)
 
 
+def test_graded_flags_ill_conditioned_factors(rng):
+    """Forming M_ℓ·Q in float64 perturbs each factor by ~u‖M_ℓ‖, so no float64 route resolves the
+    small values better than ~u·Σκ(M_ℓ) relative: factors with κ = e^{21} over 10 layers give an
+    estimate 1.4e-6 > 1e-6, so ``resolved`` is False, and the error against 300-digit products
+    stays below the estimate (measured ~1e-7)."""
+    mp = pytest.importorskip("mpmath")
+    n, L = 8, 10
+    A = _graded_chain(rng, n, L, 3.0)
+    out = g.prefix_log_svdvals(A, depths=[L], method="graded")
+    ref = R.prefix_log_svdvals(A, depths=[L], method="graded")
+    assert not out.resolved.any() and not ref.resolved.any()
+    mp.mp.dps = 300
+    P = mp.eye(n)
+    for l in range(L):
+        P = mp.matrix(A[l].tolist()) * P
+    exact = sorted((float(mp.log(x)) for x in mp.svd_r(P, compute_uv=False)), reverse=True)
+    est = L * 2.0 ** -53 * math.exp(3.0 * (n - 1))
+    assert np.abs(out.log_s[0] - exact).max() < est
+    assert g.prefix_log_svdvals(A[:2], depths=[2], method="graded").resolved.all()  # est 2.9e-7
+
 @pytest.mark.parametrize("n,step,L", [(3, 3.0, 200), (20, 0.35, 100)])
 def test_graded_beyond_the_float_range(n, step, L):
     """Telescoping factors Q_ℓ diag(e^{−step·i}) Q_{ℓ−1}ᵀ: the product is Q_L diag(e^{−step·i·L}) Q_0ᵀ

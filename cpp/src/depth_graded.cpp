@@ -24,6 +24,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kCutGap = 40.0;     // separation of Benettin sums that makes a free cut (e^{-80})
 constexpr double kMaxSpan = 600.0;   // largest spread of c inside one Jacobi block (e^{-600} normal)
 constexpr double kResolvedGap = 6.907755278982137;  // ½ log 1e6: cut error e^{-2g} ≤ 1e-6
+constexpr double kU = 1.1102230246251565e-16;       // float64 unit roundoff
 
 // Column-major float64 copy of one factor (rows × cols) into dst.
 void load_factor(const FactorRef& M, double* dst) {
@@ -173,6 +174,9 @@ void graded_one(const FactorRef* f, int64_t L, const uint8_t* take, int64_t k, d
   Lapack lp;
   int w = n0, ldq = n0;
   bool bad = false;
+  std::vector<double> rc_work;
+  std::vector<int> rc_iwork;
+  double err = 0.0;  // accumulated estimate of the relative error of the small singular values
   int64_t slot = 0;
   const double one = 1.0, zero = 0.0;
   for (int64_t l = 0; l < L; ++l) {
@@ -196,7 +200,20 @@ void graded_one(const FactorRef* f, int64_t L, const uint8_t* take, int64_t k, d
             wn = j;
             break;
           }
-        for (int i = 0; i < wn; ++i) cn[(size_t)i] = c[(size_t)i] + std::log(std::fabs(Y[(size_t)i + (size_t)i * m]));
+        for (int i = 0; i < wn; ++i)
+          cn[(size_t)i] = c[(size_t)i] + std::log(std::fabs(Y[(size_t)i + (size_t)i * m]));
+        // forming M_l·Q in float64 perturbs M_l by ~u‖M_l‖: up to u·κ(M_l) relative in the small
+        // singular values of the product. κ(M_l) = κ(R_l) on the frame (Q orthonormal): the
+        // LAPACK 1-norm estimate of the leading wn×wn triangle, O(wn²).
+        if (wn > 0) {
+          double rcond = 0.0;
+          rc_work.resize((size_t)3 * wn);
+          rc_iwork.resize((size_t)wn);
+          int rinfo = 0;
+          scipy_dtrcon_("1", "U", "N", &wn, Y.data(), &m, &rcond, rc_work.data(), rc_iwork.data(),
+                        &rinfo, 1, 1, 1);
+          err += rinfo == 0 && rcond > 0.0 ? kU / rcond : INFINITY;
+        }
         // bracket (i, j ≥ i): R[i, j]·exp(c_{l−1}[j] − c_l[i]); T̂_l = bracket · T̂_{l−1}
         S.assign((size_t)std::max(wn, 1) * w, 0.0);
         for (int j = 0; j < w; ++j)
@@ -231,7 +248,7 @@ void graded_one(const FactorRef* f, int64_t L, const uint8_t* take, int64_t k, d
     for (int64_t j = 0; j < k; ++j) {
       if (j < (int64_t)vals.size()) {
         o[j] = vals[(size_t)j].first;
-        r[j] = vals[(size_t)j].second;
+        r[j] = vals[(size_t)j].second && err <= 1e-6;
       } else {
         o[j] = kNegInf;  // above the frame's rank (§4.2)
         r[j] = 1;
@@ -263,10 +280,33 @@ void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64
   const int T = nthreads > 0 ? nthreads : default_num_threads();
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, m * n));
   parallel_for(n_rows, T, grain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
+    std::vector<double> lk((size_t)m), pk((size_t)m), ll((size_t)n), pl((size_t)n);
+    for (int64_t r = r0; r < r1; ++r) {  // logs and powers once per σ, then O(m·n) pairs
+      bool ok = inv_n >= 0.0 && inv_n <= 1.0;
+      for (int64_t i = 0; i < m; ++i) {
+        const double a = sk[r * m + i];
+        ok = ok && a >= 0.0 && !std::isinf(a);
+        lk[(size_t)i] = std::log(a);
+        pk[(size_t)i] = math::dln_lambda_power(lk[(size_t)i], inv_n);
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        const double b = sl[r * n + j];
+        ok = ok && b >= 0.0 && !std::isinf(b);
+        ll[(size_t)j] = std::log(b);
+        pl[(size_t)j] = math::dln_lambda_power(ll[(size_t)j], inv_n);
+      }
+      double* o = out + r * m * n;
+      if (!ok) {
+        std::fill(o, o + m * n, kNaN);
+        continue;
+      }
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j)
-          out[(r * m + i) * n + j] = math::dln_lambda(sk[r * m + i], sl[r * n + j], inv_n);
+        for (int64_t j = 0; j < n; ++j) {
+          const bool ki = lk[(size_t)i] >= ll[(size_t)j];
+          o[i * n + j] = ki ? math::dln_lambda_pre(lk[(size_t)i], ll[(size_t)j], pk[(size_t)i], inv_n)
+                            : math::dln_lambda_pre(ll[(size_t)j], lk[(size_t)i], pl[(size_t)j], inv_n);
+        }
+    }
   });
 }
 
@@ -283,7 +323,7 @@ void effective_rank(const T* values, const int64_t* starts, const int64_t* lengt
       math::KahanSum sum, xl;
       if (mx > 0.0)
         for (int64_t j = 0; j < q; ++j) {
-          const double h = (double)s[j] / mx;
+          const double h = (double)s[j] / mx;  // exact 1 at the maximum
           sum.add(h);
           xl.add(math::erank_xlogx(h));
         }

@@ -115,6 +115,7 @@ def _graded_chain(c, d, k, tau):
     out = np.full((len(d), k), -np.inf)
     res = np.ones((len(d), k), dtype=bool)
     slot = 0
+    err = 0.0
     for l, M in enumerate(c, start=1):
         w = T.shape[0]
         if w > 0:
@@ -125,6 +126,9 @@ def _graded_chain(c, d, k, tau):
             bad = np.flatnonzero(~(diag > tau * fro))
             wn = int(bad[0]) if bad.size else len(diag)
             cn = cs[:wn] + np.log(diag[:wn])
+            if wn:  # ~u·κ(M_ℓ) per factor: κ₁ of the frame's R, exactly (the compiled route estimates it)
+                Rw = np.triu(R[:wn, :wn])
+                err += 2.0 ** -53 * np.linalg.norm(Rw, 1) * np.linalg.norm(np.linalg.inv(Rw), 1)
             upper = np.triu(np.ones((wn, w), dtype=bool))  # bracket (i, j ≥ i) only: below, e^{c_j − c_i} may overflow
             br = np.where(upper, R[:wn], 0.0) * np.exp(np.where(upper, cs[None, :w] - cn[:, None], -np.inf))
             T, Q, cs = br @ T, Qn[:, :wn], cn
@@ -143,7 +147,7 @@ def _graded_chain(c, d, k, tau):
                 flags += [gl >= _RESOLVED_GAP and gr >= _RESOLVED_GAP] * (b - a)
             order = np.argsort(vals, kind="stable")[::-1][:k]
             out[slot, :len(order)] = np.array(vals)[order]
-            res[slot, :len(order)] = np.array(flags)[order]
+            res[slot, :len(order)] = np.array(flags)[order] & (err <= 1e-6)
         slot += 1
     return out, res
 
@@ -459,7 +463,9 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
 
 def _psd_power(G, p):
     w, v = np.linalg.eigh(G)
-    w = np.clip(w, 0.0, None)
+    # eigenvalues of a Gram XXᵀ below its rounding level (~n·u·λ_max) are zeros of a rank-deficient
+    # X: a fractional power would blow their rounding up (1e-16 → 1e-8 for the square root)
+    w = np.where(w > 10 * len(w) * 2.0 ** -53 * max(w.max(), 0.0), w, 0.0)
     with np.errstate(divide="ignore"):
         wp = np.where(w > 0, w ** p, 1.0 if p == 0 else 0.0)
     return (v * wp[..., None, :]) @ np.swapaxes(v, -1, -2)

@@ -21,8 +21,9 @@ namespace cpu {
 // while a block spans more than 600 in c; each block's R̃ diag(e^{c − max c}) goes through the
 // one-sided Jacobi SVD (dgesvj, relatively accurate for column-graded input), max c added back.
 // A block of one index is the strong-grading limit log s_i = c_i + log|R̃_ii|. The error of a cut
-// with separation g is O(e^{−2g}) relative; resolved = 0 where a neighbouring cut has g < ½ log 1e6
-// or the Jacobi SVD did not converge. out / resolved: [b, slot, 0..k) (slots in the order of the
+// with separation g is O(e^{−2g}) relative; resolved = 0 where a neighbouring cut has g < ½ log 1e6,
+// the Jacobi SVD did not converge, or Σ_{m≤l} u·κ₁(R_m) (dtrcon; the float64 products M_m·Q
+// perturb each factor by ~u‖M_m‖, i.e. up to u·κ(M_m) in the small values) exceeds 1e-6. out / resolved: [b, slot, 0..k) (slots in the order of the
 // flagged l), k largest values descending.
 void prefix_log_graded(const FactorRef* f, int64_t B, int64_t L, const uint8_t* take, int64_t k,
                        double tau, double* out, uint8_t* resolved, int nthreads);

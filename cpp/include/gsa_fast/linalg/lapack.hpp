@@ -60,6 +60,10 @@ void scipy_dgesvj_(const char* joba, const char* jobu, const char* jobv, const i
                    const int* n, double* a, const int* lda, double* sva, const int* mv, double* v,
                    const int* ldv, double* work, const int* lwork, int* info, size_t, size_t,
                    size_t);
+// condition estimate of a triangular matrix (the factors' κ in cpp/src/depth_graded.cpp)
+void scipy_dtrcon_(const char* norm, const char* uplo, const char* diag, const int* n,
+                   const double* a, const int* lda, double* rcond, double* work, int* iwork,
+                   int* info, size_t, size_t, size_t);
 // the stages of a values-only dgesdd, called one panel at a time (cpp/src/svd_stages.cpp)
 void scipy_dormqr_(const char* side, const char* trans, const int* m, const int* n, const int* k,
                    const double* a, const int* lda, const double* tau, double* c, const int* ldc,

@@ -17,22 +17,29 @@ namespace math {
 // inv_n = 1/N; inv_n = 0 gives the N → ∞ log-mean Λ = (a² − b²)/(log a² − log b²):
 //   Λ = M² (−expm1(−x))/x;  x = 0 → M²;  m = 0 → 0.
 // Both zero: 0 (N ≥ 2 and N = ∞), 1 for N = 1 (λ ≡ 1). No ratio of singular values is formed.
+// The same from precomputed pieces: lM ≥ lm the logs of max and min (lm may be −∞, lM finite),
+// pM = M^{2−2/N} (M² for inv_n = 0). Kernels compute the logs and powers once per σ, so a pair
+// costs two expm1 and a division.
+GSA_HD double dln_lambda_pre(double lM, double lm, double pM, double inv_n) {
+  if (inv_n == 1.0) return 1.0;
+  if (lM == -INFINITY) return 0.0;  // both zero
+  if (lm == -INFINITY) return inv_n == 0.0 ? 0.0 : pM;
+  const double x = 2.0 * (lM - lm);
+  if (inv_n == 0.0) return x == 0.0 ? pM : pM * (-::expm1(-x) / x);
+  if (x == 0.0) return pM / inv_n;
+  return pM * (-::expm1(-x)) / (-::expm1(-x * inv_n));
+}
+
+// M^{2−2/N} (M² for inv_n = 0) from log M, without forming M² (no overflow for M < 1e154…).
+GSA_HD double dln_lambda_power(double lM, double inv_n) {
+  return lM == -INFINITY ? 0.0 : ::exp((2.0 - 2.0 * inv_n) * lM);
+}
+
 GSA_HD double dln_lambda(double a, double b, double inv_n) {
   if (!(a >= 0.0) || !(b >= 0.0) || !(inv_n >= 0.0) || !(inv_n <= 1.0)) return NAN;
   if (isinf(a) || isinf(b)) return NAN;
-  if (inv_n == 1.0) return 1.0;
-  const double M = a > b ? a : b, m = a > b ? b : a;
-  if (M == 0.0) return 0.0;
-  if (inv_n == 0.0) {
-    if (m == 0.0) return 0.0;
-    const double x = 2.0 * (::log(M) - ::log(m));
-    return x == 0.0 ? M * M : M * M * (-::expm1(-x) / x);
-  }
-  const double pm = ::exp((2.0 - 2.0 * inv_n) * ::log(M));  // M^{2−2/N}, no overflow of M²
-  if (m == 0.0) return pm;
-  const double x = 2.0 * (::log(M) - ::log(m));
-  if (x == 0.0) return pm / inv_n;
-  return pm * (-::expm1(-x)) / (-::expm1(-x * inv_n));
+  const double lM = ::log(a > b ? a : b), lm = ::log(a > b ? b : a);
+  return dln_lambda_pre(lM, lm, dln_lambda_power(lM, inv_n), inv_n);
 }
 
 // Effective rank (Roy–Vetterli, spec §8.6) accumulation for one spectrum, in the stable form
