@@ -182,20 +182,14 @@ def bench_prefix_graded__reference(benchmark, graded_chain):
     assert np.abs(out.log_s - g.prefix_log_svdvals(graded_chain, [6, 12, 24], method="graded").log_s).max() < 1e-9
 
 
-@pytest.fixture(scope="module")
-def balanced_chain():
-    r = np.random.default_rng(5)
-    return r.standard_normal((16, 48, 48)) / math.sqrt(48)
+@pytest.mark.benchmark(group="balancedness_ratio")
+def bench_balancedness__gsa(benchmark, small_chain):
+    benchmark(g.balancedness_ratio, small_chain)
 
 
 @pytest.mark.benchmark(group="balancedness_ratio")
-def bench_balancedness__gsa(benchmark, balanced_chain):
-    benchmark(g.balancedness_ratio, balanced_chain)
-
-
-@pytest.mark.benchmark(group="balancedness_ratio")
-def bench_balancedness__reference(benchmark, balanced_chain):
-    benchmark.pedantic(ref.balancedness_ratio, (balanced_chain,), rounds=1, iterations=1)
+def bench_balancedness__reference(benchmark, small_chain):
+    benchmark.pedantic(ref.balancedness_ratio, (small_chain,), rounds=1, iterations=1)
 
 
 def numpy_lambda(s, N):

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._ragged import RaggedSpectra, as_spectra
 from ._validate import as_float_array, as_int, as_real_array, as_threads, type_error, value_error
 
 PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume', 'balancedness_ratio', 'dln_eigenvalues', 'dln_operator', 'dln_metric_norm', 'effective_rank']
@@ -510,3 +511,14 @@ def metric_norm_from(zt, lam):
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(zt == 0, 0.0, zt * zt / lam)
     return np.sqrt(q.sum(axis=(-2, -1)))
+
+
+def erank_spectra(spectra, fn):
+    """The kernel view of a batch of spectra (dense or RaggedSpectra, read in place), after checking
+    that every singular value is finite and ≥ 0 (on the caller's array: a strided dense batch's flat
+    view also spans the gaps between rows)."""
+    b = as_spectra(spectra, fn, "spectra")
+    a = np.asarray(spectra.values if isinstance(spectra, RaggedSpectra) else spectra)
+    if a.size and not (np.isfinite(a).all() and (a >= 0).all()):
+        raise value_error(fn, "spectra", "finite singular values >= 0", "NaN, Inf or a negative value")
+    return b

@@ -26,13 +26,12 @@ import math
 import numpy as np
 
 from . import _backend
-from ._ragged import RaggedSpectra, as_spectra
 from ._validate import as_int, as_real_array, value_error
 from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.depth.Alignment, ...)
     PUBLIC, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation, DepthFit, Alignment,
     _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
     _check_lyap_args, psi_half_table, default_tau, prefix_method, chain_frob_log, balanced_log_ratio,
-    dln_pair, padded_sigma, metric_norm_from, _log_binom_window, _fill_tail, rank_law_args,
+    dln_pair, padded_sigma, metric_norm_from, erank_spectra, _log_binom_window, _fill_tail, rank_law_args,
     _log_sf_binom, _log_spectra, fit_window, _side_view, _alignment_summary, _spd_pair, _sym,
     _psd_sqrt, _inv_n, _spectra_rows)
 
@@ -539,11 +538,7 @@ def effective_rank(spectra, *, threads=None):
     or empty spectrum. Float64, shape ``batch_shape`` (``(n,)`` for ragged input).
     """
     fn = "effective_rank"
-    b = as_spectra(spectra, fn, "spectra")
-    vals = spectra.values if isinstance(spectra, RaggedSpectra) else spectra
-    a = np.asarray(vals)
-    if a.size and not (np.isfinite(a).all() and (a >= 0).all()):
-        raise value_error(fn, "spectra", "finite singular values >= 0", "NaN, Inf or a negative value")
+    b = erank_spectra(spectra, fn)
     out = np.empty(b.lengths.size)
     _backend.core.effective_rank(b.values, b.starts, b.lengths, out, _threads(threads, fn))
     return out.reshape(b.batch_shape)

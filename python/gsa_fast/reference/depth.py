@@ -16,8 +16,7 @@ from .._depth_common import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapun
                      _chain, _check_finite_chain, _check_lyap_args, _inv_n, _spectra_rows, _log_spectra,
                      _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args,
                      default_tau, prefix_method, RESOLVED_GAP as _RESOLVED_GAP, graded_blocks as _graded_blocks,
-                     chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from)
-from .._ragged import RaggedSpectra, as_spectra
+                     chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from, erank_spectra)
 from .._validate import as_int, as_real_array, value_error
 
 __all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
@@ -528,11 +527,7 @@ def dln_metric_norm(X, Z, N=None, *, threads=None):
 def effective_rank(spectra, *, threads=None):
     """Reference: q = σ/Σσ and exp(−Σ q log q) directly (0 log 0 = 0), per spectrum."""
     fn = "effective_rank"
-    b = as_spectra(spectra, fn, "spectra")
-    vals = spectra.values if isinstance(spectra, RaggedSpectra) else spectra
-    a = np.asarray(vals)
-    if a.size and not (np.isfinite(a).all() and (a >= 0).all()):
-        raise value_error(fn, "spectra", "finite singular values >= 0", "NaN, Inf or a negative value")
+    b = erank_spectra(spectra, fn)
     out = np.empty(b.lengths.size)
     for i, (st, ln) in enumerate(zip(b.starts, b.lengths)):
         sv = np.asarray(b.values[st:st + ln], dtype=np.float64)
