@@ -280,20 +280,23 @@ void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64
   const int T = nthreads > 0 ? nthreads : default_num_threads();
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, m * n));
   parallel_for(n_rows, T, grain, [&](int64_t r0, int64_t r1) {
-    std::vector<double> lk((size_t)m), pk((size_t)m), ll((size_t)n), pl((size_t)n);
+    std::vector<double> lk((size_t)m), pk((size_t)m), qk((size_t)m), ll((size_t)n), pl((size_t)n),
+        ql((size_t)n);
     for (int64_t r = r0; r < r1; ++r) {  // logs and powers once per σ, then O(m·n) pairs
+      const double* a = sk + r * m;
+      const double* b = sl + r * n;
       bool ok = inv_n >= 0.0 && inv_n <= 1.0;
       for (int64_t i = 0; i < m; ++i) {
-        const double a = sk[r * m + i];
-        ok = ok && a >= 0.0 && !std::isinf(a);
-        lk[(size_t)i] = std::log(a);
+        ok = ok && a[i] >= 0.0 && !std::isinf(a[i]);
+        lk[(size_t)i] = std::log(a[i]);
         pk[(size_t)i] = math::dln_lambda_power(lk[(size_t)i], inv_n);
+        qk[(size_t)i] = std::exp(2.0 * inv_n * lk[(size_t)i]);  // σ^{2/N}
       }
       for (int64_t j = 0; j < n; ++j) {
-        const double b = sl[r * n + j];
-        ok = ok && b >= 0.0 && !std::isinf(b);
-        ll[(size_t)j] = std::log(b);
+        ok = ok && b[j] >= 0.0 && !std::isinf(b[j]);
+        ll[(size_t)j] = std::log(b[j]);
         pl[(size_t)j] = math::dln_lambda_power(ll[(size_t)j], inv_n);
+        ql[(size_t)j] = std::exp(2.0 * inv_n * ll[(size_t)j]);
       }
       double* o = out + r * m * n;
       if (!ok) {
@@ -302,9 +305,13 @@ void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64
       }
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
-          const bool ki = lk[(size_t)i] >= ll[(size_t)j];
-          o[i * n + j] = ki ? math::dln_lambda_pre(lk[(size_t)i], ll[(size_t)j], pk[(size_t)i], inv_n)
-                            : math::dln_lambda_pre(ll[(size_t)j], lk[(size_t)i], pl[(size_t)j], inv_n);
+          const size_t I = (size_t)i, J = (size_t)j;
+          o[i * n + j] =
+              lk[I] >= ll[J]
+                  ? math::dln_lambda_pre(lk[I], ll[J], a[i] > 0.0 ? b[j] / a[i] : 1.0,
+                                         qk[I] > 0.0 ? ql[J] / qk[I] : 1.0, pk[I], inv_n)
+                  : math::dln_lambda_pre(ll[J], lk[I], a[i] / b[j], ql[J] > 0.0 ? qk[I] / ql[J] : 1.0,
+                                         pl[J], inv_n);
         }
     }
   });

@@ -18,15 +18,22 @@ namespace math {
 //   Λ = M² (−expm1(−x))/x;  x = 0 → M²;  m = 0 → 0.
 // Both zero: 0 (N ≥ 2 and N = ∞), 1 for N = 1 (λ ≡ 1). No ratio of singular values is formed.
 // The same from precomputed pieces: lM ≥ lm the logs of max and min (lm may be −∞, lM finite),
-// pM = M^{2−2/N} (M² for inv_n = 0). Kernels compute the logs and powers once per σ, so a pair
-// costs two expm1 and a division.
-GSA_HD double dln_lambda_pre(double lM, double lm, double pM, double inv_n) {
+// t = m/M ∈ [0, 1], rN = t^{2/N} (unused for inv_n = 0) and pM = M^{2−2/N} (M² for inv_n = 0).
+// Kernels compute logs and powers once per σ. Away from ties (t^{2/N} ≤ ½, resp. t² ≤ ½) the
+// direct ratio pM(1 − t²)/(1 − t^{2/N}) has no cancellation (1 − rN ≥ ½ and t² ≤ rN) and costs two
+// divisions; nearer ties the expm1 form keeps full relative accuracy.
+GSA_HD double dln_lambda_pre(double lM, double lm, double t, double rN, double pM, double inv_n) {
   if (inv_n == 1.0) return 1.0;
   if (lM == -INFINITY) return 0.0;  // both zero
   if (lm == -INFINITY) return inv_n == 0.0 ? 0.0 : pM;
   const double x = 2.0 * (lM - lm);
-  if (inv_n == 0.0) return x == 0.0 ? pM : pM * (-::expm1(-x) / x);
+  if (inv_n == 0.0) {
+    if (x == 0.0) return pM;
+    const double r2 = t * t;
+    return r2 <= 0.5 ? pM * ((1.0 - r2) / x) : pM * (-::expm1(-x) / x);
+  }
   if (x == 0.0) return pM / inv_n;
+  if (rN <= 0.5) return pM * (1.0 - t * t) / (1.0 - rN);
   return pM * (-::expm1(-x)) / (-::expm1(-x * inv_n));
 }
 
@@ -38,8 +45,9 @@ GSA_HD double dln_lambda_power(double lM, double inv_n) {
 GSA_HD double dln_lambda(double a, double b, double inv_n) {
   if (!(a >= 0.0) || !(b >= 0.0) || !(inv_n >= 0.0) || !(inv_n <= 1.0)) return NAN;
   if (isinf(a) || isinf(b)) return NAN;
-  const double lM = ::log(a > b ? a : b), lm = ::log(a > b ? b : a);
-  return dln_lambda_pre(lM, lm, dln_lambda_power(lM, inv_n), inv_n);
+  const double M = a > b ? a : b, m = a > b ? b : a;
+  const double lM = ::log(M), lm = ::log(m), t = M > 0.0 ? m / M : 1.0;
+  return dln_lambda_pre(lM, lm, t, ::pow(t, 2.0 * inv_n), dln_lambda_power(lM, inv_n), inv_n);
 }
 
 // Effective rank (Roy–Vetterli, spec §8.6) accumulation for one spectrum, in the stable form
