@@ -657,7 +657,8 @@ def test_dln_eigenvalues_literal_sum_ties_zeros(rng):
     assert g.dln_eigenvalues([a, a])[0, 1] == pytest.approx(a * a, rel=1e-15)
     assert g.dln_eigenvalues([a, 0.0])[0, 1] == 0.0
     mp.mp.dps = 50
-    for b in (1.0 + 1e-12, 1.0 + 1e-7, 1e-200):
+    # across the kernel's switch between the direct ratio (t^{2/N} ≤ ½) and the expm1 form
+    for b in np.r_[np.linspace(0.02, 0.98, 49), 0.5 ** 1.5, 0.5 ** 0.5, 1.0 + 1e-12, 1.0 + 1e-7, 1e-200]:
         for N in (3, None):
             x, y = mp.mpf(1.0), mp.mpf(b)
             if N is None:
