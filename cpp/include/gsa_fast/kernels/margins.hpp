@@ -27,5 +27,32 @@ template <class T>
 void product_norm(const ProductPair<T>* pairs, int64_t npairs, double* out, int64_t* info,
                   double* fro, double tol, int nthreads);
 
+// One factor of a chain: A (m×n, C-contiguous).
+template <class T>
+struct ChainFactor {
+  const T* a;
+  int64_t m, n;
+};
+
+// The norms of a chain in lockstep (spec §7.1): norm[l] = ‖A_l‖ where want_norm[l], and
+// prod[l] = ‖A_{l+1} A_l‖ where want_prod[l] (l < L−1; the caller guarantees
+// fs[l+1].n == fs[l].m there). Every wanted problem is the block Krylov iteration of
+// product_norm (same start block, stopping rule and dense route), but all of them advance
+// together: one iteration is an up-sweep l = 1..L and a down-sweep l = L..1, and each sweep reads
+// each factor at most once, applying in that one read every right-hand side that needs it
+// (the factor's own Gram step, the Gram stage of product (l−1, l), the first stage of product
+// (l, l+1) on the way up; the factor's second Gram step and the last stage Aᵀ of product
+// (l, l+1) on the way down). A product takes one Krylov step per iteration, a norm two;
+// converged problems drop out. Row chunks are fixed (not tied to the thread count), so the
+// results do not depend on nthreads. norm_info/prod_info: passes (0 = dense route);
+// fro (optional): ‖A_l‖_F, summed in the first up-sweep; reads[l]: how many times this call
+// streamed A_l (dense-route problems count one read per factor). block: Krylov block size
+// (0 = the default).
+template <class T>
+void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
+                 const uint8_t* want_prod, double* norm, double* prod, int64_t* norm_info,
+                 int64_t* prod_info, double* fro, int64_t* reads, double tol, int block,
+                 int nthreads);
+
 }  // namespace cpu
 }  // namespace gsa
