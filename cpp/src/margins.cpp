@@ -8,6 +8,7 @@
 #include "gsa_fast/kernels/margins.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -41,8 +42,9 @@ void dgemm(char ta, char tb, int m, int n, int k, double alpha, const double* a,
 // Calls f(tile, r0, rows) on row tiles [r0, r0+rows) of the row-major matrix A (rows×cols)
 // between rows b and e, tile given as float64 (a view for double, a widened copy for float).
 template <class T, class F>
-void for_tiles(const T* A, int64_t cols, int64_t b, int64_t e, std::vector<double>& buf, F&& f) {
-  const int64_t rt = std::max<int64_t>(1, kTileBytes / (8 * std::max<int64_t>(1, cols)));
+void for_tiles(const T* A, int64_t cols, int64_t b, int64_t e, std::vector<double>& buf, F&& f,
+               int64_t tile_bytes = kTileBytes) {
+  const int64_t rt = std::max<int64_t>(1, tile_bytes / (8 * std::max<int64_t>(1, cols)));
   for (int64_t r0 = b; r0 < e; r0 += rt) {
     const int64_t rows = std::min(rt, e - r0);
     const T* src = A + r0 * cols;
@@ -376,6 +378,9 @@ void one_pair(const ProductPair<T>& pr, double tol, int workers, double* out, in
 // ---- a chain: every norm and adjacent product in lockstep over shared factor reads ----------
 
 constexpr int kChunks = 16;  // fixed row chunks of a streamed factor (results independent of threads)
+// Row tiles of 2 MiB (64 rows of 4096): the accumulation Aᵀ[Z | R] then has an inner dimension
+// of 64, not 16, and the per-tile dgemm overheads (packing, the chunk partial's traffic) shrink.
+constexpr int64_t kChainTileBytes = int64_t(1) << 21;
 
 struct StreamWork {
   std::vector<double> buf, Z;
@@ -389,17 +394,26 @@ struct StreamWork {
 // The chunk partials are summed in chunk order. fro2 (optional) = Σ a_ij² (row sums, chunk sums).
 template <class T>
 void stream_factor(const T* A, int64_t m, int64_t n, const double* B, int g, int f,
-                   const double* R, int t, double* acc, double* F, double* fro2, int nthreads) {
-  const int64_t rt = std::max<int64_t>(1, kTileBytes / (8 * std::max<int64_t>(1, n)));
+                   const double* R, int t, double* acc, double* F, double* fro2,
+                   std::vector<std::vector<double>>& part, std::vector<StreamWork>& pool,
+                   int nthreads) {
+  const int64_t rt = std::max<int64_t>(1, kChainTileBytes / (8 * std::max<int64_t>(1, n)));
   const int64_t nchunks = std::max<int64_t>(1, std::min<int64_t>(kChunks, (m + rt - 1) / rt));
   const int gt = g + t, gf = g + f, zc = std::max(gf, gt);
-  std::vector<std::vector<double>> part((size_t)nchunks);
+  if ((int64_t)part.size() < nchunks) part.resize((size_t)nchunks);  // reused over calls
   std::vector<double> fpart((size_t)nchunks, 0.0);
-  parallel_for_ws(nchunks, nthreads, 1, [] { return StreamWork{}; },
-                  [&](StreamWork& w, int64_t cb, int64_t ce) {
+  // one workspace per worker, taken from the caller's pool (its buffers are reused over calls)
+  if ((int)pool.size() < nthreads) pool.resize((size_t)nthreads);
+  std::atomic<int> next_ws{0};
+  parallel_for_ws(nchunks, nthreads, 1, [&] { return &pool[(size_t)next_ws.fetch_add(1)]; },
+                  [&](StreamWork* wp, int64_t cb, int64_t ce) {
+    StreamWork& w = *wp;
     for (int64_t c = cb; c < ce; ++c) {
       const int64_t rb = m * c / nchunks, re = m * (c + 1) / nchunks;
-      if (gt > 0) part[(size_t)c].assign((size_t)(n * gt), 0.0);
+      if (gt > 0) {
+        part[(size_t)c].resize(std::max(part[(size_t)c].size(), (size_t)(n * gt)));
+        std::fill(part[(size_t)c].begin(), part[(size_t)c].begin() + n * gt, 0.0);
+      }
       double fs = 0.0;
       for_tiles(A, n, rb, re, w.buf, [&](const double* tile, int64_t r0, int64_t rows) {
         if (fro2) {
@@ -422,7 +436,7 @@ void stream_factor(const T* A, int64_t m, int64_t n, const double* B, int g, int
           std::memcpy(Z + (int64_t)(g + j) * rows, R + r0 + (int64_t)j * m, sizeof(double) * (size_t)rows);
         dgemm('N', 'N', (int)n, gt, (int)rows, 1.0, tile, (int)n, Z, (int)rows, 1.0,
               part[(size_t)c].data(), (int)n);
-      });
+      }, kChainTileBytes);
       fpart[(size_t)c] = fs;
     }
   });
@@ -502,13 +516,6 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
       if (width[(size_t)q] == 0) finish(q, 1);
   };
   std::vector<int> status((size_t)(L + NI), 0);
-  auto absorb = [&](const std::vector<int64_t>& qs) {
-    parallel_for(qs.size(), nthreads, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) status[(size_t)qs[(size_t)i]] = ks[(size_t)qs[(size_t)i]]->absorb(tol);
-    });
-    for (int64_t q : qs)
-      if (status[(size_t)q] != 0) finish(q, status[(size_t)q]);
-  };
   auto actives = [&](int64_t from, int64_t to) {
     std::vector<int64_t> qs;
     for (int64_t q = from; q < to; ++q)
@@ -516,13 +523,33 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
     return qs;
   };
   std::vector<double> fro2((size_t)L, 0.0), panel, acc;
+  std::vector<std::vector<double>> part;  // chunk partials, reused by every stream
+  std::vector<StreamWork> pool((size_t)nthreads);  // per-worker tile buffers, likewise
+  // absorb() then prepare() on one problem; the caller finishes it (serially) if it stopped
+  auto step = [&](int64_t q) {
+    int st = ks[(size_t)q]->absorb(tol);
+    if (st == 0 && (width[(size_t)q] = ks[(size_t)q]->prepare()) == 0) st = 1;
+    status[(size_t)q] = st;
+  };
+  auto settle = [&](const std::vector<int64_t>& qs) {
+    for (int64_t q : qs)
+      if (status[(size_t)q] != 0) finish(q, status[(size_t)q]);
+  };
+  // per-worker workspaces of the down-sweep, whose factors stream in parallel (one per worker)
+  struct DownWork {
+    std::vector<StreamWork> pool;
+    std::vector<std::vector<double>> part;
+    std::vector<double> acc;
+  };
+  std::vector<DownWork> downws((size_t)nthreads);
   bool first = true;
+  prepare(actives(0, L + NI));
   for (;;) {
-    std::vector<int64_t> all = actives(0, L + NI);
-    if (all.empty() && !(first && fro)) break;
-    prepare(all);
+    const bool any = !actives(0, L + NI).empty();
+    if (!any && !(first && fro)) break;
     // up-sweep: at A_l, its own norm's Gram step, the Gram stage A_lᵀA_l P_{l-1} of product
-    // (l-1, l) and the first stage P_l = A_l V of product (l, l+1), in one read
+    // (l-1, l) and the first stage P_l = A_l V of product (l, l+1), in one read. Sequential
+    // over l (P_{l-1} feeds A_l), each stream split over the workers by fixed row chunks.
     std::vector<int64_t> ran_norm;
     for (int64_t l = 0; l < L; ++l) {
       const int64_t m = fs[l].m, n = fs[l].n;
@@ -539,7 +566,7 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
       acc.resize((size_t)(n * (g1 + g2)));
       stream_factor(fs[l].a, m, n, panel.data(), g1 + g2, f3, nullptr, 0, acc.data(),
                     f3 ? P[(size_t)l].data() : nullptr, first && fro ? &fro2[(size_t)l] : nullptr,
-                    nthreads);
+                    part, pool, nthreads);
       ++reads[l];
       if (g1) {
         std::memcpy(ks[(size_t)l]->image(), acc.data(), sizeof(double) * (size_t)(n * g1));
@@ -548,32 +575,50 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
       if (g2) std::memcpy(R[(size_t)(l - 1)].data(), acc.data() + n * g1, sizeof(double) * (size_t)(n * g2));
     }
     first = false;
-    if (all.empty()) break;
-    absorb(ran_norm);
-    prepare(actives(0, L));  // the norms take a second step on the way down, at no extra read
+    if (!any) break;
+    // the norms' Rayleigh–Ritz, and their next block: they take a second step on the way down
+    parallel_for((int64_t)ran_norm.size(), nthreads, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) step(ran_norm[(size_t)i]);
+    });
+    settle(ran_norm);
     // down-sweep: at A_l, its norm's second Gram step and the last stage A_lᵀ R_l of product
-    // (l, l+1), in one read
-    std::vector<int64_t> ran;
+    // (l, l+1), in one read; nothing here depends on another factor, so the factors stream in
+    // parallel (each on one worker, its chunks in order: the same sums as a split stream), and
+    // the two problems finished by this read take their Rayleigh–Ritz step right after it.
+    std::vector<int64_t> downs, ran;
     for (int64_t l = L - 1; l >= 0; --l) {
-      const int64_t m = fs[l].m, n = fs[l].n;
       const int g1 = active(l) ? width[(size_t)l] : 0;
       const int t3 = (l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
       if (g1 + t3 == 0) continue;
-      acc.resize((size_t)(n * (g1 + t3)));
-      stream_factor(fs[l].a, m, n, g1 ? ks[(size_t)l]->block() : nullptr, g1, 0,
-                    t3 ? R[(size_t)l].data() : nullptr, t3, acc.data(),
-                    nullptr, nullptr, nthreads);
-      ++reads[l];
-      if (g1) {
-        std::memcpy(ks[(size_t)l]->image(), acc.data(), sizeof(double) * (size_t)(n * g1));
-        ran.push_back(l);
-      }
-      if (t3) {
-        std::memcpy(ks[(size_t)(L + l)]->image(), acc.data() + n * g1, sizeof(double) * (size_t)(n * t3));
-        ran.push_back(L + l);
-      }
+      downs.push_back(l);
+      if (g1) ran.push_back(l);
+      if (t3) ran.push_back(L + l);
     }
-    absorb(ran);
+    std::atomic<int> next_dw{0};
+    parallel_for_ws((int64_t)downs.size(), nthreads, 1,
+                    [&] { return &downws[(size_t)next_dw.fetch_add(1)]; },
+                    [&](DownWork* dw, int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t l = downs[(size_t)i], m = fs[l].m, n = fs[l].n;
+        const int g1 = active(l) ? width[(size_t)l] : 0;
+        const int t3 = (l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
+        dw->acc.resize((size_t)(n * (g1 + t3)));
+        stream_factor(fs[l].a, m, n, g1 ? ks[(size_t)l]->block() : nullptr, g1, 0,
+                      t3 ? R[(size_t)l].data() : nullptr, t3, dw->acc.data(), nullptr, nullptr,
+                      dw->part, dw->pool, 1);
+        if (g1) {
+          std::memcpy(ks[(size_t)l]->image(), dw->acc.data(), sizeof(double) * (size_t)(n * g1));
+          step(l);
+        }
+        if (t3) {
+          std::memcpy(ks[(size_t)(L + l)]->image(), dw->acc.data() + n * g1,
+                      sizeof(double) * (size_t)(n * t3));
+          step(L + l);
+        }
+      }
+    });
+    for (int64_t l : downs) ++reads[l];
+    settle(ran);
   }
   if (fro)
     for (int64_t l = 0; l < L; ++l) fro[l] = std::sqrt(fro2[(size_t)l]);
