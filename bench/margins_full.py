@@ -97,6 +97,12 @@ def chain_run(n, L, rng, block=0, old=False):
           f"(max {pi.max()}); reads per factor {reads.mean():.1f} (min {reads.min()}, max "
           f"{reads.max()}; {nbytes / 2**20:.0f} MiB per factor); bandwidth floor {floor:.2f} s "
           f"at 10 GB/s (measured / floor = {t_c / floor:.1f})")
+    # float64 flops of the Krylov steps (block b): a norm pass 4·n²·b (A V, then Aᵀ(·)), a
+    # product pass 8·n²·b (Y V, XᵀX(·), Yᵀ(·)); floor at 2 cores × 50 GF/s
+    b = block or 8
+    flops = (4 * ni.sum() + 8 * pi.sum()) * n * n * b
+    print(f"  float64 flops {flops / 1e9:.0f} GF; compute floor {flops / 100e9:.2f} s at 100 GF/s "
+          f"(measured / compute floor = {t_c / (flops / 100e9):.1f})")
     if old:
         xs = list(factors) + [factors[i + 1] for i in range(L - 1)]
         ys = [None] * L + [factors[i] for i in range(L - 1)]

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -522,9 +523,7 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
       if (active(q)) qs.push_back(q);
     return qs;
   };
-  std::vector<double> fro2((size_t)L, 0.0), panel, acc;
-  std::vector<std::vector<double>> part;  // chunk partials, reused by every stream
-  std::vector<StreamWork> pool((size_t)nthreads);  // per-worker tile buffers, likewise
+  std::vector<double> fro2((size_t)L, 0.0);
   // absorb() then prepare() on one problem; the caller finishes it (serially) if it stopped
   auto step = [&](int64_t q) {
     int st = ks[(size_t)q]->absorb(tol);
@@ -535,90 +534,90 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
     for (int64_t q : qs)
       if (status[(size_t)q] != 0) finish(q, status[(size_t)q]);
   };
-  // per-worker workspaces of the down-sweep, whose factors stream in parallel (one per worker)
-  struct DownWork {
+  // One iteration, in three parallel phases (each a loop over independent tasks; a task streams
+  // its factors one at a time, each read split over the inner workers by fixed row chunks):
+  //  U  (over pairs k, ascending inside): A_2k: its norm's Gram step and the first stage
+  //     P_2k = A_2k V of product 2k; A_2k+1: its norm's Gram step, the middle stage
+  //     R_2k = A_2k+1ᵀ A_2k+1 P_2k of product 2k and the first stage of product 2k+1;
+  //  B  (over even l ≥ 0): A_l: its norm's second Gram step, the middle stage R_{l−1} of product
+  //     l−1 (its P_{l−1} came from U) and the last stage A_lᵀ R_l of product l (R_l from U);
+  //  C  (over odd l): A_l: its norm's second Gram step and the last stage A_lᵀ R_l of product l
+  //     (R_l from B).
+  // Every factor is read once in U and once in B or C; a norm takes two Krylov steps per
+  // iteration, a product one; each problem's Rayleigh–Ritz step runs right after the read that
+  // completes its image, in the same task. The schedule does not depend on the thread count.
+  struct TaskWork {
     std::vector<StreamWork> pool;
     std::vector<std::vector<double>> part;
-    std::vector<double> acc;
+    std::vector<double> panel, acc;
   };
-  std::vector<DownWork> downws((size_t)nthreads);
+  std::vector<TaskWork> tws((size_t)nthreads);
+  // streams A_l with g1 norm columns, (if mid) the middle stage of product l−1, (if fwd) the
+  // first stage of product l, (if last) the last stage of product l; then the problems whose
+  // image it completed take their step. Returns nothing; counts the read.
+  auto visit = [&](TaskWork& tw, int64_t l, bool mid, bool fwd, bool last, double* f2, int inner) {
+    const int64_t m = fs[l].m, n = fs[l].n;
+    const int g1 = active(l) ? width[(size_t)l] : 0;
+    const int g2 = (mid && l > 0 && active(L + l - 1)) ? width[(size_t)(L + l - 1)] : 0;
+    const int f3 = (fwd && l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
+    const int t3 = (last && l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
+    if (g1 + g2 + f3 + t3 == 0 && !f2) return;
+    tw.panel.resize((size_t)(n * (g1 + g2 + f3)));
+    double* pn = tw.panel.data();
+    if (g1) std::memcpy(pn, ks[(size_t)l]->block(), sizeof(double) * (size_t)(n * g1));
+    if (g2) std::memcpy(pn + n * g1, P[(size_t)(l - 1)].data(), sizeof(double) * (size_t)(n * g2));
+    if (f3) std::memcpy(pn + n * (g1 + g2), ks[(size_t)(L + l)]->block(), sizeof(double) * (size_t)(n * f3));
+    tw.acc.resize((size_t)(n * (g1 + g2 + t3)));
+    double* ac = tw.acc.data();
+    stream_factor(fs[l].a, m, n, pn, g1 + g2, f3, t3 ? R[(size_t)l].data() : nullptr, t3, ac,
+                  f3 ? P[(size_t)l].data() : nullptr, f2, tw.part, tw.pool, inner);
+    ++reads[l];
+    if (g2) std::memcpy(R[(size_t)(l - 1)].data(), ac + n * g1, sizeof(double) * (size_t)(n * g2));
+    if (g1) {
+      std::memcpy(ks[(size_t)l]->image(), ac, sizeof(double) * (size_t)(n * g1));
+      step(l);
+    }
+    if (t3) {
+      std::memcpy(ks[(size_t)(L + l)]->image(), ac + n * (g1 + g2), sizeof(double) * (size_t)(n * t3));
+      step(L + l);
+    }
+  };
+  // runs task(tw, i, inner) for i < ntasks on the workers; inner = threads left per task
+  auto phase = [&](int64_t ntasks, const std::function<void(TaskWork&, int64_t, int)>& task) {
+    if (ntasks <= 0) return;
+    const int outer = (int)std::min<int64_t>(nthreads, ntasks);
+    const int inner = std::max(1, nthreads / outer);
+    std::atomic<int> next_tw{0};
+    parallel_for_ws(ntasks, outer, 1, [&] { return &tws[(size_t)next_tw.fetch_add(1)]; },
+                    [&](TaskWork* tw, int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) task(*tw, i, inner);
+    });
+  };
   bool first = true;
   prepare(actives(0, L + NI));
   for (;;) {
-    const bool any = !actives(0, L + NI).empty();
-    if (!any && !(first && fro)) break;
-    // up-sweep: at A_l, its own norm's Gram step, the Gram stage A_lᵀA_l P_{l-1} of product
-    // (l-1, l) and the first stage P_l = A_l V of product (l, l+1), in one read. Sequential
-    // over l (P_{l-1} feeds A_l), each stream split over the workers by fixed row chunks.
-    std::vector<int64_t> ran_norm;
-    for (int64_t l = 0; l < L; ++l) {
-      const int64_t m = fs[l].m, n = fs[l].n;
-      const int g1 = active(l) ? width[(size_t)l] : 0;
-      const int g2 = (l > 0 && active(L + l - 1)) ? width[(size_t)(L + l - 1)] : 0;
-      const int f3 = (l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
-      if (g1 + g2 + f3 == 0 && !(first && fro)) continue;
-      panel.resize((size_t)(n * (g1 + g2 + f3)));
-      if (g1) std::memcpy(panel.data(), ks[(size_t)l]->block(), sizeof(double) * (size_t)(n * g1));
-      if (g2) std::memcpy(panel.data() + n * g1, P[(size_t)(l - 1)].data(), sizeof(double) * (size_t)(n * g2));
-      if (f3)
-        std::memcpy(panel.data() + n * (g1 + g2), ks[(size_t)(L + l)]->block(),
-                    sizeof(double) * (size_t)(n * f3));
-      acc.resize((size_t)(n * (g1 + g2)));
-      stream_factor(fs[l].a, m, n, panel.data(), g1 + g2, f3, nullptr, 0, acc.data(),
-                    f3 ? P[(size_t)l].data() : nullptr, first && fro ? &fro2[(size_t)l] : nullptr,
-                    part, pool, nthreads);
-      ++reads[l];
-      if (g1) {
-        std::memcpy(ks[(size_t)l]->image(), acc.data(), sizeof(double) * (size_t)(n * g1));
-        ran_norm.push_back(l);
-      }
-      if (g2) std::memcpy(R[(size_t)(l - 1)].data(), acc.data() + n * g1, sizeof(double) * (size_t)(n * g2));
-    }
+    const std::vector<int64_t> before = actives(0, L + NI);
+    if (before.empty() && !(first && fro)) break;
+    for (int64_t q : before) status[(size_t)q] = 0;
+    // width of a norm's block for its second step is set by step() in U; a norm that stops in U
+    // is finished after U (settle) and skipped in B/C
+    phase((L + 1) / 2, [&](TaskWork& tw, int64_t k, int inner) {
+      for (int64_t l = 2 * k; l < std::min(L, 2 * k + 2); ++l)
+        visit(tw, l, /*mid=*/l % 2 == 1, /*fwd=*/true, /*last=*/false,
+              first && fro ? &fro2[(size_t)l] : nullptr, inner);
+    });
     first = false;
-    if (!any) break;
-    // the norms' Rayleigh–Ritz, and their next block: they take a second step on the way down
-    parallel_for((int64_t)ran_norm.size(), nthreads, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) step(ran_norm[(size_t)i]);
+    settle(before);
+    if (before.empty()) break;
+    std::vector<int64_t> after = actives(0, L + NI);
+    for (int64_t q : after) status[(size_t)q] = 0;
+    phase((L + 1) / 2, [&](TaskWork& tw, int64_t k, int inner) {
+      visit(tw, 2 * k, /*mid=*/true, /*fwd=*/false, /*last=*/true, nullptr, inner);
     });
-    settle(ran_norm);
-    // down-sweep: at A_l, its norm's second Gram step and the last stage A_lᵀ R_l of product
-    // (l, l+1), in one read; nothing here depends on another factor, so the factors stream in
-    // parallel (each on one worker, its chunks in order: the same sums as a split stream), and
-    // the two problems finished by this read take their Rayleigh–Ritz step right after it.
-    std::vector<int64_t> downs, ran;
-    for (int64_t l = L - 1; l >= 0; --l) {
-      const int g1 = active(l) ? width[(size_t)l] : 0;
-      const int t3 = (l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
-      if (g1 + t3 == 0) continue;
-      downs.push_back(l);
-      if (g1) ran.push_back(l);
-      if (t3) ran.push_back(L + l);
-    }
-    std::atomic<int> next_dw{0};
-    parallel_for_ws((int64_t)downs.size(), nthreads, 1,
-                    [&] { return &downws[(size_t)next_dw.fetch_add(1)]; },
-                    [&](DownWork* dw, int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t l = downs[(size_t)i], m = fs[l].m, n = fs[l].n;
-        const int g1 = active(l) ? width[(size_t)l] : 0;
-        const int t3 = (l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
-        dw->acc.resize((size_t)(n * (g1 + t3)));
-        stream_factor(fs[l].a, m, n, g1 ? ks[(size_t)l]->block() : nullptr, g1, 0,
-                      t3 ? R[(size_t)l].data() : nullptr, t3, dw->acc.data(), nullptr, nullptr,
-                      dw->part, dw->pool, 1);
-        if (g1) {
-          std::memcpy(ks[(size_t)l]->image(), dw->acc.data(), sizeof(double) * (size_t)(n * g1));
-          step(l);
-        }
-        if (t3) {
-          std::memcpy(ks[(size_t)(L + l)]->image(), dw->acc.data() + n * g1,
-                      sizeof(double) * (size_t)(n * t3));
-          step(L + l);
-        }
-      }
+    phase(L / 2, [&](TaskWork& tw, int64_t k, int inner) {
+      visit(tw, 2 * k + 1, /*mid=*/false, /*fwd=*/false, /*last=*/true, nullptr, inner);
     });
-    for (int64_t l : downs) ++reads[l];
-    settle(ran);
+    settle(after);
   }
   if (fro)
     for (int64_t l = 0; l < L; ++l) fro[l] = std::sqrt(fro2[(size_t)l]);
