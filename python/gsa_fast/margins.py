@@ -140,9 +140,9 @@ def chain_margins(factors, *, normalize=True, d=None):
 
     Method and cost: one kernel call that runs every norm and product problem (each the block
     Krylov iteration of :func:`product_norm`, same start block and stopping rule) in lockstep:
-    an iteration is an up-sweep over ``A_1..A_L`` and a down-sweep back, and each sweep reads a
-    factor once for every right-hand side that needs it (its own norm, the two products it
-    enters). A product takes one Krylov step per iteration, a norm two; converged problems drop
+    an iteration reads each factor twice (three phases, factors in parallel inside each), and
+    each read applies every right-hand side that needs the factor (its own norm, the two
+    products it enters). A product takes one Krylov step per iteration, a norm two; converged problems drop
     out. So each factor is read about ``2·I + 1`` times (``I`` = the slowest product's passes, the
     ``+ 1`` is the finiteness check) instead of once per pass of each problem it enters. Results
     do not depend on the thread count. Working memory: the Krylov bases, ``2·n·192`` float64 per

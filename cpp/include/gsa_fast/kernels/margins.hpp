@@ -38,11 +38,13 @@ struct ChainFactor {
 // prod[l] = ‖A_{l+1} A_l‖ where want_prod[l] (l < L−1; the caller guarantees
 // fs[l+1].n == fs[l].m there). Every wanted problem is the block Krylov iteration of
 // product_norm (same start block, stopping rule and dense route), but all of them advance
-// together: one iteration is an up-sweep l = 1..L and a down-sweep l = L..1, and each sweep reads
-// each factor at most once, applying in that one read every right-hand side that needs it
-// (the factor's own Gram step, the Gram stage of product (l−1, l), the first stage of product
-// (l, l+1) on the way up; the factor's second Gram step and the last stage Aᵀ of product
-// (l, l+1) on the way down). A product takes one Krylov step per iteration, a norm two;
+// together. One iteration reads each factor twice, in three parallel phases: U (over factor
+// pairs, ascending inside a pair) applies at A_l its norm's Gram step, the first stage A_l V of
+// product (l, l+1) and, for odd l, the middle stage A_lᵀA_l(·) of product (l−1, l); B (even l)
+// and C (odd l) apply the norm's second Gram step, the last stage A_lᵀ(·) of product (l, l+1)
+// and, in B, the middle stage of product (l−1, l). Every right-hand side that needs A_l in a
+// phase is applied in ONE read (float32 tile widened once, float64 accumulation). A product
+// takes one Krylov step per iteration, a norm two;
 // converged problems drop out. Row chunks are fixed (not tied to the thread count), so the
 // results do not depend on nthreads. norm_info/prod_info: passes (0 = dense route);
 // fro (optional): ‖A_l‖_F, summed in the first up-sweep; reads[l]: how many times this call
