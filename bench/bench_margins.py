@@ -65,6 +65,16 @@ def bench_chain_margins__gsa(benchmark, chain):
 
 
 @pytest.mark.benchmark(group="chain_margins")
+def bench_chain_margins__independent(benchmark, chain):
+    """The previous route: every norm and product its own Krylov problem (one per thread),
+    reading its factors once per pass (the lockstep kernel reads each about twice per step)."""
+    from gsa_fast.margins import _run
+
+    xs, ys = list(chain) + chain[1:], [None] * len(chain) + chain[:-1]
+    benchmark.pedantic(_run, args=(xs, ys), kwargs={"fro": True}, rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="chain_margins")
 def bench_chain_margins__reference(benchmark, chain):
     benchmark.pedantic(ref.chain_margins, args=(chain,), rounds=1, iterations=1)
 

@@ -1,6 +1,7 @@
 """Full-size timings for bench/results/margins.md (one run, side by side; slow peers once).
 
     PYTHONPATH=python python3 bench/margins_full.py [--n 4096] [--chain-layers 32] [--skip-dense]
+        [--skip-pair] [--block B] [--old]
 
 product_norm on an n×n float32 pair vs np.linalg.norm(X @ Y, 2) (float32 GEMM + float32 SVD,
 the one-liner) and vs scipy.sparse.linalg.svds(k=1) on a LinearOperator over float64 copies
@@ -43,12 +44,14 @@ def main():
     ap.add_argument("--chain-layers", type=int, default=32)
     ap.add_argument("--skip-dense", action="store_true")
     ap.add_argument("--skip-pair", action="store_true")
+    ap.add_argument("--block", type=int, default=0, help="Krylov block of the chain kernel")
+    ap.add_argument("--old", action="store_true", help="also time the previous chain route")
     a = ap.parse_args()
     n = a.n
     rng = np.random.default_rng(0)
     if not a.skip_pair:
         pair(n, rng, a.skip_dense)
-    chain_run(n, a.chain_layers, rng)
+    chain_run(n, a.chain_layers, rng, a.block, a.old)
 
 
 def pair(n, rng, skip_dense):
@@ -66,30 +69,56 @@ def pair(n, rng, skip_dense):
               f"rel diff {abs(v_d - v_g) / v_g:.2e}")
 
 
-def chain_run(n, L, rng):
-    """Times exactly what chain_margins does (validation, one kernel call, the §7.1 formulas),
-    spelled out so that the kernel's pass counts come from the timed call."""
-    from gsa_fast._chain import as_factor_list, interface_quantities
-    from gsa_fast.margins import _chain_norms
+def chain_run(n, L, rng, block=0, old=False):
+    """Times exactly what chain_margins does (validation, one lockstep kernel call, the §7.1
+    formulas), spelled out so that the pass counts and the kernel's read counter come from the
+    timed call. ``old``: also the previous route (one independent Krylov problem per norm and per
+    product, one problem per worker thread) on the same chain, side by side."""
+    from gsa_fast._chain import as_factor_list, compatible, interface_quantities
+    from gsa_fast.margins import _chain_kernel, _check_dtype
 
     chain = [rng.standard_normal((n, n), dtype=np.float32) for _ in range(L)]
     t0 = time.perf_counter()
     factors = as_factor_list(chain, "chain_margins")
-    nrm, fro, pn, info = _chain_norms(factors, "chain_margins")
+    _check_dtype(factors, "chain_margins")
+    nrm, fro, pn, ni, pi, kreads = _chain_kernel(factors, np.ones(L, bool), compatible(factors),
+                                                 block=block)
     c = np.sqrt(float(n)) / fro
     interface_quantities(nrm * c, pn * c[1:] * c[:-1])
     t_c = time.perf_counter() - t0
-    # reads of each factor: validation (isfinite) 1; its norm's passes; as X of a product 1 per
-    # pass (plus the Frobenius sum, read with its norm); as Y of a product 2 per pass
-    pn_passes = info[L:]
-    reads = np.ones(L) + info[:L]
-    reads[1:] += pn_passes
-    reads[:-1] += 2 * pn_passes
-    floor = reads.sum() * 4 * n * n / 10e9
-    print(f"chain_margins L={L} n={n} f32: {t_c:.2f} s; passes per norm {info[:L].mean():.1f}, "
-          f"per product {pn_passes.mean():.1f}; reads per factor {reads.mean():.0f} "
-          f"(min {reads.min():.0f}, max {reads.max():.0f}; {reads.mean() * 4 * n * n / 2**20:.0f} MiB "
-          f"per factor); bandwidth floor {floor:.2f} s at 10 GB/s (measured / floor = {t_c / floor:.1f})")
+    # reads of each factor: validation (isfinite) 1 + the kernel's own counter (each sweep that
+    # has work for the factor streams it once; the Frobenius norm is summed in the first sweep)
+    reads = 1 + kreads
+    nbytes = reads.mean() * chain[0].nbytes
+    floor = reads.sum() * chain[0].nbytes / 10e9
+    # float64 flops of the streamed products: 2·n²·(columns) per dgemm, two dgemms per read
+    print(f"chain_margins (lockstep, block {block or 8}) L={L} n={n} f32: {t_c:.2f} s; "
+          f"passes per norm {ni.mean():.1f} (max {ni.max()}), per product {pi.mean():.1f} "
+          f"(max {pi.max()}); reads per factor {reads.mean():.1f} (min {reads.min()}, max "
+          f"{reads.max()}; {nbytes / 2**20:.0f} MiB per factor); bandwidth floor {floor:.2f} s "
+          f"at 10 GB/s (measured / floor = {t_c / floor:.1f})")
+    # float64 flops of the Krylov steps (block b): a norm pass 4·n²·b (A V, then Aᵀ(·)), a
+    # product pass 8·n²·b (Y V, XᵀX(·), Yᵀ(·)); floor at 2 cores × 50 GF/s
+    b = block or 8
+    flops = (4 * ni.sum() + 8 * pi.sum()) * n * n * b
+    print(f"  float64 flops {flops / 1e9:.0f} GF; compute floor {flops / 100e9:.2f} s at 100 GF/s "
+          f"(measured / compute floor = {t_c / (flops / 100e9):.1f})")
+    if old:
+        xs = list(factors) + [factors[i + 1] for i in range(L - 1)]
+        ys = [None] * L + [factors[i] for i in range(L - 1)]
+        t0 = time.perf_counter()
+        out, info, _ = _run(xs, ys, fro=True)
+        t_o = time.perf_counter() - t0
+        ppass = info[L:]
+        oreads = 2 + info[:L]  # isfinite + the separate Frobenius pass + its norm's passes
+        oreads[1:] += 1  # the Frobenius pass of the product where it is the left factor
+        oreads[1:] += ppass
+        oreads[:-1] += 2 * ppass
+        dn = np.max(np.abs(out[:L] - nrm) / out[:L])
+        dp = np.max(np.abs(out[L:] - pn) / out[L:])
+        print(f"  previous route (independent problems): {t_o:.2f} s, reads per factor "
+              f"{oreads.mean():.1f}; ratio previous / lockstep {t_o / t_c:.2f}x; max rel diff "
+              f"norms {dn:.1e}, products {dp:.1e}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@
 #include "gsa_fast/kernels/margins.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "gsa_fast/linalg/blas_threads.hpp"
@@ -23,6 +26,7 @@ namespace {
 
 constexpr int kBlock = 8;          // Krylov block size b
 constexpr int kMaxPasses = 400;    // then the dense route answers
+constexpr int kChainBlock = 8;     // chain_norms default block (measured: bench/results/margins.md)
 constexpr int64_t kTileBytes = 1 << 19;
 
 void dgemm(char ta, char tb, int m, int n, int k, double alpha, const double* a, int lda,
@@ -39,8 +43,9 @@ void dgemm(char ta, char tb, int m, int n, int k, double alpha, const double* a,
 // Calls f(tile, r0, rows) on row tiles [r0, r0+rows) of the row-major matrix A (rows×cols)
 // between rows b and e, tile given as float64 (a view for double, a widened copy for float).
 template <class T, class F>
-void for_tiles(const T* A, int64_t cols, int64_t b, int64_t e, std::vector<double>& buf, F&& f) {
-  const int64_t rt = std::max<int64_t>(1, kTileBytes / (8 * std::max<int64_t>(1, cols)));
+void for_tiles(const T* A, int64_t cols, int64_t b, int64_t e, std::vector<double>& buf, F&& f,
+               int64_t tile_bytes = kTileBytes) {
+  const int64_t rt = std::max<int64_t>(1, tile_bytes / (8 * std::max<int64_t>(1, cols)));
   for (int64_t r0 = b; r0 < e; r0 += rt) {
     const int64_t rows = std::min(rt, e - r0);
     const T* src = A + r0 * cols;
@@ -169,31 +174,40 @@ uint64_t splitmix(uint64_t& s) {
   return z ^ (z >> 31);
 }
 
-// Krylov route; returns false when it did not converge within kMaxPasses.
-template <class T>
-bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* result,
-                 int64_t* passes) {
-  const int64_t n = pr.n;
-  // Block size 8: measured at n = 2048 on 2 loaded cores, b = 4/8/12/16/32/64 took
-  // 2.8/2.5/2.7/4.4/6.3/13.6 s for ‖XY‖ and ‖X‖ together (wider blocks need fewer passes,
-  // 36 → 14, but each pass does 6·n²·b float64 flops and the pass is compute-bound).
-  const int b = kBlock;
-  const int cap = (int)std::min<int64_t>(n, std::max(192, 8 * b));
-  const int kKeep = std::max(32, 2 * b);
-  std::vector<double> V((size_t)(n * cap)), W((size_t)(n * cap)), H((size_t)cap * cap);
-  std::vector<double> cand((size_t)(n * std::max(b, kKeep))), coeff((size_t)cap);
-  Operator<T> op(pr, workers);
-  int p = 0, ncand = b;
-  uint64_t seed = 0x5eed ^ (uint64_t)(n * 1315423911ULL + pr.m * 2654435761ULL + pr.k);
-  for (int64_t i = 0; i < n * b; ++i)
-    cand[(size_t)i] = (double)(splitmix(seed) >> 11) * 0x1.0p-53 - 0.5;
-  std::vector<double> Hw, wv, Z, work, tmp;
-  std::vector<int> isuppz, iwork;
+// Block Lanczos state of one problem (the operator is applied by the caller), so that one
+// problem can run alone (krylov_norm) or many can advance in lockstep over shared factor reads
+// (chain_norms). Each step: prepare() orthonormalizes the candidate block against the basis
+// (CGS2, deflating) and exposes it as block(); the caller writes the operator's image of it to
+// image(); absorb() updates H = VᵀAV, runs Rayleigh–Ritz, tests the stopping rule and prepares
+// the next candidates (thick restart when the basis is full).
+struct Krylov {
+  int64_t n = 0;
+  int b = 0, cap = 0, kKeep = 0, p = 0, ncand = 0, p0 = 0, bnew = 0;
+  int64_t passes = 0;
   double theta = 0.0;
-  *passes = 0;
-  for (;;) {
-    // orthonormalize the candidates against the basis (CGS2) and append them (deflating)
-    const int p0 = p;
+  std::vector<double> V, W, H, cand, coeff, Hw, wv, Z, work, tmp, x, ax;
+  std::vector<int> isuppz, iwork;
+
+  Krylov(int64_t n_, int b_, int cap_min, uint64_t seed) : n(n_), b(b_) {
+    cap = (int)std::min<int64_t>(n, std::max(cap_min, 8 * b));
+    kKeep = std::max(32, 2 * b);
+    V.resize((size_t)(n * cap));
+    W.resize((size_t)(n * cap));
+    H.assign((size_t)cap * cap, 0.0);
+    cand.resize((size_t)(n * std::max(b, kKeep)));
+    coeff.resize((size_t)cap);
+    ncand = b;
+    for (int64_t i = 0; i < n * b; ++i)
+      cand[(size_t)i] = (double)(splitmix(seed) >> 11) * 0x1.0p-53 - 0.5;
+  }
+  const double* block() const { return V.data() + (int64_t)p0 * n; }
+  double* image() { return W.data() + (int64_t)p0 * n; }
+  double value() const { return std::sqrt(std::max(0.0, theta)); }
+
+  // Orthonormalizes the candidates into the basis; returns the new block's width (0: the
+  // basis is an invariant subspace and the Ritz values are exact).
+  int prepare() {
+    p0 = p;
     for (int c = 0; c < ncand && p < cap; ++c) {
       double* v = V.data() + (int64_t)p * n;
       std::memcpy(v, cand.data() + (int64_t)c * n, sizeof(double) * (size_t)n);
@@ -212,10 +226,14 @@ bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* resu
       for (int64_t i = 0; i < n; ++i) v[i] /= nv;
       ++p;
     }
-    const int bnew = p - p0;
-    if (bnew == 0) break;  // invariant subspace: the Ritz values are exact
-    op.apply(V.data() + (int64_t)p0 * n, bnew, W.data() + (int64_t)p0 * n);
-    ++*passes;
+    bnew = p - p0;
+    return bnew;
+  }
+
+  // After image() holds A·block(): 1 = converged (value() is the answer), 0 = continue,
+  // -1 = failed (LAPACK error or kMaxPasses reached: the caller takes the dense route).
+  int absorb(double tol) {
+    ++passes;
     // new columns of H = Vᵀ A V, mirrored into the new rows
     tmp.resize((size_t)p * bnew);
     dgemm('T', 'N', p, bnew, (int)n, 1.0, V.data(), (int)n, W.data() + (int64_t)p0 * n, (int)n,
@@ -250,12 +268,13 @@ bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* resu
     scipy_dsyevr_("V", "I", "U", &pn, Hw.data(), &pn, &vl, &vu, &il, &iu, &abstol, &mfound,
                   wv.data(), Z.data(), &pn, isuppz.data(), work.data(), &lwork, iwork.data(),
                   &liwork, &info, 1, 1, 1);
-    if (info != 0 || mfound != K) return false;
+    if (info != 0 || mfound != K) return -1;
     theta = wv[(size_t)K - 1];
     const double theta2 = K >= 2 ? wv[(size_t)K - 2] : 0.0;
     // Ritz residual of the top pair: ‖W z − θ V z‖
     const double* z1 = Z.data() + (size_t)(K - 1) * p;
-    std::vector<double> x((size_t)n), ax((size_t)n);
+    x.resize((size_t)n);
+    ax.resize((size_t)n);
     dgemm('N', 'N', (int)n, 1, p, 1.0, V.data(), (int)n, z1, p, 0.0, x.data(), (int)n);
     dgemm('N', 'N', (int)n, 1, p, 1.0, W.data(), (int)n, z1, p, 0.0, ax.data(), (int)n);
     double r2 = 0.0;
@@ -266,11 +285,11 @@ bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* resu
     const double r = std::sqrt(r2), gap = theta - theta2;
     if (!(theta > 0.0)) {
       theta = 0.0;
-      break;  // the product is zero on the whole Krylov space (r = 0 follows from θ = 0, H = 0)
+      return 1;  // the product is zero on the whole Krylov space (r = 0 follows from θ = 0, H = 0)
     }
-    if (r <= tol * theta || (gap > 0.0 && r * r <= tol * theta * gap)) break;
-    if (p == n) break;  // the basis spans everything: exact
-    if (*passes >= kMaxPasses) return false;
+    if (r <= tol * theta || (gap > 0.0 && r * r <= tol * theta * gap)) return 1;
+    if (p == n) return 1;  // the basis spans everything: exact
+    if (passes >= kMaxPasses) return -1;
     if (p + b > cap) {
       // thick restart: keep the top K Ritz vectors (V Z, W Z), H = diag(θ)
       std::vector<double> VZ((size_t)(n * K)), WZ((size_t)(n * K));
@@ -290,8 +309,33 @@ bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* resu
       ncand = bnew;
       std::memcpy(cand.data(), W.data() + (int64_t)p0 * n, sizeof(double) * (size_t)(n * bnew));
     }
+    return 0;
   }
-  *result = std::sqrt(std::max(0.0, theta));
+};
+
+uint64_t problem_seed(int64_t n, int64_t m, int64_t k) {
+  return 0x5eed ^ (uint64_t)(n * 1315423911ULL + m * 2654435761ULL + k);
+}
+
+// Krylov route; returns false when it did not converge within kMaxPasses.
+template <class T>
+bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* result,
+                 int64_t* passes) {
+  // Block size 8: measured at n = 2048 on 2 loaded cores, b = 4/8/12/16/32/64 took
+  // 2.8/2.5/2.7/4.4/6.3/13.6 s for ‖XY‖ and ‖X‖ together (wider blocks need fewer passes,
+  // 36 → 14, but each pass does 6·n²·b float64 flops and the pass is compute-bound).
+  Krylov K(pr.n, kBlock, 192, problem_seed(pr.n, pr.m, pr.k));
+  Operator<T> op(pr, workers);
+  *passes = 0;
+  for (;;) {
+    if (K.prepare() == 0) break;  // invariant subspace: the Ritz values are exact
+    op.apply(K.block(), K.bnew, K.image());
+    const int s = K.absorb(tol);
+    *passes = K.passes;
+    if (s < 0) return false;
+    if (s > 0) break;
+  }
+  *result = K.value();
   return true;
 }
 
@@ -332,7 +376,276 @@ void one_pair(const ProductPair<T>& pr, double tol, int workers, double* out, in
   *info = 0;
 }
 
+// ---- a chain: every norm and adjacent product in lockstep over shared factor reads ----------
+
+constexpr int kChunks = 16;  // fixed row chunks of a streamed factor (results independent of threads)
+// Row tiles of 2 MiB (64 rows of 4096): the accumulation Aᵀ[Z | R] then has an inner dimension
+// of 64, not 16, and the per-tile dgemm overheads (packing, the chunk partial's traffic) shrink.
+constexpr int64_t kChainTileBytes = int64_t(1) << 21;
+
+struct StreamWork {
+  std::vector<double> buf, Z;
+};
+
+// Streams A (m×n, row-major) once, in kChunks fixed row chunks spread over the workers:
+//   acc (n×(g+t), column-major) = Aᵀ [A·B[:, :g] | R],   F (m×f, column-major) = A·B[:, g:g+f],
+// B n×(g+f) and R m×t column-major. Per tile (float32 widened to float64 once, for every
+// right-hand side together): Z = A_t B (one dgemm), the forward columns are copied out, the
+// rows of R are placed beside the Gram columns, and acc_chunk += A_tᵀ [Z_g | R_t] (one dgemm).
+// The chunk partials are summed in chunk order. fro2 (optional) = Σ a_ij² (row sums, chunk sums).
+template <class T>
+void stream_factor(const T* A, int64_t m, int64_t n, const double* B, int g, int f,
+                   const double* R, int t, double* acc, double* F, double* fro2,
+                   std::vector<std::vector<double>>& part, std::vector<StreamWork>& pool,
+                   int nthreads) {
+  const int64_t rt = std::max<int64_t>(1, kChainTileBytes / (8 * std::max<int64_t>(1, n)));
+  const int64_t nchunks = std::max<int64_t>(1, std::min<int64_t>(kChunks, (m + rt - 1) / rt));
+  const int gt = g + t, gf = g + f, zc = std::max(gf, gt);
+  if ((int64_t)part.size() < nchunks) part.resize((size_t)nchunks);  // reused over calls
+  std::vector<double> fpart((size_t)nchunks, 0.0);
+  // one workspace per worker, taken from the caller's pool (its buffers are reused over calls)
+  if ((int)pool.size() < nthreads) pool.resize((size_t)nthreads);
+  std::atomic<int> next_ws{0};
+  parallel_for_ws(nchunks, nthreads, 1, [&] { return &pool[(size_t)next_ws.fetch_add(1)]; },
+                  [&](StreamWork* wp, int64_t cb, int64_t ce) {
+    StreamWork& w = *wp;
+    for (int64_t c = cb; c < ce; ++c) {
+      const int64_t rb = m * c / nchunks, re = m * (c + 1) / nchunks;
+      if (gt > 0) {
+        part[(size_t)c].resize(std::max(part[(size_t)c].size(), (size_t)(n * gt)));
+        std::fill(part[(size_t)c].begin(), part[(size_t)c].begin() + n * gt, 0.0);
+      }
+      double fs = 0.0;
+      for_tiles(A, n, rb, re, w.buf, [&](const double* tile, int64_t r0, int64_t rows) {
+        if (fro2) {
+          for (int64_t i = 0; i < rows; ++i) {
+            const double* row = tile + i * n;
+            double s = 0.0;
+            for (int64_t j = 0; j < n; ++j) s += row[j] * row[j];
+            fs += s;
+          }
+        }
+        if (zc == 0) return;
+        w.Z.resize((size_t)(rows * zc));
+        double* Z = w.Z.data();
+        if (gf > 0)
+          dgemm('T', 'N', (int)rows, gf, (int)n, 1.0, tile, (int)n, B, (int)n, 0.0, Z, (int)rows);
+        for (int j = 0; j < f; ++j)
+          std::memcpy(F + r0 + (int64_t)j * m, Z + (int64_t)(g + j) * rows, sizeof(double) * (size_t)rows);
+        if (gt == 0) return;
+        for (int j = 0; j < t; ++j)
+          std::memcpy(Z + (int64_t)(g + j) * rows, R + r0 + (int64_t)j * m, sizeof(double) * (size_t)rows);
+        dgemm('N', 'N', (int)n, gt, (int)rows, 1.0, tile, (int)n, Z, (int)rows, 1.0,
+              part[(size_t)c].data(), (int)n);
+      }, kChainTileBytes);
+      fpart[(size_t)c] = fs;
+    }
+  });
+  if (gt > 0) {
+    std::fill(acc, acc + n * gt, 0.0);
+    for (int64_t c = 0; c < nchunks; ++c)
+      for (int64_t i = 0; i < n * gt; ++i) acc[i] += part[(size_t)c][(size_t)i];
+  }
+  if (fro2) {
+    double s = 0.0;
+    for (double v : fpart) s += v;
+    *fro2 = s;
+  }
+}
+
 }  // namespace
+
+template <class T>
+void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
+                 const uint8_t* want_prod, double* norm, double* prod, int64_t* norm_info,
+                 int64_t* prod_info, double* fro, int64_t* reads, double tol, int block,
+                 int nthreads) {
+  if (nthreads <= 0) nthreads = default_num_threads();
+  if (block <= 0) block = kChainBlock;
+  BlasThreadsGuard guard(1);
+  const int64_t NI = std::max<int64_t>(0, L - 1);
+  std::fill(reads, reads + L, 0);
+  // problem q < L: ‖A_q‖; q = L + l: ‖A_{l+1} A_l‖ (0-based l)
+  auto pair_of = [&](int64_t q) -> ProductPair<T> {
+    if (q < L) return {fs[q].a, nullptr, fs[q].m, fs[q].n, fs[q].n};
+    const int64_t l = q - L;
+    return {fs[l + 1].a, fs[l].a, fs[l + 1].m, fs[l].m, fs[l].n};
+  };
+  auto result = [&](int64_t q) -> double& { return q < L ? norm[q] : prod[q - L]; };
+  auto info = [&](int64_t q) -> int64_t& { return q < L ? norm_info[q] : prod_info[q - L]; };
+  std::vector<int64_t> dense;
+  std::vector<std::unique_ptr<Krylov>> ks((size_t)(L + NI));
+  for (int64_t q = 0; q < L + NI; ++q) {
+    const bool want = q < L ? want_norm[q] != 0 : want_prod[q - L] != 0;
+    if (!want) continue;
+    const ProductPair<T> pr = pair_of(q);
+    result(q) = 0.0;
+    info(q) = 0;
+    if (pr.m == 0 || pr.k == 0 || pr.n == 0) continue;
+    if (use_dense(pr.m, pr.k, pr.n))
+      dense.push_back(q);
+    else
+      ks[(size_t)q].reset(new Krylov(pr.n, block, 192, problem_seed(pr.n, pr.m, pr.k)));
+  }
+  // product buffers: P_l = A_l V (m_l×b) on the way up, R_l = A_{l+1}ᵀA_{l+1} P_l on the way down
+  std::vector<std::vector<double>> P((size_t)NI), R((size_t)NI);
+  for (int64_t l = 0; l < NI; ++l)
+    if (ks[(size_t)(L + l)]) {
+      P[(size_t)l].resize((size_t)(fs[l].m * block));
+      R[(size_t)l].resize((size_t)(fs[l].m * block));
+    }
+  auto active = [&](int64_t q) { return ks[(size_t)q] != nullptr; };
+  std::vector<int64_t> failed;
+  // finishes problem q after absorb status s (or prepare() == 0: s = 1)
+  auto finish = [&](int64_t q, int s) {
+    Krylov& K = *ks[(size_t)q];
+    if (s > 0) {
+      result(q) = K.value();
+      info(q) = K.passes;
+    } else {
+      failed.push_back(q);
+    }
+    ks[(size_t)q].reset();
+  };
+  // prepare() on every active problem in the list (in parallel); those with nothing left finish
+  std::vector<int> width((size_t)(L + NI), 0);
+  auto prepare = [&](const std::vector<int64_t>& qs) {
+    parallel_for(qs.size(), nthreads, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) width[(size_t)qs[(size_t)i]] = ks[(size_t)qs[(size_t)i]]->prepare();
+    });
+    for (int64_t q : qs)
+      if (width[(size_t)q] == 0) finish(q, 1);
+  };
+  std::vector<int> status((size_t)(L + NI), 0);
+  auto actives = [&](int64_t from, int64_t to) {
+    std::vector<int64_t> qs;
+    for (int64_t q = from; q < to; ++q)
+      if (active(q)) qs.push_back(q);
+    return qs;
+  };
+  std::vector<double> fro2((size_t)L, 0.0);
+  // absorb() then prepare() on one problem; the caller finishes it (serially) if it stopped
+  auto step = [&](int64_t q) {
+    int st = ks[(size_t)q]->absorb(tol);
+    if (st == 0 && (width[(size_t)q] = ks[(size_t)q]->prepare()) == 0) st = 1;
+    status[(size_t)q] = st;
+  };
+  auto settle = [&](const std::vector<int64_t>& qs) {
+    for (int64_t q : qs)
+      if (status[(size_t)q] != 0) finish(q, status[(size_t)q]);
+  };
+  // One iteration, in three parallel phases (each a loop over independent tasks; a task streams
+  // its factors one at a time, each read split over the inner workers by fixed row chunks):
+  //  U  (over pairs k, ascending inside): A_2k: its norm's Gram step and the first stage
+  //     P_2k = A_2k V of product 2k; A_2k+1: its norm's Gram step, the middle stage
+  //     R_2k = A_2k+1ᵀ A_2k+1 P_2k of product 2k and the first stage of product 2k+1;
+  //  B  (over even l ≥ 0): A_l: its norm's second Gram step, the middle stage R_{l−1} of product
+  //     l−1 (its P_{l−1} came from U) and the last stage A_lᵀ R_l of product l (R_l from U);
+  //  C  (over odd l): A_l: its norm's second Gram step and the last stage A_lᵀ R_l of product l
+  //     (R_l from B).
+  // Every factor is read once in U and once in B or C; a norm takes two Krylov steps per
+  // iteration, a product one; each problem's Rayleigh–Ritz step runs right after the read that
+  // completes its image, in the same task. The schedule does not depend on the thread count.
+  struct TaskWork {
+    std::vector<StreamWork> pool;
+    std::vector<std::vector<double>> part;
+    std::vector<double> panel, acc;
+  };
+  std::vector<TaskWork> tws((size_t)nthreads);
+  // streams A_l with g1 norm columns, (if mid) the middle stage of product l−1, (if fwd) the
+  // first stage of product l, (if last) the last stage of product l; then the problems whose
+  // image it completed take their step. Returns nothing; counts the read.
+  auto visit = [&](TaskWork& tw, int64_t l, bool mid, bool fwd, bool last, double* f2, int inner) {
+    const int64_t m = fs[l].m, n = fs[l].n;
+    const int g1 = active(l) ? width[(size_t)l] : 0;
+    const int g2 = (mid && l > 0 && active(L + l - 1)) ? width[(size_t)(L + l - 1)] : 0;
+    const int f3 = (fwd && l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
+    const int t3 = (last && l < NI && active(L + l)) ? width[(size_t)(L + l)] : 0;
+    if (g1 + g2 + f3 + t3 == 0 && !f2) return;
+    tw.panel.resize((size_t)(n * (g1 + g2 + f3)));
+    double* pn = tw.panel.data();
+    if (g1) std::memcpy(pn, ks[(size_t)l]->block(), sizeof(double) * (size_t)(n * g1));
+    if (g2) std::memcpy(pn + n * g1, P[(size_t)(l - 1)].data(), sizeof(double) * (size_t)(n * g2));
+    if (f3) std::memcpy(pn + n * (g1 + g2), ks[(size_t)(L + l)]->block(), sizeof(double) * (size_t)(n * f3));
+    tw.acc.resize((size_t)(n * (g1 + g2 + t3)));
+    double* ac = tw.acc.data();
+    stream_factor(fs[l].a, m, n, pn, g1 + g2, f3, t3 ? R[(size_t)l].data() : nullptr, t3, ac,
+                  f3 ? P[(size_t)l].data() : nullptr, f2, tw.part, tw.pool, inner);
+    ++reads[l];
+    if (g2) std::memcpy(R[(size_t)(l - 1)].data(), ac + n * g1, sizeof(double) * (size_t)(n * g2));
+    if (g1) {
+      std::memcpy(ks[(size_t)l]->image(), ac, sizeof(double) * (size_t)(n * g1));
+      step(l);
+    }
+    if (t3) {
+      std::memcpy(ks[(size_t)(L + l)]->image(), ac + n * (g1 + g2), sizeof(double) * (size_t)(n * t3));
+      step(L + l);
+    }
+  };
+  // runs task(tw, i, inner) for i < ntasks on the workers; inner = threads left per task
+  auto phase = [&](int64_t ntasks, const std::function<void(TaskWork&, int64_t, int)>& task) {
+    if (ntasks <= 0) return;
+    const int outer = (int)std::min<int64_t>(nthreads, ntasks);
+    const int inner = std::max(1, nthreads / outer);
+    std::atomic<int> next_tw{0};
+    parallel_for_ws(ntasks, outer, 1, [&] { return &tws[(size_t)next_tw.fetch_add(1)]; },
+                    [&](TaskWork* tw, int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) task(*tw, i, inner);
+    });
+  };
+  bool first = true;
+  prepare(actives(0, L + NI));
+  for (;;) {
+    const std::vector<int64_t> before = actives(0, L + NI);
+    if (before.empty() && !(first && fro)) break;
+    for (int64_t q : before) status[(size_t)q] = 0;
+    // width of a norm's block for its second step is set by step() in U; a norm that stops in U
+    // is finished after U (settle) and skipped in B/C
+    phase((L + 1) / 2, [&](TaskWork& tw, int64_t k, int inner) {
+      for (int64_t l = 2 * k; l < std::min(L, 2 * k + 2); ++l)
+        visit(tw, l, /*mid=*/l % 2 == 1, /*fwd=*/true, /*last=*/false,
+              first && fro ? &fro2[(size_t)l] : nullptr, inner);
+    });
+    first = false;
+    settle(before);
+    if (before.empty()) break;
+    std::vector<int64_t> after = actives(0, L + NI);
+    for (int64_t q : after) status[(size_t)q] = 0;
+    phase((L + 1) / 2, [&](TaskWork& tw, int64_t k, int inner) {
+      visit(tw, 2 * k, /*mid=*/true, /*fwd=*/false, /*last=*/true, nullptr, inner);
+    });
+    phase(L / 2, [&](TaskWork& tw, int64_t k, int inner) {
+      visit(tw, 2 * k + 1, /*mid=*/false, /*fwd=*/false, /*last=*/true, nullptr, inner);
+    });
+    settle(after);
+  }
+  if (fro)
+    for (int64_t l = 0; l < L; ++l) fro[l] = std::sqrt(fro2[(size_t)l]);
+  // small problems and the rare one that did not converge: the dense route
+  dense.insert(dense.end(), failed.begin(), failed.end());
+  parallel_for(dense.size(), nthreads, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t q = dense[(size_t)i];
+      result(q) = dense_norm(pair_of(q));
+      info(q) = 0;
+    }
+  });
+  for (int64_t q : dense) {
+    if (q < L) {
+      ++reads[q];
+    } else {
+      ++reads[q - L];
+      ++reads[q - L + 1];
+    }
+  }
+}
+
+template void chain_norms<float>(const ChainFactor<float>*, int64_t, const uint8_t*,
+                                 const uint8_t*, double*, double*, int64_t*, int64_t*, double*,
+                                 int64_t*, double, int, int);
+template void chain_norms<double>(const ChainFactor<double>*, int64_t, const uint8_t*,
+                                  const uint8_t*, double*, double*, int64_t*, int64_t*, double*,
+                                  int64_t*, double, int, int);
 
 template <class T>
 void product_norm(const ProductPair<T>* pairs, int64_t npairs, double* out, int64_t* info,

@@ -97,7 +97,9 @@ def _one_group(layers, get, scan_chains, roles, patterns):
 
 
 def _sides(df, cache, margin_report):
-    """lhs, rhs, rho of each interface (margin_report on each run's matrices)."""
+    """lhs, rhs, rho of each interface (the margin report of each run's matrices).
+    ``margin_report(mats, products)`` reuses the run's product norms from ``df`` (computed by
+    chain_margins just before) instead of solving them again."""
     lhs = np.full(len(df), np.nan)
     rhs = np.full(len(df), np.nan)
     for _, idx in df.groupby("run").groups.items():
@@ -107,7 +109,7 @@ def _sides(df, cache, margin_report):
         if len({a.dtype for a in mats}) > 1:
             mats = [np.asarray(a, dtype=np.float64) for a in mats]
         try:
-            f = margin_report(mats).interfaces
+            f = margin_report(mats, sub["product_norm"].to_numpy()).interfaces
         except (ValueError, TypeError, FloatingPointError):  # sides undefined for this run: NaN
             continue
         pos = [df.index.get_loc(i) for i in sub.index]
@@ -120,7 +122,7 @@ def scan_result_chains(layers, plan, memory, patterns):
     """The chains table of a finished scan (see module doc). ``patterns``: dict of user chains."""
     import pandas as pd
 
-    from .margins import margin_report, scan_chains
+    from .margins import _report_reusing, scan_chains
 
     frames = []
     checkpoints = list(dict.fromkeys(layers["checkpoint"])) if len(layers) else []
@@ -140,7 +142,7 @@ def scan_result_chains(layers, plan, memory, patterns):
             df = _one_group(ok, get, scan_chains, roles, pats)
             if len(df):
                 df = df.reset_index(drop=True)
-                lhs, rhs = _sides(df, cache, margin_report)
+                lhs, rhs = _sides(df, cache, _report_reusing)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     df = df.assign(lhs=lhs, rhs=rhs, rho=np.where(rhs > 0, lhs / rhs, np.nan))
                 if len(checkpoints) > 1:

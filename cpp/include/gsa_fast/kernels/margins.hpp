@@ -27,5 +27,34 @@ template <class T>
 void product_norm(const ProductPair<T>* pairs, int64_t npairs, double* out, int64_t* info,
                   double* fro, double tol, int nthreads);
 
+// One factor of a chain: A (m×n, C-contiguous).
+template <class T>
+struct ChainFactor {
+  const T* a;
+  int64_t m, n;
+};
+
+// The norms of a chain in lockstep (spec §7.1): norm[l] = ‖A_l‖ where want_norm[l], and
+// prod[l] = ‖A_{l+1} A_l‖ where want_prod[l] (l < L−1; the caller guarantees
+// fs[l+1].n == fs[l].m there). Every wanted problem is the block Krylov iteration of
+// product_norm (same start block, stopping rule and dense route), but all of them advance
+// together. One iteration reads each factor twice, in three parallel phases: U (over factor
+// pairs, ascending inside a pair) applies at A_l its norm's Gram step, the first stage A_l V of
+// product (l, l+1) and, for odd l, the middle stage A_lᵀA_l(·) of product (l−1, l); B (even l)
+// and C (odd l) apply the norm's second Gram step, the last stage A_lᵀ(·) of product (l, l+1)
+// and, in B, the middle stage of product (l−1, l). Every right-hand side that needs A_l in a
+// phase is applied in ONE read (float32 tile widened once, float64 accumulation). A product
+// takes one Krylov step per iteration, a norm two;
+// converged problems drop out. Row chunks are fixed (not tied to the thread count), so the
+// results do not depend on nthreads. norm_info/prod_info: passes (0 = dense route);
+// fro (optional): ‖A_l‖_F, summed in the first up-sweep; reads[l]: how many times this call
+// streamed A_l (dense-route problems count one read per factor). block: Krylov block size
+// (0 = the default).
+template <class T>
+void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
+                 const uint8_t* want_prod, double* norm, double* prod, int64_t* norm_info,
+                 int64_t* prod_info, double* fro, int64_t* reads, double tol, int block,
+                 int nthreads);
+
 }  // namespace cpu
 }  // namespace gsa
