@@ -108,11 +108,29 @@ def _check_dtype(factors, fn):
             raise type_error(fn, f"factors[{i}]", f"of the chain's dtype ({dt})", a)
 
 
+#: Factors at most this large (bytes) stay in the last-level cache between the passes of one
+#: Krylov problem, so solving the problems one by one (in parallel, no synchronisation between
+#: sweeps) is faster than the lockstep schedule, whose point is to read large factors from memory
+#: fewer times (bench/results/margins.md: 0.69× at 32 × 1024² float32, ~1× at 4096²).
+_LOCKSTEP_MIN_BYTES = 8 << 20
+
+
 def _chain_norms(factors, fn):
-    """Raw ‖A_ℓ‖, ‖A_ℓ‖_F and ‖A_{ℓ+1}A_ℓ‖ (NaN where undefined) in one lockstep kernel call."""
+    """Raw ‖A_ℓ‖, ‖A_ℓ‖_F and ‖A_{ℓ+1}A_ℓ‖ (NaN where undefined): one lockstep kernel call for
+    chains with a factor over :data:`_LOCKSTEP_MIN_BYTES`, else independent problems."""
     _check_dtype(factors, fn)
-    nrm, fro, pn, _, _, _ = _chain_kernel(factors, np.ones(len(factors), bool), compatible(factors))
-    return nrm, fro, pn
+    comp = compatible(factors)
+    if max(a.nbytes for a in factors) > _LOCKSTEP_MIN_BYTES:
+        nrm, fro, pn, _, _, _ = _chain_kernel(factors, np.ones(len(factors), bool), comp)
+        return nrm, fro, pn
+    L = len(factors)
+    idx = [i for i in range(L - 1) if comp[i]]
+    xs = list(factors) + [factors[i + 1] for i in idx]
+    ys = [None] * L + [factors[i] for i in idx]
+    out, _, fr = _run(xs, ys, fro=True)
+    pn = np.full(L - 1, np.nan)
+    pn[idx] = out[L:]
+    return out[:L], fr[:L], pn
 
 
 def chain_margins(factors, *, normalize=True, d=None):
@@ -138,7 +156,9 @@ def chain_margins(factors, *, normalize=True, d=None):
     ``μ`` is evaluated as ``max(log κ, ½|Δ log‖Ã‖|)``, which equals ``log κ + s`` and stays
     finite when a product cancels to 0 (then ``log κ = −∞``, ``s = +∞``).
 
-    Method and cost: one kernel call that runs every norm and product problem (each the block
+    Method and cost: chains whose factors all fit in 8 MiB (cache-resident between passes) solve
+    each norm and product as its own :func:`product_norm` problem, in parallel. Larger chains
+    take one kernel call that runs every norm and product problem (each the block
     Krylov iteration of :func:`product_norm`, same start block and stopping rule) in lockstep:
     an iteration reads each factor twice (three phases, factors in parallel inside each), and
     each read applies every right-hand side that needs the factor (its own norm, the two
