@@ -45,7 +45,7 @@ class TeamBarrier {
   }
 
  private:
-  static constexpr int kSpin = 4000;  // ~50 µs of pause instructions
+  static constexpr int kSpin = 2000;  // some tens of µs of pause instructions
   const int n_;
   int count_ = 0;
   std::atomic<uint64_t> gen_{0};
