@@ -81,21 +81,6 @@ void gemm_f64(const FactorRef& M, const double* Q, int64_t w, double* Y, std::ve
   }
 }
 
-// float32 panel: Y32 = M · Q32 by sgemm (M float32 with a unit stride; the caller checks).
-[[maybe_unused]] void gemm_f32(const FactorRef& M, const float* Q, int64_t w, float* Y) {
-  const int m = (int)M.rows, n = (int)M.cols, ww = (int)w;
-  const float one = 1.0f, zero = 0.0f;
-  if (M.cs == 1) {
-    const int lda = (int)M.rs;
-    scipy_sgemm_("T", "N", &m, &ww, &n, &one, static_cast<const float*>(M.data), &lda, Q, &n,
-                 &zero, Y, &m, 1, 1);
-  } else {
-    const int lda = (int)M.cs;
-    scipy_sgemm_("N", "N", &m, &ww, &n, &one, static_cast<const float*>(M.data), &lda, Q, &n,
-                 &zero, Y, &m, 1, 1);
-  }
-}
-
 bool blas_layout(const FactorRef& M) {
   return (M.cs == 1 && M.rs >= std::max<int64_t>(1, M.cols)) ||
          (M.rs == 1 && M.cs >= std::max<int64_t>(1, M.rows));
@@ -135,32 +120,6 @@ struct QrWork {
     }
   }
 };
-
-// CholeskyQR2 of the column-major m×k panel Y (overwritten by Q): two passes of G = YᵀY (dsyrk),
-// G = RᵀR (dpotrf), Y ← Y R⁻¹ (dtrsm); |R_jj| = R1_jj·R2_jj into rdiag. All BLAS-3, about 4mk²
-// flops against dgeqrf + dorgqr's ~8mk² of mostly BLAS-2 panel work. Returns false (Y untouched
-// only if the first Cholesky fails; the caller keeps a copy) when Y is too ill-conditioned for
-// two passes to restore orthogonality: a failed Cholesky, or R1_jj/max R1 < 1e-4 (κ²u ≫ 1e-8).
-[[maybe_unused]] bool cholqr2(double* Y, int m, int k, double* rdiag, std::vector<double>& G) {
-  G.resize((size_t)k * k);
-  const double one = 1.0, zero = 0.0;
-  for (int pass = 0; pass < 2; ++pass) {
-    scipy_dsyrk_("U", "T", &k, &m, &one, Y, &m, &zero, G.data(), &k, 1, 1);
-    int info = 0;
-    scipy_dpotrf_("U", &k, G.data(), &k, &info, 1);
-    if (info != 0) return false;
-    double mx = 0.0, mn = INFINITY;
-    for (int j = 0; j < k; ++j) {
-      const double r = std::fabs(G[(size_t)j * k + j]);
-      mx = std::max(mx, r);
-      mn = std::min(mn, r);
-      rdiag[j] = pass == 0 ? r : rdiag[j] * r;
-    }
-    if (pass == 0 && !(mn >= 1e-4 * mx)) return false;
-    scipy_dtrsm_("R", "U", "N", "N", &m, &k, &one, G.data(), &k, Y, &m, 1, 1, 1, 1);
-  }
-  return true;
-}
 
 #include "depth_scan.inl"
 
