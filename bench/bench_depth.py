@@ -58,6 +58,21 @@ def bench_chain_scan__numpy(benchmark, chain):
     assert np.abs(out - g.chain_log_spectrum(chain, K_)).max() < 1e-10 * L_
 
 
+@pytest.mark.benchmark(group="chain_log_spectrum")
+def bench_chain_scan__gsa_1thread(benchmark, chain):
+    """One worker: the team route's split costs nothing here, bitwise the same result."""
+    out = benchmark(g.chain_log_spectrum, chain, K_, threads=1)
+    assert np.array_equal(out, g.chain_log_spectrum(chain, K_))
+
+
+@pytest.mark.benchmark(group="chain_log_spectrum")
+def bench_chain_scan__numpy_gemm_floor(benchmark, chain):
+    """The floor of the numpy loop: its float64 GEMMs alone, on factors converted beforehand."""
+    A64 = chain.astype(np.float64)
+    Q = np.linalg.qr(np.random.default_rng(1).standard_normal((N_, K_)))[0]
+    benchmark(lambda: [M @ Q for M in A64])
+
+
 def numpy_double_loop(n, p, r):
     """O(n²): the (i, t) matrix of ψ((t − i + 1)/2) against the full conditioned binomial law."""
     t = np.arange(r, n + 1)

@@ -1,33 +1,26 @@
 """Full-size chain-scan benchmark of issue 13 (numbers in bench/results/depth.md).
 
-    PYTHONPATH=python python3 bench/depth_scan.py [--L 256] [--n 1024] [--k 64]
+    PYTHONPATH=python python3 bench/depth_scan.py [--L 256] [--n 1024] [--k 64] [--rounds 3]
 
-Times, side by side in one run, gsa_fast.chain_log_spectrum (float64 panel, the default; and the
-float32 panel) against the float64 numpy loop ``Q, R = np.linalg.qr(A @ Q)``, prints the accuracy
-of each against that loop, the bytes of factors read per second and the flop/byte floor.
+Times, side by side in one run and interleaved round by round (the best round of each route
+counts), gsa_fast.chain_log_spectrum (float64 panel, the default, on 1 and on all workers; the
+float32 panel) against the float64 numpy loop ``Q, R = np.linalg.qr(A @ Q)`` and against the
+floor of that loop, its bare float64 GEMM ``A64 @ Q`` on factors converted beforehand (timed on
+the first 32 layers and scaled to L). Prints the accuracy of each route against the numpy loop,
+the bytes of factors read per second and the flop/byte floor. numpy runs with whatever
+OPENBLAS_NUM_THREADS says (unset: all cores).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import math
+import os
 import time
 
 import numpy as np
 
 import gsa_fast as g
 from bench_depth import numpy_qr_loop  # bench/ is sys.path[0] when run as a script
-
-
-def timed(f, rounds):
-    """(best wall time, best CPU time of this process, result)."""
-    best, cpu, out = float("inf"), float("inf"), None
-    for _ in range(rounds):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = f()
-        best = min(best, time.perf_counter() - t0)
-        cpu = min(cpu, time.process_time() - c0)
-    return best, cpu, out
 
 
 def main():
@@ -41,32 +34,43 @@ def main():
     A = np.random.default_rng(0).standard_normal((L, n, n), dtype=np.float32) / np.float32(math.sqrt(n))
     nbytes = A.nbytes
     flops = 2.0 * n * n * k * L + L * 4.0 * n * k * k
-    t_np, c_np, ref = timed(lambda: numpy_qr_loop(A, k), 1)
-    rows = [("numpy float64 loop `Q, R = np.linalg.qr(A @ Q)`", t_np, c_np, 0.0)]
-    for label, kw in [("gsa chain_log_spectrum (float64 panel, default: 1 BLAS thread)", {}),
-                      ("gsa chain_log_spectrum (float32 panel, 1 BLAS thread)", {"panel": "float32"}),
-                      ("gsa float64 panel, threads=2 (threaded BLAS)", {"threads": 2}),
-                      ("gsa float32 panel, threads=2 (threaded BLAS)", {"panel": "float32", "threads": 2})]:
-        t, c, out = timed(lambda kw=kw: g.chain_log_spectrum(A, k, **kw), a.rounds)
-        rows.append((label, t, c, float(np.abs(out - ref).max())))
-    # sensitivity to the float32 data itself: flip every factor entry by one ulp (random
-    # direction) and rerun the float64 loop
-    rng = np.random.default_rng(1)
-    up = rng.random(A.shape, dtype=np.float32) < 0.5
-    A1 = np.where(up, np.nextafter(A, np.float32(np.inf)), np.nextafter(A, np.float32(-np.inf)))
-    sens = float(np.abs(numpy_qr_loop(A1, k) - ref).max())
-    del A1
-    print(f"L={L} n={n} k={k}: factors {nbytes / 1e9:.2f} GB float32, {flops / 1e9:.1f} GF")
-    print(f"floor: memory {nbytes / 10e9:.3f} s at 10 GB/s; GEMM {flops / 100e9:.3f} s f32 / "
-          f"{flops / 50e9:.3f} s f64 per core")
+    T = g.get_num_threads() if hasattr(g, "get_num_threads") else os.cpu_count()
+    Lg = min(L, 32)
+    A64 = A[:Lg].astype(np.float64)
+    Q0 = np.linalg.qr(np.random.default_rng(1).standard_normal((n, k)))[0]
+
+    def gemm_floor():
+        for M in A64:
+            M @ Q0
+
+    routes = [
+        ("numpy float64 loop `Q, R = np.linalg.qr(A @ Q)`", lambda: numpy_qr_loop(A, k), 1.0),
+        (f"floor: numpy bare float64 GEMM `A64 @ Q` (pre-converted; {Lg} layers scaled to L)", gemm_floor, L / Lg),
+        ("gsa chain_log_spectrum, default (float64 panel, all workers)", lambda: g.chain_log_spectrum(A, k), 1.0),
+        ("gsa chain_log_spectrum, threads=1", lambda: g.chain_log_spectrum(A, k, threads=1), 1.0),
+        ("gsa chain_log_spectrum, panel='float32' (all workers)", lambda: g.chain_log_spectrum(A, k, panel="float32"), 1.0),
+    ]
+    best = [[float("inf"), float("inf")] for _ in routes]
+    outs = [None] * len(routes)
+    for _ in range(a.rounds):
+        for i, (_, f, scale) in enumerate(routes):
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = f()
+            best[i][0] = min(best[i][0], (time.perf_counter() - t0) * scale)
+            best[i][1] = min(best[i][1], (time.process_time() - c0) * scale)
+            outs[i] = out
+    ref = outs[0]
+    print(f"L={L} n={n} k={k}: factors {nbytes / 1e9:.2f} GB float32, {flops / 1e9:.1f} GF; gsa workers {T}")
+    print(f"floor: memory {nbytes / 10e9:.3f} s at 10 GB/s; GEMM {flops / 50e9:.3f} s f64 per core "
+          f"({flops / 50e9 / 2:.3f} s on 2 cores), {flops / 100e9:.3f} s f32 per core")
     print(f"numpy's OpenBLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset (all cores)')}")
-    print(f"one-ulp perturbation of the float32 factors moves the float64 result by {sens:.1e}")
-    print("| route | wall (s) | CPU (s) | numpy / route, wall | numpy / route, CPU | GB/s of factors (wall) "
-          "| max abs diff vs numpy |")
+    print("| route | wall (s) | ms / layer | CPU (s) | numpy loop / route (wall) | GB/s of factors (wall) "
+          "| max abs diff vs numpy loop |")
     print("|---|---|---|---|---|---|---|")
-    for label, t, c, err in rows:
-        print(f"| {label} | {t:.3f} | {c:.3f} | {t_np / t:.2f}× | {c_np / c:.2f}× | {nbytes / t / 1e9:.2f} "
-              f"| {err:.1e} |")
+    t_np = best[0][0]
+    for (label, _, _), (t, c), out in zip(routes, best, outs):
+        err = "—" if out is None else f"{float(np.abs(out - ref).max()):.1e}"
+        print(f"| {label} | {t:.3f} | {t / L * 1e3:.2f} | {c:.3f} | {t_np / t:.2f}× | {nbytes / t / 1e9:.2f} | {err} |")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,13 @@
 #include "gsa_fast/kernels/depth.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "gsa_fast/linalg/blas_threads.hpp"
@@ -12,6 +16,7 @@
 #include "gsa_fast/linalg/lapack.hpp"
 #include "gsa_fast/math/depth.hpp"
 #include "gsa_fast/parallel.hpp"
+#include "gsa_fast/simd.hpp"
 
 namespace gsa {
 namespace cpu {
@@ -76,21 +81,6 @@ void gemm_f64(const FactorRef& M, const double* Q, int64_t w, double* Y, std::ve
   }
 }
 
-// float32 panel: Y32 = M · Q32 by sgemm (M float32 with a unit stride; the caller checks).
-void gemm_f32(const FactorRef& M, const float* Q, int64_t w, float* Y) {
-  const int m = (int)M.rows, n = (int)M.cols, ww = (int)w;
-  const float one = 1.0f, zero = 0.0f;
-  if (M.cs == 1) {
-    const int lda = (int)M.rs;
-    scipy_sgemm_("T", "N", &m, &ww, &n, &one, static_cast<const float*>(M.data), &lda, Q, &n,
-                 &zero, Y, &m, 1, 1);
-  } else {
-    const int lda = (int)M.cs;
-    scipy_sgemm_("N", "N", &m, &ww, &n, &one, static_cast<const float*>(M.data), &lda, Q, &n,
-                 &zero, Y, &m, 1, 1);
-  }
-}
-
 bool blas_layout(const FactorRef& M) {
   return (M.cs == 1 && M.rs >= std::max<int64_t>(1, M.cols)) ||
          (M.rs == 1 && M.cs >= std::max<int64_t>(1, M.rows));
@@ -131,109 +121,7 @@ struct QrWork {
   }
 };
 
-// CholeskyQR2 of the column-major m×k panel Y (overwritten by Q): two passes of G = YᵀY (dsyrk),
-// G = RᵀR (dpotrf), Y ← Y R⁻¹ (dtrsm); |R_jj| = R1_jj·R2_jj into rdiag. All BLAS-3, about 4mk²
-// flops against dgeqrf + dorgqr's ~8mk² of mostly BLAS-2 panel work. Returns false (Y untouched
-// only if the first Cholesky fails; the caller keeps a copy) when Y is too ill-conditioned for
-// two passes to restore orthogonality: a failed Cholesky, or R1_jj/max R1 < 1e-4 (κ²u ≫ 1e-8).
-bool cholqr2(double* Y, int m, int k, double* rdiag, std::vector<double>& G) {
-  G.resize((size_t)k * k);
-  const double one = 1.0, zero = 0.0;
-  for (int pass = 0; pass < 2; ++pass) {
-    scipy_dsyrk_("U", "T", &k, &m, &one, Y, &m, &zero, G.data(), &k, 1, 1);
-    int info = 0;
-    scipy_dpotrf_("U", &k, G.data(), &k, &info, 1);
-    if (info != 0) return false;
-    double mx = 0.0, mn = INFINITY;
-    for (int j = 0; j < k; ++j) {
-      const double r = std::fabs(G[(size_t)j * k + j]);
-      mx = std::max(mx, r);
-      mn = std::min(mn, r);
-      rdiag[j] = pass == 0 ? r : rdiag[j] * r;
-    }
-    if (pass == 0 && !(mn >= 1e-4 * mx)) return false;
-    scipy_dtrsm_("R", "U", "N", "N", &m, &k, &one, G.data(), &k, Y, &m, 1, 1, 1, 1);
-  }
-  return true;
-}
-
-// One chain of the Benettin scan.
-void scan_one(const FactorRef* f, const uint8_t* const* gates, int64_t L, int64_t k,
-              bool panel_f32, double tau, double* out) {
-  int64_t nmax = f[0].cols;
-  for (int64_t l = 0; l < L; ++l) nmax = std::max(nmax, f[l].rows);
-  std::vector<double> Q((size_t)(nmax * k), 0.0), Y((size_t)(nmax * k)), buf;
-  std::vector<float> Q32, Y32;
-  const int64_t n0 = f[0].cols;
-  for (int64_t j = 0; j < k; ++j) Q[(size_t)(j + j * n0)] = 1.0;
-  if (panel_f32) {
-    Q32.assign(Q.begin(), Q.end());
-    Y32.resize(Q.size());
-  }
-  QrWork qw;
-  std::vector<double> c((size_t)k, 0.0), rd((size_t)k), G, Ysave;
-  int64_t rank = k;  // columns [rank, k) are masked from now on
-  for (int64_t l = 0; l < L; ++l) {
-    const FactorRef& M = f[l];
-    const int64_t m = M.rows;
-    if (panel_f32) {
-      gemm_f32(M, Q32.data(), k, Y32.data());
-      for (int64_t i = 0; i < m * k; ++i) Y[(size_t)i] = (double)Y32[(size_t)i];
-    } else {
-      gemm_f64(M, Q.data(), k, Y.data(), buf);
-    }
-    if (gates && gates[l]) {
-      const uint8_t* g = gates[l];
-      int64_t ones = 0;
-      for (int64_t i = 0; i < m; ++i) {
-        if (g[i]) {
-          ++ones;
-        } else {
-          for (int64_t j = 0; j < k; ++j) Y[(size_t)(i + j * m)] = 0.0;
-        }
-      }
-      rank = std::min(rank, ones);
-    }
-    const double fro = frob(Y.data(), m * k);
-    if (!std::isfinite(fro)) {  // NaN/Inf in a factor: the rest of this chain is NaN
-      for (int64_t r = l; r < L; ++r)
-        for (int64_t j = 0; j < k; ++j) out[r * k + j] = kNaN;
-      return;
-    }
-    const int mi = (int)m, ki = (int)k;
-    int info = 0;
-    // Fast path: CholeskyQR2 on a copy-protected panel; Householder (dgeqrf + dorgqr) when the
-    // panel is ill-conditioned (near rank deficiency, where the §4.2 flags need the QR's R).
-    Ysave.assign(Y.begin(), Y.begin() + m * k);
-    bool chol = cholqr2(Y.data(), mi, ki, rd.data(), G);
-    if (!chol) {
-      std::copy(Ysave.begin(), Ysave.end(), Y.begin());
-      qw.reserve(mi, ki);
-      scipy_dgeqrf_(&mi, &ki, Y.data(), &mi, qw.tau.data(), qw.work.data(), &qw.lwork, &info);
-      if (info != 0) {
-        for (int64_t r = l; r < L; ++r)
-          for (int64_t j = 0; j < k; ++j) out[r * k + j] = kNaN;
-        return;
-      }
-      for (int64_t j = 0; j < k; ++j) rd[(size_t)j] = std::fabs(Y[(size_t)(j + j * m)]);
-    }
-    for (int64_t j = 0; j < std::min(rank, k); ++j) {
-      const double rjj = rd[(size_t)j];
-      if (!(rjj > tau * fro)) {
-        rank = j;
-        break;
-      }
-      c[(size_t)j] += std::log(rjj);
-    }
-    for (int64_t j = rank; j < k; ++j) c[(size_t)j] = kNegInf;
-    for (int64_t j = 0; j < k; ++j) out[l * k + j] = c[(size_t)j];
-    if (!chol)
-      scipy_dorgqr_(&mi, &ki, &ki, Y.data(), &mi, qw.tau.data(), qw.work.data(), &qw.lwork, &info);
-    std::swap(Q, Y);
-    if (panel_f32)
-      for (int64_t i = 0; i < m * k; ++i) Q32[(size_t)i] = (float)Q[(size_t)i];
-  }
-}
+#include "depth_scan.inl"
 
 // Singular values (descending) of a column-major m×n float64 matrix, destroyed.
 int svals(double* a, int m, int n, double* s, std::vector<double>& work, std::vector<int>& iwork) {
@@ -371,11 +259,12 @@ void align_one(const FactorRef& A, const FactorRef& B, int64_t k, double* r, dou
 
 }  // namespace
 
-// Threads: independent chains (pairs) run in parallel on `nthreads` workers with single-threaded
-// BLAS. A single chain uses threaded BLAS only when the caller asks for nthreads > 1 explicitly:
-// OpenBLAS level-3 threads spin-wait on each other, and on the loaded 2-core development machine
-// a threaded sgemm scan took 8× the CPU time and 2–5× the wall time of the single-threaded one
-// (bench/results/depth.md).
+// Threads: a chain whose layers are big enough runs on a team of workers that split the rows of
+// every product and of the QR (depth_scan.inl); a batch with at least one chain per worker runs
+// one chain per worker instead. BLAS is single-threaded inside either (OpenBLAS level-3 threads
+// spin-wait; on the loaded 2-core development machine a threaded sgemm scan took 8× the CPU time
+// of a single-threaded one, bench/results/depth.md). The chunking of a step depends on the shapes
+// only, so the result is bitwise the same for every thread count.
 void chain_scan(const FactorRef* f, const uint8_t* const* gates, int64_t B, int64_t L, int64_t k,
                 bool panel_f32, double tau, double* out, int nthreads) {
   require(B >= 0 && L >= 1 && k >= 1, "chain_scan: bad sizes");
@@ -386,11 +275,19 @@ void chain_scan(const FactorRef* f, const uint8_t* const* gates, int64_t B, int6
     require(i % L == 0 || f[i].cols == f[i - 1].rows, "chain_scan: incompatible chain shapes");
   }
   const int T = nthreads > 0 ? nthreads : default_num_threads();
-  BlasThreadsGuard guard(B > 1 || nthreads <= 0 ? 1 : nthreads);
-  parallel_for(B, B > 1 ? T : 1, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b)
-      scan_one(f + b * L, gates ? gates + b * L : nullptr, L, k, panel_f32, tau, out + b * L * k);
-  });
+  BlasThreadsGuard guard(1);
+  auto one = [&](int64_t b, int team) {
+    ChainScan(f + b * L, gates ? gates + b * L : nullptr, L, k, panel_f32, tau, out + b * L * k,
+              team)
+        .run();
+  };
+  if (B >= T) {
+    parallel_for(B, T, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) one(b, 1);
+    });
+  } else {
+    for (int64_t b = 0; b < B; ++b) one(b, scan_team_size(f + b * L, L, k, T));
+  }
 }
 
 void prefix_log_svdvals(const FactorRef* f, int64_t B, int64_t L, const uint8_t* take, int64_t k,

@@ -3,8 +3,9 @@
 The mathematics is ``depth-math`` (§ numbers below); the user guide is ``docs/depth.md``.
 
 * :func:`chain_log_spectrum` — Benettin/QR prefix scan of a chain ``M_L ⋯ M_1`` (§4.1–§4.2),
-  compiled: one GEMM per factor (float32 factors stay float32), a LAPACK ``dgeqrf``/``dorgqr``
-  on the ``n × k`` panel, cumulative ``log |R_jj|`` in float64.
+  compiled: one float64 GEMM per factor (float32 factors stay float32 in memory), a CholeskyQR
+  of the ``n × k`` panel (Householder for ill-conditioned panels), cumulative ``log |R_jj|`` in
+  float64; one chain runs on every worker, bitwise the same for any thread count.
 * :func:`prefix_log_svdvals` — exact log singular values of prefix products by the rescaled
   direct product (§4.3a) or the row-graded QR form (§4.3b), with a flag for unresolved values.
 * :func:`random_lyapunov`, :func:`gated_rank_law` — closed forms for gated Gaussian layers
@@ -60,9 +61,11 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     the same accuracy as a float64 numpy loop, ~1e-14·L absolute on ``out``) or ``'float32'``
     (sgemm into a float32 panel, QR still float64: about 1.7× faster single-threaded, but
     ~1e-6 absolute error on ``out``, the float32 rounding of ``M·Q``; docs/depth.md).
-    ``threads``: independent chains run in parallel (default: all workers), each with
-    single-threaded BLAS; a single chain uses threaded BLAS only for an explicit ``threads > 1``
-    (threaded OpenBLAS spin-waits and was several times slower on a loaded machine).
+    ``threads`` (default: all workers): a batch with at least one chain per worker runs one chain
+    per worker; otherwise every chain is split over the workers by rows of each product (chunks
+    of fixed size, each converted to float64 and multiplied by one worker; the QR's Gram summed
+    in chunk order), when a step is worth it (``2·m·n·k`` ≥ 4 Mi flop). BLAS stays
+    single-threaded. The result is bitwise the same for every thread count.
     """
     fn = "chain_log_spectrum"
     chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)

@@ -20,8 +20,10 @@ struct FactorRef {
 
 // Benettin/QR prefix scan (§4.1, §4.2) of B independent chains of L factors each
 // (f[b·L + l] is M_{l+1} of chain b; rows of M_l = cols of M_{l+1}). Q_0 = [e_1 … e_k];
-// Y = D_l M_l Q_{l−1} (gemm, float32 when panel_f32, else float64), Q_l R_l = qr(Y) (dgeqrf +
-// dorgqr, float64), out[b, l, j] = Σ_{m≤l} log|R_m[j, j]|.
+// Y = D_l M_l Q_{l−1} (gemm, float32 when panel_f32, else float64), Q_l R_l = qr(Y) (CholeskyQR
+// with a deferred solve, one or two passes; Householder for ill-conditioned panels; float64),
+// out[b, l, j] = Σ_{m≤l} log|R_m[j, j]|. One chain runs on a team of up to nthreads workers
+// (rows split in fixed chunks, depth_scan.inl); the result is bitwise the same for any nthreads.
 // gates[b·L + l]: null or a 0/1 byte per row of M_l. Columns j ≥ (min gate rank so far) and columns
 // from the first j with |R_jj| ≤ tau·‖Y‖_F on are −∞ from that layer on (rank never recovers).
 void chain_scan(const FactorRef* f, const uint8_t* const* gates, int64_t B, int64_t L, int64_t k,
