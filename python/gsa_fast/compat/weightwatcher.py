@@ -93,6 +93,8 @@ def _is_float(a) -> bool:
     dt = getattr(a, "dtype", None)
     if dt is None:
         return False
+    if isinstance(dt, np.dtype):  # numpy's str(dtype) is slow Python code: once per tensor adds up
+        return dt.kind == "f" or dt.name == "bfloat16"
     s = str(dt)
     return "float" in s or s == "bfloat16"
 
