@@ -57,6 +57,15 @@ def test_weightwatcher_compat_imports_only_what_its_table_needs():
     assert not [m for m in HEAVY if m in loaded and m != "gsa_fast.esd"]
 
 
+def test_compat_submodules_resolve_as_attributes():
+    out = _child("""
+        import gsa_fast.compat as compat
+        before = "gsa_fast.compat.weightwatcher" in sys.modules
+        print(json.dumps([before, "weightwatcher" in dir(compat), compat.weightwatcher.__name__]))
+    """)
+    assert out == [False, True, "gsa_fast.compat.weightwatcher"]
+
+
 def test_names_resolve_on_use_and_stay_the_documented_objects():
     out = _child("""
         import gsa_fast, types
