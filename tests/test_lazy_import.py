@@ -99,6 +99,18 @@ def test_all_and_dir_list_every_public_name():
         g.no_such_name  # noqa: B018
 
 
+def test_every_family_export_is_a_package_name():
+    """The package's names come from the route table: a family module's export missing there would
+    silently vanish from `gsa_fast` (the eager `from .family import *` used to add it)."""
+    import importlib
+
+    for family, module in _backend.FAMILY_MODULE.items():
+        mod = importlib.import_module(f"gsa_fast.{module}")
+        for name in mod.__all__:
+            assert name in _backend.ROUTES, f"gsa_fast.{module}.{name} is not in _backend.ROUTES"
+            assert getattr(g, name) is getattr(mod, name), name
+
+
 def test_extension_load_leaves_the_environment_as_it_was():
     out = _child("""
         import os
