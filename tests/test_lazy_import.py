@@ -157,6 +157,18 @@ def test_prefetch_reraises_the_import_error_in_the_caller(fake_module):
     assert not p.thread.is_alive() and name not in sys.modules
 
 
+def test_prefetch_without_threads_imports_in_the_caller(fake_module, monkeypatch):
+    name = fake_module("VALUE = 7\n")
+
+    def refuse(self):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    p = _prefetch.prefetch(name)
+    assert p.thread is None and name not in _prefetch._running
+    assert p.result().VALUE == 7
+
+
 def test_prefetch_of_a_missing_module_raises_module_not_found():
     with pytest.raises(ModuleNotFoundError, match="gsa_fast_no_such_module"):
         _prefetch.prefetch("gsa_fast_no_such_module").result()

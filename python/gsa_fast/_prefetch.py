@@ -67,5 +67,9 @@ def prefetch(name: str) -> _Prefetch:
             # the import to finish instead of killing a thread that holds import locks
             t = threading.Thread(target=_run, args=(name,), name=f"gsa_fast-import-{name}")
             p = _running[name] = _Prefetch(name, t)
-            t.start()
+            try:
+                t.start()
+            except RuntimeError:  # no new threads (interpreter shutting down): import in result()
+                del _running[name]
+                p = _Prefetch(name, None)
     return p
