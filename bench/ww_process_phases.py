@@ -58,13 +58,11 @@ def spectra_cpu(path: Path):
     mats = list(layer_matrices(read_safetensors(path), min_side=8).values())
     emb = max(mats, key=lambda m: m.shape[0])
 
-    def cpu(f, n=5):
-        best = float("inf")
-        for _ in range(n):
-            c = time.process_time()
-            f()
-            best = min(best, time.process_time() - c)
-        return best
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _timing import best
+
+    def cpu(f):
+        return best(f, 5, clock=time.process_time)
 
     return cpu(lambda: g.svdvals(mats)), emb.shape, cpu(lambda: g.svdvals(emb, threads=1))
 
