@@ -11,7 +11,8 @@ Measures (minimum of several rounds, wall clock):
 1. the fit at N = 8192 (Pareto 1.5 spectrum): WWFit vs gsa_fast.esd_powerlaw_fit;
 2. the MiniLM table in-process: WeightWatcher(model).analyze() vs compat.weightwatcher.analyze
    vs the bare gsa_fast.svdvals of the same 39 matrices;
-3. whole processes (interpreter start, imports, table) for both.
+3. whole processes (interpreter start, imports, table, exit) for both, interleaved, min of
+   WW_PROCESS_ROUNDS (default 5) each, with the load average.
 """
 from __future__ import annotations
 
@@ -60,15 +61,23 @@ def main():
           f"bare svdvals {t_sv:.3f} s (table/svdvals {t_tab/t_sv:.2f}), gsa table method=svd {t_svd:.3f} s "
           f"({t_wwa/t_svd:.1f}x)")
 
-    env = dict(os.environ)
+    # gsa_fast from this working tree in the child (whatever PYTHONPATH said), as in the user's
+    # command `python -c "from gsa_fast.compat import weightwatcher as cw; cw.analyze(PATH)"`
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python")] + (
+        [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
     code_g = f"from gsa_fast.compat import weightwatcher as cw; cw.analyze({str(path)!r})"
     code_w = ("import sys; sys.path.insert(0, 'scripts'); import make_ww_fixture as mk, weightwatcher as ww; "
               f"ww.WeightWatcher(model=mk.build(mk.read_safetensors({str(path)!r}))).analyze()")
     run = lambda c: subprocess.run([sys.executable, "-c", c], cwd=ROOT, env=env, check=True,  # noqa: E731
                                    capture_output=True)
-    t_pg = best(lambda: run(code_g), rounds=2)
-    t_pw = best(lambda: run(code_w), rounds=1)
-    print(f"MiniLM whole processes: WW {t_pw:.2f} s, gsa {t_pg:.2f} s ({t_pw/t_pg:.1f}x)")
+    rounds = int(os.environ.get("WW_PROCESS_ROUNDS", "5"))
+    t_pg, t_pw = [], []
+    for _ in range(rounds):  # interleaved, so that both sides see the same load
+        t_pw.append(best(lambda: run(code_w), rounds=1))
+        t_pg.append(best(lambda: run(code_g), rounds=1))
+    print(f"MiniLM whole processes (min of {rounds}, interleaved): WW {min(t_pw):.2f} s, gsa {min(t_pg):.3f} s "
+          f"({min(t_pw)/min(t_pg):.1f}x); medians {sorted(t_pw)[rounds // 2]:.2f} s / "
+          f"{sorted(t_pg)[rounds // 2]:.3f} s; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

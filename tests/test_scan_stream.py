@@ -2,6 +2,7 @@
 appends and --resume after a SIGKILL, and the progress bar on stderr only."""
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import gsa_fast as g
 from scan_helpers import bert_like, powerlaw, write_sharded
 
 pd = pytest.importorskip("pandas")
-SCAN = sys.modules["gsa_fast.scan"]  # the module (gsa_fast.scan is the function)
+SCAN = importlib.import_module("gsa_fast.scan")  # the module (gsa_fast.scan is the function)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the child imports the gsa_fast this process imported (the installed package in CI, the
 # working tree with PYTHONPATH=python in development), never a source tree without _core

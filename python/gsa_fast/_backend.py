@@ -14,8 +14,35 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from . import _core
 from ._validate import no_cuda_route
+
+
+def _load_core():
+    """Import the extension with the server threads of its OpenBLAS told not to spin.
+
+    OpenBLAS starts its own server threads when the library loads, and each one spin-waits
+    (sched_yield) for ~2^28 cycles, about 0.1 s of a core, before it sleeps. gsa_fast never hands
+    them work (its kernels run OpenBLAS single-threaded on their own workers, or route OpenBLAS's
+    parallel regions to the blocking pool of cpp/src/linalg/blas_pool.cpp), so on a 2-core machine
+    that spin only competed with the first kernel call: OPENBLAS_THREAD_TIMEOUT (read once, when
+    the library initializes) makes them sleep at once. A value the user set is kept; the variable
+    is removed again right after the load, so numpy's own OpenBLAS and child processes never see it.
+    """
+    import os
+
+    key = "OPENBLAS_THREAD_TIMEOUT"
+    if key in os.environ:
+        from . import _core
+    else:
+        os.environ[key] = "4"  # OpenBLAS's minimum: 2^4 cycles
+        try:
+            from . import _core
+        finally:
+            os.environ.pop(key, None)
+    return _core
+
+
+_core = _load_core()
 
 try:  # the CUDA extension is optional: absent in CPU-only builds
     from . import _cuda  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import _interop
+from .._prefetch import prefetch
 from .._ragged import RaggedSpectra
 from .._validate import type_error, value_error
 from ..esd import esd_powerlaw_fit
@@ -92,6 +93,8 @@ def _is_float(a) -> bool:
     dt = getattr(a, "dtype", None)
     if dt is None:
         return False
+    if isinstance(dt, np.dtype):  # numpy's str(dtype) is slow Python code: once per tensor adds up
+        return dt.kind == "f" or dt.name == "bfloat16"
     s = str(dt)
     return "float" in s or s == "bfloat16"
 
@@ -332,13 +335,23 @@ def analyze(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS,
     layer whose fit fails has ``status = "failed"``, NaN ``alpha`` (and the columns derived from
     it) and a ``warning`` that starts with ``"failed:"``.
     """
-    import pandas as pd
-
     if method not in ("gram", "svd"):
         raise value_error("analyze", "method", '"gram" or "svd"', repr(method))
     sel = _selected(_layers(source), min_evals, max_evals, max_N)
-    if not sel:
-        return pd.DataFrame(columns=list(COLUMNS))
+    # pandas (~0.2 s to import in a fresh process) is imported on a second thread while the
+    # spectra and the fits run in C++ with the GIL released; joined (and any error re-raised)
+    # before the frame is built, and on every exit path (docs/backend.md, whole-process cost)
+    pandas = prefetch("pandas")
+    try:
+        rows = _table_rows(sel, xmax, method, threads) if sel else []
+    except BaseException:
+        pandas.join()  # no thread left behind; the table's own error is the one raised
+        raise
+    return pandas.result().DataFrame(rows, columns=list(COLUMNS))
+
+
+def _table_rows(sel, xmax, method, threads):
+    """The rows of :func:`analyze` for the selected layers (numpy and the C++ kernels only)."""
     mats, owner = [], []
     for k, (_, (ms, *_rest)) in enumerate(sel):
         mats.extend(ms)
@@ -361,7 +374,7 @@ def analyze(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS,
                "layer_type": L.layer_type, "longname": L.longname, "rf": rf}
         row.update(_esd_columns(evals_list, N_list, svs_list, fits, k))
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return rows
 
 
 def summary(details):
