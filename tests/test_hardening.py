@@ -393,6 +393,8 @@ BITWISE = [
     ("svd route", (300, 200), np.float64, {"method": "svd"}),
     ("topk", (300, 200), np.float64, {"method": "topk", "k": 10}),
     ("one matrix, band route (q >= 2048)", (2048, 2048), np.float32, {}),
+    ("batch, tridiagonal route (64 < q < 2048)", (5, 300, 400), np.float32, {}),
+    ("one matrix, tridiagonal route (64 < q < 256)", (200, 150), np.float64, {}),
 ]
 
 
@@ -406,7 +408,7 @@ def test_svdvals_bitwise_across_thread_counts(rng, name, shape, dtype, kw):
     assert np.array_equal(one, two)
 
 
-@pytest.mark.parametrize("shape", [(700, 600), (600, 3000)])
+@pytest.mark.parametrize("shape", [(700, 600), (600, 3000), (1100, 1030)])
 def test_gram_bitwise_across_thread_counts(rng, shape):
     x = rng.standard_normal(shape)
     assert np.array_equal(g.gram(x, threads=1), g.gram(x, threads=2))

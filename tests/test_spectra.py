@@ -271,6 +271,45 @@ def test_band_eigensolver_is_the_default_for_large_q(rng):
     assert np.abs(got - ref).max() <= 1e-12 * ref[0]
 
 
+@pytest.mark.parametrize("shape", [(66, 65), (130, 100), (300, 520), (1100, 1030)])
+def test_tridiagonal_route(rng, shape):
+    """The route of batches at 64 < q < 2048 (dsytrd on one worker per matrix, then dsterf's QL four
+    tridiagonals at a time): forced and automatic, against the float64 SVD (contract) and LAPACK's
+    dsyevd (same algorithm up to the QL's summation order: 1e-13·σ₁)."""
+    a = rng.standard_normal(shape).astype(np.float32)
+    want = np.linalg.svd(a.astype(np.float64), compute_uv=False)
+    got = g.svdvals(a, _eig_driver="sytrd", threads=1)
+    assert np.abs(got - want).max() <= contract_bound("float32", *shape, want[0])
+    assert np.abs(got - g.svdvals(a, _eig_driver="syevd", threads=1)).max() <= 1e-13 * want[0]
+    assert np.array_equal(got, g.svdvals(a, threads=1))  # the default for one worker
+
+
+def test_tridiagonal_route_batch_equals_single_calls(rng):
+    """Batches finish the tridiagonals in chunks of four lanes after all reductions: each matrix's
+    values are bitwise those of a call on it alone (lanes do not interact), for any thread count."""
+    mats = [rng.standard_normal(s).astype(dt) for s, dt in
+            [((90, 70), np.float32), ((300, 260), np.float64), ((70, 400), np.float32), ((128, 128), np.float64),
+             ((260, 900), np.float32), ((100, 81), np.float64), ((65, 65), np.float32), ((400, 300), np.float32),
+             ((77, 99), np.float64)]]
+    alone = [g.svdvals(a, threads=1) for a in mats]
+    for t in (1, 2, 3):
+        got = g.svdvals(mats, threads=t)
+        for i, a in enumerate(alone):
+            assert np.array_equal(got[i], a), f"threads={t}, matrix {i}"
+
+
+@pytest.mark.parametrize("e", [-300, 300])
+def test_tridiagonal_route_rescales_like_dsyevd(rng, e):
+    """A Gram outside dsyevd's safe range [2^-485, 2^485] (here σ₁² ≈ 2^±600, inside float64 and
+    above the Gram route's own underflow rescale) is scaled by an exact power of two first:
+    the values are those of the unscaled matrix times 2^e."""
+    a = rng.standard_normal((200, 150))
+    base = g.svdvals(a, threads=1)
+    got = g.svdvals([a * 2.0**e, a * 2.0**e], threads=1)
+    for v in got:
+        assert np.abs(v - base * 2.0**e).max() <= 1e-13 * base[0] * 2.0**e
+
+
 def test_threaded_eigensolver_after_fork():
     # a forked child gets a fresh pool (the parent's workers do not exist there): no hang
     code = (

@@ -52,7 +52,8 @@ void bind_enums(py::module_& m) {
       .value("auto", cpu::kEigAuto)
       .value("syevd", cpu::kEigSyevd)
       .value("syevd_2stage", cpu::kEigSyevd2Stage)
-      .value("band", cpu::kEigBand);
+      .value("band", cpu::kEigBand)
+      .value("sytrd", cpu::kEigSytrd);
 }
 
 }  // namespace bind

@@ -59,10 +59,10 @@ SpectraStatus gram_batch(const MatrixRef* mats, int64_t n, double* out, const in
     double scale = 1.0;
     SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
     if (st.code) return st;
-    // column-major upper (i ≤ j at G[i + j q]) → full symmetric; row-major equals column-major.
+    // column-major lower (i ≥ j at G[i + j q]) → full symmetric; row-major equals column-major.
     // Two exact divisions by the power-of-two scale (scale² itself may be 0 or Inf).
     for (int64_t j = 0; j < q; ++j)
-      for (int64_t a = 0; a <= j; ++a) {
+      for (int64_t a = j; a < q; ++a) {
         const double v = G[a + j * q] / scale / scale;
         G[a + j * q] = v;
         G[j + a * q] = v;
@@ -91,13 +91,46 @@ SpectraStatus svdvals_batch(const MatrixRef* mats, int64_t n, int method, int ei
   }
   SpectraStatus st;
   if (!rest.empty()) {
-    st = run_batch(rest.data(), (int64_t)rest.size(), nthreads, [&](int64_t j, Workspace& ws, int threads) {
+    // Matrices on the tridiagonal route leave their tridiagonal (d in out, e in ebuf) and scale
+    // here; the second pass below finds their eigenvalues four at a time.
+    const int64_t nr = (int64_t)rest.size();
+    const int mthreads = plan_threads(nr, nthreads).matrix_threads;
+    std::vector<char> tri((size_t)nr, 0);
+    std::vector<int64_t> eoff((size_t)nr + 1, 0);
+    for (int64_t j = 0; j < nr; ++j) {
+      const int64_t q = std::min(rest[(size_t)j].rows, rest[(size_t)j].cols);
+      tri[(size_t)j] = method == kMethodGram && tridiagonal_route(eig_driver, q, mthreads);
+      eoff[(size_t)j + 1] = eoff[(size_t)j] + (tri[(size_t)j] ? q + 1 : 0);  // + 1: sterf_lanes' scratch slot
+    }
+    std::vector<double> ebuf((size_t)eoff[(size_t)nr]), scales((size_t)nr, 1.0);
+    std::vector<char> reduced((size_t)nr, 0);  // tridiagonal written (its matrix did not fail)
+    st = run_batch(rest.data(), nr, nthreads, [&](int64_t j, Workspace& ws, int threads) {
       const int64_t i = rest_idx[(size_t)j];
       double* o = out + out_offsets[i];
       if (method == kMethodSvd) return svdvals_svd_one(mats[i], ws, o);
-      return svdvals_gram_one(mats[i], eig_driver, ws, o, threads);
+      if (!tri[(size_t)j]) return svdvals_gram_one(mats[i], eig_driver, ws, o, threads);
+      const SpectraStatus one = gram_tridiagonal_one(mats[i], ws, o, ebuf.data() + eoff[(size_t)j],
+                                                     &scales[(size_t)j], threads);
+      reduced[(size_t)j] = one.code == 0;
+      return one;
     });
     if (st.code) st.index = rest_idx[(size_t)st.index];
+    {
+      std::vector<int64_t> todo;
+      for (int64_t j = 0; j < nr; ++j)
+        if (reduced[(size_t)j]) todo.push_back(j);
+      std::mutex mu;
+      parallel_for_ws((int64_t)todo.size(), nthreads, kTridiagChunk, [] { return Workspace{}; },
+                      [&](Workspace& ws, int64_t b, int64_t e) {
+        interrupt_point();
+        const SpectraStatus cs = tridiagonal_values(rest.data(), todo.data() + b, e - b, rest_idx.data(), out,
+                                                    out_offsets, ebuf.data(), eoff.data(), scales.data(), ws);
+        if (cs.code) {
+          std::lock_guard<std::mutex> lk(mu);
+          keep_first(st, cs);
+        }
+      });
+    }
   }
   if (small_idx.empty()) return st;
   // the small ones: chunks of kSmallChunk over the workers (no BLAS inside)

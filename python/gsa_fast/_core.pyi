@@ -20,6 +20,7 @@ class EigDriver:
     syevd: EigDriver
     syevd_2stage: EigDriver
     band: EigDriver
+    sytrd: EigDriver
     def __int__(self) -> int: ...
     def __index__(self) -> int: ...
     @property

@@ -425,6 +425,15 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
+def _import_pandas():
+    """Import pandas on the reader thread (the kernels release the GIL, so it overlaps a solve).
+    A failure is left for _assemble's own import to report."""
+    try:
+        import pandas  # noqa: F401
+    except Exception:  # pragma: no cover - pandas is a dependency of the scan
+        pass
+
+
 def _run_local(units, options, memory, sink, plan, progress):
     """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
 
@@ -435,6 +444,8 @@ def _run_local(units, options, memory, sink, plan, progress):
     done = UnitsDone(units, sink, plan, progress)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
+            if units:  # pandas (the table at the end, ~0.25 s to import) loads while unit 0 is solved
+                pool.submit(_import_pandas)
             # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
             # next one is read on the reader thread while the current one is solved
             nxt = None

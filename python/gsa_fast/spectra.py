@@ -28,15 +28,19 @@ tridiagonal are computed inline, and the tridiagonal eigenvalues come from LAPAC
 algorithm run on four matrices at once (cpp/src/linalg/sterf_lanes.cpp), in chunks of 32 per worker.
 
 Threads: batches with at least two matrices per worker run one matrix per worker, largest
-first; smaller batches run one matrix at a time with its Gram tiled over the workers, and its
-eigenvalues from min(m, n) ≥ 2048 by our own dense → band reduction on the workers (then LAPACK's
-band → tridiagonal and dsterf), below that by LAPACK dsyevd whose OpenBLAS parallel regions run
-on gsa_fast's pool. OpenBLAS's own threads are never used: they spin-wait, and on a shared
+first: its Gram, then (64 < min(m, n) < 2048) LAPACK dsytrd on that worker, and at the end of the
+batch the tridiagonals' eigenvalues four at a time by dsterf's QL in lanes (the route of
+min(m, n) ≤ 64 too; 2.7× faster than dsterf per matrix at q = 1024). Smaller batches run one
+matrix at a time with its Gram tiled over the workers, and its eigenvalues from min(m, n) ≥ 2048
+by our own dense → band reduction on the workers (then LAPACK's band → tridiagonal and dsterf),
+from 256 to 2047 by LAPACK dsyevd whose OpenBLAS parallel regions run on gsa_fast's pool, below
+256 (or with one thread) by the dsytrd + lanes route above. OpenBLAS's own threads are never used: they spin-wait, and on a shared
 2-core machine threaded OpenBLAS measured 1.4–12× slower (bench/results/spectra.md); gsa_fast's
 workers block instead. ``threads=`` caps the workers; :func:`gsa_fast.set_num_threads` sets the default.
 The GIL is released; Ctrl-C stops a call between units of work (matrices, panels, tiles, band
 sweeps) within a fraction of a second and raises KeyboardInterrupt (docs/hardening.md). Memory: one q×q float64 Gram, one ≈32 MiB conversion panel and the LAPACK
-workspace per worker; the input is never copied (``method="svd"`` copies one matrix per worker,
+workspace per worker, plus 8·(q + 1) bytes per matrix of the batch route for its pending
+tridiagonal; the input is never copied (``method="svd"`` copies one matrix per worker,
 as dgesdd overwrites its input).
 """
 from __future__ import annotations
@@ -294,7 +298,8 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
         two axes (row/column slices, transposes) are read in place; others raise ValueError.
     method : {"gram", "svd", "topk"}
         ``"gram"`` (default): float64 Gram (dsyrk) + values-only symmetric eigensolver
-        (dsyevd / dsyevd_2stage). ``"svd"``: LAPACK dgesdd's values-only stages (QR, bidiagonalization, dqds),
+        (dsytrd + dsterf's QL in four lanes, dsyevd on a threaded single matrix, our band
+        reduction from min(m, n) = 2048; see the module docstring). ``"svd"``: LAPACK dgesdd's values-only stages (QR, bidiagonalization, dqds),
         called panel by panel so that Ctrl-C stops them, on a float64 copy of each matrix (for
         tiny singular values of float64 data). ``"topk"``: randomized range finder with power
         iterations (Halko–Martinsson–Tropp) for the top ``k`` values plus the exact Frobenius

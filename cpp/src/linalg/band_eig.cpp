@@ -104,7 +104,7 @@ void factor_panel(int n, int kd, double* A, int lda, int i, std::vector<double>&
 // Look-ahead: the next panel's columns are updated first, and its QR then runs on one worker
 // while the others finish the trailing update.
 int sy2sb_lower(int n, int kd, double* A, int lda, int threads) {
-  static_assert(kTile >= kBandWidth, "the next panel must lie in the first tile column");
+  // the next panel must lie in the first tile column: kd ≤ kTile (band_eigvalues_kd clips it)
   Panel panels[2] = {Panel(n, kd), Panel(n, kd)};
   std::vector<double> Y((size_t)kd * kd), WV((size_t)n * 2 * kd), VT((size_t)n * kd);
   std::vector<double> work;
@@ -256,10 +256,14 @@ void sb2st_sweeps(int n, int kd, const double* A, int lda, double* d, double* e,
 
 }  // namespace
 
-int band_eigvalues(int64_t n64, double* A, int64_t lda64, int threads, double* w) {
+int band_eigvalues(int64_t n, double* A, int64_t lda, int threads, double* w) {
+  return band_eigvalues_kd(n, A, lda, threads, w, kBandWidth);
+}
+
+int band_eigvalues_kd(int64_t n64, double* A, int64_t lda64, int threads, double* w, int width) {
   const int n = (int)n64, lda = (int)lda64;
   if (n <= 0) return 0;
-  const int kd = std::max(1, std::min(kBandWidth, n - 1));
+  const int kd = std::max(1, std::min({width, kTile, n - 1}));
   int info = sy2sb_lower(n, kd, A, lda, threads);
   if (info) return info;
   std::vector<double> e((size_t)n);

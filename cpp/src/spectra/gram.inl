@@ -9,6 +9,8 @@ struct Workspace {
   int64_t eig_q = -1;
   int eig_driver = -1;
   int lwork = 0, liwork = 0;
+  int64_t trd_q = -1;  // dsytrd's cached workspace query
+  int trd_lwork = 0;
 };
 
 template <class V>
@@ -34,29 +36,39 @@ int64_t panel_len(int64_t other, int64_t total) {
   return (total + n - 1) / n;
 }
 
-// G (+)= the Gram of one float64 block X, split into tiles of the upper triangle that `threads`
-// workers compute with single-threaded BLAS (our workers never spin, unlike OpenBLAS's).
+// Tile edge of the Gram: a function of q only (docs/reproducibility.md). 512 from q = 1024
+// (3 tiles at q = 1024: two dsyrk and one dgemm of twice their work, balanced on two workers):
+// one thread, q = 1024, bf16 input, measured 25.3 ms (K = 1024) and 96.6 ms (K = 4096) against
+// 27.4 and 110.6 ms with the 256-tiles (bench/results/spectra.md, issue-9 section).
+int64_t gram_tile(int64_t q) {
+  return q >= 1024 ? 512 : std::max<int64_t>(128, std::min<int64_t>(512, (q + 3) / 4));
+}
+
+// G (+)= the Gram of one float64 block X into the LOWER triangle of G (column-major q×q),
+// split into tiles that `threads` workers compute with single-threaded BLAS (our workers never
+// spin, unlike OpenBLAS's). Lower, because LAPACK dsytrd('L') is ~10 % faster than 'U' at
+// q = 1024 and the band route reads the lower triangle.
 // outer: X is column-major k×q (ld), G += XᵀX;  inner: X is column-major q×k (ld), G += XXᵀ.
 void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, bool accumulate,
                 double* G, int threads) {
   const double one = 1.0, beta = accumulate ? 1.0 : 0.0;
-  const char U = 'U', N = 'N', T = 'T';
+  const char L = 'L', N = 'N', T = 'T';
   const int iq = to_int(q), ik = to_int(k), ild = to_int(ld);
   if (q < 256) {
-    scipy_dsyrk_(&U, outer ? &T : &N, &iq, &ik, &one, X, &ild, &beta, G, &iq, 1, 1);
+    scipy_dsyrk_(&L, outer ? &T : &N, &iq, &ik, &one, X, &ild, &beta, G, &iq, 1, 1);
     return;
   }
   // The tiling depends on q only, never on the thread count: each tile is one single-threaded
   // BLAS call whichever worker runs it, so the Gram is bitwise the same for any `threads`
   // (docs/reproducibility.md). One thread runs the same tiles in order.
-  const int64_t tb = std::max<int64_t>(128, std::min<int64_t>(512, (q + 3) / 4));
+  const int64_t tb = gram_tile(q);
   const int64_t nb = (q + tb - 1) / tb;
   const int64_t ntiles = nb * (nb + 1) / 2;
-  // tile t ↔ (bi ≤ bj) in column order of the upper triangle
+  // tile t ↔ (bi ≥ bj) in column order of the lower triangle
   std::vector<std::pair<int64_t, int64_t>> tiles;
   tiles.reserve((size_t)ntiles);
   for (int64_t bj = 0; bj < nb; ++bj)
-    for (int64_t bi = 0; bi <= bj; ++bi) tiles.emplace_back(bi, bj);
+    for (int64_t bi = bj; bi < nb; ++bi) tiles.emplace_back(bi, bj);
   parallel_for(ntiles, threads, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t) {
       interrupt_point();
@@ -66,7 +78,7 @@ void gram_tiles(const double* X, int64_t ld, int64_t q, int64_t k, bool outer, b
       const double* Xi = outer ? X + i0 * ld : X + i0;
       const double* Xj = outer ? X + j0 * ld : X + j0;
       if (i0 == j0)
-        scipy_dsyrk_(&U, outer ? &T : &N, &ni, &ik, &one, Xi, &ild, &beta, C, &iq, 1, 1);
+        scipy_dsyrk_(&L, outer ? &T : &N, &ni, &ik, &one, Xi, &ild, &beta, C, &iq, 1, 1);
       else if (outer)
         scipy_dgemm_(&T, &N, &ni, &nj, &ik, &one, Xi, &ild, Xj, &ild, &beta, C, &iq, 1, 1);
       else
@@ -86,7 +98,7 @@ bool convert_block_par(const MatrixRef& S, int64_t r0, int64_t p, int64_t c0, in
   return ok.load();
 }
 
-// Gram of S into G (q×q column-major, upper triangle), scaled by scale² when converting.
+// Gram of S into G (q×q column-major, lower triangle), scaled by scale² when converting.
 // outer: S Sᵀ (rows×rows), else Sᵀ S (cols×cols). direct: float64 input used in place.
 bool gram_into(const MatrixRef& S, bool outer, bool direct, double scale, Workspace& ws, double* G,
                int threads) {
@@ -178,11 +190,11 @@ int choose_driver(int driver, int64_t q) {
   return q >= kBandMinQ ? kEigBand : kEigSyevd;
 }
 
-// Eigenvalues (ascending) of the q×q Gram G (upper triangle), destroyed, by LAPACK dsyevd or
+// Eigenvalues (ascending) of the q×q Gram G (lower triangle), destroyed, by LAPACK dsyevd or
 // dsyevd_2stage with the OpenBLAS threads the caller set. Returns LAPACK info.
 int eig_values(int64_t q, double* G, int driver, Workspace& ws, double* w) {
   const int n = to_int(q);
-  const char jobz = 'N', uplo = 'U';
+  const char jobz = 'N', uplo = 'L';  // the Gram is in the lower triangle
   int info = 0;
   driver = choose_driver(driver, q);
   if (ws.eig_q != q || ws.eig_driver != driver) {
@@ -205,6 +217,48 @@ int eig_values(int64_t q, double* G, int driver, Workspace& ws, double* w) {
     scipy_dsyevd_2stage_(&jobz, &uplo, &n, G, &n, w, work, &lw, iwork, &liw, &info, 1, 1);
   else
     scipy_dsyevd_(&jobz, &uplo, &n, G, &n, w, work, &lw, iwork, &liw, &info, 1, 1);
+  return info;
+}
+
+// Values-only route for one matrix per worker (64 < q < kBandMinQ): dsytrd('L') here, then the
+// tridiagonal eigenvalues of four matrices at a time by dsterf's QL (sterf_lanes) in a second
+// pass over the batch. Measured at q = 1024 on one thread (bench/results/spectra.md, issue-9
+// section): dsytrd 'L' 48–52 ms vs 'U' 53–57 ms; dsterf 11.0 ms vs 4.1 ms per matrix in four
+// lanes; LAPACK's two-stage (dsyevd_2stage / dsyev_2stage) 107 ms and our band route 79–88 ms
+// (band widths 8–64) against dsyevd's 69 ms.
+//
+// dsyevd's guard against under/overflow in the reduction, done exactly: a Gram whose largest
+// entry (its largest diagonal entry, by Cauchy–Schwarz) lies outside [2^-485, 2^485] (dsyevd's
+// RMIN/RMAX) is scaled by an even power of two 4^t, and *scale by 2^t (σ = √λ / scale).
+void rescale_gram(int64_t q, double* G, double* scale) {
+  double dmax = 0.0;
+  for (int64_t i = 0; i < q; ++i) dmax = std::max(dmax, G[i + i * q]);
+  if (!(dmax > 0.0) || (dmax >= 0x1p-485 && dmax <= 0x1p485)) return;
+  int ex = 0;
+  std::frexp(dmax, &ex);
+  const int t = -ex / 2;  // dmax · 4^t within a factor 4 of 1
+  const double f = std::ldexp(1.0, 2 * t);
+  for (int64_t j = 0; j < q; ++j)
+    for (int64_t i = j; i < q; ++i) G[i + j * q] *= f;
+  *scale *= std::ldexp(1.0, t);
+}
+
+// The symmetric tridiagonal of the q×q Gram G (lower triangle, destroyed) by LAPACK dsytrd on
+// the caller's thread: d[0..q), e[0..q−1). Returns LAPACK info.
+int tridiagonal(int64_t q, double* G, Workspace& ws, double* d, double* e) {
+  const int n = to_int(q);
+  const char uplo = 'L';
+  int info = 0;
+  if (ws.trd_q != q) {
+    double wq = 0.0;
+    int lw = -1;
+    scipy_dsytrd_(&uplo, &n, G, &n, d, e, grow(ws.tau, (size_t)q), &wq, &lw, &info, 1);
+    if (info != 0) return info;
+    ws.trd_lwork = std::max(1, (int)wq);
+    ws.trd_q = q;
+  }
+  const int lw = ws.trd_lwork;
+  scipy_dsytrd_(&uplo, &n, G, &n, d, e, grow(ws.tau, (size_t)q), grow(ws.work, (size_t)lw), &lw, &info, 1);
   return info;
 }
 

@@ -185,10 +185,80 @@ SpectraStatus svdvals_small_one(const MatrixRef& S, Workspace& ws, double* out) 
   return svdvals_small_chunk(&S, &idx, 1, out, &off, ws);
 }
 
+// Whether a matrix of the Gram route takes the tridiagonal route (dsytrd('L') on its worker, then
+// sterf_lanes): the default for 64 < q < kBandMinQ when the matrix has one worker, and from q < 256
+// also when it has several (OpenBLAS does not thread so small a dsyevd, and one route for every
+// thread count keeps the result bitwise the same, docs/reproducibility.md). Larger matrices with
+// several workers keep LAPACK dsyevd on gsa_fast's pool (threaded, 1.6–2.1× one thread).
+bool tridiagonal_route(int driver, int64_t q, int threads) {
+  if (driver == kEigSytrd) return q > 0;
+  return driver == kEigAuto && q > kSmallQ && q < kBandMinQ && (threads <= 1 || q < 256);
+}
+
+// Gram (threads workers for its tiles) and its tridiagonal for one matrix of the tridiagonal
+// route: d (q entries) into d, e (q − 1 entries, room for q + 1) into e, the exact scale into
+// *scale. Eigenvalues come later from tridiagonal_values.
+SpectraStatus gram_tridiagonal_one(const MatrixRef& S, Workspace& ws, double* d, double* e, double* scale,
+                                   int threads) {
+  const int64_t q = std::min(S.rows, S.cols);
+  double* G = grow(ws.gram, (size_t)(q * q));
+  SpectraStatus st = gram_checked(S, ws, G, scale, threads);
+  if (st.code) return st;
+  rescale_gram(q, G, scale);
+  const int info = tridiagonal(q, G, ws, d, e);
+  if (info != 0) {
+    st.code = kStatusLapack;
+    st.info = info;
+  }
+  return st;
+}
+
+// Eigenvalues of count tridiagonals left by gram_tridiagonal_one (j = sel[t]: d at
+// out + out_offsets[idx[j]], e at ebuf + eoff[j], scale scales[j]) four at a time by sterf_lanes
+// (per lane bitwise independent of its neighbours, so of the chunking), then σ descending in place.
+// Chunks of four: one lane each, and a batch's last chunk leaves the other worker idle for at
+// most four QL runs (≈ 16 ms at q = 1024).
+constexpr int64_t kTridiagChunk = 4;
+
+SpectraStatus tridiagonal_values(const MatrixRef* mats, const int64_t* sel, int64_t count, const int64_t* idx,
+                                 double* out, const int64_t* out_offsets, double* ebuf, const int64_t* eoff,
+                                 const double* scales, Workspace& ws) {
+  SpectraStatus first;
+  std::vector<int64_t> ns((size_t)count);
+  std::vector<double*> dp((size_t)count), ep((size_t)count);
+  std::vector<int> info((size_t)count);
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t j = sel[t];
+    ns[(size_t)t] = std::min(mats[j].rows, mats[j].cols);
+    dp[(size_t)t] = out + out_offsets[idx[j]];
+    ep[(size_t)t] = ebuf + eoff[j];
+  }
+  sterf_lanes(count, ns.data(), dp.data(), ep.data(), info.data());
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t j = sel[t], q = ns[(size_t)t];
+    if (info[(size_t)t] != 0) {
+      keep_first(first, SpectraStatus{kStatusLapack, idx[j], -1, info[(size_t)t]});
+      continue;
+    }
+    double* w = grow(ws.w, (size_t)q);
+    std::copy(dp[(size_t)t], dp[(size_t)t] + q, w);
+    eig_to_sigma(w, q, scales[j], dp[(size_t)t]);
+  }
+  return first;
+}
+
 SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, double* out,
                                int threads) {
   if (std::min(S.rows, S.cols) <= kSmallQ && driver == kEigAuto) return svdvals_small_one(S, ws, out);
   const int64_t q = std::min(S.rows, S.cols);
+  if (tridiagonal_route(driver, q, threads)) {  // one matrix: its own second pass
+    std::vector<double> e((size_t)q + 1);
+    double scale = 1.0;
+    SpectraStatus st = gram_tridiagonal_one(S, ws, out, e.data(), &scale, threads);
+    if (st.code) return st;
+    const int64_t sel = 0, idx = 0, off = 0, eoff = 0;
+    return tridiagonal_values(&S, &sel, 1, &idx, out, &off, e.data(), &eoff, &scale, ws);
+  }
   double* G = grow(ws.gram, (size_t)(q * q));
   double scale = 1.0;
   SpectraStatus st = gram_checked(S, ws, G, &scale, threads);
@@ -196,12 +266,7 @@ SpectraStatus svdvals_gram_one(const MatrixRef& S, int driver, Workspace& ws, do
   double* w = grow(ws.w, (size_t)q);
   int info = 0;
   if (choose_driver(driver, q) == kEigBand) {
-    // the band route reads the lower triangle: mirror the Gram's upper one (column-major)
-    parallel_for(q, threads, 64, [&](int64_t b, int64_t e) {
-      for (int64_t j = b; j < e; ++j)
-        for (int64_t i = j + 1; i < q; ++i) G[i + j * q] = G[j + i * q];
-    });
-    info = band_eigvalues(q, G, q, threads, w);
+    info = band_eigvalues(q, G, q, threads, w);  // reads the Gram's lower triangle
   } else {
     // threads > 1 only comes from run_batch with a single batch worker, which holds the
     // OpenBLAS guard: LAPACK gets that many OpenBLAS threads, run on gsa_fast's blocking pool

@@ -18,8 +18,10 @@ enum SpectraDType : int { kF64 = 0, kF32 = 1, kF16 = 2, kBF16 = 3 };
 enum SpectraMethod : int { kMethodGram = 0, kMethodSvd = 1 };
 // Eigensolver behind the Gram route (values only): one-stage dsyevd (dsytrd + dsterf), the
 // two-stage reduction dsyevd_2stage (dsytrd_2stage + dsterf), or kEigBand: our worker-parallel
-// dense → band reduction + dsytrd_sb2st + dsterf (linalg/band_eig.hpp). kEigAuto picks by size.
-enum EigDriver : int { kEigAuto = 0, kEigSyevd = 1, kEigSyevd2Stage = 2, kEigBand = 3 };
+// dense → band reduction + dsytrd_sb2st + dsterf (linalg/band_eig.hpp), or kEigSytrd: dsytrd on
+// one thread + dsterf's QL four matrices at a time (linalg/sterf_lanes.hpp). kEigAuto picks by
+// size and by the workers a matrix gets (cpp/src/spectra/small.inl, tridiagonal_route).
+enum EigDriver : int { kEigAuto = 0, kEigSyevd = 1, kEigSyevd2Stage = 2, kEigBand = 3, kEigSytrd = 4 };
 
 struct MatrixRef {
   const void* data;

@@ -24,6 +24,9 @@ constexpr int kBandWidth = 64;
 // triangle read; A is destroyed) into w[0..n). `threads` workers; OpenBLAS must be at one thread.
 // Returns 0, or the info of the LAPACK routine that failed.
 int band_eigvalues(int64_t n, double* A, int64_t lda, int threads, double* w);
+// The same with band width kd (1 ≤ kd ≤ 512; clipped to n − 1): for measurements
+// (bench/stages_q1024.cpp compares widths at q = 1024).
+int band_eigvalues_kd(int64_t n, double* A, int64_t lda, int threads, double* w, int kd);
 
 }  // namespace cpu
 }  // namespace gsa

@@ -34,6 +34,9 @@ void scipy_dsyevd_2stage_(const char* jobz, const char* uplo, const int* n, doub
                           const int* lda, double* w, double* work, const int* lwork, int* iwork,
                           const int* liwork, int* info, size_t, size_t);
 void scipy_dsterf_(const int* n, double* d, double* e, int* info);
+// one-stage tridiagonal reduction (the values-only route of batches, cpp/src/spectra/gram.inl)
+void scipy_dsytrd_(const char* uplo, const int* n, double* a, const int* lda, double* d, double* e,
+                   double* tau, double* work, const int* lwork, int* info, size_t);
 void scipy_dsytrd_sb2st_(const char* stage1, const char* vect, const char* uplo, const int* n,
                          const int* kd, double* ab, const int* ldab, double* d, double* e,
                          double* hous, const int* lhous, double* work, const int* lwork, int* info,
