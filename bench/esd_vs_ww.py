@@ -12,7 +12,8 @@ Measures (minimum of several rounds, wall clock):
 2. the MiniLM table in-process: WeightWatcher(model).analyze() vs compat.weightwatcher.analyze
    vs the bare gsa_fast.svdvals of the same 39 matrices;
 3. whole processes (interpreter start, imports, table, exit) for both, interleaved, min of
-   WW_PROCESS_ROUNDS (default 5) each, with the load average.
+   WW_PROCESS_ROUNDS (default 5) each, with the load average; and the command line
+   `gsa-fast ww PATH` (the same table as CSV, no pandas in the process).
 """
 from __future__ import annotations
 
@@ -70,11 +71,17 @@ def main():
               f"ww.WeightWatcher(model=mk.build(mk.read_safetensors({str(path)!r}))).analyze()")
     run = lambda c: subprocess.run([sys.executable, "-c", c], cwd=ROOT, env=env, check=True,  # noqa: E731
                                    capture_output=True)
+    # the command-line table (`gsa-fast ww PATH`: the same rows as CSV, no pandas in the process)
+    cli = lambda: subprocess.run([sys.executable, "-m", "gsa_fast", "ww", str(path), "--out", os.devnull],  # noqa: E731
+                                 cwd=ROOT, env=env, check=True, capture_output=True)
     rounds = int(os.environ.get("WW_PROCESS_ROUNDS", "5"))
-    t_pg, t_pw = [], []
+    t_pg, t_pw, t_pc = [], [], []
     for _ in range(rounds):  # interleaved, so that both sides see the same load
         t_pw.append(best(lambda: run(code_w), rounds=1))
         t_pg.append(best(lambda: run(code_g), rounds=1))
+        t_pc.append(best(cli, rounds=1))
+    print(f"MiniLM whole processes, `gsa-fast ww PATH` (CSV, no pandas): {min(t_pc):.3f} s "
+          f"({min(t_pw)/min(t_pc):.1f}x WW); median {sorted(t_pc)[rounds // 2]:.3f} s")
     print(f"MiniLM whole processes (min of {rounds}, interleaved): WW {min(t_pw):.2f} s, gsa {min(t_pg):.3f} s "
           f"({min(t_pw)/min(t_pg):.1f}x); medians {sorted(t_pw)[rounds // 2]:.2f} s / "
           f"{sorted(t_pg)[rounds // 2]:.3f} s; load average {os.getloadavg()[0]:.1f}")

@@ -143,3 +143,52 @@ def test_bad_sources():
     df = cw.analyze({"x.weight": W})
     assert df.status[0] == "failed" and np.isnan(df.alpha[0]) and df.warning[0].startswith("failed:")
     assert df.norm[0] == 1.0
+
+
+# ---- gsa-fast ww: the same table without pandas --------------------------------------------
+
+def _run_cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "gsa_fast", "ww", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_ww_csv_is_analyze_bit_for_bit_and_the_fixture(tmp_path, minilm_ref):
+    out = tmp_path / "ww.csv"
+    code = ("import sys; from gsa_fast.cli import main; rc = main(['ww', '--out', sys.argv[1]]); "
+            "assert 'pandas' not in sys.modules, 'pandas imported'; sys.exit(rc)")
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    got = pd.read_csv(out, keep_default_na=False, na_values=["nan"])
+    ref = cw.analyze(bundled_model_path())  # the DataFrame route, same Gram method
+    assert list(got.columns) == list(cw.COLUMNS) and len(got) == len(ref)
+    for c in ref.columns:  # repr of every float: the CSV round-trips float64 exactly
+        if ref[c].dtype.kind == "f":
+            np.testing.assert_array_equal(got[c].to_numpy(float), ref[c].to_numpy(float), err_msg=c)
+        else:
+            assert [str(x) for x in got[c]] == [str(x) for x in ref[c]], c
+    fixture, _ = minilm_ref  # and WeightWatcher's own table, as analyze() is tested above
+    _compare(got, fixture, skip=("sv_min",))
+
+
+def test_cli_ww_json_matches_records(tmp_path):
+    p = _run_cli("--format", "json", "--method", "svd", "--threads", "1")
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)
+    ref = cw.records(bundled_model_path(), method="svd", threads=1)
+    assert rows == ref  # ints, floats, bools and strings as Python values, exactly
+    assert all(type(v) in (int, float, bool, str) for r in ref for v in r.values())
+
+
+def test_cli_ww_bad_inputs(tmp_path):
+    p = _run_cli(tmp_path / "missing.safetensors")
+    assert p.returncode == 2 and p.stderr.startswith("gsa-fast ww: error:") and p.stderr.count("\n") == 1
+    p = _run_cli(tmp_path / "weights.npz")
+    assert p.returncode == 2 and "source must be a .safetensors path" in p.stderr
+    p = _run_cli("--max-evals", "-1")
+    assert p.returncode == 2 and "max-evals" in p.stderr and "must be an integer >= 0" in p.stderr

@@ -1,4 +1,4 @@
-"""Command line: ``gsa-fast scan`` (the main job) and ``gsa-fast info``.
+"""Command line: ``gsa-fast scan`` (the main job), ``gsa-fast ww`` and ``gsa-fast info``.
 
 ``gsa-fast scan [SOURCE ...]`` scans checkpoints (see docs/cli.md); with no SOURCE it scans the
 bundled MiniLM checkpoint. The table goes to stdout, the progress bar and messages to stderr;
@@ -36,6 +36,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
+    return v
+
+
+def _nonnegative_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
     return v
 
 
@@ -141,6 +151,42 @@ def _cmd_scan(args, parser) -> int:
     return 0
 
 
+def _cmd_ww(args, parser) -> int:
+    """WeightWatcher's analyze() table as CSV or JSON, without pandas (docs/cli.md)."""
+    import csv
+
+    from .compat import weightwatcher as cw
+    from .weights import bundled_model_path
+
+    source = args.source
+    if source is None:
+        try:
+            source = str(bundled_model_path())
+        except FileNotFoundError as exc:
+            parser.error(str(exc))
+    limit = {k: (None if v == 0 else v) for k, v in
+             (("min_evals", args.min_evals), ("max_evals", args.max_evals), ("max_N", args.max_n))}
+    try:
+        rows = cw.records(source, method=args.method, threads=args.threads, **limit)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"gsa-fast ww: error: {exc}", file=sys.stderr)
+        return 2
+    out = sys.stdout if args.out in (None, "-") else open(args.out, "w", newline="")
+    try:
+        if args.format == "json":
+            json.dump(rows, out, indent=1, allow_nan=True)
+            out.write("\n")
+        else:  # repr of each float: the CSV round-trips the float64 values exactly
+            w = csv.writer(out, lineterminator="\n")
+            w.writerow(cw.COLUMNS)
+            for r in rows:
+                w.writerow([repr(v) if isinstance(v, float) else v for v in r.values()])
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gsa-fast", description="gsa_fast command line")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -183,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--chain", action="append", metavar="NAME=REGEX[,REGEX...]",
                    help="a user chain by name patterns (repeatable; implies --chains)")
     s.set_defaults(func=_cmd_scan)
+    w = sub.add_parser("ww", help="WeightWatcher's analyze() table (its column names and values)",
+                       description="WeightWatcher 0.7.7's default analyze() table of a .safetensors "
+                                   "checkpoint, computed by gsa_fast (the rows of "
+                                   "gsa_fast.compat.weightwatcher.analyze, without pandas). No SOURCE: "
+                                   "the bundled MiniLM checkpoint.")
+    w.add_argument("source", nargs="?", metavar="SOURCE", help=".safetensors file")
+    w.add_argument("--out", metavar="FILE", help="write the table to FILE (default or '-': stdout)")
+    w.add_argument("--format", default="csv", choices=["csv", "json"])
+    w.add_argument("--method", default="gram", choices=["gram", "svd"], help="spectrum method")
+    w.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
+    w.add_argument("--min-evals", type=_nonnegative_int, default=8, help="WeightWatcher's min_evals (0: no limit)")
+    w.add_argument("--max-evals", type=_nonnegative_int, default=15000, help="WeightWatcher's max_evals (0: no limit)")
+    w.add_argument("--max-n", type=_nonnegative_int, default=50000, help="WeightWatcher's max_N (0: no limit)")
+    w.set_defaults(func=_cmd_ww)
     return p
 
 

@@ -24,7 +24,7 @@ from .._validate import type_error, value_error
 from ..esd import esd_powerlaw_fit
 from ..spectra import svdvals
 
-__all__ = ["analyze", "describe", "summary", "ww_columns", "COLUMNS", "SUMMARY_METRICS"]
+__all__ = ["analyze", "records", "describe", "summary", "ww_columns", "COLUMNS", "SUMMARY_METRICS"]
 
 # WeightWatcher 0.7.7 constants (weightwatcher/constants.py).
 DEFAULT_MIN_EVALS = 8
@@ -335,9 +335,7 @@ def analyze(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS,
     layer whose fit fails has ``status = "failed"``, NaN ``alpha`` (and the columns derived from
     it) and a ``warning`` that starts with ``"failed:"``.
     """
-    if method not in ("gram", "svd"):
-        raise value_error("analyze", "method", '"gram" or "svd"', repr(method))
-    sel = _selected(_layers(source), min_evals, max_evals, max_N)
+    sel = _selection(source, min_evals, max_evals, max_N, method, "analyze")
     # pandas (~0.2 s to import in a fresh process) is imported on a second thread while the
     # spectra and the fits run in C++ with the GIL released; joined (and any error re-raised)
     # before the frame is built, and on every exit path (docs/backend.md, whole-process cost)
@@ -348,6 +346,27 @@ def analyze(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS,
         pandas.join()  # no thread left behind; the table's own error is the one raised
         raise
     return pandas.result().DataFrame(rows, columns=list(COLUMNS))
+
+
+def records(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS, max_N=DEFAULT_MAX_N,
+            xmax=None, method="gram", threads=None):
+    """The rows of :func:`analyze` without pandas: a list of dicts keyed by :data:`COLUMNS`, one
+    per fitted layer in ``layer_id`` order, with Python ``int``/``float``/``bool``/``str`` values.
+
+    The same computation and arguments as :func:`analyze`; for callers that do not want a
+    DataFrame (``gsa-fast ww`` writes these rows as CSV or JSON: a whole process that needs
+    neither pandas' import, ~0.2 s, nor its teardown at exit).
+    """
+    sel = _selection(source, min_evals, max_evals, max_N, method, "records")
+    rows = _table_rows(sel, xmax, method, threads) if sel else []
+    return [{c: (row[c].item() if isinstance(row[c], np.generic) else row[c]) for c in COLUMNS}
+            for row in rows]
+
+
+def _selection(source, min_evals, max_evals, max_N, method, fn):
+    if method not in ("gram", "svd"):
+        raise value_error(fn, "method", '"gram" or "svd"', repr(method))
+    return _selected(_layers(source), min_evals, max_evals, max_N)
 
 
 def _table_rows(sel, xmax, method, threads):
