@@ -113,6 +113,121 @@ int launch(const T* values, const int64_t* starts, const int64_t* lengths, int64
   return (int)cudaGetLastError();
 }
 
+// Sum of one value per thread over the block (every thread calls it and gets the sum). All terms
+// it is used for are nonnegative, so the tree adds a relative error of at most log2(256)·u.
+template <class V>
+__device__ V block_sum(V v, V* red) {
+  const int tid = threadIdx.x;
+  red[tid] = v;
+  __syncthreads();
+  for (int off = kThreads / 2; off > 0; off >>= 1) {
+    if (tid < off) red[tid] += red[tid + off];
+    __syncthreads();
+  }
+  const V r = red[0];
+  __syncthreads();
+  return r;
+}
+
+// rank_count, spectral_entropy and radial_functional of one spectrum per block, in any order
+// (the CPU kernel's unordered_outputs, cpp/src/energy.cpp): pass 0 validates, counts σ > 0 and
+// σ > tol and finds σ_1 (first index of the largest value); pass 1 sums the other squares of the
+// exactly scaled σ; pass 2 sums the entropy terms. Per-thread sums are compensated.
+template <class T>
+__global__ void spectrum_stats_kernel(const T* values, const int64_t* starts,
+                                      const int64_t* lengths, int64_t nspec, double tol,
+                                      const int64_t* radial_d, int64_t* out_rank,
+                                      double* out_entropy, double* out_radial, int64_t* status) {
+  __shared__ double redv[kThreads];
+  __shared__ long long redi[kThreads];
+  const int tid = threadIdx.x;
+  const double vmax = 1.7976931348623157e308;  // float inputs read as double: Inf fails too
+  const bool sums = out_entropy != nullptr || out_radial != nullptr;
+  for (int64_t i = blockIdx.x; i < nspec; i += gridDim.x) {
+    const T* s = values + starts[i];
+    const int64_t n = lengths[i];
+    int bad = 0;
+    long long nnz = 0, above = 0, imax = n;  // imax = n: no positive value seen
+    double best = 0.0;
+    for (int64_t k = tid; k < n; k += kThreads) {
+      const double v = (double)s[k];
+      if (!math::valid_sigma(v, vmax)) bad = 1;
+      nnz += (v > 0.0);
+      above += (v > tol);
+      if (v > best) {  // k increases: the first index of this thread's largest value
+        best = v;
+        imax = k;
+      }
+    }
+    bad = __syncthreads_or(bad);
+    if (bad) {  // the same for every thread of the block
+      if (tid == 0) atomicMin(reinterpret_cast<unsigned long long*>(status), (unsigned long long)i);
+      continue;
+    }
+    nnz = block_sum(nnz, redi);
+    above = block_sum(above, redi);
+    // largest value, ties to the lowest index
+    redv[tid] = best;
+    redi[tid] = imax;
+    __syncthreads();
+    for (int off = kThreads / 2; off > 0; off >>= 1) {
+      if (tid < off) {
+        const double ov = redv[tid + off];
+        const long long oi = redi[tid + off];
+        if (ov > redv[tid] || (ov == redv[tid] && oi < redi[tid])) {
+          redv[tid] = ov;
+          redi[tid] = oi;
+        }
+      }
+      __syncthreads();
+    }
+    best = redv[0];
+    imax = redi[0];
+    __syncthreads();
+    if (tid == 0 && out_rank != nullptr) out_rank[i] = (int64_t)above;
+    if (!sums) continue;
+    const double scale = math::pow2_scale(best);
+    const double top = (best * scale) * (best * scale);
+    math::KahanSum acc;
+    for (int64_t k = tid; k < n; k += kThreads) {
+      const double u = (double)s[k] * scale;
+      if (k != imax) acc.add(u * u);
+    }
+    const double rest = block_sum(acc.value(), redv);  // Σ_{k≥2} σ_k² (scaled)
+    math::KahanSum tacc;
+    tacc.add(rest);
+    tacc.add(top);
+    const double tot = tacc.value();
+    if (out_entropy != nullptr) {
+      double h = 0.0;
+      if (tot > 0.0) {  // the same for every thread of the block
+        math::KahanSum hacc;
+        for (int64_t k = tid; k < n; k += kThreads) {
+          const double u = (double)s[k] * scale;
+          if (k != imax && u > 0.0) hacc.add(math::entropy_term((u * u) / tot));
+        }
+        h = math::entropy_dominant(top, rest, tot) + block_sum(hacc.value(), redv);
+      }
+      if (tid == 0) out_entropy[i] = h;
+    }
+    if (tid == 0 && out_radial != nullptr) {
+      const double d = radial_d != nullptr ? (double)radial_d[i] : (double)nnz;
+      out_radial[i] = math::radial_from_sums(d, top, rest, tot);
+    }
+  }
+}
+
+template <class T>
+int launch_stats(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
+                 double tol, const int64_t* radial_d, int64_t* out_rank, double* out_entropy,
+                 double* out_radial, int64_t* status, uintptr_t stream) {
+  if (nspec <= 0) return 0;
+  const int blocks = (int)(nspec < 16384 ? nspec : 16384);
+  spectrum_stats_kernel<T><<<blocks, kThreads, 0, reinterpret_cast<cudaStream_t>(stream)>>>(
+      values, starts, lengths, nspec, tol, radial_d, out_rank, out_entropy, out_radial, status);
+  return (int)cudaGetLastError();
+}
+
 }  // namespace
 
 int truncation_rank_f64(const double* values, const int64_t* starts, const int64_t* lengths,
@@ -125,6 +240,20 @@ int truncation_rank_f32(const float* values, const int64_t* starts, const int64_
                         int64_t nspec, const double* eps, int neps, int64_t* out, int64_t* status,
                         uintptr_t stream) {
   return launch(values, starts, lengths, nspec, eps, neps, out, status, stream);
+}
+
+int spectrum_stats_f64(const double* values, const int64_t* starts, const int64_t* lengths,
+                       int64_t nspec, double tol, const int64_t* radial_d, int64_t* out_rank,
+                       double* out_entropy, double* out_radial, int64_t* status, uintptr_t stream) {
+  return launch_stats(values, starts, lengths, nspec, tol, radial_d, out_rank, out_entropy,
+                      out_radial, status, stream);
+}
+
+int spectrum_stats_f32(const float* values, const int64_t* starts, const int64_t* lengths,
+                       int64_t nspec, double tol, const int64_t* radial_d, int64_t* out_rank,
+                       double* out_entropy, double* out_radial, int64_t* status, uintptr_t stream) {
+  return launch_stats(values, starts, lengths, nspec, tol, radial_d, out_rank, out_entropy,
+                      out_radial, status, stream);
 }
 
 }  // namespace cuda

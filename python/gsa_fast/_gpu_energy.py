@@ -1,4 +1,5 @@
-"""GPU route of the per-spectrum reductions (cupy in, cupy out). Only truncation_rank so far."""
+"""GPU route of the per-spectrum reductions (cupy in, cupy out): truncation_rank, and the
+order-free rank_count, spectral_entropy and radial_functional (one kernel, cuda/energy.cu)."""
 from __future__ import annotations
 
 import numpy as np
@@ -88,3 +89,71 @@ def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
             run(svals, sstarts)
     shape = bshape if eps.ndim == 0 else bshape + (e1.size,)
     return out.reshape(shape)
+
+
+def _spectrum_name(i: int, bshape) -> str:
+    """Spectrum i as the CPU route names it: a flat index, or a tuple for a 2-D+ batch."""
+    if len(bshape) <= 1:
+        return str(i)
+    return str(tuple(int(j) for j in np.unravel_index(i, bshape)))
+
+
+def _spectrum_stats(spectra, fn, *, tol=0.0, rank=False, entropy=False, radial=False, d=None):
+    """Run cuda spectrum_stats; returns (bshape, {"rank", "entropy", "radial"} device outputs).
+
+    ``d``: None, or a host int64 array already validated by the caller (as_width), broadcast here
+    against the batch shape."""
+    cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
+    cuda = _backend.require_cuda(fn)
+    values, starts, lengths, bshape, _ = _layout(cp, spectra, fn)
+    nspec = int(lengths.size)
+    dd = None
+    if d is not None:
+        try:
+            dh = np.broadcast_to(d, bshape)
+        except ValueError:
+            raise value_error(fn, "d", f"broadcastable to the batch shape {bshape}",
+                              f"shape {np.shape(d)}") from None
+        dd = cp.asarray(np.ascontiguousarray(dh.reshape(-1), dtype=np.int64))
+        rank = True  # needed for the d ≥ q_+ check below
+    outs = {"rank": cp.empty(nspec, dtype=cp.int64) if rank else None,
+            "entropy": cp.empty(nspec, dtype=cp.float64) if entropy else None,
+            "radial": cp.empty(nspec, dtype=cp.float64) if radial else None}
+    if nspec:
+        status = cp.asarray(np.array([np.iinfo(np.int64).max], dtype=np.int64))
+        ptr = (lambda a: 0 if a is None else a.data.ptr)
+        cuda.spectrum_stats(values.data.ptr, values.dtype == cp.float32, starts.data.ptr,
+                            lengths.data.ptr, nspec, float(tol), ptr(dd), ptr(outs["rank"]),
+                            ptr(outs["entropy"]), ptr(outs["radial"]), status.data.ptr,
+                            cp.cuda.get_current_stream().ptr)
+        first_bad = int(cp.asnumpy(status)[0])
+        if first_bad < nspec:
+            name = _spectrum_name(first_bad, bshape)
+
+            def describe(code, i, position, info):
+                return value_error(fn, "spectra", "finite and nonnegative",
+                                   f"NaN, Inf or a negative value in spectrum {name}")
+
+            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        if dd is not None:
+            small = cp.flatnonzero(dd < outs["rank"])
+            if small.size:  # the CPU route's check and message (energy.radial_functional)
+                i = int(small[0])
+                raise value_error(fn, "d", "at least the number of nonzero singular values",
+                                  f"d={int(dd[i])} for spectrum {_spectrum_name(i, bshape)} with {int(outs['rank'][i])}")
+    return bshape, outs
+
+
+def rank_count(spectra, tol: float, fn: str = "rank_count"):
+    bshape, outs = _spectrum_stats(spectra, fn, tol=tol, rank=True)
+    return outs["rank"].reshape(bshape)
+
+
+def spectral_entropy(spectra, fn: str = "spectral_entropy"):
+    bshape, outs = _spectrum_stats(spectra, fn, entropy=True)
+    return outs["entropy"].reshape(bshape)
+
+
+def radial_functional(spectra, d=None, fn: str = "radial_functional"):
+    bshape, outs = _spectrum_stats(spectra, fn, radial=True, d=d)
+    return outs["radial"].reshape(bshape)

@@ -216,6 +216,8 @@ def spectral_entropy(spectra):
     ~1e-12) keep full relative accuracy.
     """
     fn = "spectral_entropy"
+    if _backend.device_route(fn, spectra):  # cupy in, cupy out (cuda/energy.cu)
+        return _backend.cuda_route(fn)(spectra, fn)
     b = _batch(spectra, fn)
     out = np.empty(b.lengths.size)
     _run(fn, b, out_entropy=out)
@@ -246,6 +248,8 @@ def radial_functional(spectra, d=None):
     ~1e-15 absolute (compensated ``R``, ``log1p``): no cancellation for large exponents.
     """
     fn = "radial_functional"
+    if _backend.device_route(fn, spectra):  # cupy in, cupy out (cuda/energy.cu)
+        return _backend.cuda_route(fn)(spectra, None if d is None else as_width(d, fn), fn)
     b = _batch(spectra, fn)
     n = b.lengths.size
     out = np.empty(n)
@@ -285,12 +289,15 @@ def rank_count(spectra, tol=0.0):
     int64 array of shape ``batch_shape`` (numpy integer for one spectrum). Exact.
     """
     fn = "rank_count"
-    b = _batch(spectra, fn)
+    on_device = _backend.device_route(fn, spectra)
+    b = None if on_device else _batch(spectra, fn)
     if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (numbers.Real, np.floating, np.integer)):
         raise type_error(fn, "tol", "a real number >= 0", tol)
     t = float(tol)
     if not (t >= 0.0) or np.isinf(t):
         raise value_error(fn, "tol", "a finite real number >= 0", describe(tol))
+    if on_device:  # cupy in, cupy out (cuda/energy.cu)
+        return _backend.cuda_route(fn)(spectra, t, fn)
     out = np.empty(b.lengths.size, dtype=np.int64)
     _run(fn, b, out_rank=out, tol=t)
     return _scalar_or_array(out.reshape(b.batch_shape))
