@@ -16,6 +16,38 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxEps = 32;
 
+// Pass 0 of the ordered kernels (every thread of the block calls it): *bad = some σ is NaN, Inf or
+// negative; *not_desc / *not_asc = some neighbour pair breaks that order. Returns max σ.
+template <class T>
+__device__ double check_spectrum(const T* s, int64_t n, double* red, int* bad, int* not_desc,
+                                 int* not_asc) {
+  const int tid = threadIdx.x;
+  int b = 0, nd = 0, na = 0;
+  double mx = 0.0;
+  for (int64_t k = tid; k < n; k += kThreads) {
+    const double x = (double)s[k];
+    if (!math::valid_sigma(x, 1.7976931348623157e308)) b = 1;
+    mx = fmax(mx, x);
+    if (k + 1 < n) {
+      const double y = (double)s[k + 1];
+      nd |= (x < y);
+      na |= (x > y);
+    }
+  }
+  *bad = __syncthreads_or(b);
+  *not_desc = __syncthreads_or(nd);
+  *not_asc = __syncthreads_or(na);
+  red[tid] = mx;
+  __syncthreads();
+  for (int off = kThreads / 2; off > 0; off >>= 1) {
+    if (tid < off) red[tid] = fmax(red[tid], red[tid + off]);
+    __syncthreads();
+  }
+  mx = red[0];
+  __syncthreads();
+  return mx;
+}
+
 template <class T>
 __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
                                        const int64_t* lengths, int64_t nspec, const double* eps,
@@ -28,29 +60,8 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
     const T* s = values + starts[i];
     const int64_t n = lengths[i];
     // Pass 0: validity, order, and the largest value.
-    int bad = 0, not_desc = 0, not_asc = 0;
-    double mx = 0.0;
-    for (int64_t k = tid; k < n; k += kThreads) {
-      const double x = (double)s[k];
-      if (!(x >= 0.0 && x <= 1.7976931348623157e308)) bad = 1;
-      mx = fmax(mx, x);
-      if (k + 1 < n) {
-        const double y = (double)s[k + 1];
-        not_desc |= (x < y);
-        not_asc |= (x > y);
-      }
-    }
-    bad = __syncthreads_or(bad);
-    not_desc = __syncthreads_or(not_desc);
-    not_asc = __syncthreads_or(not_asc);
-    red[tid] = mx;
-    __syncthreads();
-    for (int off = kThreads / 2; off > 0; off >>= 1) {
-      if (tid < off) red[tid] = fmax(red[tid], red[tid + off]);
-      __syncthreads();
-    }
-    mx = red[0];
-    __syncthreads();
+    int bad, not_desc, not_asc;
+    const double mx = check_spectrum(s, n, red, &bad, &not_desc, &not_asc);
     if (bad || (not_desc && not_asc) || mx == 0.0) {
       if (tid == 0) {
         if (bad) atomicMin(reinterpret_cast<unsigned long long*>(status), (unsigned long long)i);
@@ -100,6 +111,94 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
     for (int e = tid; e < neps; e += kThreads) out[i * neps + e] = 1 + (int64_t)counts[e];
     __syncthreads();
   }
+}
+
+// Tails T(r) = S(r)/S(0), r = 0..n, and energies ν_k = σ_k²/S(0) (descending order) of each
+// sorted spectrum: the tiled reverse scan of truncation_rank with a compensated carry, then a
+// suffix max so that S (hence T) is nonincreasing exactly, as on the CPU. The tails buffer holds
+// S itself until the total S(0) is known, then each thread divides the entries it wrote.
+template <class T>
+__global__ void tails_energy_kernel(const T* values, const int64_t* starts,
+                                    const int64_t* lengths, int64_t nspec, double* out_tails,
+                                    const int64_t* tails_start, double* out_energy,
+                                    const int64_t* energy_start, int64_t* status) {
+  __shared__ double tile[kThreads];
+  __shared__ double red[kThreads];
+  const int tid = threadIdx.x;
+  for (int64_t i = blockIdx.x; i < nspec; i += gridDim.x) {
+    const T* s = values + starts[i];
+    const int64_t n = lengths[i];
+    double* tl = out_tails != nullptr ? out_tails + tails_start[i] : nullptr;
+    double* en = out_energy != nullptr ? out_energy + energy_start[i] : nullptr;
+    int bad, not_desc, not_asc;
+    const double mx = check_spectrum(s, n, red, &bad, &not_desc, &not_asc);
+    if (bad || (not_desc && not_asc)) {
+      if (tid == 0) {
+        if (bad) atomicMin(reinterpret_cast<unsigned long long*>(status), (unsigned long long)i);
+        else status[1] = 1;  // any block may set it; all write 1
+      }
+      continue;
+    }
+    if (mx == 0.0) {  // empty or all-zero spectrum: ν ≡ 0, T ≡ 0
+      for (int64_t k = tid; k <= n; k += kThreads) {
+        if (tl != nullptr) tl[k] = 0.0;
+        if (en != nullptr && k < n) en[k] = 0.0;
+      }
+      continue;
+    }
+    const bool ascending = not_desc;  // sorted, but not descending
+    const double scale = math::pow2_scale(mx);
+    math::KahanSum carry;  // identical in every thread
+    double cmax = 0.0;     // largest S at the indices already done (the later tiles)
+    const int64_t ntiles = (n + kThreads - 1) / kThreads;
+    for (int64_t t = ntiles - 1; t >= 0; --t) {
+      const int64_t j = t * kThreads + tid;  // logical index, 0 = largest σ
+      double x2 = 0.0;
+      if (j < n) {
+        const double x = (double)s[ascending ? (n - 1 - j) : j] * scale;
+        x2 = x * x;
+      }
+      tile[tid] = x2;
+      __syncthreads();
+      for (int off = 1; off < kThreads; off <<= 1) {  // inclusive suffix sum (Hillis–Steele)
+        const double add = (tid + off < kThreads) ? tile[tid + off] : 0.0;
+        __syncthreads();
+        tile[tid] += add;
+        __syncthreads();
+      }
+      red[tid] = tile[tid] + carry.value();  // S(j)
+      __syncthreads();
+      for (int off = 1; off < kThreads; off <<= 1) {  // inclusive suffix max
+        const double other = (tid + off < kThreads) ? red[tid + off] : 0.0;
+        __syncthreads();
+        red[tid] = fmax(red[tid], other);
+        __syncthreads();
+      }
+      if (tl != nullptr && j < n) tl[j] = fmax(red[tid], cmax);
+      cmax = fmax(cmax, red[0]);
+      carry.add(tile[0]);
+      __syncthreads();
+    }
+    const double tot = cmax;  // S(0) > 0 (σ_1 > 0)
+    for (int64_t k = tid; k <= n; k += kThreads) {  // the same k as the scan's j: own entries
+      if (tl != nullptr) tl[k] = (k == 0) ? 1.0 : (k == n ? 0.0 : tl[k] / tot);
+      if (en != nullptr && k < n) {
+        const double u = (double)s[ascending ? (n - 1 - k) : k] * scale;
+        en[k] = fmin(1.0, (u * u) / tot);  // ν_1 ≤ 1 also after rounding
+      }
+    }
+  }
+}
+
+template <class T>
+int launch_tails(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
+                 double* out_tails, const int64_t* tails_start, double* out_energy,
+                 const int64_t* energy_start, int64_t* status, uintptr_t stream) {
+  if (nspec <= 0) return 0;
+  const int blocks = (int)(nspec < 16384 ? nspec : 16384);
+  tails_energy_kernel<T><<<blocks, kThreads, 0, reinterpret_cast<cudaStream_t>(stream)>>>(
+      values, starts, lengths, nspec, out_tails, tails_start, out_energy, energy_start, status);
+  return (int)cudaGetLastError();
 }
 
 template <class T>
@@ -254,6 +353,22 @@ int spectrum_stats_f32(const float* values, const int64_t* starts, const int64_t
                        double* out_entropy, double* out_radial, int64_t* status, uintptr_t stream) {
   return launch_stats(values, starts, lengths, nspec, tol, radial_d, out_rank, out_entropy,
                       out_radial, status, stream);
+}
+
+int tails_energy_f64(const double* values, const int64_t* starts, const int64_t* lengths,
+                     int64_t nspec, double* out_tails, const int64_t* tails_start,
+                     double* out_energy, const int64_t* energy_start, int64_t* status,
+                     uintptr_t stream) {
+  return launch_tails(values, starts, lengths, nspec, out_tails, tails_start, out_energy,
+                      energy_start, status, stream);
+}
+
+int tails_energy_f32(const float* values, const int64_t* starts, const int64_t* lengths,
+                     int64_t nspec, double* out_tails, const int64_t* tails_start,
+                     double* out_energy, const int64_t* energy_start, int64_t* status,
+                     uintptr_t stream) {
+  return launch_tails(values, starts, lengths, nspec, out_tails, tails_start, out_energy,
+                      energy_start, status, stream);
 }
 
 }  // namespace cuda

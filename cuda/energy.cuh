@@ -35,5 +35,19 @@ int spectrum_stats_f32(const float* values, const int64_t* starts, const int64_t
                        int64_t nspec, double tol, const int64_t* radial_d, int64_t* out_rank,
                        double* out_entropy, double* out_radial, int64_t* status, uintptr_t stream);
 
+// Tail function T(r), r = 0..q_i, into out_tails[tails_start[i] ..], and energies ν_k (descending)
+// into out_energy[energy_start[i] ..], of each spectrum sorted descending or ascending (either
+// output pointer may be null). status: 2 int64 as for truncation_rank ({first invalid spectrum,
+// any unsorted}); the outputs of an invalid or unsorted spectrum are left unwritten. T(0) = 1,
+// T(q) = 0, nonincreasing; an all-zero or empty spectrum gives zeros. Returns a cudaError_t.
+int tails_energy_f64(const double* values, const int64_t* starts, const int64_t* lengths,
+                     int64_t nspec, double* out_tails, const int64_t* tails_start,
+                     double* out_energy, const int64_t* energy_start, int64_t* status,
+                     uintptr_t stream);
+int tails_energy_f32(const float* values, const int64_t* starts, const int64_t* lengths,
+                     int64_t nspec, double* out_tails, const int64_t* tails_start,
+                     double* out_energy, const int64_t* energy_start, int64_t* status,
+                     uintptr_t stream);
+
 }  // namespace cuda
 }  // namespace gsa

@@ -532,3 +532,40 @@ def test_order_free_reductions_on_device_match_reference(device, rng):
         g.radial_functional(device.asarray(x), np.full(3, 800))
     with pytest.raises(ValueError, match="tol"):
         g.rank_count(device.asarray(x), -1.0)
+
+
+def test_energy_and_tails_on_device_match_reference(device, rng):
+    # Tolerances: float64 suffix sums of nonnegative terms (tiles of 256 tree-added, compensated
+    # carry between tiles: ≤ ~12u relative on each S(r), u = 1.1e-16), so 1e-13 relative on every
+    # ν_k and every T(r), tiny tails included; T(0) = 1, T(q) = 0 and the order are exact.
+    x = np.sort(rng.pareto(1.5, size=(40, 777)), axis=-1)[:, ::-1].copy()
+    x[5, 300:] = 0.0
+    x[7] = 0.0  # all-zero spectrum: zeros
+    x[9, 1:] = 1e-20 * x[9, 1:]  # tails near 1e-40: relative accuracy, never 1 − prefix
+    y = rng.random((2, 3, 50))
+    for v in (x, x.astype(np.float32), x[:, ::-1].copy(), rng.permuted(x, axis=-1), y, x[::2]):
+        vd = device.asarray(v)
+        e = g.energy(vd)
+        assert device.is_native(e) and e.shape == v.shape and e.dtype == np.float64
+        np.testing.assert_allclose(device.asnumpy(e), ref.energy(v), rtol=1e-13, atol=0)
+        t = g.spectrum_tails(vd)
+        assert device.is_native(t) and t.shape == v.shape[:-1] + (v.shape[-1] + 1,)
+        tn = device.asnumpy(t)
+        np.testing.assert_allclose(tn, ref.spectrum_tails(v), rtol=1e-13, atol=0)
+        assert (np.diff(tn, axis=-1) <= 0).all() and (tn[..., -1] == 0).all()
+    tn = device.asnumpy(g.spectrum_tails(device.asarray(x)))
+    assert (tn[7] == 0).all() and (np.delete(tn, 7, axis=0)[:, 0] == 1).all()
+    assert 0 < tn[9, 1] < 1e-35
+    # ragged (an empty spectrum, an unsorted one): RaggedSpectra out, offsets from 0
+    r = g.RaggedSpectra.from_list([x[0, :10], x[1, :0], rng.permuted(x[2]), x[7, :4]])
+    rd = g.RaggedSpectra(device.asarray(r.values), r.offsets)
+    for f in (g.energy, g.spectrum_tails):
+        out, want = f(rd), getattr(ref, f.__name__)(r)
+        assert isinstance(out, g.RaggedSpectra) and device.is_native(out.values)
+        np.testing.assert_array_equal(np.asarray(out.offsets), want.offsets)
+        np.testing.assert_allclose(device.asnumpy(out.values), want.values, rtol=1e-13, atol=0)
+    bad = x.copy()
+    bad[3, 5] = -1.0
+    for f in (g.energy, g.spectrum_tails):
+        with pytest.raises(ValueError, match="spectrum 3"):
+            f(device.asarray(bad))

@@ -95,8 +95,8 @@ ROUTES = {
     # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/energy.cu
     "truncation_rank": Route("energy", ("energy_stats",), "_gpu_energy.truncation_rank",
                              "truncation_rank"),
-    "energy": Route("energy", ("energy_stats",), None, "energy"),
-    "spectrum_tails": Route("energy", ("energy_stats",), None, "spectrum_tails"),
+    "energy": Route("energy", ("energy_stats",), "_gpu_energy.energy", "energy"),
+    "spectrum_tails": Route("energy", ("energy_stats",), "_gpu_energy.spectrum_tails", "spectrum_tails"),
     "spectral_entropy": Route("energy", ("energy_stats",), "_gpu_energy.spectral_entropy", "spectral_entropy"),
     "radial_functional": Route("energy", ("energy_stats",), "_gpu_energy.radial_functional", "radial_functional"),
     "rank_count": Route("energy", ("energy_stats",), "_gpu_energy.rank_count", "rank_count"),

@@ -1,5 +1,6 @@
-"""GPU route of the per-spectrum reductions (cupy in, cupy out): truncation_rank, and the
-order-free rank_count, spectral_entropy and radial_functional (one kernel, cuda/energy.cu)."""
+"""GPU route of the per-spectrum reductions (cupy in, cupy out): truncation_rank; energy and
+spectrum_tails (one ordered kernel); the order-free rank_count, spectral_entropy and
+radial_functional (one kernel). Kernels: cuda/energy.cu."""
 from __future__ import annotations
 
 import numpy as np
@@ -157,3 +158,59 @@ def spectral_entropy(spectra, fn: str = "spectral_entropy"):
 def radial_functional(spectra, d=None, fn: str = "radial_functional"):
     bshape, outs = _spectrum_stats(spectra, fn, radial=True, d=d)
     return outs["radial"].reshape(bshape)
+
+
+def _per_spectrum_values(spectra, fn: str, extra: int, kind: str):
+    """energy (extra 0) or spectrum_tails (extra 1): q_i + extra float64 values per spectrum, in
+    the input's layout (dense in, dense out; RaggedSpectra in, RaggedSpectra out)."""
+    cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
+    cuda = _backend.require_cuda(fn)
+    values, starts, lengths, bshape, ragged = _layout(cp, spectra, fn)
+    nspec = int(lengths.size)
+    if ragged:
+        ostarts = cp.cumsum(lengths + extra) - (lengths + extra)
+        out = cp.empty(int((lengths + extra).sum()) if nspec else 0, dtype=cp.float64)
+    else:
+        width = values.shape[-1] + extra
+        ostarts = cp.arange(nspec, dtype=cp.int64) * width
+        out = cp.empty(bshape + (width,), dtype=cp.float64)
+    # {lowest invalid spectrum (INT64_MAX: none), any unsorted} (cuda/energy.cuh)
+    status = cp.asarray(np.array([np.iinfo(np.int64).max, 0], dtype=np.int64))
+    stream = cp.cuda.get_current_stream().ptr
+
+    def run(vals, st):
+        ptrs = {"tails": (out.data.ptr, ostarts.data.ptr, 0, 0),
+                "energy": (0, 0, out.data.ptr, ostarts.data.ptr)}[kind]
+        cuda.tails_energy(vals.data.ptr, vals.dtype == cp.float32, st.data.ptr, lengths.data.ptr,
+                          nspec, *ptrs, status.data.ptr, stream)
+
+    if nspec:
+        run(values, starts)
+        first_bad, unsorted = (int(v) for v in cp.asnumpy(status))
+        if first_bad < nspec:
+            name = _spectrum_name(first_bad, bshape)
+
+            def describe(code, i, position, info):
+                return value_error(fn, "spectra", "finite and nonnegative",
+                                   f"NaN, Inf or a negative value in spectrum {name}")
+
+            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        if unsorted:  # sort a temporary copy, as truncation_rank does
+            if ragged:
+                svals, sstarts = _sorted_copy(cp, values, starts, lengths)
+            else:
+                svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
+                sstarts = cp.arange(nspec, dtype=cp.int64) * values.shape[-1]
+            run(svals, sstarts)
+    if ragged:  # fresh offsets from 0, as the CPU route; host offsets in, host offsets out
+        offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
+        return RaggedSpectra(out, offsets if _backend.is_cupy(spectra.offsets) else cp.asnumpy(offsets))
+    return out
+
+
+def energy(spectra, fn: str = "energy"):
+    return _per_spectrum_values(spectra, fn, 0, "energy")
+
+
+def spectrum_tails(spectra, fn: str = "spectrum_tails"):
+    return _per_spectrum_values(spectra, fn, 1, "tails")

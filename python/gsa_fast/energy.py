@@ -171,6 +171,8 @@ def energy(spectra):
     Each ``ν_k`` within ~4 ulp relative (exact power-of-two scaling, compensated total; tested
     against exact rational arithmetic).
     """
+    if _backend.device_route("energy", spectra):  # cupy in, cupy out (cuda/energy.cu)
+        return _backend.cuda_route("energy")(spectra, "energy")
     return _per_spectrum_values("energy", spectra, 0, "energy")
 
 
@@ -193,6 +195,8 @@ def spectrum_tails(spectra):
     Relative error of a few ulp in each ``T(r)`` — including tiny tails such as ``1e-30``
     (Neumaier-compensated suffix sums, never ``1 − prefix``).
     """
+    if _backend.device_route("spectrum_tails", spectra):  # cupy in, cupy out (cuda/energy.cu)
+        return _backend.cuda_route("spectrum_tails")(spectra, "spectrum_tails")
     return _per_spectrum_values("spectrum_tails", spectra, 1, "tails")
 
 
