@@ -16,6 +16,13 @@ underflows for any finite input) and forms Neumaier-compensated **suffix** sums
 ``S(r) = Σ_{k>r} σ_k²`` (never ``1 − prefix``). Hence ``T(r) = S(r)/S(0)`` has a relative error of
 a few ulp *relative to T(r) itself*, also for tails far below 1e-16.
 
+On the GPU: a cupy array (or a ``RaggedSpectra`` with cupy values) runs the CUDA kernels of
+cuda/energy.cu on the current stream and returns cupy arrays (a ``RaggedSpectra`` with cupy
+values for ``energy``/``spectrum_tails`` of ragged input); the batch is not copied (unsorted
+spectra are sorted in a temporary copy for ``r_ε``, ``ν`` and ``T``). One block per spectrum,
+float64 sums of nonnegative terms added in a tree of tiles of 256 with compensated carries: a
+relative error of ~1e-14 instead of a few ulp; the same values, conventions and errors otherwise.
+
 Conventions for degenerate spectra (flag-free, documented here once):
 
 * an **all-zero** or **empty** spectrum has ``ν ≡ 0``, ``T ≡ 0`` (including ``T(0)``), ``r_ε = 0``
