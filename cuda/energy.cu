@@ -48,6 +48,31 @@ __device__ double check_spectrum(const T* s, int64_t n, double* red, int* bad, i
   return mx;
 }
 
+// Inclusive suffix scan (Hillis–Steele) of one value per thread over the block's tile, by sum or
+// by max (all values ≥ 0, so 0 pads both); returns this thread's result. tile[0] holds the whole
+// tile's result until the caller's next barrier.
+template <bool kMax>
+__device__ double tile_suffix_scan(double v, double* tile) {
+  const int tid = threadIdx.x;
+  tile[tid] = v;
+  __syncthreads();
+  for (int off = 1; off < kThreads; off <<= 1) {
+    const double other = (tid + off < kThreads) ? tile[tid + off] : 0.0;
+    __syncthreads();
+    tile[tid] = kMax ? fmax(tile[tid], other) : tile[tid] + other;
+    __syncthreads();
+  }
+  return tile[tid];
+}
+
+// (σ·scale)² of the j-th largest value (0-based) of a sorted spectrum; 0 past its end.
+template <class T>
+__device__ double scaled_square(const T* s, int64_t n, int64_t j, bool ascending, double scale) {
+  if (j >= n) return 0.0;
+  const double x = (double)s[ascending ? (n - 1 - j) : j] * scale;
+  return x * x;
+}
+
 template <class T>
 __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
                                        const int64_t* lengths, int64_t nspec, const double* eps,
@@ -82,21 +107,8 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
       const int64_t ntiles = (n + kThreads - 1) / kThreads;
       for (int64_t t = ntiles - 1; t >= 0; --t) {
         const int64_t j = t * kThreads + tid;  // logical index, 0 = largest σ
-        double x2 = 0.0;
-        if (j < n) {
-          const double x = (double)s[ascending ? (n - 1 - j) : j] * scale;
-          x2 = x * x;
-        }
-        tile[tid] = x2;
-        __syncthreads();
-        // Inclusive suffix scan within the tile (Hillis–Steele).
-        for (int off = 1; off < kThreads; off <<= 1) {
-          const double add = (tid + off < kThreads) ? tile[tid + off] : 0.0;
-          __syncthreads();
-          tile[tid] += add;
-          __syncthreads();
-        }
-        const double S = tile[tid] + carry;
+        const double S =
+            tile_suffix_scan<false>(scaled_square(s, n, j, ascending, scale), tile) + carry;
         if (pass == 1 && j >= 1 && j < n) {
           for (int e = 0; e < neps; ++e) cnt[e] += (S > eps[e] * total);
         }
@@ -153,28 +165,10 @@ __global__ void tails_energy_kernel(const T* values, const int64_t* starts,
     const int64_t ntiles = (n + kThreads - 1) / kThreads;
     for (int64_t t = ntiles - 1; t >= 0; --t) {
       const int64_t j = t * kThreads + tid;  // logical index, 0 = largest σ
-      double x2 = 0.0;
-      if (j < n) {
-        const double x = (double)s[ascending ? (n - 1 - j) : j] * scale;
-        x2 = x * x;
-      }
-      tile[tid] = x2;
-      __syncthreads();
-      for (int off = 1; off < kThreads; off <<= 1) {  // inclusive suffix sum (Hillis–Steele)
-        const double add = (tid + off < kThreads) ? tile[tid + off] : 0.0;
-        __syncthreads();
-        tile[tid] += add;
-        __syncthreads();
-      }
-      red[tid] = tile[tid] + carry.value();  // S(j)
-      __syncthreads();
-      for (int off = 1; off < kThreads; off <<= 1) {  // inclusive suffix max
-        const double other = (tid + off < kThreads) ? red[tid + off] : 0.0;
-        __syncthreads();
-        red[tid] = fmax(red[tid], other);
-        __syncthreads();
-      }
-      if (tl != nullptr && j < n) tl[j] = fmax(red[tid], cmax);
+      const double S =  // S(j), then made nonincreasing over this and the later tiles
+          tile_suffix_scan<false>(scaled_square(s, n, j, ascending, scale), tile) + carry.value();
+      const double Smax = tile_suffix_scan<true>(S, red);
+      if (tl != nullptr && j < n) tl[j] = fmax(Smax, cmax);
       cmax = fmax(cmax, red[0]);
       carry.add(tile[0]);
       __syncthreads();
@@ -182,10 +176,8 @@ __global__ void tails_energy_kernel(const T* values, const int64_t* starts,
     const double tot = cmax;  // S(0) > 0 (σ_1 > 0)
     for (int64_t k = tid; k <= n; k += kThreads) {  // the same k as the scan's j: own entries
       if (tl != nullptr) tl[k] = (k == 0) ? 1.0 : (k == n ? 0.0 : tl[k] / tot);
-      if (en != nullptr && k < n) {
-        const double u = (double)s[ascending ? (n - 1 - k) : k] * scale;
-        en[k] = fmin(1.0, (u * u) / tot);  // ν_1 ≤ 1 also after rounding
-      }
+      if (en != nullptr && k < n)  // ν_1 ≤ 1 also after rounding
+        en[k] = fmin(1.0, scaled_square(s, n, k, ascending, scale) / tot);
     }
   }
 }

@@ -52,10 +52,34 @@ def _sorted_copy(cp, values, starts, lengths):
     return cp.ascontiguousarray(flat[order]), new_starts
 
 
+def _sorted_for_retry(cp, values, starts, lengths, ragged):
+    """(values, starts) of every spectrum sorted descending, in a temporary copy: the retry of the
+    ordered kernels when the status says some spectrum was neither descending nor ascending."""
+    if ragged:  # flat values, segments by starts/lengths
+        return _sorted_copy(cp, values, starts, lengths)
+    # dense rows (any row strides): sort along the last axis
+    svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
+    return svals, cp.arange(int(lengths.size), dtype=cp.int64) * values.shape[-1]
+
+
+def _raise_invalid(fn: str, first_bad: int, bshape) -> None:
+    """The one Status of the device status word (INT64_MAX: all spectra valid): code, index =
+    spectrum, position unknown, info."""
+    if first_bad == np.iinfo(np.int64).max:
+        return
+    name = _spectrum_name(first_bad, bshape)
+
+    def describe(code, i, position, info):
+        return value_error(fn, "spectra", "finite and nonnegative",
+                           f"NaN, Inf or a negative value in spectrum {name}")
+
+    raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+
+
 def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
     cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
     cuda = _backend.require_cuda(fn)
-    values, starts, lengths, bshape, _ = _layout(cp, spectra, fn)
+    values, starts, lengths, bshape, ragged = _layout(cp, spectra, fn)
     e1 = np.ascontiguousarray(eps.reshape(-1), dtype=np.float64)
     nspec = int(lengths.size)
     out = cp.zeros((nspec, e1.size), dtype=cp.int64)
@@ -74,20 +98,9 @@ def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
     if nspec and e1.size:
         run(values, starts)
         first_bad, unsorted = (int(v) for v in cp.asnumpy(status))
-        if first_bad < nspec:  # the one Status: code, index = spectrum, position unknown, info
-            def describe(code, i, position, info):
-                where = np.unravel_index(i, bshape) if bshape else ()
-                return value_error(fn, "spectra", "finite and nonnegative",
-                                   f"NaN, Inf or a negative value in spectrum {i if len(where) <= 1 else where}")
-
-            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        _raise_invalid(fn, first_bad, bshape)
         if unsorted:  # unsorted: sort a temporary copy, as the CPU kernel does per worker
-            if values.ndim == 1:  # ragged: flat values, segments by starts/lengths
-                svals, sstarts = _sorted_copy(cp, values, starts, lengths)
-            else:  # dense rows (any row strides): sort along the last axis
-                svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
-                sstarts = cp.arange(nspec, dtype=cp.int64) * values.shape[-1]
-            run(svals, sstarts)
+            run(*_sorted_for_retry(cp, values, starts, lengths, ragged))
     shape = bshape if eps.ndim == 0 else bshape + (e1.size,)
     return out.reshape(shape)
 
@@ -127,15 +140,7 @@ def _spectrum_stats(spectra, fn, *, tol=0.0, rank=False, entropy=False, radial=F
                             lengths.data.ptr, nspec, float(tol), ptr(dd), ptr(outs["rank"]),
                             ptr(outs["entropy"]), ptr(outs["radial"]), status.data.ptr,
                             cp.cuda.get_current_stream().ptr)
-        first_bad = int(cp.asnumpy(status)[0])
-        if first_bad < nspec:
-            name = _spectrum_name(first_bad, bshape)
-
-            def describe(code, i, position, info):
-                return value_error(fn, "spectra", "finite and nonnegative",
-                                   f"NaN, Inf or a negative value in spectrum {name}")
-
-            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        _raise_invalid(fn, int(cp.asnumpy(status)[0]), bshape)
         if dd is not None:
             small = cp.flatnonzero(dd < outs["rank"])
             if small.size:  # the CPU route's check and message (energy.radial_functional)
@@ -187,21 +192,9 @@ def _per_spectrum_values(spectra, fn: str, extra: int, kind: str):
     if nspec:
         run(values, starts)
         first_bad, unsorted = (int(v) for v in cp.asnumpy(status))
-        if first_bad < nspec:
-            name = _spectrum_name(first_bad, bshape)
-
-            def describe(code, i, position, info):
-                return value_error(fn, "spectra", "finite and nonnegative",
-                                   f"NaN, Inf or a negative value in spectrum {name}")
-
-            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        _raise_invalid(fn, first_bad, bshape)
         if unsorted:  # sort a temporary copy, as truncation_rank does
-            if ragged:
-                svals, sstarts = _sorted_copy(cp, values, starts, lengths)
-            else:
-                svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
-                sstarts = cp.arange(nspec, dtype=cp.int64) * values.shape[-1]
-            run(svals, sstarts)
+            run(*_sorted_for_retry(cp, values, starts, lengths, ragged))
     if ragged:  # fresh offsets from 0, as the CPU route; host offsets in, host offsets out
         offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
         return RaggedSpectra(out, offsets if _backend.is_cupy(spectra.offsets) else cp.asnumpy(offsets))
