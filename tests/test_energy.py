@@ -564,6 +564,12 @@ def test_energy_and_tails_on_device_match_reference(device, rng):
         assert isinstance(out, g.RaggedSpectra) and device.is_native(out.values)
         np.testing.assert_array_equal(np.asarray(out.offsets), want.offsets)
         np.testing.assert_allclose(device.asnumpy(out.values), want.values, rtol=1e-13, atol=0)
+    # ragged offsets are checked before any launch, as on the CPU
+    bad_offsets = g.RaggedSpectra(device.asarray(r.values), np.array([0, 5, 3, r.values.size]))
+    for f in (g.energy, g.spectrum_tails, g.truncation_rank, g.spectral_entropy, g.rank_count,
+              g.radial_functional):
+        with pytest.raises(ValueError, match="offsets must be nondecreasing"):
+            f(bad_offsets, *([0.1] if f is g.truncation_rank else []))
     bad = x.copy()
     bad[3, 5] = -1.0
     for f in (g.energy, g.spectrum_tails):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._ragged import RaggedSpectra
+from ._ragged import RaggedSpectra, check_offsets
 from ._status import NONFINITE, raise_status
 from ._validate import type_error, value_error
 
@@ -23,7 +23,11 @@ def _layout(cp, x, fn):
         values = x.values
         if values.ndim != 1 or values.dtype not in (cp.float32, cp.float64):
             raise type_error(fn, "spectra.values", "a 1-D float32 or float64 cupy array", values)
-        offsets = cp.asarray(x.offsets, dtype=cp.int64)
+        if values.size and values.strides[0] != values.itemsize:
+            raise value_error(fn, "spectra.values", "unit stride", f"stride {values.strides[0]}")
+        # offsets are batch metadata: checked on the host as the CPU route does, before any launch
+        host = cp.asnumpy(x.offsets) if _backend.is_cupy(x.offsets) else np.asarray(x.offsets)
+        offsets = cp.asarray(check_offsets(host, values.size, fn))
         return values, offsets[:-1].copy(), cp.diff(offsets), (offsets.size - 1,), True
     a = x
     if a.dtype not in (cp.float32, cp.float64):
