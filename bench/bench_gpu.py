@@ -68,6 +68,25 @@ def bench_truncation_rank_gpu__cpu(benchmark, spectra_10k):
     benchmark.pedantic(g.truncation_rank, args=(spectra_10k, [0.1, 0.01]), rounds=3, iterations=1)
 
 
+_STATS = {"rank_count": lambda x: g.rank_count(x, 1e-3), "spectral_entropy": g.spectral_entropy,
+          "radial_functional": g.radial_functional, "energy": g.energy,
+          "spectrum_tails": g.spectrum_tails}
+
+
+@pytest.mark.parametrize("name", sorted(_STATS))
+@pytest.mark.benchmark(group="energy_family_gpu_10k_x_4096_f32")
+def bench_energy_family_gpu__gsa(benchmark, spectra_10k, name):
+    cp = _cupy()
+    benchmark(_synced(cp, _STATS[name], cp.asarray(spectra_10k)))
+
+
+@pytest.mark.parametrize("name", sorted(_STATS))
+@pytest.mark.benchmark(group="energy_family_gpu_10k_x_4096_f32")
+def bench_energy_family_gpu__cpu(benchmark, spectra_10k, name):
+    _cupy()
+    benchmark.pedantic(_STATS[name], args=(spectra_10k,), rounds=3, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def big_f32():
     r = np.random.default_rng(2)

@@ -471,3 +471,107 @@ def test_truncation_rank_on_device_matches_reference(device, rng):
         bad = y.copy()
         bad[3, 5] = np.nan
         g.truncation_rank(device.asarray(bad), 0.1)
+
+
+def _stats_inputs(rng):
+    """Batches for the order-free reductions: unsorted rows with repeated maxima, zero rows,
+    trailing zeros, float32, a 3-D batch and a strided row view."""
+    x = rng.pareto(1.5, size=(60, 777))
+    x[3, :5] = x[3].max()  # the largest value repeated: exactly one σ_1 is left out of R
+    x[5, 300:] = 0.0
+    x[7] = 0.0  # all-zero spectrum: entropy 0, rank 0, m = NaN
+    x[9, 1:] = 1e-9 * x[9, 1:]  # nearly rank one: entropy ~1e-15, kept to full relative accuracy
+    yield x
+    yield x.astype(np.float32)
+    yield np.sort(x, axis=-1)  # ascending
+    yield rng.random((2, 3, 50))
+    yield x[::2]  # rows with a stride
+
+
+def test_order_free_reductions_on_device_match_reference(device, rng):
+    # Tolerances: float64 sums of nonnegative terms, compensated per thread and tree-added
+    # (≤ ~log2(256)·u extra, u = 1.1e-16), so entropy to 1e-13 relative plus 1e-15 absolute and
+    # m to 1e-14 absolute; ranks and counts are exact.
+    for x in _stats_inputs(rng):
+        xd = device.asarray(x)
+        for tol in (0.0, 0.5, 2.0):
+            out = g.rank_count(xd, tol)
+            assert device.is_native(out) and out.dtype == np.int64
+            np.testing.assert_array_equal(device.asnumpy(out), ref.rank_count(x, tol))
+        h = g.spectral_entropy(xd)
+        assert device.is_native(h) and h.shape == x.shape[:-1]
+        np.testing.assert_allclose(device.asnumpy(h), ref.spectral_entropy(x), rtol=1e-13, atol=1e-15)
+        m = g.radial_functional(xd)
+        assert device.is_native(m) and m.shape == x.shape[:-1]
+        np.testing.assert_allclose(device.asnumpy(m), ref.radial_functional(x), rtol=0, atol=1e-14)
+        d = x.shape[-1] + 3
+        np.testing.assert_allclose(device.asnumpy(g.radial_functional(xd, d)),
+                                   ref.radial_functional(x, d), rtol=0, atol=1e-14)
+    x = next(_stats_inputs(rng))
+    h = device.asnumpy(g.spectral_entropy(device.asarray(x)))
+    assert h[7] == 0.0 and 0 < h[9] < 1e-12
+    assert_rel(h[9], ref.spectral_entropy(x[9]), 1e-12)
+    assert np.isnan(device.asnumpy(g.radial_functional(device.asarray(x)))[7])
+    # ragged, with an empty spectrum
+    r = g.RaggedSpectra.from_list([x[0, :10], x[1, :0], x[2], x[7, :4]])
+    rd = g.RaggedSpectra(device.asarray(r.values), r.offsets)
+    np.testing.assert_array_equal(device.asnumpy(g.rank_count(rd, 0.5)), ref.rank_count(r, 0.5))
+    np.testing.assert_allclose(device.asnumpy(g.spectral_entropy(rd)), ref.spectral_entropy(r),
+                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(device.asnumpy(g.radial_functional(rd)), ref.radial_functional(r),
+                               rtol=0, atol=1e-14)
+    # the CPU route's errors
+    bad = x.copy()
+    bad[3, 5] = np.nan
+    for f in (g.rank_count, g.spectral_entropy, g.radial_functional):
+        with pytest.raises(ValueError, match="spectrum 3"):
+            f(device.asarray(bad))
+    with pytest.raises(ValueError, match=r"d=4 for spectrum 0 with 10"):
+        g.radial_functional(device.asarray(x[:, :10]), 4)
+    with pytest.raises(ValueError, match="broadcastable"):
+        g.radial_functional(device.asarray(x), np.full(3, 800))
+    with pytest.raises(ValueError, match="tol"):
+        g.rank_count(device.asarray(x), -1.0)
+
+
+def test_energy_and_tails_on_device_match_reference(device, rng):
+    # Tolerances: float64 suffix sums of nonnegative terms (tiles of 256 tree-added, compensated
+    # carry between tiles: ≤ ~12u relative on each S(r), u = 1.1e-16), so 1e-13 relative on every
+    # ν_k and every T(r), tiny tails included; T(0) = 1, T(q) = 0 and the order are exact.
+    x = np.sort(rng.pareto(1.5, size=(40, 777)), axis=-1)[:, ::-1].copy()
+    x[5, 300:] = 0.0
+    x[7] = 0.0  # all-zero spectrum: zeros
+    x[9, 1:] = 1e-20 * x[9, 1:]  # tails near 1e-40: relative accuracy, never 1 − prefix
+    y = rng.random((2, 3, 50))
+    for v in (x, x.astype(np.float32), x[:, ::-1].copy(), rng.permuted(x, axis=-1), y, x[::2]):
+        vd = device.asarray(v)
+        e = g.energy(vd)
+        assert device.is_native(e) and e.shape == v.shape and e.dtype == np.float64
+        np.testing.assert_allclose(device.asnumpy(e), ref.energy(v), rtol=1e-13, atol=0)
+        t = g.spectrum_tails(vd)
+        assert device.is_native(t) and t.shape == v.shape[:-1] + (v.shape[-1] + 1,)
+        tn = device.asnumpy(t)
+        np.testing.assert_allclose(tn, ref.spectrum_tails(v), rtol=1e-13, atol=0)
+        assert (np.diff(tn, axis=-1) <= 0).all() and (tn[..., -1] == 0).all()
+    tn = device.asnumpy(g.spectrum_tails(device.asarray(x)))
+    assert (tn[7] == 0).all() and (np.delete(tn, 7, axis=0)[:, 0] == 1).all()
+    assert 0 < tn[9, 1] < 1e-35
+    # ragged (an empty spectrum, an unsorted one): RaggedSpectra out, offsets from 0
+    r = g.RaggedSpectra.from_list([x[0, :10], x[1, :0], rng.permuted(x[2]), x[7, :4]])
+    rd = g.RaggedSpectra(device.asarray(r.values), r.offsets)
+    for f in (g.energy, g.spectrum_tails):
+        out, want = f(rd), getattr(ref, f.__name__)(r)
+        assert isinstance(out, g.RaggedSpectra) and device.is_native(out.values)
+        np.testing.assert_array_equal(np.asarray(out.offsets), want.offsets)
+        np.testing.assert_allclose(device.asnumpy(out.values), want.values, rtol=1e-13, atol=0)
+    # ragged offsets are checked before any launch, as on the CPU
+    bad_offsets = g.RaggedSpectra(device.asarray(r.values), np.array([0, 5, 3, r.values.size]))
+    for f in (g.energy, g.spectrum_tails, g.truncation_rank, g.spectral_entropy, g.rank_count,
+              g.radial_functional):
+        with pytest.raises(ValueError, match="offsets must be nondecreasing"):
+            f(bad_offsets, *([0.1] if f is g.truncation_rank else []))
+    bad = x.copy()
+    bad[3, 5] = -1.0
+    for f in (g.energy, g.spectrum_tails):
+        with pytest.raises(ValueError, match="spectrum 3"):
+            f(device.asarray(bad))

@@ -42,7 +42,7 @@ int fused_pass(const Get& get, int64_t q, double vmax, double* ws, SpecSums& sp)
   sp = SpecSums{};
   if (q == 0) return kOk;
   const double x0 = get(0);
-  if (!(x0 >= 0.0 && x0 <= vmax)) return kBad;  // NaN, Inf or negative σ_1
+  if (!math::valid_sigma(x0, vmax)) return kBad;  // NaN, Inf or negative σ_1
   const double scale = math::pow2_scale(x0);
   math::KahanSum acc;
   double prev = 0.0, best = 0.0;
@@ -128,7 +128,7 @@ bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const Ener
   int64_t imax = 0, nnz = 0;
   for (int64_t k = 0; k < q; ++k) {
     const double v = (double)x[k];
-    nbad += !((v >= 0.0) & (v <= vmax));
+    nbad += !math::valid_sigma(v, vmax);
     if (v > best) {
       best = v;
       imax = k;
@@ -152,7 +152,7 @@ bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const Ener
     double h = 0.0;
     if (tot > 0.0) {
       math::KahanSum hacc;
-      hacc.add(math::entropy_term_top(std::min(1.0, top / tot), std::min(1.0, rest / tot)));
+      hacc.add(math::entropy_dominant(top, rest, tot));
       for (int64_t k = 0; k < q; ++k) {
         const double u = (double)x[k] * scale;
         if (k != imax && u > 0.0) hacc.add(math::entropy_term((u * u) / tot));
@@ -163,7 +163,7 @@ bool unordered_outputs(int64_t i, const T* x, int64_t q, double vmax, const Ener
   }
   if (r.radial) {
     const double d = r.radial_d ? (double)r.radial_d[i] : (double)nnz;
-    r.radial[i] = (tot > 0.0) ? math::radial_from_ratio(d, rest / top) : NAN;
+    r.radial[i] = math::radial_from_sums(d, top, rest, tot);
   }
   return true;
 }
@@ -216,7 +216,7 @@ void write_outputs(int64_t i, const Get& get, int64_t q, const double* ws, const
     double h = 0.0;
     if (tot > 0.0) {
       math::KahanSum hacc;
-      hacc.add(math::entropy_term_top(std::min(1.0, sp.top / tot), std::min(1.0, ws[1] / tot)));
+      hacc.add(math::entropy_dominant(sp.top, ws[1], tot));
       for (int64_t k = 1; k < sp.nnz; ++k) {
         const double u = get(k) * sp.scale;
         hacc.add(math::entropy_term((u * u) / tot));
@@ -227,7 +227,7 @@ void write_outputs(int64_t i, const Get& get, int64_t q, const double* ws, const
   }
   if (r.radial) {
     const double d = r.radial_d ? (double)r.radial_d[i] : (double)sp.nnz;
-    r.radial[i] = (tot > 0.0) ? math::radial_from_ratio(d, ws[1] / sp.top) : NAN;
+    r.radial[i] = math::radial_from_sums(d, sp.top, ws[1], tot);
   }
   if (r.rank) {
     int64_t cnt = 0;

@@ -74,4 +74,52 @@ PYBIND11_MODULE(_cuda, m) {
       },
       py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
       py::arg("eps"), py::arg("neps"), py::arg("out"), py::arg("status"), py::arg("stream"));
+  m.def(
+      "spectrum_stats",
+      [](uintptr_t values, bool f32, uintptr_t starts, uintptr_t lengths, int64_t nspec, double tol,
+         uintptr_t radial_d, uintptr_t out_rank, uintptr_t out_entropy, uintptr_t out_radial,
+         uintptr_t status, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = f32 ? gsa::cuda::spectrum_stats_f32(
+                          dptr<const float>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, tol, dptr<const int64_t>(radial_d),
+                          dptr<int64_t>(out_rank), dptr<double>(out_entropy),
+                          dptr<double>(out_radial), dptr<int64_t>(status), stream)
+                    : gsa::cuda::spectrum_stats_f64(
+                          dptr<const double>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, tol, dptr<const int64_t>(radial_d),
+                          dptr<int64_t>(out_rank), dptr<double>(out_entropy),
+                          dptr<double>(out_radial), dptr<int64_t>(status), stream);
+        }
+        check(err, "spectrum_stats");
+      },
+      py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("tol"), py::arg("radial_d"), py::arg("out_rank"), py::arg("out_entropy"),
+      py::arg("out_radial"), py::arg("status"), py::arg("stream"));
+  m.def(
+      "tails_energy",
+      [](uintptr_t values, bool f32, uintptr_t starts, uintptr_t lengths, int64_t nspec,
+         uintptr_t out_tails, uintptr_t tails_start, uintptr_t out_energy, uintptr_t energy_start,
+         uintptr_t status, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = f32 ? gsa::cuda::tails_energy_f32(
+                          dptr<const float>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<double>(out_tails),
+                          dptr<const int64_t>(tails_start), dptr<double>(out_energy),
+                          dptr<const int64_t>(energy_start), dptr<int64_t>(status), stream)
+                    : gsa::cuda::tails_energy_f64(
+                          dptr<const double>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<double>(out_tails),
+                          dptr<const int64_t>(tails_start), dptr<double>(out_energy),
+                          dptr<const int64_t>(energy_start), dptr<int64_t>(status), stream);
+        }
+        check(err, "tails_energy");
+      },
+      py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("out_tails"), py::arg("tails_start"), py::arg("out_energy"),
+      py::arg("energy_start"), py::arg("status"), py::arg("stream"));
 }

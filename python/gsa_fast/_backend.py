@@ -95,11 +95,11 @@ ROUTES = {
     # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/energy.cu
     "truncation_rank": Route("energy", ("energy_stats",), "_gpu_energy.truncation_rank",
                              "truncation_rank"),
-    "energy": Route("energy", ("energy_stats",), None, "energy"),
-    "spectrum_tails": Route("energy", ("energy_stats",), None, "spectrum_tails"),
-    "spectral_entropy": Route("energy", ("energy_stats",), None, "spectral_entropy"),
-    "radial_functional": Route("energy", ("energy_stats",), None, "radial_functional"),
-    "rank_count": Route("energy", ("energy_stats",), None, "rank_count"),
+    "energy": Route("energy", ("energy_stats",), "_gpu_energy.energy", "energy"),
+    "spectrum_tails": Route("energy", ("energy_stats",), "_gpu_energy.spectrum_tails", "spectrum_tails"),
+    "spectral_entropy": Route("energy", ("energy_stats",), "_gpu_energy.spectral_entropy", "spectral_entropy"),
+    "radial_functional": Route("energy", ("energy_stats",), "_gpu_energy.radial_functional", "radial_functional"),
+    "rank_count": Route("energy", ("energy_stats",), "_gpu_energy.rank_count", "rank_count"),
     # exponent charts and residuals (spec §6): cpp/src/charts.cpp
     "fit_exponent": Route("charts", ("charts_fit", "charts_residual"), None, "fit_exponent"),
     "radial_residual": Route("charts", ("charts_residual",), None, "radial_residual"),

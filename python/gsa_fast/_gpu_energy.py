@@ -1,10 +1,12 @@
-"""GPU route of the per-spectrum reductions (cupy in, cupy out). Only truncation_rank so far."""
+"""GPU route of the per-spectrum reductions (cupy in, cupy out): truncation_rank; energy and
+spectrum_tails (one ordered kernel); the order-free rank_count, spectral_entropy and
+radial_functional (one kernel). Kernels: cuda/energy.cu."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import _backend
-from ._ragged import RaggedSpectra
+from ._ragged import RaggedSpectra, check_offsets
 from ._status import NONFINITE, raise_status
 from ._validate import type_error, value_error
 
@@ -21,7 +23,11 @@ def _layout(cp, x, fn):
         values = x.values
         if values.ndim != 1 or values.dtype not in (cp.float32, cp.float64):
             raise type_error(fn, "spectra.values", "a 1-D float32 or float64 cupy array", values)
-        offsets = cp.asarray(x.offsets, dtype=cp.int64)
+        if values.size and values.strides[0] != values.itemsize:
+            raise value_error(fn, "spectra.values", "unit stride", f"stride {values.strides[0]}")
+        # offsets are batch metadata: checked on the host as the CPU route does, before any launch
+        host = cp.asnumpy(x.offsets) if _backend.is_cupy(x.offsets) else np.asarray(x.offsets)
+        offsets = cp.asarray(check_offsets(host, values.size, fn))
         return values, offsets[:-1].copy(), cp.diff(offsets), (offsets.size - 1,), True
     a = x
     if a.dtype not in (cp.float32, cp.float64):
@@ -50,10 +56,34 @@ def _sorted_copy(cp, values, starts, lengths):
     return cp.ascontiguousarray(flat[order]), new_starts
 
 
+def _sorted_for_retry(cp, values, starts, lengths, ragged):
+    """(values, starts) of every spectrum sorted descending, in a temporary copy: the retry of the
+    ordered kernels when the status says some spectrum was neither descending nor ascending."""
+    if ragged:  # flat values, segments by starts/lengths
+        return _sorted_copy(cp, values, starts, lengths)
+    # dense rows (any row strides): sort along the last axis
+    svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
+    return svals, cp.arange(int(lengths.size), dtype=cp.int64) * values.shape[-1]
+
+
+def _raise_invalid(fn: str, first_bad: int, bshape) -> None:
+    """The one Status of the device status word (INT64_MAX: all spectra valid): code, index =
+    spectrum, position unknown, info."""
+    if first_bad == np.iinfo(np.int64).max:
+        return
+    name = _spectrum_name(first_bad, bshape)
+
+    def describe(code, i, position, info):
+        return value_error(fn, "spectra", "finite and nonnegative",
+                           f"NaN, Inf or a negative value in spectrum {name}")
+
+    raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+
+
 def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
     cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
     cuda = _backend.require_cuda(fn)
-    values, starts, lengths, bshape, _ = _layout(cp, spectra, fn)
+    values, starts, lengths, bshape, ragged = _layout(cp, spectra, fn)
     e1 = np.ascontiguousarray(eps.reshape(-1), dtype=np.float64)
     nspec = int(lengths.size)
     out = cp.zeros((nspec, e1.size), dtype=cp.int64)
@@ -72,19 +102,112 @@ def truncation_rank(spectra, eps: np.ndarray, fn: str = "truncation_rank"):
     if nspec and e1.size:
         run(values, starts)
         first_bad, unsorted = (int(v) for v in cp.asnumpy(status))
-        if first_bad < nspec:  # the one Status: code, index = spectrum, position unknown, info
-            def describe(code, i, position, info):
-                where = np.unravel_index(i, bshape) if bshape else ()
-                return value_error(fn, "spectra", "finite and nonnegative",
-                                   f"NaN, Inf or a negative value in spectrum {i if len(where) <= 1 else where}")
-
-            raise_status(fn, (NONFINITE, first_bad, -1, 0), describe=describe)
+        _raise_invalid(fn, first_bad, bshape)
         if unsorted:  # unsorted: sort a temporary copy, as the CPU kernel does per worker
-            if values.ndim == 1:  # ragged: flat values, segments by starts/lengths
-                svals, sstarts = _sorted_copy(cp, values, starts, lengths)
-            else:  # dense rows (any row strides): sort along the last axis
-                svals = cp.ascontiguousarray(-cp.sort(-values, axis=-1))
-                sstarts = cp.arange(nspec, dtype=cp.int64) * values.shape[-1]
-            run(svals, sstarts)
+            run(*_sorted_for_retry(cp, values, starts, lengths, ragged))
     shape = bshape if eps.ndim == 0 else bshape + (e1.size,)
     return out.reshape(shape)
+
+
+def _spectrum_name(i: int, bshape) -> str:
+    """Spectrum i as the CPU route names it: a flat index, or a tuple for a 2-D+ batch."""
+    if len(bshape) <= 1:
+        return str(i)
+    return str(tuple(int(j) for j in np.unravel_index(i, bshape)))
+
+
+def _spectrum_stats(spectra, fn, *, tol=0.0, rank=False, entropy=False, radial=False, d=None):
+    """Run cuda spectrum_stats; returns (bshape, {"rank", "entropy", "radial"} device outputs).
+
+    ``d``: None, or a host int64 array already validated by the caller (as_width), broadcast here
+    against the batch shape."""
+    cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
+    cuda = _backend.require_cuda(fn)
+    values, starts, lengths, bshape, _ = _layout(cp, spectra, fn)
+    nspec = int(lengths.size)
+    dd = None
+    if d is not None:
+        try:
+            dh = np.broadcast_to(d, bshape)
+        except ValueError:
+            raise value_error(fn, "d", f"broadcastable to the batch shape {bshape}",
+                              f"shape {np.shape(d)}") from None
+        dd = cp.asarray(np.ascontiguousarray(dh.reshape(-1), dtype=np.int64))
+        rank = True  # needed for the d ≥ q_+ check below
+    outs = {"rank": cp.empty(nspec, dtype=cp.int64) if rank else None,
+            "entropy": cp.empty(nspec, dtype=cp.float64) if entropy else None,
+            "radial": cp.empty(nspec, dtype=cp.float64) if radial else None}
+    if nspec:
+        status = cp.asarray(np.array([np.iinfo(np.int64).max], dtype=np.int64))
+        ptr = (lambda a: 0 if a is None else a.data.ptr)
+        cuda.spectrum_stats(values.data.ptr, values.dtype == cp.float32, starts.data.ptr,
+                            lengths.data.ptr, nspec, float(tol), ptr(dd), ptr(outs["rank"]),
+                            ptr(outs["entropy"]), ptr(outs["radial"]), status.data.ptr,
+                            cp.cuda.get_current_stream().ptr)
+        _raise_invalid(fn, int(cp.asnumpy(status)[0]), bshape)
+        if dd is not None:
+            small = cp.flatnonzero(dd < outs["rank"])
+            if small.size:  # the CPU route's check and message (energy.radial_functional)
+                i = int(small[0])
+                raise value_error(fn, "d", "at least the number of nonzero singular values",
+                                  f"d={int(dd[i])} for spectrum {_spectrum_name(i, bshape)} with {int(outs['rank'][i])}")
+    return bshape, outs
+
+
+def rank_count(spectra, tol: float, fn: str = "rank_count"):
+    bshape, outs = _spectrum_stats(spectra, fn, tol=tol, rank=True)
+    return outs["rank"].reshape(bshape)
+
+
+def spectral_entropy(spectra, fn: str = "spectral_entropy"):
+    bshape, outs = _spectrum_stats(spectra, fn, entropy=True)
+    return outs["entropy"].reshape(bshape)
+
+
+def radial_functional(spectra, d=None, fn: str = "radial_functional"):
+    bshape, outs = _spectrum_stats(spectra, fn, radial=True, d=d)
+    return outs["radial"].reshape(bshape)
+
+
+def _per_spectrum_values(spectra, fn: str, extra: int, kind: str):
+    """energy (extra 0) or spectrum_tails (extra 1): q_i + extra float64 values per spectrum, in
+    the input's layout (dense in, dense out; RaggedSpectra in, RaggedSpectra out)."""
+    cp = _backend.namespace(spectra if not isinstance(spectra, RaggedSpectra) else spectra.values)
+    cuda = _backend.require_cuda(fn)
+    values, starts, lengths, bshape, ragged = _layout(cp, spectra, fn)
+    nspec = int(lengths.size)
+    if ragged:
+        ostarts = cp.cumsum(lengths + extra) - (lengths + extra)
+        out = cp.empty(int((lengths + extra).sum()) if nspec else 0, dtype=cp.float64)
+    else:
+        width = values.shape[-1] + extra
+        ostarts = cp.arange(nspec, dtype=cp.int64) * width
+        out = cp.empty(bshape + (width,), dtype=cp.float64)
+    # {lowest invalid spectrum (INT64_MAX: none), any unsorted} (cuda/energy.cuh)
+    status = cp.asarray(np.array([np.iinfo(np.int64).max, 0], dtype=np.int64))
+    stream = cp.cuda.get_current_stream().ptr
+
+    def run(vals, st):
+        ptrs = {"tails": (out.data.ptr, ostarts.data.ptr, 0, 0),
+                "energy": (0, 0, out.data.ptr, ostarts.data.ptr)}[kind]
+        cuda.tails_energy(vals.data.ptr, vals.dtype == cp.float32, st.data.ptr, lengths.data.ptr,
+                          nspec, *ptrs, status.data.ptr, stream)
+
+    if nspec:
+        run(values, starts)
+        first_bad, unsorted = (int(v) for v in cp.asnumpy(status))
+        _raise_invalid(fn, first_bad, bshape)
+        if unsorted:  # sort a temporary copy, as truncation_rank does
+            run(*_sorted_for_retry(cp, values, starts, lengths, ragged))
+    if ragged:  # fresh offsets from 0, as the CPU route; host offsets in, host offsets out
+        offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
+        return RaggedSpectra(out, offsets if _backend.is_cupy(spectra.offsets) else cp.asnumpy(offsets))
+    return out
+
+
+def energy(spectra, fn: str = "energy"):
+    return _per_spectrum_values(spectra, fn, 0, "energy")
+
+
+def spectrum_tails(spectra, fn: str = "spectrum_tails"):
+    return _per_spectrum_values(spectra, fn, 1, "tails")

@@ -87,6 +87,19 @@ def _flat_view(x: np.ndarray) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(x, shape=(span,), strides=(item,), writeable=False)
 
 
+def check_offsets(offsets: np.ndarray, nvalues: int, fn: str, arg: str = "spectra") -> np.ndarray:
+    """The offsets of a RaggedSpectra (host array) as int64, or the error: 1-D integers,
+    nondecreasing from 0 to the number of values (shared by the CPU and CUDA routes)."""
+    if offsets.dtype.kind not in "iu" or offsets.ndim != 1 or offsets.size < 1:
+        raise value_error(fn, f"{arg}.offsets", "a 1-D integer array of length batch+1",
+                          describe(offsets))
+    offsets = offsets.astype(np.int64, copy=False)
+    if offsets[0] != 0 or offsets[-1] != nvalues or np.any(np.diff(offsets) < 0):
+        raise value_error(fn, f"{arg}.offsets", "nondecreasing from 0 to len(values)",
+                          f"[{offsets[0]}, …, {offsets[-1]}] for {nvalues} values")
+    return offsets
+
+
 def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float64)) -> SpectraBatch:
     """Validate a batch of spectra without copying it (beyond small lists)."""
     if isinstance(x, RaggedSpectra):
@@ -96,13 +109,7 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
             raise type_error(fn, f"{arg}.values", "a float32 or float64 array", values)
         if values.ndim != 1:
             raise value_error(fn, f"{arg}.values", "1-D", f"shape {values.shape}")
-        if offsets.dtype.kind not in "iu" or offsets.ndim != 1 or offsets.size < 1:
-            raise value_error(fn, f"{arg}.offsets", "a 1-D integer array of length batch+1",
-                              describe(offsets))
-        offsets = offsets.astype(np.int64, copy=False)
-        if offsets[0] != 0 or offsets[-1] != values.size or np.any(np.diff(offsets) < 0):
-            raise value_error(fn, f"{arg}.offsets", "nondecreasing from 0 to len(values)",
-                              f"[{offsets[0]}, …, {offsets[-1]}] for {values.size} values")
+        offsets = check_offsets(offsets, values.size, fn, arg)
         values = unit_stride(values)  # a strided or reversed view: one same-dtype copy
         return SpectraBatch(values, offsets[:-1], np.diff(offsets), (offsets.size - 1,), True)
     if isinstance(x, (list, tuple)) and x and all(hasattr(s, "__len__") for s in x):

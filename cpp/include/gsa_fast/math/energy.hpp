@@ -32,5 +32,21 @@ GSA_HD double radial_from_ratio(double d, double R) {
   return 0.5 * log(d) - 0.5 * log1p(R);
 }
 
+// A singular value the kernels accept: 0 ≤ σ ≤ vmax (the largest finite value of the stored
+// type); false for NaN, ±Inf and negatives.
+GSA_HD bool valid_sigma(double v, double vmax) { return v >= 0.0 && v <= vmax; }
+
+// The dominant term −p_1 log p_1 of the entropy from the scaled sums top = (σ_1·s)²,
+// rest = Σ_{k≥2} (σ_k·s)², tot = top + rest > 0 (ratios clamped to 1 against rounding).
+GSA_HD double entropy_dominant(double top, double rest, double tot) {
+  const double p = top / tot, r = rest / tot;
+  return entropy_term_top(p < 1.0 ? p : 1.0, r < 1.0 ? r : 1.0);
+}
+
+// m(P) of a spectrum from the same sums (NaN when σ_1 = 0: m needs λ_1 > 0, spec §2.3).
+GSA_HD double radial_from_sums(double d, double top, double rest, double tot) {
+  return tot > 0.0 ? radial_from_ratio(d, rest / top) : NAN;
+}
+
 }  // namespace math
 }  // namespace gsa
