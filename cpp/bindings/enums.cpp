@@ -28,18 +28,18 @@ void bind_enums(py::module_& m) {
       .value("radial_residual", cpu::kRadialResidual)
       .value("chart_error", cpu::kChartError)
       .value("tail_residual", cpu::kTailResidual);
-  py::enum_<cpu::OrbitUnaryOp>(m, "OrbitUnaryOp", py::arithmetic(), "orbit_unary operations")
-      .value("log_partition", cpu::kLogPartition)
-      .value("radial", cpu::kRadial)
-      .value("radial_d1", cpu::kRadialD1)
-      .value("radial_d2", cpu::kRadialD2)
-      .value("variance", cpu::kVariance)
-      .value("fisher", cpu::kFisher)
-      .value("entropy", cpu::kEntropy);
-  py::enum_<cpu::OrbitBinaryOp>(m, "OrbitBinaryOp", py::arithmetic(), "orbit_binary operations")
-      .value("kl", cpu::kKL)
-      .value("bures", cpu::kBures)
-      .value("bures_length", cpu::kBuresLength);
+  py::enum_<math::OrbitUnaryOp>(m, "OrbitUnaryOp", py::arithmetic(), "orbit_unary operations")
+      .value("log_partition", math::kLogPartition)
+      .value("radial", math::kRadial)
+      .value("radial_d1", math::kRadialD1)
+      .value("radial_d2", math::kRadialD2)
+      .value("variance", math::kVariance)
+      .value("fisher", math::kFisher)
+      .value("entropy", math::kEntropy);
+  py::enum_<math::OrbitBinaryOp>(m, "OrbitBinaryOp", py::arithmetic(), "orbit_binary operations")
+      .value("kl", math::kKL)
+      .value("bures", math::kBures)
+      .value("bures_length", math::kBuresLength);
   py::enum_<cpu::SpectraDType>(m, "SpectraDType", py::arithmetic(), "matrix storage formats")
       .value("f64", cpu::kF64)
       .value("f32", cpu::kF32)

@@ -12,38 +12,18 @@ namespace cpu {
 
 void orbit_unary(int op, const double* alpha, const int64_t* d, int64_t n, double* out,
                  int nthreads) {
-  if (op < kLogPartition || op > kEntropy) throw std::invalid_argument("orbit_unary: bad op");
+  if (op < math::kLogPartition || op > math::kEntropy) throw std::invalid_argument("orbit_unary: bad op");
   parallel_for(n, nthreads, 64, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      const double a = alpha[i];
-      const int64_t di = d[i];
-      double v;
-      switch (op) {
-        case kLogPartition: v = math::log_partition(a, di); break;
-        case kRadial: v = math::radial(a, di); break;
-        case kRadialD1: v = math::radial_d1(a, di); break;
-        case kRadialD2: v = -2.0 * math::orbit_variance(a, di); break;
-        case kVariance: v = math::orbit_variance(a, di); break;
-        case kFisher: v = 4.0 * math::orbit_variance(a, di); break;
-        default: v = math::orbit_entropy(a, di); break;
-      }
-      out[i] = v;
-    }
+    for (int64_t i = lo; i < hi; ++i) out[i] = math::orbit_unary_op(op, alpha[i], d[i]);
   });
 }
 
 void orbit_binary(int op, const double* a, const double* b, const int64_t* d, int64_t n,
                   double* out, int nthreads) {
-  if (op < kKL || op > kBuresLength) throw std::invalid_argument("orbit_binary: bad op");
-  const int64_t grain = (op == kBuresLength) ? 4 : 32;
+  if (op < math::kKL || op > math::kBuresLength) throw std::invalid_argument("orbit_binary: bad op");
+  const int64_t grain = (op == math::kBuresLength) ? 4 : 32;
   parallel_for(n, nthreads, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) {
-      switch (op) {
-        case kKL: out[i] = math::orbit_kl(a[i], b[i], d[i]); break;
-        case kBures: out[i] = math::orbit_bures_distance(a[i], b[i], d[i]); break;
-        default: out[i] = math::bures_length(a[i], b[i], d[i]); break;
-      }
-    }
+    for (int64_t i = lo; i < hi; ++i) out[i] = math::orbit_binary_op(op, a[i], b[i], d[i]);
   });
 }
 

@@ -3,27 +3,12 @@
 
 #include <cstdint>
 
+#include "gsa_fast/math/orbit.hpp"
+
 namespace gsa {
 namespace cpu {
 
-// Per-(α, d) quantities selected by `op`.
-enum OrbitUnaryOp : int {
-  kLogPartition = 0,  // ψ = log H_{d,2α}
-  kRadial = 1,        // m_d(α)
-  kRadialD1 = 2,      // m_d′(α)
-  kRadialD2 = 3,      // m_d″(α) = −2 Var
-  kVariance = 4,      // Var_α(log k)
-  kFisher = 5,        // I = 4 Var
-  kEntropy = 6,       // Ent(α)
-};
-
-// Per-(α, β, d) quantities selected by `op`.
-enum OrbitBinaryOp : int {
-  kKL = 0,           // KL(p(α) ‖ p(β))
-  kBures = 1,        // d_BW(P(α), P(β))
-  kBuresLength = 2,  // L_BW[α, β]
-};
-
+// Operation codes: gsa::math::OrbitUnaryOp / OrbitBinaryOp (math/orbit.hpp, shared with CUDA).
 // out[i] = op(alpha[i], d[i]) for i < n (contiguous arrays).
 void orbit_unary(int op, const double* alpha, const int64_t* d, int64_t n, double* out,
                  int nthreads);

@@ -351,5 +351,45 @@ GSA_HD double bures_length(double a0, double a1, int64_t d) {
   return sqrt((double)d) * acc.value();
 }
 
+// Operation codes of the batch kernels (CPU cpp/src/orbit.cpp and CUDA cuda/orbit.cu), exported
+// to Python as _core.OrbitUnaryOp / OrbitBinaryOp.
+enum OrbitUnaryOp : int {
+  kLogPartition = 0,  // ψ = log H_{d,2α}
+  kRadial = 1,        // m_d(α)
+  kRadialD1 = 2,      // m_d′(α)
+  kRadialD2 = 3,      // m_d″(α) = −2 Var
+  kVariance = 4,      // Var_α(log k)
+  kFisher = 5,        // I = 4 Var
+  kEntropy = 6,       // Ent(α)
+};
+
+enum OrbitBinaryOp : int {
+  kKL = 0,           // KL(p(α) ‖ p(β))
+  kBures = 1,        // d_BW(P(α), P(β))
+  kBuresLength = 2,  // L_BW[α, β]
+};
+
+// One element of a batch: the quantity `op` (an OrbitUnaryOp, checked by the caller) at (α, d).
+GSA_HD double orbit_unary_op(int op, double a, int64_t d) {
+  switch (op) {
+    case kLogPartition: return log_partition(a, d);
+    case kRadial: return radial(a, d);
+    case kRadialD1: return radial_d1(a, d);
+    case kRadialD2: return -2.0 * orbit_variance(a, d);
+    case kVariance: return orbit_variance(a, d);
+    case kFisher: return 4.0 * orbit_variance(a, d);
+    default: return orbit_entropy(a, d);
+  }
+}
+
+// One element of a batch: the quantity `op` (an OrbitBinaryOp, checked by the caller) at (α, β, d).
+GSA_HD double orbit_binary_op(int op, double a, double b, int64_t d) {
+  switch (op) {
+    case kKL: return orbit_kl(a, b, d);
+    case kBures: return orbit_bures_distance(a, b, d);
+    default: return bures_length(a, b, d);
+  }
+}
+
 }  // namespace math
 }  // namespace gsa
