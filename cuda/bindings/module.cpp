@@ -8,6 +8,7 @@
 #include <string>
 
 #include "energy.cuh"
+#include "orbit.cuh"
 #include "sums.cuh"
 
 namespace py = pybind11;
@@ -122,4 +123,31 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
       py::arg("out_tails"), py::arg("tails_start"), py::arg("out_energy"),
       py::arg("energy_start"), py::arg("status"), py::arg("stream"));
+  m.def(
+      "orbit_unary",
+      [](int op, uintptr_t alpha, uintptr_t d, int64_t n, uintptr_t out, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::orbit_unary(op, dptr<const double>(alpha), dptr<const int64_t>(d), n,
+                                       dptr<double>(out), stream);
+        }
+        check(err, "orbit_unary");
+      },
+      py::arg("op"), py::arg("alpha"), py::arg("d"), py::arg("n"), py::arg("out"),
+      py::arg("stream"));
+  m.def(
+      "orbit_binary",
+      [](int op, uintptr_t a, uintptr_t b, uintptr_t d, int64_t n, uintptr_t out,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::orbit_binary(op, dptr<const double>(a), dptr<const double>(b),
+                                        dptr<const int64_t>(d), n, dptr<double>(out), stream);
+        }
+        check(err, "orbit_binary");
+      },
+      py::arg("op"), py::arg("a"), py::arg("b"), py::arg("d"), py::arg("n"), py::arg("out"),
+      py::arg("stream"));
 }
