@@ -374,3 +374,73 @@ BAD = [
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---- every device (CPU numpy; CUDA cupy in, cupy out where a device exists) --------------------
+def test_orbit_on_device_matches_reference(device, rng):
+    # Tolerances as test_fast_matches_reference_random (1e-12 relative): the device runs the same
+    # float64 header math, differing from the host only by FMA contraction (a few ulp per step)
+    n = 40
+    a = rng.uniform(0, 4, n)
+    b = np.where(rng.random(n) < 0.5, a + 10.0 ** rng.uniform(-12, -1, n), rng.uniform(0, 4, n))
+    d = np.exp(rng.uniform(0, np.log(3e4), n)).astype(np.int64)  # the reference's sure range
+    d[:4] = [1, 2, 320, 319]  # d = 1, and both sides of the direct/Euler–Maclaurin switch
+    ad, bd, dd = device.asarray(a), device.asarray(b), device.asarray(d)
+    for name in ("log_partition", "orbit_variance", "fisher_information", "orbit_entropy"):
+        out = getattr(g, name)(ad, dd)
+        assert device.is_native(out) and out.shape == (n,) and out.dtype == np.float64
+        assert_rel(device.asnumpy(out), getattr(ref, name)(a, d), 1e-12, atol=1e-300, what=name)
+    for k in range(3):
+        out = g.radial(ad, dd, k)
+        assert device.is_native(out)
+        assert_rel(device.asnumpy(out), ref.radial(a, d, k), 1e-12, atol=1e-15, what=f"radial {k}")
+    for name in ("orbit_kl", "orbit_bures_distance"):
+        out = getattr(g, name)(ad, bd, dd)
+        assert device.is_native(out) and out.shape == (n,)
+        assert_rel(device.asnumpy(out), getattr(ref, name)(a, b, d), 1e-12, atol=1e-300, what=name)
+    out = g.bures_length(ad[:6], bd[:6], dd[:6])
+    assert device.is_native(out)
+    assert_rel(device.asnumpy(out), ref.bures_length(a[:6], b[:6], d[:6]), 1e-12, what="L_BW")
+    # exactly 0 at α = β and d = 1; broadcasting (column × row) and a Python scalar operand
+    assert (device.asnumpy(g.orbit_kl(ad, ad, dd)) == 0).all()
+    assert (device.asnumpy(g.orbit_entropy(ad, 1)) == 0).all()
+    grid = g.orbit_variance(device.asarray(a[:5, None]), device.asarray(d[None, :7]))
+    assert grid.shape == (5, 7)
+    assert_rel(device.asnumpy(grid), ref.orbit_variance(a[:5, None], d[None, :7]), 1e-12, atol=1e-300)
+    # integral float and unsigned widths read as the integers they hold
+    assert_rel(device.asnumpy(g.log_partition(ad, device.asarray(d.astype(np.float64)))),
+               ref.log_partition(a, d), 1e-12)
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda x: g.log_partition(x(np.array([1.0, -1.0])), x(np.array([4]))), ValueError,
+     r"log_partition\(\): alpha must be >= 0.0; got -1.0"),
+    (lambda x: g.orbit_variance(x(np.array([1.0])), x(np.array([3, 0]))), ValueError,
+     r"orbit_variance\(\): d must be integers >= 1; got 0"),
+    (lambda x: g.fisher_information(x(np.array([np.nan])), x(np.array([3]))), ValueError,
+     r"fisher_information\(\): alpha must be free of NaN"),
+    (lambda x: g.orbit_entropy(x(np.array([1.0])), x(np.array([np.inf]))), ValueError,
+     r"orbit_entropy\(\): d must be finite"),
+    (lambda x: g.radial(x(np.array([1.0])), x(np.array([2.5]))), ValueError,
+     r"radial\(\): d must be integers >= 1; got non-integer 2.5"),
+    (lambda x: g.radial(x(np.array([1.0])), x(np.array([2**60]))), ValueError,
+     r"d must be integers <= 2\*\*53"),
+    (lambda x: g.radial(x(np.array([True])), x(np.array([4]))), TypeError, r"alpha must be .*not bool"),
+    (lambda x: g.orbit_kl(x(np.array([1.0])), x(np.array([np.inf])), x(np.array([64]))), ValueError,
+     r"orbit_kl\(\): beta must be finite"),
+    (lambda x: g.bures_length(x(np.array([1.0])), x(np.array([-1.0])), x(np.array([64]))), ValueError,
+     r"bures_length\(\): alpha1 must be >= 0.0"),
+    (lambda x: g.orbit_kl(x(np.array([1.0, 2.0])), x(np.array([1.0, 2.0, 3.0])), 64), ValueError,
+     r"broadcast"),
+], ids=["alpha<0", "d=0", "nan", "inf-d", "frac-d", "huge-d", "bool", "beta-inf", "alpha1<0", "shapes"])
+def test_orbit_on_device_rejects_bad_input(device, call, exc, match):
+    # the CPU route's errors and messages, raised before any launch
+    with pytest.raises(exc, match=match):
+        call(device.asarray)
+
+
+def test_orbit_on_device_refuses_mixed_operands(cupy):
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.orbit_entropy(cupy.asarray(np.array([1.0])), np.array([4]))
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.orbit_kl(np.array([1.0]), cupy.asarray(np.array([2.0])), 4)

@@ -5,6 +5,10 @@ is ``p_k(α) = k^-2α / H_{d,2α}`` (α ≥ 0, k = 1..d). Every function here ex
 :func:`orbit_probs` is computed from O(1) harmonic sums (spec §3.3), never from a materialized
 spectrum, so ``d`` may be as large as 1e15 (accuracy is tested there). All array arguments
 broadcast against each other; results are float64 (a numpy scalar for scalar input).
+cupy operands (every function but :func:`orbit_probs`) run on the current device and stream and
+return a float64 cupy array of the broadcast shape, with the same argument checks and the same
+arithmetic (one GPU thread per parameter pair; cuda/orbit.cu); mixing numpy arrays and cupy
+arrays is a ``TypeError``.
 
 Domain: ``alpha`` (and ``beta``) finite and ``>= 0``; ``d`` an integer ``1 <= d <= 2**53``.
 ``d = 1`` gives 0 for every quantity (spec §4.4: the exponent is not identifiable there).
@@ -56,6 +60,8 @@ def _alpha(x, fn, arg="alpha"):
 
 
 def _unary(fn, op, alpha, d):
+    if _backend.device_route(fn, alpha, d):  # cupy in, cupy out (cuda/orbit.cu)
+        return _backend.cuda_route(fn)(fn, op, alpha, d)
     a = _alpha(alpha, fn)
     w = as_width(d, fn)
     shape, (a, w) = broadcast_flat(a.astype(np.float64, copy=False), w.astype(np.int64, copy=False))
@@ -65,6 +71,8 @@ def _unary(fn, op, alpha, d):
 
 
 def _binary(fn, op, a, b, d, names=("alpha", "beta")):
+    if _backend.device_route(fn, a, b, d):  # cupy in, cupy out (cuda/orbit.cu)
+        return _backend.cuda_route(fn)(fn, op, a, b, d, names)
     a = _alpha(a, fn, names[0])
     b = _alpha(b, fn, names[1])
     w = as_width(d, fn)

@@ -1,0 +1,100 @@
+"""GPU route of the orbit functions (cupy in, cupy out): one thread per (α, d) pair or
+(α, β, d) triple, the math of cpp/include/gsa_fast/math/orbit.hpp. Kernels: cuda/orbit.cu.
+
+The parameters are checked on the device with the CPU route's rules and messages
+(``_validate.as_real_array`` / ``as_width``) before any launch; a Python scalar operand is
+validated on the host and broadcast. The result is a float64 cupy array of the broadcast shape
+(0-d for all-scalar cupy input)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+from ._validate import MAX_EXACT_INT, MAX_WIDTH, as_real_array, as_width, type_error, value_error
+
+
+def _kind_check(a, fn, arg, expected):
+    if a.dtype.kind == "b":
+        raise type_error(fn, arg, expected + " (not bool)", a)
+    if a.dtype.kind not in "iuf":
+        raise type_error(fn, arg, expected, a)
+
+
+def _first(cp, a, bad):
+    return a[bad].ravel()[0].item()
+
+
+def _real(cp, x, fn, arg):
+    """alpha/beta: finite reals >= 0 as a float64 cupy array (as_real_array(lo=0) on the device)."""
+    if not _backend.is_cupy(x):
+        return cp.asarray(as_real_array(x, fn, arg, lo=0.0))
+    _kind_check(x, fn, arg, "a real number (or array of reals)")
+    a = x.astype(cp.float64, copy=False)
+    if a.size:
+        if bool(cp.isnan(a).any()):
+            raise value_error(fn, arg, "free of NaN", "NaN")
+        if bool(cp.isinf(a).any()):
+            raise value_error(fn, arg, "finite", "Inf")
+        bad = a < 0
+        if bool(bad.any()):
+            raise value_error(fn, arg, ">= 0.0", repr(float(_first(cp, a, bad))))
+    return a
+
+
+def _width(cp, x, fn, arg="d"):
+    """d: integers in [1, 2**53] as an int64 cupy array (as_width on the device)."""
+    if not _backend.is_cupy(x):
+        return cp.asarray(as_width(x, fn, arg))
+    expected = "an integer (or array of integers) >= 1"
+    _kind_check(x, fn, arg, expected)
+    a = x
+    if a.dtype.kind == "f":
+        if a.size and not bool(cp.isfinite(a).all()):
+            raise value_error(fn, arg, "finite integers >= 1", "NaN or Inf")
+        frac = a != cp.floor(a)
+        if bool(frac.any()):
+            raise value_error(fn, arg, "integers >= 1", f"non-integer {_first(cp, a, frac)!r}")
+        if a.size and bool((cp.abs(a) > MAX_EXACT_INT).any()):
+            raise value_error(fn, arg, "integers <= 2**53", f"{a.max().item()!r}")
+        a = a.astype(cp.int64)
+    elif a.dtype.kind == "u":
+        if a.size and int(a.max()) > np.iinfo(np.int64).max:
+            raise value_error(fn, arg, "integers that fit in int64", f"{a.max().item()!r}")
+        a = a.astype(cp.int64)
+    else:
+        a = a.astype(cp.int64, copy=False)
+    if a.size and int(a.min()) < 1:
+        raise value_error(fn, arg, "integers >= 1", f"{a.min().item()!r}")
+    if a.size and int(a.max()) > MAX_WIDTH:
+        raise value_error(fn, arg, "integers <= 2**53", repr(int(a.max())))
+    return a
+
+
+def _flat(cp, *arrays):
+    b = cp.broadcast_arrays(*arrays)
+    return b[0].shape, [cp.ascontiguousarray(x).reshape(-1) for x in b]
+
+
+def orbit_unary(fn, op, alpha, d):
+    cp = _backend.namespace(alpha, d)
+    cuda = _backend.require_cuda(fn)
+    a = _real(cp, alpha, fn, "alpha")
+    w = _width(cp, d, fn)
+    shape, (a, w) = _flat(cp, a, w)
+    out = cp.empty(a.size, dtype=cp.float64)
+    cuda.orbit_unary(op, a.data.ptr, w.data.ptr, a.size, out.data.ptr,
+                     cp.cuda.get_current_stream().ptr)
+    return out.reshape(shape)
+
+
+def orbit_binary(fn, op, a, b, d, names=("alpha", "beta")):
+    cp = _backend.namespace(a, b, d)
+    cuda = _backend.require_cuda(fn)
+    a = _real(cp, a, fn, names[0])
+    b = _real(cp, b, fn, names[1])
+    w = _width(cp, d, fn)
+    shape, (a, b, w) = _flat(cp, a, b, w)
+    out = cp.empty(a.size, dtype=cp.float64)
+    cuda.orbit_binary(op, a.data.ptr, b.data.ptr, w.data.ptr, a.size, out.data.ptr,
+                      cp.cuda.get_current_stream().ptr)
+    return out.reshape(shape)
