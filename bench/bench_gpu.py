@@ -48,6 +48,40 @@ def bench_harmonic_gpu__cpu(benchmark, params):
     benchmark.pedantic(g.harmonic, args=params, rounds=3, iterations=1)
 
 
+# orbit functions, one thread per parameter pair: (α, d) from `params` (α = s/2); the binary ones
+# on the first 100,000 (bures_length, ~16 variances per panel, on the first 10,000) with β = α + Δ
+_ORBIT = {"log_partition": (g.log_partition, N), "radial": (g.radial, N),
+          "orbit_variance": (g.orbit_variance, N), "fisher_information": (g.fisher_information, N),
+          "orbit_entropy": (g.orbit_entropy, N), "orbit_kl": (g.orbit_kl, 100_000),
+          "orbit_bures_distance": (g.orbit_bures_distance, 100_000),
+          "bures_length": (g.bures_length, 10_000)}
+
+
+def _orbit_args(params, name):
+    d, s = params
+    fn, n = _ORBIT[name]
+    a = 0.5 * s[:n]
+    if name in ("orbit_kl", "orbit_bures_distance", "bures_length"):
+        return fn, (a, a + 10.0 ** np.linspace(-9, 0, n), d[:n])
+    return fn, (a, d[:n])
+
+
+@pytest.mark.parametrize("name", sorted(_ORBIT))
+@pytest.mark.benchmark(group="orbit_gpu")
+def bench_orbit_gpu__gsa(benchmark, params, name):
+    cp = _cupy()
+    fn, args = _orbit_args(params, name)
+    benchmark(_synced(cp, fn, *(cp.asarray(x) for x in args)))
+
+
+@pytest.mark.parametrize("name", sorted(_ORBIT))
+@pytest.mark.benchmark(group="orbit_gpu")
+def bench_orbit_gpu__cpu(benchmark, params, name):
+    _cupy()
+    fn, args = _orbit_args(params, name)
+    benchmark.pedantic(fn, args=args, rounds=3, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def spectra_10k():
     r = np.random.default_rng(1)
