@@ -85,7 +85,10 @@ def _scalar_or_array(a: np.ndarray):
 
 def _per_spectrum_values(fn: str, spectra, extra: int, kind: str):
     """Run the kernel's `kind` output ("energy" or "tails": q_i + extra values per spectrum) in
-    the input's layout: dense in → dense out, RaggedSpectra in → RaggedSpectra out."""
+    the input's layout: dense in → dense out, RaggedSpectra in → RaggedSpectra out; cupy in →
+    cupy out through the CUDA route (cuda/energy.cu)."""
+    if _backend.device_route(fn, spectra):
+        return _backend.cuda_route(fn)(spectra, fn)
     b = _batch(spectra, fn)
     out, starts, offsets = _per_spectrum_layout(b, _dense_width(spectra, b), extra)
     _run(fn, b, **{f"out_{kind}": out.reshape(-1), f"{kind}_start": starts})
@@ -178,8 +181,6 @@ def energy(spectra):
     Each ``ν_k`` within ~4 ulp relative (exact power-of-two scaling, compensated total; tested
     against exact rational arithmetic).
     """
-    if _backend.device_route("energy", spectra):  # cupy in, cupy out (cuda/energy.cu)
-        return _backend.cuda_route("energy")(spectra, "energy")
     return _per_spectrum_values("energy", spectra, 0, "energy")
 
 
@@ -202,8 +203,6 @@ def spectrum_tails(spectra):
     Relative error of a few ulp in each ``T(r)`` — including tiny tails such as ``1e-30``
     (Neumaier-compensated suffix sums, never ``1 − prefix``).
     """
-    if _backend.device_route("spectrum_tails", spectra):  # cupy in, cupy out (cuda/energy.cu)
-        return _backend.cuda_route("spectrum_tails")(spectra, "spectrum_tails")
     return _per_spectrum_values("spectrum_tails", spectra, 1, "tails")
 
 
