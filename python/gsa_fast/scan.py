@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._prefetch import prefetch
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
 from ._scan_sink import DirSink, UnitsDone, atomic_write
@@ -425,15 +426,6 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
-def _import_pandas():
-    """Import pandas on the reader thread (the kernels release the GIL, so it overlaps a solve).
-    A failure is left for _assemble's own import to report."""
-    try:
-        import pandas  # noqa: F401
-    except Exception:  # pragma: no cover - pandas is a dependency of the scan
-        pass
-
-
 def _run_local(units, options, memory, sink, plan, progress):
     """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
 
@@ -442,10 +434,11 @@ def _run_local(units, options, memory, sink, plan, progress):
     spectra)`` as soon as it is done (when ``sink`` is not None), and return
     ``{uid: (rows, spectra)}``; ``plan`` gives totals for the progress bar."""
     done = UnitsDone(units, sink, plan, progress)
+    # pandas (the table at the end, ~0.25 s to import) loads beside the solves; joined below, and
+    # a failed import is left for _assemble's own import to report
+    pandas = prefetch("pandas") if units else None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
-            if units:  # pandas (the table at the end, ~0.25 s to import) loads while unit 0 is solved
-                pool.submit(_import_pandas)
             # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
             # next one is read on the reader thread while the current one is solved
             nxt = None
@@ -457,6 +450,8 @@ def _run_local(units, options, memory, sink, plan, progress):
                 done(u, rows, spectra)
     finally:
         done.close()
+        if pandas is not None:
+            pandas.join()
     return done.results
 
 
