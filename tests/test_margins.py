@@ -407,3 +407,72 @@ def test_minilm_loads_and_tokenizes():
     with torch.no_grad():
         h = model(torch.as_tensor(ids)[None])
     assert h.shape == (1, 7, 384) and torch.isfinite(h).all()
+
+
+# ---- rtol: a looser accuracy for fewer passes (fewer reads of the factors) --------------------
+
+@pytest.mark.parametrize("rtol", [1e-3, 1e-6, 1e-9])
+def test_product_norm_rtol_is_met(rng, rtol):
+    # the documented bound |got − ref| ≤ rtol·ref (+ the product's rounding) on the hard cases:
+    # a random pair (flat top), a clustered top, a rank-deficient pair, a cancelling product
+    n = 300
+    s = np.linspace(1.0, 0.01, n)
+    s[:4] = [1.0, 1.0 - 1e-10, 1.0 - 2e-10, 1.0 - 1e-7]
+    B = rng.standard_normal((200, 120))
+    C = rng.standard_normal((120, 220))
+    cases = [(rng.standard_normal((300, 200)), rng.standard_normal((200, 260))),
+             (_with_spectrum(rng, s, n), np.eye(n)),
+             (rng.standard_normal((250, 5)) @ rng.standard_normal((5, 240)),
+              rng.standard_normal((240, 3)) @ rng.standard_normal((3, 270))),
+             (np.hstack([B, B]), np.vstack([C, -C + 1e-8 * rng.standard_normal((120, 220))]))]
+    for X, Y in cases:
+        ref = R.product_norm(X, Y)
+        got = g.product_norm(X, Y, rtol=rtol)
+        assert abs(got - ref) <= rtol * ref + _pn_bound(X, Y), (rtol, got, ref)
+        assert R.product_norm(X, Y, rtol=rtol) == ref  # the reference is exact for any rtol
+
+
+def test_rtol_trades_passes_for_accuracy(rng):
+    # a looser rtol must stop the Krylov route earlier (fewer reads), and the default is the
+    # tightest; the pass counts come from the kernel's own report
+    X = rng.standard_normal((400, 300))
+    Y = rng.standard_normal((300, 350))
+    passes = [int(_run([X], [Y], rtol=r)[1][0]) for r in (1e-12, 1e-6, 1e-2)]
+    assert passes[0] > passes[1] > passes[2] > 0, passes
+    assert g.product_norm(X, Y) == g.product_norm(X, Y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rtol", [1e-4, 1e-8])
+def test_chain_margins_rtol(rng, rtol):
+    # norms and products to rtol relative, so log κ = log‖Ã₂Ã₁‖ − log‖Ã₂‖ − log‖Ã₁‖ to 3·rtol
+    # (plus log's rounding), both routes: independent problems (small) and the lockstep kernel
+    from gsa_fast import margins as M
+
+    A = [rng.standard_normal((120, 120)) for _ in range(4)]
+    ref = R.chain_margins(A)
+    for lock in (False, True):
+        old = M._LOCKSTEP_MIN_BYTES
+        M._LOCKSTEP_MIN_BYTES = 0 if lock else old
+        try:
+            c = g.chain_margins(A, rtol=rtol)
+        finally:
+            M._LOCKSTEP_MIN_BYTES = old
+        assert_rel(c.norm, ref.norm, rtol)
+        assert_rel(c.product_norm, ref.product_norm, rtol)
+        assert np.all(np.abs(c.log_kappa - ref.log_kappa) <= 3 * rtol + 1e-14)
+        assert np.all(np.abs(c.margin - ref.margin) <= 3 * rtol + 1e-14)
+
+
+@pytest.mark.parametrize("ns", [g, R], ids=["fast", "reference"])
+def test_rtol_bad_input(ns, rng):
+    X = rng.standard_normal((4, 4))
+    for bad in (0.0, 1e-13, 1.0, 2.0, -1e-6, float("nan")):
+        with pytest.raises(ValueError, match=r"product_norm\(\): rtol must be in \[1e-12, 1\)"):
+            ns.product_norm(X, X, rtol=bad)
+        with pytest.raises(ValueError, match=r"chain_margins\(\): rtol must be in \[1e-12, 1\)"):
+            ns.chain_margins([X, X], rtol=bad)
+    for bad in ("1e-6", None, True, [1e-6]):
+        with pytest.raises(TypeError, match=r"product_norm\(\): rtol must be a real number"):
+            ns.product_norm(X, X, rtol=bad)
+        with pytest.raises(TypeError, match=r"chain_margins\(\): rtol must be a real number"):
+            ns.chain_margins([X, X], rtol=bad)
