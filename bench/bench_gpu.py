@@ -163,3 +163,26 @@ def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
 def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
+
+
+# ---- the scan on the device (issue 12, item 3): the bundled MiniLM checkpoint, whole scan ----------
+
+@pytest.fixture(scope="module")
+def minilm():
+    import gsa_fast.weights as w
+
+    return w.bundled_model_path()
+
+
+@pytest.mark.benchmark(group="scan_minilm_gpu")
+def bench_scan_minilm_gpu__gsa(benchmark, minilm):
+    # pinned staging + copy stream (gsa_fast._gpu_scan.DeviceStager), cuda svdvals, CPU diagnostics
+    _cupy()
+    benchmark.pedantic(g.scan, args=(minilm,), kwargs={"device": "cuda", "progress": False},
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="scan_minilm_gpu")
+def bench_scan_minilm_gpu__cpu(benchmark, minilm):
+    _cupy()
+    benchmark.pedantic(g.scan, args=(minilm,), kwargs={"progress": False}, rounds=3, iterations=1)
