@@ -62,6 +62,9 @@ class _CupyCopies:
         import cupyx
 
         self._cp, self._cupyx = cp, cupyx
+        # the caller's current device: the reader thread, whose own current device is device 0,
+        # allocates and copies there too
+        self._device = cp.cuda.Device()
         # non-blocking: the copies do not serialize with the legacy default stream the solves use
         self._stream = cp.cuda.Stream(non_blocking=True)
 
@@ -73,14 +76,15 @@ class _CupyCopies:
         buffer) on the copy stream; returns at once. The array is allocated with the copy stream
         current: cupy's pool then never hands it a block that the solving stream freed while
         kernels queued on that stream may still use it."""
-        with self._stream:
+        with self._device, self._stream:
             d = self._cp.empty(host.shape, dtype=host.dtype)
-        d.set(host, stream=self._stream)
+            d.set(host, stream=self._stream)
         return d
 
     def record(self):
-        ev = self._cp.cuda.Event(disable_timing=True)
-        ev.record(self._stream)
+        with self._device:
+            ev = self._cp.cuda.Event(disable_timing=True)
+            ev.record(self._stream)
         return ev
 
     def wait_on_device(self, event) -> None:
