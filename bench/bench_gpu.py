@@ -186,3 +186,46 @@ def bench_scan_minilm_gpu__gsa(benchmark, minilm):
 def bench_scan_minilm_gpu__cpu(benchmark, minilm):
     _cupy()
     benchmark.pedantic(g.scan, args=(minilm,), kwargs={"progress": False}, rounds=3, iterations=1)
+
+
+# ---- product norms and chain margins on the device (python/gsa_fast/_gpu_margins.py) -------------
+
+@pytest.fixture(scope="module")
+def pair4096():
+    r = np.random.default_rng(4)
+    return (r.standard_normal((4096, 4096), dtype=np.float32), r.standard_normal((4096, 4096), dtype=np.float32))
+
+
+@pytest.mark.benchmark(group="product_norm_gpu_4096_f32")
+def bench_product_norm_gpu__gsa(benchmark, pair4096):
+    cp = _cupy()
+    X, Y = (cp.asarray(a) for a in pair4096)
+    benchmark.pedantic(_synced(cp, g.product_norm, X, Y), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="product_norm_gpu_4096_f32")
+def bench_product_norm_gpu__cpu(benchmark, pair4096):
+    _cupy()
+    benchmark.pedantic(g.product_norm, args=pair4096, rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="product_norm_gpu_4096_f32")
+def bench_product_norm_gpu__cupy_dense(benchmark, pair4096):
+    # the one-liner on the device: float32 product and SVD (float32 accuracy only)
+    cp = _cupy()
+    X, Y = (cp.asarray(a) for a in pair4096)
+    benchmark.pedantic(_synced(cp, lambda: cp.linalg.svd(X @ Y, compute_uv=False)[0]), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="chain_margins_gpu_8x4096_f32")
+def bench_chain_margins_gpu__gsa(benchmark, pair4096):
+    cp = _cupy()
+    chain = cp.asarray(np.stack([pair4096[i % 2] for i in range(8)]))
+    benchmark.pedantic(_synced(cp, g.chain_margins, chain), rounds=1, iterations=1, warmup_rounds=0)
+
+
+@pytest.mark.benchmark(group="chain_margins_gpu_8x4096_f32")
+def bench_chain_margins_gpu__cpu(benchmark, pair4096):
+    _cupy()
+    chain = np.stack([pair4096[i % 2] for i in range(8)])
+    benchmark.pedantic(g.chain_margins, args=(chain,), rounds=1, iterations=1)

@@ -476,3 +476,101 @@ def test_rtol_bad_input(ns, rng):
             ns.product_norm(X, X, rtol=bad)
         with pytest.raises(TypeError, match=r"chain_margins\(\): rtol must be a real number"):
             ns.chain_margins([X, X], rtol=bad)
+
+
+# ---- the device route (python/gsa_fast/_gpu_margins.py) ---------------------------------------
+# On a GPU the `device` tests run it on cupy arrays; everywhere, its iteration (written once
+# against an array namespace) runs here with numpy against the C++ kernel and the reference.
+
+def test_product_norm_and_chain_margins_on_device(device, rng):
+    X = rng.standard_normal((140, 120)).astype(np.float32)
+    Y = rng.standard_normal((120, 150)).astype(np.float32)
+    got = g.product_norm(device.asarray(X), device.asarray(Y))
+    assert isinstance(got, float)
+    assert abs(got - R.product_norm(X, Y)) <= 1e-12 * got + _pn_bound(X.astype(float), Y.astype(float))
+    Xs, Ys = rng.standard_normal((3, 60, 70)), rng.standard_normal((3, 70, 50))
+    out = g.product_norm(device.asarray(Xs), device.asarray(Ys), rtol=1e-9)
+    assert device.is_native(out) and out.shape == (3,)
+    assert_rel(device.asnumpy(out), R.product_norm(Xs, Ys), 1e-9)
+    A = rng.standard_normal((4, 100, 100))
+    c = g.chain_margins(device.asarray(A))
+    ref = R.chain_margins(A)
+    for f in ("norm", "product_norm", "log_kappa", "slack", "margin", "theta"):
+        v = getattr(c, f)
+        assert device.is_native(v)
+        assert_rel(device.asnumpy(v), getattr(ref, f), 1e-12, atol=1e-12, what=f)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_device_iteration_on_numpy_matches_the_kernel(rng, dtype, monkeypatch):
+    from gsa_fast import _gpu_margins as gm
+
+    monkeypatch.setattr(gm, "_TILE_BYTES", 8 * 64 * 37)  # several row tiles and slabs per product
+    n = 300
+    s = np.linspace(1.0, 0.01, n)
+    s[:4] = [1.0, 1.0 - 1e-10, 1.0 - 2e-10, 1.0 - 1e-7]
+    cases = [(rng.standard_normal((300, 200)), rng.standard_normal((200, 260))),
+             (_with_spectrum(rng, s, n), np.eye(n)),
+             (rng.standard_normal((250, 5)) @ rng.standard_normal((5, 240)),
+              rng.standard_normal((240, 3)) @ rng.standard_normal((3, 270))),
+             (rng.standard_normal((7, 90)), rng.standard_normal((90, 80)))]  # dense route
+    for X, Y in cases:
+        X, Y = X.astype(dtype), Y.astype(dtype)
+        v, passes = gm.norm_of_pair(np, X, Y, 1e-13)
+        ref = R.product_norm(X, Y)
+        assert abs(v - ref) <= 1e-12 * ref + _pn_bound(X.astype(float), Y.astype(float)), (v, ref)
+        _, info, _ = _run([X], [Y])
+        # the same iteration: the pass counts differ only by the block QR's rounding
+        assert abs(passes - info[0]) <= 2, (passes, info[0])
+        v1, _ = gm.norm_of_pair(np, X, None, 1e-13)
+        assert abs(v1 - R.product_norm(X, np.eye(X.shape[1], dtype=dtype))) <= 1e-12 * v1
+    A = [rng.standard_normal((90, 90)).astype(dtype) for _ in range(3)] + [rng.standard_normal((90, 40)).astype(dtype)]
+    nrm, fro, pn = gm.chain_norms(np, A, 1e-13)
+    c = gm.margins_from_norms(nrm, fro, pn, [min(a.shape) for a in A], True, "chain_margins")
+    ref = R.chain_margins(A)
+    assert np.isnan(c.product_norm[2]) and np.isnan(ref.product_norm[2])  # 90×40 then 90×90: undefined
+    ok = ~np.isnan(ref.product_norm)
+    assert_rel(c.norm, ref.norm, 1e-12, what="norm")
+    for f in ("product_norm", "margin", "theta"):
+        assert_rel(getattr(c, f)[ok], getattr(ref, f)[ok], 1e-12, atol=1e-13, what=f)
+    assert_rel(fro, [np.linalg.norm(a.astype(float)) for a in A], 1e-14)
+
+
+def test_device_iteration_falls_back_to_dense(rng, monkeypatch):
+    from gsa_fast import _gpu_margins as gm
+
+    monkeypatch.setattr(gm, "MAX_PASSES", 2)  # cannot converge in 2 passes: the dense route answers
+    X, Y = rng.standard_normal((300, 200)), rng.standard_normal((200, 260))
+    v, passes = gm.norm_of_pair(np, X, Y, 1e-13)
+    assert passes == 0 and abs(v - R.product_norm(X, Y)) <= 1e-13 * v
+
+
+class _DeviceLike(np.ndarray):
+    """A numpy array that claims to be a device array (checks of the device route only)."""
+    __cuda_array_interface__ = {}
+
+
+def test_device_route_argument_errors(rng):
+    import types
+
+    from gsa_fast import _gpu_margins as gm
+
+    cp = types.SimpleNamespace(asarray=lambda a: a, stack=np.stack, isfinite=np.isfinite)
+    d = lambda a: np.ascontiguousarray(a).view(_DeviceLike)  # noqa: E731
+    X, Y = rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
+    xs, ys, shape = gm._pairs(cp, d(X), d(Y), "product_norm")
+    assert shape == () and xs[0].shape == (4, 5)
+    with pytest.raises(ValueError, match=r"product_norm\(\): Y must be a matrix with X.shape\[1\] = 5 rows"):
+        gm._pairs(cp, d(X), d(Y.T), "product_norm")
+    with pytest.raises(TypeError, match=r"product_norm\(\): Y must be a cupy array like the other operands"):
+        gm._pairs(cp, d(X), Y, "product_norm")
+    with pytest.raises(TypeError, match=r"product_norm\(\): Y must be of the dtype of X"):
+        gm._pairs(cp, d(X), d(Y.astype(np.float32)), "product_norm")
+    with pytest.raises(ValueError, match=r"product_norm\(\): X must be C-contiguous"):
+        gm._pairs(cp, np.asfortranarray(X).view(_DeviceLike), d(Y), "product_norm")
+    bad = X.copy()
+    bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"product_norm\(\): X\[1\] must be finite"):
+        gm._pairs(cp, [d(X), d(bad)], [d(Y), d(Y)], "product_norm")
+    with pytest.raises(ValueError, match=r"product_norm\(\): Y must be a list of 2 matrices"):
+        gm._pairs(cp, [d(X), d(X)], [d(Y)], "product_norm")

@@ -138,8 +138,10 @@ ROUTES = {
     "dln_metric_norm": Route("depth", ("dln_lambda_matrix",), None, "dln_metric_norm"),
     "effective_rank": Route("depth", ("effective_rank",), None, "effective_rank"),
     # chain margins and the margin report (spec §7, §9; issue 11): cpp/src/margins.cpp
-    "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "product_norm"),
-    "chain_margins": Route("margins", ("chain_norms_f32", "chain_norms_f64"), None, "chain_margins"),
+    "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"),
+                          "_gpu_margins.product_norm", "product_norm"),
+    "chain_margins": Route("margins", ("chain_norms_f32", "chain_norms_f64"),
+                           "_gpu_margins.chain_margins", "chain_margins"),
     "margin_report": Route("margins", ("chain_norms_f32", "chain_norms_f64"), None, "margin_report"),
     "jacobian_chain": Route("margins", (), None, "jacobian_chain"),  # torch autodiff (optional)
 }

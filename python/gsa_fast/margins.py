@@ -73,7 +73,7 @@ def product_norm(X, Y, *, rtol=RTOL):
 
     Returns
     -------
-    float for a pair, float64 array ``(B,)`` for a batch.
+    float for a pair, float64 array ``(B,)`` for a batch (a cupy array for cupy operands).
 
     Method: block Krylov (block Lanczos, block size 8, full reorthogonalization, Rayleigh–Ritz
     on the whole basis, thick restart at 192 vectors) on ``(XY)ᵀ(XY)``; each pass reads ``Y``
@@ -83,13 +83,17 @@ def product_norm(X, Y, *, rtol=RTOL):
     to the second). Small problems (a side ≤ 16, ``n ≤ 32`` or ``mkn ≤ 96³``) and any pair not
     converged after 400 passes take the dense route: ``XY`` formed in float64 (dgemm), ``σ₁``
     by LAPACK dgesdd. Pairs of a batch run in parallel on the library's threads (GIL released);
-    a single pair spreads its row tiles over them.
+    a single pair spreads its row tiles over them. cupy operands run the same iteration on the
+    device (python/gsa_fast/_gpu_margins.py: cuBLAS GEMMs, float32 factors widened a 64 MiB row
+    tile at a time), pair after pair.
 
     Accuracy: relative error ≤ ``rtol`` against the float64 SVD of the formed product (tested on
     clustered top singular values, rank-deficient factors and random pairs), plus the rounding
     of the product itself, ``~ (k + n)·u·‖X‖‖Y‖/‖XY‖`` relative, which only matters when the
     product cancels (``‖XY‖ ≪ ‖X‖‖Y‖``); the dense SVD of the formed product carries the same term.
     """
+    if _backend.device_route("product_norm", X, Y):  # cupy in (python/gsa_fast/_gpu_margins.py)
+        return _backend.cuda_route("product_norm")(X, Y, rtol=rtol)
     rtol = check_rtol(rtol, "product_norm")
     xs, ys, shape = as_pairs(X, Y, "product_norm")
     out, _, _ = _run(xs, ys, rtol=rtol)
@@ -192,8 +196,13 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=RTOL):
     do not depend on the thread count. Working memory: the Krylov bases, ``2·n·192`` float64 per
     problem (about 12.6 MB per problem at ``n = 4096``, held for all ``2L − 1`` problems at once).
     Accuracy: that of :func:`product_norm`.
+
+    cupy factors (a device stack or a list) take the CUDA route: the same block Krylov iteration
+    per norm and product (cuBLAS GEMMs), one problem after another; the fields are cupy arrays.
     """
     fn = "chain_margins"
+    if _backend.device_route(fn, factors):  # cupy in (python/gsa_fast/_gpu_margins.py)
+        return _backend.cuda_route(fn)(factors, normalize=normalize, d=d, rtol=rtol)
     rtol = check_rtol(rtol, fn)
     factors = as_factor_list(factors, fn)
     return _margins_of(factors, check_widths(d, factors, fn), normalize, fn, rtol)
