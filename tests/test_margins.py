@@ -179,6 +179,37 @@ def test_random_chain_theorem(rng, chart):
     assert rep.theorem_applicable and rep.reasons == []
 
 
+def _same_report(a, b):
+    """Two margin reports agree: columns, strings exactly, floats to 1e-9 (see the header)."""
+    for fa, fb in ((a.layers, b.layers), (a.interfaces, b.interfaces)):
+        assert list(fa.columns) == list(fb.columns)
+        for col in fa.columns:
+            if fa[col].dtype.kind == "f":
+                np.testing.assert_allclose(fa[col], fb[col], rtol=1e-9, atol=1e-12, err_msg=col)
+            else:
+                assert list(fa[col]) == list(fb[col]), col
+    for k, v in b.totals.items():
+        if isinstance(v, float):
+            np.testing.assert_allclose(a.totals[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+    assert a.reasons == b.reasons
+
+
+def test_margin_report_on_device(device, rng):
+    # cupy factors: SVDs and product norms on the device, the report assembled on the host
+    A = np.stack([a.astype(np.float32) for a in _random_chain(rng, 4, 40, 0.5)])
+    got = g.margin_report(device.asarray(A), budget=20.0)
+    _same_report(got, R.margin_report(A, budget=20.0))
+
+
+def test_device_report_on_numpy_matches_the_cpu_report(rng):
+    # the device route's assembly (products by its Krylov iteration) run with numpy
+    from gsa_fast import _gpu_margins as gm
+
+    A = [a.astype(np.float32) for a in _random_chain(rng, 5, 40, 0.5)]
+    kw = dict(chart="lsq", interval=(0.0, 5.0), window=(2, 20), eps=0.01, lip="paper", budget=50.0)
+    _same_report(gm.report_on(np, A, **kw), g.margin_report(A, **kw))
+
+
 def test_report_fast_matches_reference(rng):
     A = [a.astype(np.float32) for a in _random_chain(rng, 5, 30, 0.5)]
     for kw in (dict(), dict(chart="lsq", window=(2, 20), budget=50.0, lip="paper")):

@@ -142,7 +142,8 @@ ROUTES = {
                           "_gpu_margins.product_norm", "product_norm"),
     "chain_margins": Route("margins", ("chain_norms_f32", "chain_norms_f64"),
                            "_gpu_margins.chain_margins", "chain_margins"),
-    "margin_report": Route("margins", ("chain_norms_f32", "chain_norms_f64"), None, "margin_report"),
+    "margin_report": Route("margins", ("chain_norms_f32", "chain_norms_f64"),
+                           "_gpu_margins.margin_report", "margin_report"),
     "jacobian_chain": Route("margins", (), None, "jacobian_chain"),  # torch autodiff (optional)
 }
 

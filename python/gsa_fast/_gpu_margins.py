@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._chain import ChainMargins, check_nonzero, check_rtol, check_widths, compatible, interface_quantities
+from ._chain import (ChainMargins, check_nonzero, check_report_args, check_rtol, check_widths, compatible,
+                     interface_quantities, report_from_spectra)
 from ._validate import type_error, value_error
 
-__all__ = ["product_norm", "chain_margins"]
+__all__ = ["product_norm", "chain_margins", "margin_report"]
 
 BLOCK, CAP, KEEP, MAX_PASSES = 8, 192, 32, 400
 _TILE_BYTES = 64 << 20
@@ -256,12 +257,7 @@ def chain_norms(xp, factors, tol):
     return nrm, fro, pn
 
 
-def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
-    """CUDA route of :func:`gsa_fast.chain_margins`: the fields are cupy arrays."""
-    import cupy as cp
-
-    fn = "chain_margins"
-    rtol = check_rtol(rtol, fn)
+def _device_factors(cp, factors, fn):
     items = _device_list(cp, factors, fn, "factors")
     if not items:
         raise value_error(fn, "factors", "a non-empty chain", "0 factors")
@@ -270,6 +266,16 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
         if a.dtype != fs[0].dtype:
             raise type_error(fn, f"factors[{i}]", f"of the chain's dtype ({fs[0].dtype})", a)
     _check_finite(cp, fs, fn, [f"factors[{i}]" for i in range(len(fs))])
+    return fs
+
+
+def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
+    """CUDA route of :func:`gsa_fast.chain_margins`: the fields are cupy arrays."""
+    import cupy as cp
+
+    fn = "chain_margins"
+    rtol = check_rtol(rtol, fn)
+    fs = _device_factors(cp, factors, fn)
     widths = check_widths(d, fs, fn)
     cm = margins_from_norms(*chain_norms(cp, fs, _tol(rtol)), widths, normalize, fn)
     return ChainMargins(*(cp.asarray(v) for v in cm))
@@ -282,3 +288,39 @@ def margins_from_norms(nrm, fro, pn, widths, normalize, fn):
         nrm = nrm * c
         pn = pn * c[1:] * c[:-1]
     return interface_quantities(nrm, pn)
+
+
+def report_on(xp, factors, **options):
+    """The margin report with the heavy work in namespace ``xp``: the factors' SVD spectra (the
+    svdvals route of ``xp``'s arrays, LAPACK/cuSOLVER ``gesvd``) and the adjacent product norms
+    (the Krylov iteration above); the spectra (q values per layer) then come to the host, where
+    the report is assembled exactly as on the CPU route (gsa_fast._chain.assemble_report)."""
+    import gsa_fast as ns
+
+    fn = "margin_report"
+    S = ns.svdvals(factors, method="svd")
+    spectra = [np.asarray(_host(xp, S[i]), dtype=np.float64) for i in range(len(factors))]
+
+    def margins_of(fs, widths, normalize, fn):
+        nrm = np.array([float(s[0]) if s.size else 0.0 for s in spectra])
+        fro = np.array([float(np.linalg.norm(s)) for s in spectra])
+        pn = np.full(len(fs) - 1, np.nan)
+        tol = _tol(1e-12)
+        for i in np.flatnonzero(compatible(fs)):
+            pn[i] = norm_of_pair(xp, fs[i + 1], fs[i], tol)[0]
+        return margins_from_norms(nrm, fro, pn, widths, normalize, fn)
+
+    return report_from_spectra(ns, factors, spectra, margins_of, fn=fn, **options)
+
+
+def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.01, lip="sharp",
+                  budget=None):
+    """CUDA route of :func:`gsa_fast.margin_report`: SVDs and product norms on the device, the
+    report (pandas tables, a dict of totals) on the host."""
+    import cupy as cp
+
+    fn = "margin_report"
+    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
+    fs = _device_factors(cp, factors, fn)
+    return report_on(cp, fs, chart=chart, interval=interval, window=window, eps=eps, lip=lip,
+                     budget=budget)

@@ -236,8 +236,15 @@ def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.0
     docs/margins.md. ``.reasons`` names every failing hypothesis of Theorem 4.16 (non-square,
     rank-deficient, ``d < 2``, α undefined or outside J, undefined product);
     ``.theorem_applicable`` is ``not reasons``. pandas is imported here only.
+
+    cupy factors: the SVDs and the product norms run on the device (cuSOLVER, the Krylov
+    iteration of :func:`product_norm`); the spectra come to the host and the report is assembled
+    there, as on the CPU route.
     """
     fn = "margin_report"
+    if _backend.device_route(fn, factors):  # cupy in (python/gsa_fast/_gpu_margins.py)
+        return _backend.cuda_route(fn)(factors, chart=chart, interval=interval, window=window,
+                                       eps=eps, lip=lip, budget=budget)
     interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
     factors = as_factor_list(factors, fn)
     from . import spectra as _spectra_mod
