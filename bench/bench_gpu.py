@@ -82,6 +82,34 @@ def bench_orbit_gpu__cpu(benchmark, params, name):
     benchmark.pedantic(fn, args=args, rounds=3, iterations=1)
 
 
+# the tails family, one thread per tuple: (α, ε, d) on the first 100,000 pairs of `params`
+# (ranks and margins are O(log d) suffix sums each), plateau thresholds on 10,000 (ε, d) × 16 ranks
+_TAILS = {"orbit_truncation_rank": lambda a, e, d: g.orbit_truncation_rank(a, e, d),
+          "tail_margin": lambda a, e, d: g.tail_margin(a, e, d),
+          "orbit_tail": lambda a, e, d: g.orbit_tail(a, d // 2, d),
+          "plateau_thresholds": lambda a, e, d: g.plateau_thresholds(e[:10_000], d[:10_000], rmax=16)}
+
+
+def _tails_args(params, xp):
+    d, s = params
+    n = 100_000
+    return [xp.asarray(x) for x in (0.5 * s[:n], np.linspace(0.001, 0.5, n), d[:n])]
+
+
+@pytest.mark.parametrize("name", sorted(_TAILS))
+@pytest.mark.benchmark(group="tails_gpu")
+def bench_tails_gpu__gsa(benchmark, params, name):
+    cp = _cupy()
+    benchmark(_synced(cp, _TAILS[name], *_tails_args(params, cp)))
+
+
+@pytest.mark.parametrize("name", sorted(_TAILS))
+@pytest.mark.benchmark(group="tails_gpu")
+def bench_tails_gpu__cpu(benchmark, params, name):
+    _cupy()
+    benchmark.pedantic(_TAILS[name], args=_tails_args(params, np), rounds=3, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def spectra_10k():
     r = np.random.default_rng(1)

@@ -87,11 +87,11 @@ ROUTES = {
     "orbit_bures_distance": Route("orbit", ("orbit_binary",), "_gpu_orbit.orbit_binary", "orbit_bures_distance"),
     "bures_length": Route("orbit", ("orbit_binary",), "_gpu_orbit.orbit_binary", "bures_length"),
     # tails of the orbit (spec §8.2-8.4): cpp/src/tails.cpp
-    "orbit_tail": Route("tails", ("orbit_tail",), None, "orbit_tail"),
-    "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), None, "orbit_truncation_rank"),
-    "tail_margin": Route("tails", ("tail_margin",), None, "tail_margin"),
-    "plateau_thresholds": Route("tails", ("plateau_thresholds",), None, "plateau_thresholds"),
-    "tail_lipschitz": Route("tails", ("scaled_log_widths",), None, "tail_lipschitz"),  # c·log d, vectorized
+    "orbit_tail": Route("tails", ("orbit_tail",), "_gpu_tails.orbit_tail", "orbit_tail"),
+    "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), "_gpu_tails.orbit_truncation_rank", "orbit_truncation_rank"),
+    "tail_margin": Route("tails", ("tail_margin",), "_gpu_tails.tail_margin", "tail_margin"),
+    "plateau_thresholds": Route("tails", ("plateau_thresholds",), "_gpu_tails.plateau_thresholds", "plateau_thresholds"),
+    "tail_lipschitz": Route("tails", ("scaled_log_widths",), "_gpu_tails.tail_lipschitz", "tail_lipschitz"),  # c·log d, vectorized
     # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/energy.cu
     "truncation_rank": Route("energy", ("energy_stats",), "_gpu_energy.truncation_rank",
                              "truncation_rank"),
