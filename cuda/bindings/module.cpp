@@ -9,6 +9,7 @@
 
 #include "bures.cuh"
 #include "energy.cuh"
+#include "esd.cuh"
 #include "orbit.cuh"
 #include "sums.cuh"
 
@@ -223,4 +224,30 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("b_f32"), py::arg("b_off"), py::arg("sb"), py::arg("npairs"), py::arg("n"),
       py::arg("sort_desc"), py::arg("neg_a"), py::arg("neg_b"), py::arg("out"),
       py::arg("status"), py::arg("stream"));
+  m.def(
+      "esd_powerlaw_fit",
+      [](uintptr_t sorted, uintptr_t starts, uintptr_t lengths, int64_t nspec, int64_t clip_top,
+         bool apply_thresh, double thresh, uintptr_t xmin_req, uintptr_t xmax_req, uintptr_t work,
+         uintptr_t work_start, uintptr_t alpha, uintptr_t xmin, uintptr_t xmax, uintptr_t D,
+         uintptr_t sigma, uintptr_t num_pl_spikes, uintptr_t num_fit, uintptr_t status,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::esd_powerlaw_fit(
+              dptr<const double>(sorted), dptr<const int64_t>(starts),
+              dptr<const int64_t>(lengths), nspec, clip_top, apply_thresh, thresh,
+              dptr<const double>(xmin_req), dptr<const double>(xmax_req), dptr<double>(work),
+              dptr<const int64_t>(work_start), dptr<double>(alpha), dptr<double>(xmin),
+              dptr<double>(xmax), dptr<double>(D), dptr<double>(sigma),
+              dptr<int64_t>(num_pl_spikes), dptr<int64_t>(num_fit), dptr<int64_t>(status),
+              stream);
+        }
+        check(err, "esd_powerlaw_fit");
+      },
+      py::arg("sorted"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("clip_top"), py::arg("apply_thresh"), py::arg("thresh"), py::arg("xmin_req"),
+      py::arg("xmax_req"), py::arg("work"), py::arg("work_start"), py::arg("alpha"),
+      py::arg("xmin"), py::arg("xmax"), py::arg("D"), py::arg("sigma"),
+      py::arg("num_pl_spikes"), py::arg("num_fit"), py::arg("status"), py::arg("stream"));
 }
