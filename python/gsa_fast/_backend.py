@@ -115,8 +115,9 @@ ROUTES = {
     "gram": Route("spectra", ("spectra_gram",), "_gpu_spectra.gram", "gram"),
     "svdvals": Route("spectra", ("spectra_svdvals", "spectra_topk"), "_gpu_spectra.svdvals",
                      "svdvals"),
-    # ESD power-law fit, WeightWatcher's alpha (issue 10): cpp/src/esd.cpp
-    "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), None, "esd_powerlaw_fit"),
+    # ESD power-law fit, WeightWatcher's alpha (issue 10): cpp/src/esd.cpp, cuda/esd.cu
+    "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), "_gpu_esd.esd_powerlaw_fit",
+                              "esd_powerlaw_fit"),
     # depth: chain log-spectra, random baselines, alignment, DLN geometry (issue 13): cpp/src/depth.cpp
     "chain_log_spectrum": Route("depth", ("chain_scan",), None, "chain_log_spectrum"),
     "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
