@@ -118,16 +118,26 @@ def general(fn, P, Q, batch, sym, psd, want):
     rp = _root(cp, cuda, P, sym[0], psd[0], stream)
     rq = _root(cp, cuda, Q, sym[1], psd[1], stream)
     M = cp.matmul(cp.swapaxes(rp[0], -1, -2), rq[0])  # batch + (n, n), broadcast by cuBLAS
-    sv = cp.ascontiguousarray(cp.linalg.svd(M, compute_uv=False), dtype=cp.float64).reshape(-1, n)
+    sv = _svdvals(cp, M)
     dist, fid = (out, None) if want == "dist" else (None, out)
     return out, _pairs(cp, cuda, fn, batch, (P, Q), (rp, rq), sv, dist, fid, stream)
 
 
+def _svdvals(cp, M):
+    """Singular values of every matrix of a (..., r, c) stack as a contiguous float64 (pairs, k)."""
+    M = M.reshape((-1,) + M.shape[-2:])  # cuSOLVER's batched SVD on one 3-D stack
+    return cp.ascontiguousarray(cp.linalg.svd(M, compute_uv=False), dtype=cp.float64)
+
+
 def _triangular(cp, W, n):
-    """A factor stack (m, r, n) with r > n replaced by its n×n triangular factor R (AᵀA = RᵀR)."""
+    """A factor stack (m, r, n) with r > n replaced by its n×n triangular factor R (AᵀA = RᵀR):
+    cupy's batched QR, or one QR per matrix where the installed cupy takes 2-D input only."""
     if W.shape[1] <= n:
         return W
-    return cp.linalg.qr(W, mode="r")
+    try:
+        return cp.linalg.qr(W, mode="r")
+    except (ValueError, np.linalg.LinAlgError):  # cupy < 13: "Array must be two-dimensional"
+        return cp.stack([cp.linalg.qr(w, mode="r") for w in W])
 
 
 def factors(fn, A, B, batch):
@@ -147,9 +157,7 @@ def factors(fn, A, B, batch):
         RB = _triangular(cp, WB, n)
         RA = RA.reshape(A.shape[:-2] + RA.shape[1:])
         RB = RB.reshape(B.shape[:-2] + RB.shape[1:])
-        C = cp.matmul(RB, cp.swapaxes(RA, -1, -2))  # B Aᵀ for every pair
-        sv = cp.ascontiguousarray(cp.linalg.svd(C, compute_uv=False), dtype=cp.float64)
-        sv = sv.reshape(-1, sv.shape[-1])
+        sv = _svdvals(cp, cp.matmul(RB, cp.swapaxes(RA, -1, -2)))  # of B Aᵀ for every pair
     return out, _pairs(cp, cuda, fn, batch, (A, B), ((WA, ssa, ea, ca), (WB, ssb, eb, cb)), sv,
                        out, None, stream)
 

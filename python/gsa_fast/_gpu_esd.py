@@ -53,7 +53,8 @@ def _sorted(cp, x, fn, square):
         y = values.astype(cp.float64)
         if square:
             y = y * y
-        seg = cp.repeat(cp.arange(lengths.size, dtype=cp.int64), lengths)
+        # spectrum of each value (cupy.repeat takes no device repeats): offsets[s] <= k < offsets[s+1]
+        seg = cp.searchsorted(cp.asarray(offsets[1:]), cp.arange(values.size, dtype=cp.int64), side="right")
         y = y[cp.lexsort(cp.stack([y, seg.astype(cp.float64)]))]  # by spectrum, then ascending
         return y, starts, lengths, (lengths.size,), True
     a = _floats(cp, x, fn, _ARG)
