@@ -201,3 +201,25 @@ def bench_bures_gpu__cpu(benchmark, bures_inputs, name):
     _cupy()
     fn, x, y = bures_inputs[name]
     benchmark.pedantic(fn, args=(x, y), rounds=3, iterations=1)
+
+
+# ESD power-law fit (WeightWatcher's alpha): 400 heavy-tailed spectra of 4096 eigenvalues, one
+# block per spectrum on the device vs the CPU kernel (one spectrum per worker)
+@pytest.fixture(scope="module")
+def esd_spectra():
+    _cupy()
+    r = np.random.default_rng(5)
+    return r.pareto(r.uniform(0.8, 3.0, size=(400, 1)), size=(400, 4096)) + 0.01
+
+
+@pytest.mark.benchmark(group="esd_gpu_400_x_4096")
+def bench_esd_gpu__gsa(benchmark, esd_spectra):
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.esd_powerlaw_fit, cp.asarray(esd_spectra)), rounds=3,
+                       iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="esd_gpu_400_x_4096")
+def bench_esd_gpu__cpu(benchmark, esd_spectra):
+    _cupy()
+    benchmark.pedantic(g.esd_powerlaw_fit, args=(esd_spectra,), rounds=3, iterations=1)
