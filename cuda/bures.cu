@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 #include <math.h>
 
+#include "block_reduce.cuh"
 #include "bures.cuh"
 #include "gsa_fast/math/bures.hpp"
 
@@ -13,35 +14,9 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// Block-wide reductions (every thread calls them; red has kThreads entries; the result is
-// returned to all threads).
-__device__ double block_max(double v, double* red) {
-  const int tid = threadIdx.x;
-  red[tid] = v;
-  __syncthreads();
-  for (int off = kThreads / 2; off > 0; off >>= 1) {
-    if (tid < off) red[tid] = fmax(red[tid], red[tid + off]);
-    __syncthreads();
-  }
-  const double r = red[0];
-  __syncthreads();
-  return r;
-}
-
-__device__ double block_min(double v, double* red) { return -block_max(-v, red); }
-
-__device__ double block_sum(double v, double* red) {
-  const int tid = threadIdx.x;
-  red[tid] = v;
-  __syncthreads();
-  for (int off = kThreads / 2; off > 0; off >>= 1) {
-    if (tid < off) red[tid] += red[tid + off];
-    __syncthreads();
-  }
-  const double r = red[0];
-  __syncthreads();
-  return r;
-}
+__device__ double block_max(double v, double* red) { return cuda::block_max<kThreads>(v, red); }
+__device__ double block_min(double v, double* red) { return cuda::block_min<kThreads>(v, red); }
+__device__ double block_sum(double v, double* red) { return cuda::block_sum<kThreads>(v, red); }
 
 template <class T>
 __device__ double at(const char* p, int64_t byte_off) {

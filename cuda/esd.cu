@@ -8,6 +8,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "block_reduce.cuh"
 #include "esd.cuh"
 #include "gsa_fast/math/esd.hpp"
 
@@ -18,18 +19,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int64_t kSeeds = 16;
 
-__device__ double block_max(double v, double* red) {
-  const int tid = threadIdx.x;
-  red[tid] = v;
-  __syncthreads();
-  for (int off = kThreads / 2; off > 0; off >>= 1) {
-    if (tid < off) red[tid] = fmax(red[tid], red[tid + off]);
-    __syncthreads();
-  }
-  const double r = red[0];
-  __syncthreads();
-  return r;
-}
+__device__ double block_max(double v, double* red) { return cuda::block_max<kThreads>(v, red); }
 
 // D of candidate i (tail L[i .. N), exponent al) against bound: exact when ≤ bound, otherwise
 // some value > bound (the scan stopped). α ≤ 1 gives 1; α = ∞ the scalar exact form.
