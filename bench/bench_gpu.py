@@ -149,6 +149,66 @@ def bench_energy_family_gpu__cpu(benchmark, spectra_10k, name):
     benchmark.pedantic(_STATS[name], args=(spectra_10k,), rounds=3, iterations=1)
 
 
+# Bures–Wasserstein: 2000 pairs of 32×32 PSD matrices (general and factor routes: cupy's batched
+# eigh/svd between the cuda/bures.cu kernels) and 20,000 pairs of length-512 vectors (diagonal and
+# Cartan routes, one block per pair). Built only where a device exists (skips first).
+@pytest.fixture(scope="module")
+def bures_inputs():
+    _cupy()
+    r = np.random.default_rng(4)
+    A = r.standard_normal((2000, 32, 32))
+    B = r.standard_normal((2000, 24, 32))
+    P, Q = np.swapaxes(A, -1, -2) @ A, np.swapaxes(B, -1, -2) @ B
+    a, b = r.exponential(size=(20_000, 512)), r.exponential(size=(20_000, 512))
+    return {"bures_distance": (g.bures_distance, P, Q), "bures_fidelity": (g.bures_fidelity, P, Q),
+            "bures_distance_factors": (g.bures_distance_factors, A, B),
+            "bures_distance_diag": (g.bures_distance_diag, a, b),
+            "bures_distance_cartan": (g.bures_distance_cartan, np.sort(a, axis=-1), b)}
+
+
+_BURES = ["bures_distance", "bures_fidelity", "bures_distance_factors", "bures_distance_diag",
+          "bures_distance_cartan"]
+
+
+@pytest.mark.parametrize("name", _BURES)
+@pytest.mark.benchmark(group="bures_gpu")
+def bench_bures_gpu__gsa(benchmark, bures_inputs, name):
+    cp = _cupy()
+    fn, x, y = bures_inputs[name]
+    benchmark.pedantic(_synced(cp, fn, cp.asarray(x), cp.asarray(y)), rounds=5, iterations=1,
+                       warmup_rounds=1)
+
+
+@pytest.mark.parametrize("name", _BURES)
+@pytest.mark.benchmark(group="bures_gpu")
+def bench_bures_gpu__cpu(benchmark, bures_inputs, name):
+    _cupy()
+    fn, x, y = bures_inputs[name]
+    benchmark.pedantic(fn, args=(x, y), rounds=3, iterations=1)
+
+
+# ESD power-law fit (WeightWatcher's alpha): 400 heavy-tailed spectra of 4096 eigenvalues, one
+# block per spectrum on the device vs the CPU kernel (one spectrum per worker)
+@pytest.fixture(scope="module")
+def esd_spectra():
+    _cupy()
+    r = np.random.default_rng(5)
+    return r.pareto(r.uniform(0.8, 3.0, size=(400, 1)), size=(400, 4096)) + 0.01
+
+
+@pytest.mark.benchmark(group="esd_gpu_400_x_4096")
+def bench_esd_gpu__gsa(benchmark, esd_spectra):
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.esd_powerlaw_fit, cp.asarray(esd_spectra)), rounds=3,
+                       iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="esd_gpu_400_x_4096")
+def bench_esd_gpu__cpu(benchmark, esd_spectra):
+    _cupy()
+    benchmark.pedantic(g.esd_powerlaw_fit, args=(esd_spectra,), rounds=3, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def big_f32():
     r = np.random.default_rng(2)

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "gsa_fast/math/energy.hpp"
+#include "block_reduce.cuh"
 #include "energy.cuh"
 
 namespace gsa {
@@ -37,15 +38,7 @@ __device__ double check_spectrum(const T* s, int64_t n, double* red, int* bad, i
   *bad = __syncthreads_or(b);
   *not_desc = __syncthreads_or(nd);
   *not_asc = __syncthreads_or(na);
-  red[tid] = mx;
-  __syncthreads();
-  for (int off = kThreads / 2; off > 0; off >>= 1) {
-    if (tid < off) red[tid] = fmax(red[tid], red[tid + off]);
-    __syncthreads();
-  }
-  mx = red[0];
-  __syncthreads();
-  return mx;
+  return cuda::block_max<kThreads>(mx, red);
 }
 
 // Inclusive suffix scan (Hillis–Steele) of one value per thread over the block's tile, by sum or
@@ -208,16 +201,7 @@ int launch(const T* values, const int64_t* starts, const int64_t* lengths, int64
 // it is used for are nonnegative, so the tree adds a relative error of at most log2(256)·u.
 template <class V>
 __device__ V block_sum(V v, V* red) {
-  const int tid = threadIdx.x;
-  red[tid] = v;
-  __syncthreads();
-  for (int off = kThreads / 2; off > 0; off >>= 1) {
-    if (tid < off) red[tid] += red[tid + off];
-    __syncthreads();
-  }
-  const V r = red[0];
-  __syncthreads();
-  return r;
+  return cuda::block_sum<kThreads>(v, red);
 }
 
 // rank_count, spectral_entropy and radial_functional of one spectrum per block, in any order

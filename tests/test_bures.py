@@ -410,3 +410,128 @@ def test_outputs_are_not_nan_for_valid_edge_cases():
     assert g.bures_fidelity(Z, np.eye(4)) == 0.0
     assert_rel(g.bures_distance(Z, np.eye(4)), 2.0, 1e-15)
     assert g.bures_distance_factors(np.zeros((2, 4)), np.zeros((3, 4))) == 0.0
+
+
+# ---- every device (CPU numpy; CUDA cupy in, cupy out where a device exists) --------------------
+
+
+def _on(device, out, shape):
+    """The result lives where the input did, float64, with the broadcast batch shape (a numpy
+    scalar for one pair on the CPU, a 0-d cupy array on the device)."""
+    if device.name == "cpu" and shape == ():
+        assert isinstance(out, np.float64)
+    else:
+        assert device.is_native(out) and out.dtype == np.float64
+    assert np.shape(out) == shape
+    return np.asarray(device.asnumpy(out))
+
+
+@pytest.mark.parametrize("pshape,qshape", [((), ()), ((4,), (4,)), ((1,), (5,)), ((3, 1), (1, 2)), ((0,), (0,))])
+def test_general_on_device_matches_reference(device, rng, pshape, qshape):
+    # The device runs cuSOLVER's eigh/svd where the host runs LAPACK's dsyevd/dgesdd: both
+    # backward stable, so test_general_vs_reference's 1e-11 relative (measured ~1e-14) applies.
+    shape = np.broadcast_shapes(pshape, qshape)
+    for n in (0, 1, 5, 16):
+        P, Q = rand_psd(rng, pshape, n), rand_psd(rng, qshape, n)
+        for name in ("bures_distance", "bures_fidelity"):
+            out = _on(device, getattr(g, name)(device.asarray(P), device.asarray(Q)), shape)
+            assert_rel(out, getattr(ref, name)(P, Q), 1e-11, atol=1e-12, what=f"{name} n={n}")
+
+
+def test_general_on_device_layouts_and_scales(device, rng):
+    P, Q = rand_psd(rng, (6,), 8), rand_psd(rng, (6,), 8)
+    want = ref.bures_distance(P, Q)
+    d = lambda x, y: _on(device, g.bures_distance(device.asarray(x), device.asarray(y)), (6,))
+    # float32 operands are rounded (~6e-8), then computed in float64 as on the host
+    P32 = P.astype(np.float32)
+    assert_rel(d(P32, Q), ref.bures_distance(P32, Q), 1e-11)
+    # strided, transposed and reversed views are read in place (any signed strides)
+    W = np.zeros((6, 16, 16))
+    W[:, ::2, ::2] = P
+    Wd = device.asarray(W)
+    assert_rel(_on(device, g.bures_distance(Wd[:, ::2, ::2], device.asarray(Q)), (6,)), want, 1e-11)
+    Pd = device.asarray(P)
+    assert_rel(_on(device, g.bures_distance(Pd[::-1].transpose(0, 2, 1), device.asarray(Q[::-1])), (6,)),
+               want[::-1], 1e-11)
+    # homogeneity through the power-of-two scaling (max|X| outside [2^-500, 2^500]): tiny and
+    # huge matrices keep full precision (unscaled, d² would underflow or overflow)
+    for c in (2.0**-1000, 2.0**1000):
+        assert_rel(d(P * c, Q * c), want * math.sqrt(c), 1e-11)
+    # rank-deficient pairs agree with the factor route (sqrt(u)-type error, as on the host)
+    A, B = rng.standard_normal((4, 2, 5)), rng.standard_normal((4, 3, 5))
+    Pr, Qr = np.swapaxes(A, -1, -2) @ A, np.swapaxes(B, -1, -2) @ B
+    assert_rel(_on(device, g.bures_distance(device.asarray(Pr), device.asarray(Qr)), (4,)),
+               ref.bures_distance_factors(A, B), 1e-7)
+
+
+def test_factors_on_device_match_reference(device, rng):
+    for (ab, bb, a, b, n) in [((), (), 2, 3, 5), ((4,), (1,), 6, 6, 6), ((2, 3), (3,), 1, 7, 4),
+                               ((), (), 5, 0, 3), ((), (), 3, 3, 0), ((0,), (0,), 2, 2, 2),
+                               ((3,), (3,), 40, 25, 6), ((), (), 9, 2, 4)]:  # tall: QR-reduced
+        A = rng.standard_normal(ab + (a, n))
+        B = rng.standard_normal(bb + (b, n)).astype(np.float32)
+        out = _on(device, g.bures_distance_factors(device.asarray(A), device.asarray(B)),
+                  np.broadcast_shapes(ab, bb))
+        # as test_factors_vs_reference_shapes: ~1e-15·min(a,b) of ‖A‖² + ‖B‖² in d²
+        assert_rel(out, ref.bures_distance_factors(A, B), 1e-12, atol=1e-12, what=f"{ab} {bb} {a} {b} {n}")
+    A = rng.standard_normal((3, 4, 6))
+    Ad = device.asarray(A)
+    for c in (2.0**-600, 2.0**600):  # factors outside [2^-250, 2^250]: scaled exactly, d scales by c
+        # (pair 1 is A[1] against itself: d = 0 up to ~1e-8·‖A‖_F, the sqrt of a difference)
+        assert_rel(_on(device, g.bures_distance_factors(Ad * c, Ad[::-1] * c), (3,)),
+                   ref.bures_distance_factors(A, A[::-1]) * c, 1e-12, atol=1e-7 * c)
+
+
+def test_vectors_on_device_match_reference(device, rng):
+    for sa, sb, n in [((), (), 7), ((5,), (1,), 3), ((2, 1), (4,), 6), ((), (), 0), ((3,), (3,), 1),
+                      ((2,), (2,), 1000)]:
+        a = rng.exponential(size=sa + (n,))
+        b = rng.exponential(size=sb + (n,)).astype(np.float32)
+        for name in ("bures_distance_diag", "bures_distance_cartan"):
+            out = _on(device, getattr(g, name)(device.asarray(a), device.asarray(b)), np.broadcast_shapes(sa, sb))
+            # a few ulps per term, summed in another order on the device: 1e-14 relative
+            assert_rel(out, getattr(ref, name)(a, b), 1e-14, atol=1e-300, what=f"{name} {sa} {sb} {n}")
+    lam = rng.exponential(size=(3, 9))
+    srt = -np.sort(-lam, axis=-1)
+    want = ref.bures_distance_cartan(lam, lam[::-1])
+    for x in (lam, srt, srt[:, ::-1]):  # unsorted (sorted copy), descending, ascending (read backwards)
+        assert_rel(_on(device, g.bures_distance_cartan(device.asarray(x), device.asarray(lam[::-1])), (3,)),
+                   want, 1e-14)
+    # tiny negative entries are clipped; extreme magnitudes take the scaled pass
+    assert_rel(_on(device, g.bures_distance_cartan(device.asarray(np.array([3.0, 1.0, -1e-16])),
+                                                   device.asarray(np.array([0.0, 1.0, 3.0]))), ()), 0.0, 0, atol=1e-15)
+    big = np.array([1e300, 4e300, 1e-300])
+    assert_rel(_on(device, g.bures_distance_diag(device.asarray(big), device.asarray(big[::-1])), ()),
+               ref.bures_distance_diag(big, big[::-1]), 1e-14)
+
+
+@pytest.mark.parametrize("fn,args,exc,msg", [b for b in BAD if not isinstance(b[1][0], str)],
+                         ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD) if not isinstance(b[1][0], str)])
+def test_bad_inputs_on_device(device, fn, args, exc, msg):
+    # the CPU route's exceptions and messages (pair and operand named the same way)
+    with pytest.raises(exc) as info:
+        getattr(g, fn)(*(device.asarray(np.asarray(a)) for a in args))
+    assert f"{fn}(): {msg}" in str(info.value)
+
+
+def test_bures_on_device_error_names_own_batch_index(device):
+    P = np.stack([np.eye(2), np.diag([1.0, -1.0])])[:, None]  # (2, 1, 2, 2)
+    Q = np.stack([np.eye(2)] * 3)  # (3, 2, 2)
+    with pytest.raises(ValueError, match=r"P must be positive semidefinite .* at batch index \(1, 0\)"):
+        g.bures_distance(device.asarray(P), device.asarray(Q))
+    # the lowest failing pair wins, its first failing operand named: Q of pair 1 before P of pair 2
+    P3, Q3 = np.stack([S, S, IND]), np.stack([S, NAN_B[1], S])
+    with pytest.raises(ValueError, match=r"Q must be finite .* at batch index \(1,\)"):
+        g.bures_fidelity(device.asarray(P3), device.asarray(Q3))
+    with pytest.raises(ValueError, match=r"lam_q must be finite .* at batch index \(1,\)"):
+        g.bures_distance_cartan(device.asarray(np.array([[2.0, 1.0], [1.0, 2.0], [-1.0, 1.0]])),
+                                device.asarray(np.array([[1.0, 0.0], [np.nan, 0.0], [1.0, 0.0]])))
+
+
+def test_bures_on_device_refuses_mixed_operands(cupy):
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.bures_distance(cupy.asarray(np.eye(3)), np.eye(3))
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.bures_distance_factors(np.ones((2, 3)), cupy.ones((2, 3)))
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.bures_distance_diag([1.0, 2.0], cupy.ones(2))

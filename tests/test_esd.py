@@ -214,3 +214,68 @@ def test_torch_tensor_input():
     x = _heavy(rng, 100, 1.5)
     r = g.esd_powerlaw_fit(torch.from_numpy(x))
     assert r.alpha == g.esd_powerlaw_fit(x).alpha
+
+
+# ------------------------------------------------------------------------------------------------
+# every device (CPU numpy; CUDA cupy in, cupy out where a device exists)
+
+
+def _fit_on(device, x, **opts):
+    """The fit of device-resident input, checked to live on the device (warning: numpy), as numpy."""
+    fit = g.esd_powerlaw_fit(x, **opts)
+    fields = []
+    for name, f in zip(fit._fields, fit):
+        if name != "warning" and np.ndim(f):
+            assert device.is_native(f), name
+        fields.append(f if name == "warning" else np.asarray(device.asnumpy(f)))
+    return type(fit)(*fields)
+
+
+@pytest.mark.parametrize("n", [5, 19, 20, 64, 1500])
+def test_esd_on_device_matches_reference(device, n):
+    # The device runs the same math/esd.hpp steps; its log/exp may differ from the host libm by an
+    # ulp, well inside the module's tolerances (D 1e-12 absolute, α and σ 1e-12 relative, the same
+    # x_min eigenvalue).
+    rng = np.random.default_rng(100 + n)
+    X = np.stack([_heavy(rng, n, s, ties=k == 1) for k, s in enumerate((0.8, 1.5, 3.0))])
+    _same(_fit_on(device, device.asarray(X)), R.esd_powerlaw_fit(X))
+    _same(_fit_on(device, device.asarray(X.astype(np.float32))), R.esd_powerlaw_fit(X.astype(np.float32).astype(np.float64)))
+    _same(_fit_on(device, device.asarray(np.sqrt(X)), from_singular_values=True),
+          R.esd_powerlaw_fit(np.sqrt(X) ** 2))
+    parts = [X[0], X[1, : n // 2 + 2], X[2]]
+    ragged = g.RaggedSpectra(device.asarray(np.concatenate(parts)), np.cumsum([0] + [p.size for p in parts]))
+    _same(_fit_on(device, ragged), R.esd_powerlaw_fit(g.RaggedSpectra.from_list(parts)))
+    _same(_fit_on(device, [device.asarray(p) for p in parts]), R.esd_powerlaw_fit(g.RaggedSpectra.from_list(parts)))
+    for opts in (dict(xmax=3), dict(xmax="force"), dict(xmin=2.0), dict(xmax=7.5), dict(evals_thresh=0.5)):
+        _same(_fit_on(device, device.asarray(X), **opts), R.esd_powerlaw_fit(X, **opts))
+
+
+def test_esd_on_device_degenerate_and_bad_values(device):
+    cases = [np.array([]), np.array([3.0]), np.array([1e-9, 2.0]), np.full(30, 2.5), np.full(10, 1.0),
+             np.array([0.0, 0.0, 0.0])]
+    flat = device.asarray(np.concatenate(cases))
+    offsets = np.cumsum([0] + [c.size for c in cases])
+    fits = _fit_on(device, g.RaggedSpectra(flat, offsets))
+    assert np.all(np.isnan(fits.alpha)) and np.all(np.isnan(fits.D))
+    assert list(fits.warning) == list(R.esd_powerlaw_fit(g.RaggedSpectra.from_list(cases)).warning)
+    clip = _fit_on(device, device.asarray(np.arange(1.0, 11.0)), xmax=6)
+    assert np.isnan(clip.alpha) and "xmax" in clip.warning
+    good = np.linspace(1, 2, 30)
+    with pytest.raises(ValueError, match=r"esd_powerlaw_fit\(\): eigenvalues must be .*NaN or Inf in spectrum 1"):
+        g.esd_powerlaw_fit(device.asarray(np.stack([good, np.r_[good[:-1], np.nan]])))
+    X = np.ones((2, 2, 30))
+    X[1, 0, 3] = -1e-3
+    with pytest.raises(ValueError, match=r"negative eigenvalue beyond rounding in spectrum \(1, 0\)"):
+        g.esd_powerlaw_fit(device.asarray(X))
+    with pytest.raises(ValueError, match="xmin must be"):
+        g.esd_powerlaw_fit(device.asarray(np.ones((3, 30))), xmin=[1.0, 2.0])
+    with pytest.raises(TypeError, match=r"esd_powerlaw_fit\(\): eigenvalues must be"):
+        g.esd_powerlaw_fit(device.asarray(np.array([1, 2, 3], dtype=complex)))
+    with pytest.raises(ValueError, match="threads"):
+        g.esd_powerlaw_fit(device.asarray(good), threads=0)
+
+
+def test_esd_on_device_refuses_mixed_operands(cupy):
+    x = np.linspace(1, 2, 30)
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.esd_powerlaw_fit([cupy.asarray(x), x])

@@ -134,16 +134,10 @@ struct GeneralWork {
 
 // Symmetry check, symmetrization (lower triangle), trace, eigendecomposition. Returns a status
 // offset (0 ok, 1 non-finite, 2 non-symmetric, 3 indefinite, 7-base LAPACK failure marker -1).
-// Even power-of-two exponent e bringing max|X| near 1 when it lies outside [2^-500, 2^500] (0
-// otherwise, so ordinary input is untouched). X·2^e is exact, and the Bures quantities are
-// homogeneous — √λ scales by 2^(e/2), tr and F by 2^e — so subnormal or huge matrices keep
-// their precision (at 1e-320 the unscaled trP + trQ − 2F is a sum of subnormals: 1e-4 relative).
+// Matrices with max|X| outside [2^-500, 2^500] are first scaled by an exact even power of two
+// (math::scale_exponent, shared with cuda/bures.cu).
 int bures_scale_exponent(double absmax, double lo = 0x1p-500, double hi = 0x1p500, bool even = true) {
-  if (!(absmax > 0.0) || (absmax >= lo && absmax <= hi)) return 0;
-  int e = 0;
-  std::frexp(absmax, &e);
-  e = std::min(-e, 1022);
-  return even ? e - (e & 1) : e;
+  return math::scale_exponent(absmax, lo, hi, even);
 }
 
 int eig_psd(GeneralWork& ws, double* W, double* w, const LoadInfo& li, double sym_rtol,
@@ -292,14 +286,9 @@ void bures_general(Stack P, Stack Q, int nb, const int64_t* batch_shape, int64_t
       }
     }
     fail.report(pair_status(b, st));
-    // F carries 2^((eP+eQ)/2), trP 2^eP, trQ 2^eQ: combine in the common unit 2^e, e = min (the
-    // larger matrix's scale; the smaller one's terms may underflow there, as they are negligible)
-    const int e = std::min(eP, eQ), eF = (eP + eQ) / 2;
-    if (out_fid) out_fid[b] = st == kBuresOk ? std::ldexp(F, -eF) : NAN;
-    if (out_dist) {
-      const double d2 = std::ldexp(trP, e - eP) + std::ldexp(trQ, e - eQ) - 2.0 * std::ldexp(F, e - eF);
-      out_dist[b] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, d2)), -e / 2) : NAN;
-    }
+    // F carries 2^((eP+eQ)/2), trP 2^eP, trQ 2^eQ: combined as cuda/bures.cu does (math/bures.hpp)
+    if (out_fid) out_fid[b] = st == kBuresOk ? math::unscaled_fidelity(F, eP, eQ) : NAN;
+    if (out_dist) out_dist[b] = st == kBuresOk ? math::scaled_distance(trP, eP, trQ, eQ, F) : NAN;
   });
 }
 
@@ -426,7 +415,8 @@ void bures_factors(Stack A, int64_t a_rows, Stack Bs, int64_t b_rows, int nb,
       }
     }
     fail.report(pair_status(i, st));
-    out_dist[i] = st == kBuresOk ? std::ldexp(::sqrt(std::max(0.0, ssa + ssb - 2.0 * nuc)), -e) : NAN;
+    // ‖A‖², ‖B‖² and ‖BAᵀ‖_* all carry 2^(2e): the general route's combination (math/bures.hpp)
+    out_dist[i] = st == kBuresOk ? math::scaled_distance(ssa, 2 * e, ssb, 2 * e, nuc) : NAN;
   });
 }
 

@@ -29,8 +29,6 @@ namespace cpu {
 namespace {
 
 constexpr int64_t kBlock = 16;  // KS terms between two prune checks (most candidates stop after one)
-constexpr int64_t kSmallN = 20;        // WeightWatcher's SMALL_N_CUTOFF
-constexpr int64_t kSmallMinTail = 8;   // fit_powerlaw_smallN's k_min
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // max_{k in [k0, k1)} |1 − exp(c·(L[k] − Li)) − k/n| over one block (L already offset to the tail).
@@ -81,22 +79,8 @@ double ks_scan(const double* L, int64_t n, double c, double bound, int64_t& hint
   return m;
 }
 
-// Exact KS distance for any α (scalar; used by the small-N rule and degenerate candidates).
-double ks_exact(const double* L, int64_t n, double alpha) {
-  const double c = 1.0 - alpha, Li = L[0], nd = (double)n;
-  double m = 0.0;
-  for (int64_t k = 0; k < n; ++k) {
-    double e;
-    if (std::isinf(c)) {
-      e = L[k] == Li ? 1.0 : (c < 0 ? 0.0 : std::numeric_limits<double>::infinity());
-    } else {
-      e = std::exp(c * (L[k] - Li));
-    }
-    const double v = math::esd_ks_term(e, (double)k, nd);
-    m = v > m ? v : m;
-  }
-  return m;
-}
+// Exact KS distance for any α (scalar; the small-N rule and degenerate candidates): math/esd.hpp.
+double ks_exact(const double* L, int64_t n, double alpha) { return math::esd_ks_exact(L, n, alpha); }
 
 struct Prepared {
   std::vector<double> x;   // sorted ascending, after clip/threshold/limits
@@ -105,11 +89,9 @@ struct Prepared {
   std::vector<double> all; // clipped spectrum, sorted (for num_pl_spikes)
 };
 
-// Σ_{k≥i} (L_k − L_i) from the suffix sums: (shi − n·L_i) + (slo − err(n·L_i)).
+// Σ_{k≥i} (L_k − L_i) from the suffix sums (math/esd.hpp, shared with cuda/esd.cu).
 inline double log_excess(const Prepared& p, int64_t i, int64_t N) {
-  const double n = (double)(N - i), t = n * p.L[i];
-  const double e = std::fma(n, p.L[i], -t);
-  return (p.shi[i] - t) + (p.slo[i] - e);
+  return math::esd_log_excess(p.L.data(), p.shi.data(), p.slo.data(), i, N);
 }
 
 struct Cand {
@@ -204,101 +186,39 @@ void fit_one(const double* v, int64_t len, const EsdOptions& opt, int64_t b, con
     }
   }
   std::sort(p.all.begin(), p.all.end());
-  if (opt.clip_top > 0) {
-    if ((double)opt.clip_top > (double)len / 2.0) {
-      out.status[b] = ESD_CLIP_TOO_LARGE;
-      return;
-    }
-    p.all.resize(len - opt.clip_top);
-  }
-  const int64_t nall = (int64_t)p.all.size();
-  int64_t lo = 0;
-  if (opt.apply_thresh) lo = std::upper_bound(p.all.begin(), p.all.end(), opt.thresh) - p.all.begin();
-  // WeightWatcher's find_limit: the first index nearest to the requested value.
-  auto nearest = [&](double target) {
-    if (std::isinf(target)) target = p.all[nall - 1];  // xmax="force": the largest eigenvalue
-    int64_t best = lo;
-    double bd = std::fabs(p.all[lo] - target);
-    for (int64_t k = lo + 1; k < nall; ++k) {
-      const double d = std::fabs(p.all[k] - target);
-      if (d < bd) {
-        bd = d;
-        best = k;
-      }
-    }
-    return best;
-  };
-  int64_t i_min = lo, i_max = nall - 1;
-  if (lo < nall) {
-    if (opt.xmin_req && !std::isnan(opt.xmin_req[b])) i_min = nearest(opt.xmin_req[b]);
-    if (opt.xmax_req && !std::isnan(opt.xmax_req[b])) i_max = nearest(opt.xmax_req[b]);
-  }
-  const int64_t N = std::max<int64_t>(0, i_max - i_min + 1);
-  out.num_fit[b] = N;
-  if (N < 2) {
-    out.status[b] = ESD_TOO_FEW;
+  // clip, threshold and limits: the range the fit sees (math/esd.hpp, shared with cuda/esd.cu)
+  const math::EsdRange r = math::esd_range(p.all.data(), len, opt.clip_top, opt.apply_thresh, opt.thresh,
+                                           opt.xmin_req ? opt.xmin_req[b] : kNaN,
+                                           opt.xmax_req ? opt.xmax_req[b] : kNaN);
+  const int64_t nall = r.nall, N = r.N;
+  if (r.status != math::kEsdClipTooLarge) out.num_fit[b] = N;
+  if (N >= 2) out.xmax[b] = p.all[r.i_min + N - 1];
+  if (r.status != math::kEsdOk) {
+    out.status[b] = r.status;
     return;
   }
-  p.x.assign(p.all.begin() + i_min, p.all.begin() + i_max + 1);
-  out.xmax[b] = p.x[N - 1];
-  if (p.x[0] == p.x[N - 1] || !(p.x[0] > 0.0)) {
-    // all equal, or a zero/negative value inside the fitted range (only reachable with x_min
-    // given, where WeightWatcher skips the threshold): log is undefined, no fit.
-    out.status[b] = p.x[0] == p.x[N - 1] ? ESD_ALL_EQUAL : ESD_TOO_FEW;
-    return;
-  }
+  p.all.resize(nall);
+  p.x.assign(p.all.begin() + r.i_min, p.all.begin() + r.i_min + N);
   p.L.resize(N);
   for (int64_t k = 0; k < N; ++k) p.L[k] = std::log(p.x[k]);
   p.shi.assign(N + 1, 0.0);
   p.slo.assign(N + 1, 0.0);
-  for (int64_t k = N - 1; k >= 0; --k) {
-    double s, e;
-    math::esd_two_sum(p.shi[k + 1], p.L[k], s, e);
-    p.shi[k] = s;
-    p.slo[k] = p.slo[k + 1] + e;
-  }
+  math::esd_suffix_sums(p.L.data(), N, p.shi.data(), p.slo.data());
 
   int64_t win;
   double alpha, D, sigma;
-  if (N >= kSmallN) {
+  if (N >= math::kEsdSmallN) {
     const Cand c = fit_standard(p, N, nthreads);
     win = c.i;
     alpha = math::esd_alpha((double)(N - win), log_excess(p, win, N));
     D = c.D;
     sigma = math::esd_sigma(alpha, (double)(N - win));
   } else {
-    // Small-N rule (fit_powerlaw_smallN): α = 1 + (n−1)/s for tails of ≥ 8 values with
-    // s > 1e-12, D only where that α > 1 (else D stays 1, α stays 0 where it was never set). Its
-    // objective D − 0.868/√n only matters when no candidate qualifies (then the whole data is
-    // refitted into slot 0); WWFit.__init__ then picks the first minimum of D over all slots, as
-    // in the standard rule. σ uses the α of each slot as it was before that fallback.
-    const int64_t nc = N - 1;
-    std::vector<double> al(nc, 0.0), al_sigma, Ds(nc, 1.0);
-    bool any = false;
-    for (int64_t i = 0; i < nc; ++i) {
-      const int64_t n = N - i;
-      if (n < kSmallMinTail) continue;
-      const double s = log_excess(p, i, N);
-      if (s <= 1e-12) continue;
-      al[i] = math::esd_alpha((double)(n - 1), s);
-      if (al[i] <= 1.0) continue;
-      Ds[i] = ks_exact(&p.L[i], n, al[i]);
-      any = true;
-    }
-    al_sigma = al;
-    if (!any && nc > 0) {
-      const double s = log_excess(p, 0, N);
-      if (s > 1e-12) {
-        al[0] = math::esd_alpha((double)(N - 1), s);
-        Ds[0] = ks_exact(&p.L[0], N, al[0]);
-      }
-    }
-    win = 0;
-    for (int64_t i = 1; i < nc; ++i)
-      if (Ds[i] < Ds[win]) win = i;
-    alpha = al[win];
-    D = Ds[win];
-    sigma = math::esd_sigma(al_sigma[win], (double)(N - win));
+    const math::EsdWin w = math::esd_fit_small(p.L.data(), p.shi.data(), p.slo.data(), N);
+    win = w.i;
+    alpha = w.alpha;
+    D = w.D;
+    sigma = w.sigma;
   }
   out.alpha[b] = alpha;
   out.D[b] = D;
@@ -307,6 +227,11 @@ void fit_one(const double* v, int64_t len, const EsdOptions& opt, int64_t b, con
   out.num_pl_spikes[b] = nall - (std::lower_bound(p.all.begin(), p.all.end(), p.x[win]) - p.all.begin());
   out.status[b] = ESD_OK;
 }
+
+static_assert(ESD_OK == math::kEsdOk && ESD_TOO_FEW == math::kEsdTooFew &&
+                  ESD_ALL_EQUAL == math::kEsdAllEqual && ESD_CLIP_TOO_LARGE == math::kEsdClipTooLarge &&
+                  ESD_NONFINITE == math::kEsdNonFinite && ESD_NEGATIVE == math::kEsdNegative,
+              "cpu::EsdStatus and math::EsdCode must agree");
 
 }  // namespace
 

@@ -7,7 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "bures.cuh"
 #include "energy.cuh"
+#include "esd.cuh"
 #include "orbit.cuh"
 #include "sums.cuh"
 #include "tails.cuh"
@@ -207,4 +209,102 @@ PYBIND11_MODULE(_cuda, m) {
       },
       py::arg("eps"), py::arg("d"), py::arg("n"), py::arg("rmax"), py::arg("out"),
       py::arg("stream"));
+  m.def(
+      "bures_load",
+      [](uintptr_t base, bool f32, uintptr_t offsets, int64_t nmat, int64_t rows, int64_t cols,
+         int64_t rs, int64_t cs, bool symmetric, double sym_rtol, uintptr_t W, uintptr_t out_sum,
+         uintptr_t out_exp, uintptr_t code, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::bures_load(dptr<const void>(base), f32, dptr<const int64_t>(offsets),
+                                      nmat, rows, cols, rs, cs, symmetric, sym_rtol,
+                                      dptr<double>(W), dptr<double>(out_sum), dptr<int>(out_exp),
+                                      dptr<int>(code), stream);
+        }
+        check(err, "bures_load");
+      },
+      py::arg("base"), py::arg("f32"), py::arg("offsets"), py::arg("nmat"), py::arg("rows"),
+      py::arg("cols"), py::arg("rs"), py::arg("cs"), py::arg("symmetric"), py::arg("sym_rtol"),
+      py::arg("W"), py::arg("out_sum"), py::arg("out_exp"), py::arg("code"), py::arg("stream"));
+  m.def(
+      "bures_sqrt_eig",
+      [](uintptr_t w, int64_t nmat, int64_t n, double psd_rtol, uintptr_t code,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::bures_sqrt_eig(dptr<double>(w), nmat, n, psd_rtol, dptr<int>(code),
+                                          stream);
+        }
+        check(err, "bures_sqrt_eig");
+      },
+      py::arg("w"), py::arg("nmat"), py::arg("n"), py::arg("psd_rtol"), py::arg("code"),
+      py::arg("stream"));
+  m.def(
+      "bures_pairs",
+      [](uintptr_t pidx, uintptr_t qidx, int64_t npairs, uintptr_t code_p, uintptr_t code_q,
+         uintptr_t tr_p, uintptr_t exp_p, uintptr_t tr_q, uintptr_t exp_q, uintptr_t sv,
+         int64_t k, uintptr_t out_dist, uintptr_t out_fid, uintptr_t status, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::bures_pairs(
+              dptr<const int64_t>(pidx), dptr<const int64_t>(qidx), npairs,
+              dptr<const int>(code_p), dptr<const int>(code_q), dptr<const double>(tr_p),
+              dptr<const int>(exp_p), dptr<const double>(tr_q), dptr<const int>(exp_q),
+              dptr<const double>(sv), k, dptr<double>(out_dist), dptr<double>(out_fid),
+              dptr<int64_t>(status), stream);
+        }
+        check(err, "bures_pairs");
+      },
+      py::arg("pidx"), py::arg("qidx"), py::arg("npairs"), py::arg("code_p"), py::arg("code_q"),
+      py::arg("tr_p"), py::arg("exp_p"), py::arg("tr_q"), py::arg("exp_q"), py::arg("sv"),
+      py::arg("k"), py::arg("out_dist"), py::arg("out_fid"), py::arg("status"),
+      py::arg("stream"));
+  m.def(
+      "bures_diag",
+      [](uintptr_t a, bool a_f32, uintptr_t a_off, int64_t sa, uintptr_t b, bool b_f32,
+         uintptr_t b_off, int64_t sb, int64_t npairs, int64_t n, bool sort_desc, double neg_a,
+         double neg_b, uintptr_t out, uintptr_t status, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::bures_diag(dptr<const void>(a), a_f32, dptr<const int64_t>(a_off), sa,
+                                      dptr<const void>(b), b_f32, dptr<const int64_t>(b_off), sb,
+                                      npairs, n, sort_desc, neg_a, neg_b, dptr<double>(out),
+                                      dptr<int64_t>(status), stream);
+        }
+        check(err, "bures_diag");
+      },
+      py::arg("a"), py::arg("a_f32"), py::arg("a_off"), py::arg("sa"), py::arg("b"),
+      py::arg("b_f32"), py::arg("b_off"), py::arg("sb"), py::arg("npairs"), py::arg("n"),
+      py::arg("sort_desc"), py::arg("neg_a"), py::arg("neg_b"), py::arg("out"),
+      py::arg("status"), py::arg("stream"));
+  m.def(
+      "esd_powerlaw_fit",
+      [](uintptr_t sorted, uintptr_t starts, uintptr_t lengths, int64_t nspec, int64_t clip_top,
+         bool apply_thresh, double thresh, uintptr_t xmin_req, uintptr_t xmax_req, uintptr_t work,
+         uintptr_t work_start, uintptr_t alpha, uintptr_t xmin, uintptr_t xmax, uintptr_t D,
+         uintptr_t sigma, uintptr_t num_pl_spikes, uintptr_t num_fit, uintptr_t status,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::esd_powerlaw_fit(
+              dptr<const double>(sorted), dptr<const int64_t>(starts),
+              dptr<const int64_t>(lengths), nspec, clip_top, apply_thresh, thresh,
+              dptr<const double>(xmin_req), dptr<const double>(xmax_req), dptr<double>(work),
+              dptr<const int64_t>(work_start), dptr<double>(alpha), dptr<double>(xmin),
+              dptr<double>(xmax), dptr<double>(D), dptr<double>(sigma),
+              dptr<int64_t>(num_pl_spikes), dptr<int64_t>(num_fit), dptr<int64_t>(status),
+              stream);
+        }
+        check(err, "esd_powerlaw_fit");
+      },
+      py::arg("sorted"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("clip_top"), py::arg("apply_thresh"), py::arg("thresh"), py::arg("xmin_req"),
+      py::arg("xmax_req"), py::arg("work"), py::arg("work_start"), py::arg("alpha"),
+      py::arg("xmin"), py::arg("xmax"), py::arg("D"), py::arg("sigma"),
+      py::arg("num_pl_spikes"), py::arg("num_fit"), py::arg("status"), py::arg("stream"));
 }

@@ -105,18 +105,19 @@ ROUTES = {
     "radial_residual": Route("charts", ("charts_residual",), None, "radial_residual"),
     "chart_error": Route("charts", ("charts_residual",), None, "chart_error"),
     "tail_residual": Route("charts", ("charts_residual",), None, "tail_residual"),
-    # Bures–Wasserstein (spec §5): cpp/src/bures.cpp
-    "bures_distance": Route("bures", ("bures_general",), None, "bures_distance"),
-    "bures_fidelity": Route("bures", ("bures_general",), None, "bures_fidelity"),
-    "bures_distance_factors": Route("bures", ("bures_factors",), None, "bures_distance_factors"),
-    "bures_distance_diag": Route("bures", ("bures_diag",), None, "bures_distance_diag"),
-    "bures_distance_cartan": Route("bures", ("bures_diag",), None, "bures_distance_cartan"),
+    # Bures–Wasserstein (spec §5): cpp/src/bures.cpp, cuda/bures.cu (+ cupy's eigh/qr/matmul/svd)
+    "bures_distance": Route("bures", ("bures_general",), "_gpu_bures.general", "bures_distance"),
+    "bures_fidelity": Route("bures", ("bures_general",), "_gpu_bures.general", "bures_fidelity"),
+    "bures_distance_factors": Route("bures", ("bures_factors",), "_gpu_bures.factors", "bures_distance_factors"),
+    "bures_distance_diag": Route("bures", ("bures_diag",), "_gpu_bures.vectors", "bures_distance_diag"),
+    "bures_distance_cartan": Route("bures", ("bures_diag",), "_gpu_bures.vectors", "bures_distance_cartan"),
     # singular spectra of layer matrices (issue 3): cpp/src/spectra.cpp, cuBLAS/cuSOLVER via cupy
     "gram": Route("spectra", ("spectra_gram",), "_gpu_spectra.gram", "gram"),
     "svdvals": Route("spectra", ("spectra_svdvals", "spectra_topk"), "_gpu_spectra.svdvals",
                      "svdvals"),
-    # ESD power-law fit, WeightWatcher's alpha (issue 10): cpp/src/esd.cpp
-    "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), None, "esd_powerlaw_fit"),
+    # ESD power-law fit, WeightWatcher's alpha (issue 10): cpp/src/esd.cpp, cuda/esd.cu
+    "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), "_gpu_esd.esd_powerlaw_fit",
+                              "esd_powerlaw_fit"),
     # depth: chain log-spectra, random baselines, alignment, DLN geometry (issue 13): cpp/src/depth.cpp
     "chain_log_spectrum": Route("depth", ("chain_scan",), None, "chain_log_spectrum"),
     "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
@@ -223,6 +224,14 @@ def require_cuda(fn: str):
     if cuda_device_count() == 0:
         raise RuntimeError(f"{fn}(): got a cupy array but no CUDA device is visible")
     return _cuda
+
+
+def all_device(*operands) -> bool:
+    """True when every operand is a cupy array; the mixed-operand TypeError of :func:`namespace`
+    otherwise (for routes whose operands must all live on the device, lists and scalars included)."""
+    if not all(is_cupy(x) for x in operands):
+        raise TypeError("arguments must all be numpy arrays or all be cupy arrays; got a mix")
+    return True
 
 
 def namespace(*arrays):

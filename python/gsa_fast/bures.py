@@ -16,6 +16,16 @@ Inputs are float32 or float64 numpy arrays, any strides; leading (batch) dimensi
 numpy rules. Nothing is copied as a whole: each matrix is converted to float64 in its worker's
 workspace. Results are float64 with the broadcast batch shape (a numpy scalar for one pair).
 
+cupy operands (all four routes) run on the current device and stream and return a float64 cupy
+array of the broadcast batch shape (0-d for one pair), with the same argument checks and error
+messages; mixing numpy and cupy operands is a ``TypeError``. There each operand's own matrices
+(not the broadcast pairs) are converted to float64 once on the device (cuda/bures.cu: checks,
+power-of-two scaling, symmetrization, √λ clipping, the per-pair combination of math/bures.hpp),
+and the dense steps are cupy's cuSOLVER/cuBLAS calls: ``eigh`` for route (a), ``qr`` (factors
+with more rows than columns) for route (b), then one batched ``matmul`` and ``svd`` per call.
+Routes (c)/(d) run one block per pair reading the inputs in place; route (d) sorts a temporary
+copy only when some eigenvalue vector is neither descending nor ascending.
+
 Validation (route (a)); ``n`` is the matrix side, ``u`` refers to the input dtype:
 
 * symmetric: ``max|X − Xᵀ| ≤ SYM_RTOL·max|X|`` with ``SYM_RTOL = 1e-10`` (float64) or ``1e-5``
@@ -45,11 +55,12 @@ PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
 
 
 
-def _as_stack(x, fn: str, arg: str, min_ndim: int) -> np.ndarray:
-    """A float32/float64 numpy array (a view of x when x is one) with ndim >= min_ndim."""
+def _as_stack(x, fn: str, arg: str, min_ndim: int, gpu: bool = False):
+    """A float32/float64 numpy array (a view of x when x is one) with ndim >= min_ndim; on the
+    GPU route (``gpu``: the operands are cupy arrays) the same checks on x itself."""
     expected = "a float32 or float64 array"
-    a = host_array(x, fn, arg, expected)
-    if a.dtype.kind in "iu" and not isinstance(x, np.ndarray):  # small literals such as [[2, 1], [1, 2]]
+    a = x if gpu else host_array(x, fn, arg, expected)
+    if a.dtype.kind in "iu" and not gpu and not isinstance(x, np.ndarray):  # small literals such as [[2, 1], [1, 2]]
         a = a.astype(np.float64)
     if a.dtype not in (np.float32, np.float64):
         raise type_error(fn, arg, expected, a)
@@ -100,8 +111,9 @@ def _raise_status(fn, status, batch, names, ops, trailing, sym, psd):
 
 
 def _general(fn: str, P, Q, want: str):
-    P = _as_stack(P, fn, "P", 2)
-    Q = _as_stack(Q, fn, "Q", 2)
+    gpu = _backend.device_route(fn, P, Q) and _backend.all_device(P, Q)
+    P = _as_stack(P, fn, "P", 2, gpu)
+    Q = _as_stack(Q, fn, "Q", 2, gpu)
     for name, X in (("P", P), ("Q", Q)):
         if X.shape[-1] != X.shape[-2]:
             raise value_error(fn, name, "square in its last two dimensions (..., n, n)", f"shape {X.shape}")
@@ -109,13 +121,17 @@ def _general(fn: str, P, Q, want: str):
         raise value_error(fn, "P and Q", "matrices of the same size n", f"shapes {P.shape} and {Q.shape}")
     n = P.shape[-1]
     batch = _batch_shape(fn, ("P", "Q"), P, Q, 2)
-    Pb = np.broadcast_to(P, batch + (n, n))
-    Qb = np.broadcast_to(Q, batch + (n, n))
+    if not gpu:
+        Pb = np.broadcast_to(P, batch + (n, n))
+        Qb = np.broadcast_to(Q, batch + (n, n))
     sym = (SYM_RTOL[P.dtype], SYM_RTOL[Q.dtype])
     psd = (PSD_RTOL[P.dtype] * max(n, 1), PSD_RTOL[Q.dtype] * max(n, 1))
-    out = np.empty(batch, dtype=np.float64)
-    dist, fid = (out, None) if want == "dist" else (None, out)
-    status = _backend.core.bures_general(Pb, Qb, sym[0], psd[0], sym[1], psd[1], dist, fid)
+    if gpu:  # cupy in, cupy out (cuda/bures.cu around cupy's eigh/matmul/svd)
+        out, status = _backend.cuda_route(fn)(fn, P, Q, batch, sym, psd, want)
+    else:
+        out = np.empty(batch, dtype=np.float64)
+        dist, fid = (out, None) if want == "dist" else (None, out)
+        status = _backend.core.bures_general(Pb, Qb, sym[0], psd[0], sym[1], psd[1], dist, fid)
     _raise_status(fn, status, batch, ("P", "Q"), (P, Q), 2, sym, psd)
     return out[()] if out.ndim == 0 else out
 
@@ -201,34 +217,42 @@ def bures_distance_factors(A, B):
     n×n triangular factor (LQ), which leaves ``‖B Aᵀ‖_*`` unchanged.
     """
     fn = "bures_distance_factors"
-    A = _as_stack(A, fn, "A", 2)
-    B = _as_stack(B, fn, "B", 2)
+    gpu = _backend.device_route(fn, A, B) and _backend.all_device(A, B)
+    A = _as_stack(A, fn, "A", 2, gpu)
+    B = _as_stack(B, fn, "B", 2, gpu)
     if A.shape[-1] != B.shape[-1]:
         raise value_error(fn, "A and B", "factors with the same column count n (P = AᵀA, Q = BᵀB)",
                           f"shapes {A.shape} and {B.shape}")
     batch = _batch_shape(fn, ("A", "B"), A, B, 2)
-    Ab = np.broadcast_to(A, batch + A.shape[-2:])
-    Bb = np.broadcast_to(B, batch + B.shape[-2:])
-    out = np.empty(batch, dtype=np.float64)
-    status = _backend.core.bures_factors(Ab, Bb, out)
+    if gpu:  # cupy in, cupy out (cuda/bures.cu around cupy's qr/matmul/svd)
+        out, status = _backend.cuda_route(fn)(fn, A, B, batch)
+    else:
+        Ab = np.broadcast_to(A, batch + A.shape[-2:])
+        Bb = np.broadcast_to(B, batch + B.shape[-2:])
+        out = np.empty(batch, dtype=np.float64)
+        status = _backend.core.bures_factors(Ab, Bb, out)
     _raise_status(fn, status, batch, ("A", "B"), (A, B), 2, (0, 0), (0, 0))
     return out[()] if out.ndim == 0 else out
 
 
 def _vectors(fn: str, a, b, sort: bool):
-    a = _as_stack(a, fn, "a" if not sort else "lam_p", 1)
-    b = _as_stack(b, fn, "b" if not sort else "lam_q", 1)
+    gpu = _backend.device_route(fn, a, b) and _backend.all_device(a, b)
+    a = _as_stack(a, fn, "a" if not sort else "lam_p", 1, gpu)
+    b = _as_stack(b, fn, "b" if not sort else "lam_q", 1, gpu)
     names = ("a", "b") if not sort else ("lam_p", "lam_q")
     if a.shape[-1] != b.shape[-1]:
         raise value_error(fn, f"{names[0]} and {names[1]}", "vectors of the same length n",
                           f"shapes {a.shape} and {b.shape}")
     n = a.shape[-1]
     batch = _batch_shape(fn, names, a, b, 1)
-    ab = np.broadcast_to(a, batch + (n,))
-    bb = np.broadcast_to(b, batch + (n,))
     neg = (PSD_RTOL[a.dtype] * max(n, 1), PSD_RTOL[b.dtype] * max(n, 1))
-    out = np.empty(batch, dtype=np.float64)
-    status = _backend.core.bures_diag(ab, bb, sort, neg[0], neg[1], out)
+    if gpu:  # cupy in, cupy out (cuda/bures.cu: one block per pair)
+        out, status = _backend.cuda_route(fn)(fn, a, b, batch, sort, neg)
+    else:
+        ab = np.broadcast_to(a, batch + (n,))
+        bb = np.broadcast_to(b, batch + (n,))
+        out = np.empty(batch, dtype=np.float64)
+        status = _backend.core.bures_diag(ab, bb, sort, neg[0], neg[1], out)
     _raise_status(fn, status, batch, names, (a, b), 1, (0, 0), neg)
     return out[()] if out.ndim == 0 else out
 

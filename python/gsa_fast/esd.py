@@ -6,6 +6,11 @@ WeightWatcher 0.7.7's default fit (``WWFit``) does — including its small-N rul
 eigenvalues and its ``xmin``/``xmax`` options — in C++ with the GIL released, batched over
 spectra (see the kernel's comments in cpp/src/esd.cpp for the exact pruning of the O(N²) scan).
 
+cupy input (an array of spectra, a :class:`gsa_fast.RaggedSpectra` with cupy values, or a list of
+1-D cupy arrays) runs on the current device and stream (cuda/esd.cu: one block per spectrum, the
+arithmetic of math/esd.hpp that the CPU kernel runs): the fields come back as cupy arrays, except
+``warning`` (a numpy object array of str, made from alpha and the status on the host).
+
 This ``alpha`` is *not* the scan's chart exponents ``alpha_top``/``alpha_bures``/``alpha_lsq``
 (:func:`gsa_fast.fit_exponent`): those fit the rank-ordered singular values ``σ_k ∝ k^-a``; this
 one fits the density of eigenvalues. The two are different quantities.
@@ -75,6 +80,11 @@ def esd_powerlaw_fit(eigenvalues, *, xmin=None, xmax=None, evals_thresh=1e-5, fr
     that starts with ``"failed:"`` (and ``num_pl_spikes = 0``).
     """
     fn = "esd_powerlaw_fit"
+    if _backend.device_route(fn, eigenvalues):  # cupy in, cupy out (cuda/esd.cu)
+        as_threads(threads, fn)
+        shape, ragged, outs = _backend.cuda_route(fn)(eigenvalues, xmin, xmax, evals_thresh,
+                                                      bool(from_singular_values), fn)
+        return _result(fn, shape, ragged, *outs)
     eigenvalues = _interop.as_numpy(eigenvalues, fn, "eigenvalues")
     b = as_spectra(eigenvalues, fn, "eigenvalues")
     n = int(b.lengths.size)
@@ -89,14 +99,20 @@ def esd_powerlaw_fit(eigenvalues, *, xmin=None, xmax=None, evals_thresh=1e-5, fr
         values, np.ascontiguousarray(b.starts), np.ascontiguousarray(b.lengths), bool(from_singular_values),
         thresh, apply_thresh, xmin_arr, xmax_arr, clip_top, alpha, xmn, xmx, D, sigma, spikes, num_fit,
         status, nthreads)
+    return _result(fn, b.batch_shape, b.ragged, (alpha, xmn, D, sigma, spikes, xmx, num_fit), alpha, status)
+
+
+def _result(fn, shape, ragged, fields, alpha, status):
+    """The ESDFit of both routes: ``fields`` (alpha, xmin, D, sigma, num_pl_spikes, xmax, num_fit:
+    numpy or cupy, one entry per spectrum) reshaped to the batch shape, or the error for the
+    lowest spectrum whose ``status`` (host int64) says NaN/Inf or a negative eigenvalue; the
+    warning text from the host ``alpha`` and ``status``."""
     bad = np.flatnonzero((status == NONFINITE) | (status == NEGATIVE))
     if bad.size:
         i = int(bad[0])
         what = "NaN or Inf" if status[i] == NONFINITE else "a negative eigenvalue beyond rounding"
         raise value_error(fn, "eigenvalues", "finite and nonnegative",
-                          f"{what} in spectrum {_index_name(b.batch_shape, b.ragged, i)}")
+                          f"{what} in spectrum {_index_name(shape, ragged, i)}")
     warning = np.array([warning_text(a, s) for a, s in zip(alpha, status)], dtype=object)
-    shape = b.batch_shape
-    return ESDFit(*(a.reshape(shape)[()] if a.ndim else a
-                    for a in (alpha, xmn, D, sigma, spikes, xmx, num_fit, warning)))
+    return ESDFit(*(a.reshape(shape)[()] if a.ndim else a for a in (*fields, warning)))
 

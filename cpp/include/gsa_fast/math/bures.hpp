@@ -47,6 +47,33 @@ GSA_HD void ssq_add(ScaledSsq& acc, double x) {
 
 GSA_HD double ssq_norm(const ScaledSsq& acc) { return acc.scale * ::sqrt(acc.ssq); }
 
+// Power-of-two exponent e bringing max|X| near 1 when absmax lies outside [lo, hi] (0 otherwise,
+// so ordinary input is untouched); even when `even` (the matrix route: √λ then scales by 2^(e/2)).
+// X·2^e is exact and the Bures quantities are homogeneous (√λ scales by 2^(e/2), tr and F by
+// 2^e), so subnormal or huge inputs keep their precision (at 1e-320 the unscaled trP + trQ − 2F
+// is a sum of subnormals: 1e-4 relative). Shared by the CPU kernels and cuda/bures.cu.
+GSA_HD int scale_exponent(double absmax, double lo, double hi, bool even) {
+  if (!(absmax > 0.0) || (absmax >= lo && absmax <= hi)) return 0;
+  int e = 0;
+  ::frexp(absmax, &e);
+  e = -e < 1022 ? -e : 1022;
+  return even ? e - (e & 1) : e;
+}
+
+// The fidelity F of a pair computed from operands scaled by 2^ep and 2^eq (F carries
+// 2^((ep+eq)/2); ep + eq is even in both routes), back in the input's units.
+GSA_HD double unscaled_fidelity(double f, int ep, int eq) { return ::ldexp(f, -((ep + eq) / 2)); }
+
+// d = sqrt(max(0, trP + trQ − 2F)) from trP (carrying 2^ep), trQ (2^eq) and F (2^((ep+eq)/2)),
+// all even exponents: the three terms are combined in the common unit 2^e, e = min(ep, eq) (the
+// larger operand's scale; the smaller one's terms may underflow there, as they are negligible).
+// Route (b) passes the factors' squared norms and exponents 2·e_A, 2·e_B.
+GSA_HD double scaled_distance(double trp, int ep, double trq, int eq, double f) {
+  const int e = ep < eq ? ep : eq, ef = (ep + eq) / 2;
+  const double d2 = ::ldexp(trp, e - ep) + ::ldexp(trq, e - eq) - 2.0 * ::ldexp(f, e - ef);
+  return ::ldexp(::sqrt(d2 > 0.0 ? d2 : 0.0), -e / 2);
+}
+
 // Route (c): d_BW(diag a, diag b) = ‖√a − √b‖₂ over n entries read with element strides sa, sb.
 // Entries must be ≥ 0 (negatives give NaN). One plain pass Σ t²; only when that overflows or
 // may have underflowed does a second, scaled pass (dlassq style) run. Accuracy: a few ulps
