@@ -9,6 +9,13 @@ Width convention (spec §2.3): zeros are dropped and ``d = q_+``, the number of 
 Every quantity here is scale-free except the unnormalized Bures chart error, which is defined
 after Frobenius normalization ``‖σ‖² = d`` (spec §1). Results are float64.
 
+cupy operands (spectra as a cupy array or a RaggedSpectra of cupy values; ``alpha`` and ``d`` cupy
+arrays or Python numbers) run on the current device and stream and return float64 cupy arrays of
+the batch shape (0-d for one spectrum): one block per spectrum calling the same float64 functions
+of math/charts.hpp as the CPU kernel (cuda/charts.cu), with the same argument checks and errors;
+the Bures and LS charts, the chart error and the tail residual read sorted spectra in place and
+sort a temporary copy of unsorted ones. Mixing numpy arrays and cupy arrays is a ``TypeError``.
+
 Unidentifiable spectra (spec §4.4): for ``d = 1``, for an all-zero spectrum, and for the LS chart
 with a window of fewer than two nonzero values, the exponent is NaN (flag ``UNIDENTIFIABLE``).
 """
