@@ -112,17 +112,26 @@ __device__ SpectrumScan scan_spectrum(const T* x, int64_t len, Scratch& sh) {
   return r;
 }
 
-// qplus[i] and the status word; true when the spectrum holds a bad value (block-uniform).
-__device__ bool report(const SpectrumScan& sc, int64_t i, int64_t* qplus, int64_t* status) {
+// Pass 0 of spectrum i and its report: qplus[i] (q_+, or −1 − the position of its first bad
+// value) and the status word. Returns d_i (the given width, else q_+), or −1 for a bad spectrum
+// (block-uniform).
+template <class T>
+__device__ int64_t open_spectrum(const T* x, int64_t len, int64_t i, const int64_t* d,
+                                 int64_t* qplus, int64_t* status, Scratch& sh, SpectrumScan* sc) {
+  *sc = scan_spectrum(x, len, sh);
+  const bool bad = sc->bad != kNone;
   if (threadIdx.x == 0) {
-    if (sc.bad != kNone) {
-      qplus[i] = -1 - sc.bad;
-      atomicMin(reinterpret_cast<unsigned long long*>(status), (unsigned long long)i);
-    } else {
-      qplus[i] = sc.q;
-    }
+    qplus[i] = bad ? -1 - sc->bad : sc->q;
+    if (bad) atomicMin(reinterpret_cast<unsigned long long*>(status), (unsigned long long)i);
   }
-  return sc.bad != kNone;
+  return bad ? -1 : (d != nullptr ? d[i] : sc->q);
+}
+
+// Whether a chart that reads the spectrum in place may run; an unsorted one sets status[1] (the
+// caller sorts a copy and runs again).
+__device__ bool in_order(const SpectrumScan& sc, int64_t* status) {
+  if (!sc.desc && threadIdx.x == 0) status[1] = 1;
+  return sc.desc;
 }
 
 // R = Σ_{k≠imax} (x_k/vmax)² (the CPU's radial_ratio, a division per term: for subnormal vmax
@@ -146,33 +155,29 @@ __global__ void log_table_kernel(double* u, int64_t nu) {
 }
 
 template <class T>
-__global__ void __launch_bounds__(kThreads, 2) charts_fit_kernel(const T* values, const int64_t* starts, const int64_t* lengths,
-                                  int64_t nspec, const int64_t* d, int chart, double lo,
-                                  double hi, int64_t k0, int64_t k1, const double* u,
-                                  double* alpha, double* intercept, int64_t* qplus,
-                                  int64_t* status) {
+__global__ void __launch_bounds__(kThreads, 2)
+    charts_fit_kernel(const T* values, const int64_t* starts, const int64_t* lengths,
+                      int64_t nspec, const int64_t* d, int chart, double lo, double hi,
+                      int64_t k0, int64_t k1, const double* u, double* alpha, double* intercept,
+                      int64_t* qplus, int64_t* status) {
   __shared__ Scratch sh;
   const int tid = threadIdx.x;
   for (int64_t i = blockIdx.x; i < nspec; i += gridDim.x) {
-    const T* x = values + starts[i];
-    const int64_t len = lengths[i];
-    const SpectrumScan sc = scan_spectrum(x, len, sh);
     if (tid == 0) {
       alpha[i] = NAN;
       if (intercept != nullptr) intercept[i] = NAN;
     }
-    if (report(sc, i, qplus, status)) continue;
-    const int64_t q = sc.q, di = d != nullptr ? d[i] : q;
-    if (q < 1 || di < q) continue;
+    const T* x = values + starts[i];
+    const int64_t len = lengths[i];
+    SpectrumScan sc;
+    const int64_t di = open_spectrum(x, len, i, d, qplus, status, sh, &sc), q = sc.q;
+    if (di < 0 || q < 1 || di < q) continue;
     if (chart == cpu::kChartTop) {
       const double R = radial_ratio(x, len, sc, sh);
       if (tid == 0) alpha[i] = mc::top_chart(R, di, lo, hi, u);
       continue;
     }
-    if (!sc.desc) {  // the caller sorts a copy and runs again
-      if (tid == 0) status[1] = 1;
-      continue;
-    }
+    if (!in_order(sc, status)) continue;
     if (chart == cpu::kChartBures) {
       const mc::Scaled<T> s{x, sc.vmax};
       if (di >= 2) {
@@ -192,30 +197,26 @@ __global__ void __launch_bounds__(kThreads, 2) charts_fit_kernel(const T* values
 }
 
 template <class T>
-__global__ void __launch_bounds__(kThreads, 2) charts_residual_kernel(const T* values, const int64_t* starts,
-                                       const int64_t* lengths, int64_t nspec, const int64_t* d,
-                                       const double* alpha, int kind, const double* u,
-                                       double* out, int64_t* qplus, int64_t* status) {
+__global__ void __launch_bounds__(kThreads, 2)
+    charts_residual_kernel(const T* values, const int64_t* starts, const int64_t* lengths,
+                           int64_t nspec, const int64_t* d, const double* alpha, int kind,
+                           const double* u, double* out, int64_t* qplus, int64_t* status) {
   __shared__ Scratch sh;
   const int tid = threadIdx.x;
   for (int64_t i = blockIdx.x; i < nspec; i += gridDim.x) {
+    if (tid == 0) out[i] = NAN;
+    SpectrumScan sc;
     const T* x = values + starts[i];
     const int64_t len = lengths[i];
-    const SpectrumScan sc = scan_spectrum(x, len, sh);
-    if (tid == 0) out[i] = NAN;
-    if (report(sc, i, qplus, status)) continue;
-    const int64_t q = sc.q, di = d != nullptr ? d[i] : q;
+    const int64_t di = open_spectrum(x, len, i, d, qplus, status, sh, &sc), q = sc.q;
     const double a = alpha[i];
-    if (q < 1 || di < q || isnan(a)) continue;
+    if (di < 0 || q < 1 || di < q || isnan(a)) continue;
     if (kind == cpu::kRadialResidual) {
       const double R = radial_ratio(x, len, sc, sh);
       if (tid == 0) out[i] = mc::radial_residual(R, di, a);
       continue;
     }
-    if (!sc.desc) {  // the caller sorts a copy and runs again
-      if (tid == 0) status[1] = 1;
-      continue;
-    }
+    if (!in_order(sc, status)) continue;
     if (tid == 0) {
       const mc::Scaled<T> s{x, sc.vmax};
       out[i] = kind == cpu::kChartError
@@ -234,8 +235,10 @@ int fill_log_table(double* u, int64_t nu, cudaStream_t st) {
   return (int)cudaGetLastError();
 }
 
+}  // namespace
+
 template <class T>
-int launch_fit(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
+int charts_fit(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
                const int64_t* d, int chart, double lo, double hi, int64_t k0, int64_t k1,
                double* u, int64_t nu, double* alpha, double* intercept, int64_t* qplus,
                int64_t* status, uintptr_t stream) {
@@ -250,7 +253,7 @@ int launch_fit(const T* values, const int64_t* starts, const int64_t* lengths, i
 }
 
 template <class T>
-int launch_residual(const T* values, const int64_t* starts, const int64_t* lengths,
+int charts_residual(const T* values, const int64_t* starts, const int64_t* lengths,
                     int64_t nspec, const int64_t* d, const double* alpha, int kind, double* u,
                     int64_t nu, double* out, int64_t* qplus, int64_t* status, uintptr_t stream) {
   if (kind < cpu::kRadialResidual || kind > cpu::kTailResidual) return (int)cudaErrorInvalidValue;
@@ -263,41 +266,20 @@ int launch_residual(const T* values, const int64_t* starts, const int64_t* lengt
   return (int)cudaGetLastError();
 }
 
-}  // namespace
-
 int64_t charts_log_table_min() { return mc::kLogTableMin; }
 
-int charts_fit_f64(const double* values, const int64_t* starts, const int64_t* lengths,
-                   int64_t nspec, const int64_t* d, int chart, double lo, double hi, int64_t k0,
-                   int64_t k1, double* u, int64_t nu, double* alpha, double* intercept,
-                   int64_t* qplus, int64_t* status, uintptr_t stream) {
-  return launch_fit(values, starts, lengths, nspec, d, chart, lo, hi, k0, k1, u, nu, alpha,
-                    intercept, qplus, status, stream);
-}
-
-int charts_fit_f32(const float* values, const int64_t* starts, const int64_t* lengths,
-                   int64_t nspec, const int64_t* d, int chart, double lo, double hi, int64_t k0,
-                   int64_t k1, double* u, int64_t nu, double* alpha, double* intercept,
-                   int64_t* qplus, int64_t* status, uintptr_t stream) {
-  return launch_fit(values, starts, lengths, nspec, d, chart, lo, hi, k0, k1, u, nu, alpha,
-                    intercept, qplus, status, stream);
-}
-
-int charts_residual_f64(const double* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const int64_t* d, const double* alpha, int kind, double* u,
-                        int64_t nu, double* out, int64_t* qplus, int64_t* status,
-                        uintptr_t stream) {
-  return launch_residual(values, starts, lengths, nspec, d, alpha, kind, u, nu, out, qplus,
-                         status, stream);
-}
-
-int charts_residual_f32(const float* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const int64_t* d, const double* alpha, int kind, double* u,
-                        int64_t nu, double* out, int64_t* qplus, int64_t* status,
-                        uintptr_t stream) {
-  return launch_residual(values, starts, lengths, nspec, d, alpha, kind, u, nu, out, qplus,
-                         status, stream);
-}
+template int charts_fit<float>(const float*, const int64_t*, const int64_t*, int64_t,
+                               const int64_t*, int, double, double, int64_t, int64_t, double*,
+                               int64_t, double*, double*, int64_t*, int64_t*, uintptr_t);
+template int charts_fit<double>(const double*, const int64_t*, const int64_t*, int64_t,
+                                const int64_t*, int, double, double, int64_t, int64_t, double*,
+                                int64_t, double*, double*, int64_t*, int64_t*, uintptr_t);
+template int charts_residual<float>(const float*, const int64_t*, const int64_t*, int64_t,
+                                    const int64_t*, const double*, int, double*, int64_t, double*,
+                                    int64_t*, int64_t*, uintptr_t);
+template int charts_residual<double>(const double*, const int64_t*, const int64_t*, int64_t,
+                                     const int64_t*, const double*, int, double*, int64_t,
+                                     double*, int64_t*, int64_t*, uintptr_t);
 
 }  // namespace cuda
 }  // namespace gsa

@@ -24,24 +24,17 @@ int64_t charts_log_table_min();
 
 // chart: a gsa::cpu::ChartKind; window k0..k1 (k1 = 0: 1..q_+) for the LS chart; intercept
 // (nullable) as the CPU kernel's.
-int charts_fit_f64(const double* values, const int64_t* starts, const int64_t* lengths,
-                   int64_t nspec, const int64_t* d, int chart, double lo, double hi, int64_t k0,
-                   int64_t k1, double* u, int64_t nu, double* alpha, double* intercept,
-                   int64_t* qplus, int64_t* status, uintptr_t stream);
-int charts_fit_f32(const float* values, const int64_t* starts, const int64_t* lengths,
-                   int64_t nspec, const int64_t* d, int chart, double lo, double hi, int64_t k0,
-                   int64_t k1, double* u, int64_t nu, double* alpha, double* intercept,
-                   int64_t* qplus, int64_t* status, uintptr_t stream);
+template <class T>  // T = float or double (instantiated in charts.cu)
+int charts_fit(const T* values, const int64_t* starts, const int64_t* lengths, int64_t nspec,
+               const int64_t* d, int chart, double lo, double hi, int64_t k0, int64_t k1,
+               double* u, int64_t nu, double* alpha, double* intercept, int64_t* qplus,
+               int64_t* status, uintptr_t stream);
 
 // kind: a gsa::cpu::ResidualKind (the chart error normalized); alpha: nspec exponents.
-int charts_residual_f64(const double* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const int64_t* d, const double* alpha, int kind, double* u,
-                        int64_t nu, double* out, int64_t* qplus, int64_t* status,
-                        uintptr_t stream);
-int charts_residual_f32(const float* values, const int64_t* starts, const int64_t* lengths,
-                        int64_t nspec, const int64_t* d, const double* alpha, int kind, double* u,
-                        int64_t nu, double* out, int64_t* qplus, int64_t* status,
-                        uintptr_t stream);
+template <class T>
+int charts_residual(const T* values, const int64_t* starts, const int64_t* lengths,
+                    int64_t nspec, const int64_t* d, const double* alpha, int kind, double* u,
+                    int64_t nu, double* out, int64_t* qplus, int64_t* status, uintptr_t stream);
 
 }  // namespace cuda
 }  // namespace gsa

@@ -161,13 +161,13 @@ PYBIND11_MODULE(_cuda, m) {
         int err;
         {
           py::gil_scoped_release nogil;
-          err = f32 ? gsa::cuda::charts_fit_f32(
+          err = f32 ? gsa::cuda::charts_fit<float>(
                           dptr<const float>(values), dptr<const int64_t>(starts),
                           dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d), chart, lo,
                           hi, k0, k1, dptr<double>(u), nu, dptr<double>(alpha),
                           dptr<double>(intercept), dptr<int64_t>(qplus), dptr<int64_t>(status),
                           stream)
-                    : gsa::cuda::charts_fit_f64(
+                    : gsa::cuda::charts_fit<double>(
                           dptr<const double>(values), dptr<const int64_t>(starts),
                           dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d), chart, lo,
                           hi, k0, k1, dptr<double>(u), nu, dptr<double>(alpha),
@@ -188,12 +188,12 @@ PYBIND11_MODULE(_cuda, m) {
         int err;
         {
           py::gil_scoped_release nogil;
-          err = f32 ? gsa::cuda::charts_residual_f32(
+          err = f32 ? gsa::cuda::charts_residual<float>(
                           dptr<const float>(values), dptr<const int64_t>(starts),
                           dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d),
                           dptr<const double>(alpha), kind, dptr<double>(u), nu, dptr<double>(out),
                           dptr<int64_t>(qplus), dptr<int64_t>(status), stream)
-                    : gsa::cuda::charts_residual_f64(
+                    : gsa::cuda::charts_residual<double>(
                           dptr<const double>(values), dptr<const int64_t>(starts),
                           dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d),
                           dptr<const double>(alpha), kind, dptr<double>(u), nu, dptr<double>(out),
