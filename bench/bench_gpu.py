@@ -121,50 +121,6 @@ def bench_energy_family_gpu__cpu(benchmark, spectra_10k, name):
     benchmark.pedantic(_STATS[name], args=(spectra_10k,), rounds=3, iterations=1)
 
 
-@pytest.fixture(scope="module")
-def big_f32():
-    r = np.random.default_rng(2)
-    return r.standard_normal((4096, 11008), dtype=np.float32)
-
-
-@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
-def bench_svdvals_big_gpu__gsa(benchmark, big_f32):
-    cp = _cupy()
-    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32)), rounds=3, iterations=1, warmup_rounds=1)
-
-
-@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
-def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
-    _cupy()
-    benchmark.pedantic(g.svdvals, args=(big_f32,), rounds=1, iterations=1)
-
-
-@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
-def bench_svdvals_big_gpu__cupy_f32_eigvalsh(benchmark, big_f32):
-    # the f32 route a GPU user would write (fails the accuracy contract, like numpy's f32 route)
-    cp = _cupy()
-    x = cp.asarray(big_f32)
-    benchmark.pedantic(_synced(cp, lambda: cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None))),
-                       rounds=3, iterations=1, warmup_rounds=1)
-
-
-@pytest.fixture(scope="module")
-def stack64():
-    return np.random.default_rng(3).standard_normal((2000, 64, 64))
-
-
-@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
-def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
-    cp = _cupy()
-    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64)), rounds=5, iterations=1, warmup_rounds=1)
-
-
-@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
-def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
-    _cupy()
-    benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
-
-
 # exponent charts and residuals, one block per spectrum: 2000 of the spectra above, sorted
 # descending as svdvals returns them (unsorted rows would add the sorted copy of the retry)
 _CHARTS = {"fit_exponent_top": lambda x: g.fit_exponent(x, "top"),
@@ -209,3 +165,47 @@ def bench_orbit_probs_gpu__gsa(benchmark):
 def bench_orbit_probs_gpu__cpu(benchmark):
     _cupy()
     benchmark.pedantic(g.orbit_probs, args=(_PROBS_ALPHA, 100_000), rounds=3, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def big_f32():
+    r = np.random.default_rng(2)
+    return r.standard_normal((4096, 11008), dtype=np.float32)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__gsa(benchmark, big_f32):
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32)), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
+    _cupy()
+    benchmark.pedantic(g.svdvals, args=(big_f32,), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__cupy_f32_eigvalsh(benchmark, big_f32):
+    # the f32 route a GPU user would write (fails the accuracy contract, like numpy's f32 route)
+    cp = _cupy()
+    x = cp.asarray(big_f32)
+    benchmark.pedantic(_synced(cp, lambda: cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None))),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.fixture(scope="module")
+def stack64():
+    return np.random.default_rng(3).standard_normal((2000, 64, 64))
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64)), rounds=5, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
+    _cupy()
+    benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
