@@ -209,6 +209,52 @@ def bench_esd_gpu__cpu(benchmark, esd_spectra):
     benchmark.pedantic(g.esd_powerlaw_fit, args=(esd_spectra,), rounds=3, iterations=1)
 
 
+# exponent charts and residuals, one block per spectrum: 2000 of the spectra above, sorted
+# descending as svdvals returns them (unsorted rows would add the sorted copy of the retry)
+_CHARTS = {"fit_exponent_top": lambda x: g.fit_exponent(x, "top"),
+           "fit_exponent_bures": lambda x: g.fit_exponent(x, "bures"),
+           "fit_exponent_lsq": lambda x: g.fit_exponent(x, "lsq"),
+           "radial_residual": lambda x: g.radial_residual(x, 0.8),
+           "chart_error": lambda x: g.chart_error(x, 0.8),
+           "tail_residual": lambda x: g.tail_residual(x, 0.8)}
+
+
+@pytest.fixture(scope="module")
+def spectra_2k_sorted(spectra_10k):
+    return np.ascontiguousarray(-np.sort(-spectra_10k[:2000], axis=-1))
+
+
+@pytest.mark.parametrize("name", sorted(_CHARTS))
+@pytest.mark.benchmark(group="charts_gpu_2000_x_4096_f32")
+def bench_charts_gpu__gsa(benchmark, spectra_2k_sorted, name):
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, _CHARTS[name], cp.asarray(spectra_2k_sorted)), rounds=5,
+                       iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("name", sorted(_CHARTS))
+@pytest.mark.benchmark(group="charts_gpu_2000_x_4096_f32")
+def bench_charts_gpu__cpu(benchmark, spectra_2k_sorted, name):
+    _cupy()
+    benchmark.pedantic(_CHARTS[name], args=(spectra_2k_sorted,), rounds=3, iterations=1)
+
+
+# orbit_probs: 100 exponents × d = 100,000 (10^7 float64 written)
+_PROBS_ALPHA = np.linspace(0.0, 2.0, 100)
+
+
+@pytest.mark.benchmark(group="orbit_probs_gpu_100_x_1e5")
+def bench_orbit_probs_gpu__gsa(benchmark):
+    cp = _cupy()
+    benchmark(_synced(cp, g.orbit_probs, cp.asarray(_PROBS_ALPHA), 100_000))
+
+
+@pytest.mark.benchmark(group="orbit_probs_gpu_100_x_1e5")
+def bench_orbit_probs_gpu__cpu(benchmark):
+    _cupy()
+    benchmark.pedantic(g.orbit_probs, args=(_PROBS_ALPHA, 100_000), rounds=3, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def big_f32():
     r = np.random.default_rng(2)

@@ -16,5 +16,9 @@ int orbit_unary(int op, const double* alpha, const int64_t* d, int64_t n, double
 int orbit_binary(int op, const double* a, const double* b, const int64_t* d, int64_t n,
                  double* out, uintptr_t stream);
 
+// out[i·d + k] = p_{k+1}(alpha[i]) for i < n, k < d (orbit_probs, spec §4.1; row-major, as the
+// CPU kernel lays it out): math::orbit_probs_inv_h once per row, math::orbit_prob per entry.
+int orbit_probs(const double* alpha, int64_t n, int64_t d, double* out, uintptr_t stream);
+
 }  // namespace cuda
 }  // namespace gsa

@@ -401,3 +401,117 @@ def test_huge_width_against_harmonic_sums():
     grid = np.linspace(0, 5, 201)
     assert g.chart_error(s, bw, d=d) <= g.chart_error(np.broadcast_to(s, (201, 3)), grid, d=d).min() + 1e-14
     assert 0 <= g.tail_residual(s, bw, d=d) <= 1
+
+
+# ---- every device (CPU numpy; CUDA cupy in, cupy out where a device exists) --------------------
+
+def _device_inputs(rng):
+    """Descending rows (read in place on the device), unsorted rows (the sorted retry), float32,
+    a row-strided view, a 3-D batch, and a ragged batch with an empty spectrum and zeros inside."""
+    x = power_law_noise(rng, 24, 60)
+    yield np.ascontiguousarray(-np.sort(-x, axis=1))
+    yield x
+    yield x.astype(np.float32)
+    yield x[::3, :37]
+    yield x.reshape(4, 6, 60)
+    parts = [np.abs(power_law_noise(rng, 1, int(w))[0]) for w in rng.integers(1, 80, 9)]
+    parts[3][5:9] = 0.0
+    parts[5] = parts[5][:0]
+    yield RaggedSpectra.from_list(parts)
+
+
+def test_charts_on_device_match_reference(device, rng):
+    # Tolerances as _compare: 1e-12 in α (root-refined charts; the LS closed form) and 1e-12
+    # absolute in ε, Ē, τ (1e-11 in E_BW = √d·Ē). The device calls the same float64 functions
+    # of math/charts.hpp; it sums R per thread and then over the block and reads log k from its
+    # own table (a few ulp from the CPU's), far inside these bounds.
+    for v in _device_inputs(rng):
+        if isinstance(v, RaggedSpectra):
+            vd, shape = RaggedSpectra(device.asarray(v.values), v.offsets), (len(v),)
+        else:
+            vd, shape = device.asarray(v), v.shape[:-1]
+        for chart in CHARTS:
+            a = g.fit_exponent(vd, chart)
+            assert device.is_native(a) and a.shape == shape and a.dtype == np.float64
+            want = ref.fit_exponent(v, chart)
+            assert_rel(device.asnumpy(a)[~np.isnan(want)], want[~np.isnan(want)], 0, ATOL_ALPHA,
+                       what=chart)
+            assert (np.isnan(device.asnumpy(a)) == np.isnan(want)).all()
+        a = np.nan_to_num(ref.fit_exponent(v, "top"), nan=1.0)
+        for name in ("radial_residual", "chart_error", "tail_residual"):
+            out = getattr(g, name)(vd, device.asarray(a))
+            assert device.is_native(out) and out.shape == shape
+            want = getattr(ref, name)(v, a)
+            ok = ~np.isnan(want)
+            assert_rel(device.asnumpy(out)[ok], want[ok], 0, 1e-12, what=name)
+            assert np.isnan(device.asnumpy(out)[~ok]).all()
+        want = ref.chart_error(v, a, normalized=False)
+        out = device.asnumpy(g.chart_error(vd, device.asarray(a), normalized=False))
+        assert_rel(out[~np.isnan(want)], want[~np.isnan(want)], 0, 1e-11, what="E_BW")
+    x = next(_device_inputs(rng))
+    xd = device.asarray(x)
+    # full output, explicit d (a device array), an LS window, a scalar α, one spectrum
+    for chart in CHARTS:
+        f = g.fit_exponent(xd, chart, d=device.asarray(np.arange(60, 84)), full_output=True)
+        w = ref.fit_exponent(x, chart, d=np.arange(60, 84), full_output=True)
+        for got, want, tol in zip(f, w, (ATOL_ALPHA, 1e-12, 1e-12, 1e-12)):
+            assert device.is_native(got)
+            assert_rel(np.nan_to_num(device.asnumpy(got)), np.nan_to_num(want), 0, tol, what=chart)
+    assert_rel(device.asnumpy(g.fit_exponent(xd, "lsq", window=(3, 30))),
+               ref.fit_exponent(x, "lsq", window=(3, 30)), 0, 1e-13, what="lsq window")
+    assert_rel(device.asnumpy(g.tail_residual(xd, 0.7, d=70)), ref.tail_residual(x, 0.7, d=70), 0,
+               1e-12)
+    one = g.fit_exponent(device.asarray(WORKED), "bures")
+    assert np.shape(one) == () and (device.name == "cpu" or device.is_native(one))  # numpy: a scalar
+    assert abs(float(device.asnumpy(one)) - ref.fit_exponent(WORKED, "bures")) <= ATOL_ALPHA
+    # an exact orbit: zero residuals; NaN α passes through
+    k = np.arange(1, 301, dtype=np.float64)
+    orbit = device.asarray(k ** -0.9)
+    assert abs(float(device.asnumpy(g.fit_exponent(orbit, "top"))) - 0.9) <= 1e-13
+    assert abs(float(device.asnumpy(g.chart_error(orbit, 0.9)))) <= 1e-14
+    assert np.isnan(device.asnumpy(g.radial_residual(orbit, np.nan)))
+
+
+BAD_ON_DEVICE = [
+    (lambda x: g.fit_exponent(x(np.array([[1.0, 0.5, 0.2], [1.0, 0.5, np.nan]])), "bures"),
+     ValueError, "spectra must be finite and >= 0; got nan in spectrum (1,) at position 2"),
+    (lambda x: g.fit_exponent(x(np.array([1.0, np.inf]))), ValueError,
+     "got inf in spectrum () at position 1"),
+    (lambda x: g.tail_residual(RaggedSpectra(x(np.array([1.0, 1.0, -0.5, -1.0])), np.array([0, 1, 4])), 1.0),
+     ValueError, "spectra must be finite and >= 0; got -0.5 in spectrum (1,) at position 1"),
+    (lambda x: g.fit_exponent(x(WORKED), d=5), ValueError,
+     "d must be >= the number of nonzero singular values; got d=5 < 7 in spectrum ()"),
+    (lambda x: g.fit_exponent(x(WORKED), d=x(np.array(0))), ValueError, "d must be integers >= 1; got 0"),
+    (lambda x: g.fit_exponent(x(np.ones((2, 3))), d=x(np.array([3, 3, 3]))), ValueError,
+     "d must be an int or an array broadcastable to (2,)"),
+    (lambda x: g.fit_exponent(x(WORKED), "lsq", window=(1, 8)), ValueError,
+     "window must be ranks with k1 <= the spectrum width 7; got (1, 8)"),
+    (lambda x: g.fit_exponent(x(WORKED), "foo"), ValueError, "chart must be one of"),
+    (lambda x: g.radial_residual(x(WORKED), x(np.array([-0.5]))), ValueError,
+     "alpha must be >= 0 (the orbit leaves the Weyl chamber for alpha < 0); got -0.5"),
+    (lambda x: g.radial_residual(x(WORKED), x(np.array(np.inf))), ValueError, "alpha must be finite; got Inf"),
+    (lambda x: g.chart_error(x(WORKED), x(np.array([True]))), TypeError,
+     "alpha must be a real number or array of exponents"),
+    (lambda x: g.tail_residual(x(np.ones((2, 3))), x(np.array([1.0, 2.0, 3.0]))), ValueError,
+     "alpha must be a scalar or an array broadcastable to (2,)"),
+    (lambda x: g.chart_error(x(WORKED), 1.0, normalized="yes"), TypeError, "normalized must be a bool"),
+    (lambda x: g.fit_exponent(x(WORKED.astype(np.complex128))), TypeError, "spectra must be"),
+]
+
+
+@pytest.mark.parametrize("call,exc,msg", BAD_ON_DEVICE, ids=[f"bad{i}" for i in range(len(BAD_ON_DEVICE))])
+def test_charts_on_device_reject_bad_input(device, call, exc, msg):
+    # the CPU route's errors and messages, raised before any result is returned
+    with pytest.raises(exc) as info:
+        call(device.asarray)
+    assert msg in str(info.value), str(info.value)
+
+
+def test_charts_on_device_refuse_mixed_operands(cupy):
+    x = cupy.asarray(WORKED)
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.chart_error(x, np.array([1.0]))
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.radial_residual(WORKED, cupy.asarray(np.array([1.0])))
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.fit_exponent(x, d=np.array(7))

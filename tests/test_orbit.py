@@ -444,3 +444,27 @@ def test_orbit_on_device_refuses_mixed_operands(cupy):
         g.orbit_entropy(cupy.asarray(np.array([1.0])), np.array([4]))
     with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
         g.orbit_kl(np.array([1.0]), cupy.asarray(np.array([2.0])), 4)
+
+
+def test_orbit_probs_on_device_matches_reference(device, rng):
+    # 1e-14 relative as test_orbit_probs: pow(k, −2α)·(1/H), H from the same harmonic sums
+    a = rng.uniform(0, 3, (3, 4))
+    a[0, 0] = 0.0  # uniform row
+    for d in (1, 7, 300, 20000):  # one tile and several tiles of ranks per row
+        out = g.orbit_probs(device.asarray(a), d)
+        assert device.is_native(out) and out.shape == (3, 4, d) and out.dtype == np.float64
+        assert_rel(device.asnumpy(out), ref.orbit_probs(a, d), 1e-14, atol=1e-300, what=f"d={d}")
+    one = g.orbit_probs(device.asarray(np.array(0.5)), device.asarray(np.array(10)))
+    assert device.is_native(one) and one.shape == (10,)
+    assert_rel(device.asnumpy(one), ref.orbit_probs(0.5, 10), 1e-15)
+    assert g.orbit_probs(device.asarray(np.zeros(0)), 5).shape == (0, 5)
+    for call, match in [
+            (lambda: g.orbit_probs(device.asarray(np.array([1.0, -1.0])), 4), r"alpha must be >= 0.0"),
+            (lambda: g.orbit_probs(device.asarray(np.array([1.0])), device.asarray(np.array([3, 4]))),
+             r"orbit_probs\(\): d must be a scalar integer"),
+            (lambda: g.orbit_probs(device.asarray(np.array([1.0])), 10**8 + 1), r"d must be <= 1e8"),
+            (lambda: g.orbit_probs(device.asarray(np.ones(20)), 10**7), r"alpha.size \* d <= 1e8"),
+            (lambda: g.orbit_probs(device.asarray(np.array([1.0])), device.asarray(np.array(0))),
+             r"d must be integers >= 1")]:
+        with pytest.raises(ValueError, match=match):
+            call()

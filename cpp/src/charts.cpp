@@ -20,7 +20,7 @@ namespace {
 
 namespace mc = gsa::math::charts;
 
-constexpr int kGrid = 257;     // Bures chart grid (§6.2b)
+constexpr int kGrid = mc::kBuresGrid;  // Bures chart grid (§6.2b)
 
 // First pass over one spectrum: validation, number of nonzeros, largest value and its position,
 // whether the nonzeros are already descending. Returns the position of the first bad value
@@ -74,13 +74,10 @@ void gather_sorted(const T* x, int64_t len, double vmax, bool sorted, std::vecto
   if (!sorted) std::sort(ws.begin(), ws.end(), std::greater<double>());
 }
 
-// The lsq chart's input: nonzeros of x times 2^k (exact), sorted descending. Normally 2^k puts
-// the largest in [0.5, 1); when some ratio σ_k/σ_1 would be subnormal or flush to 0 (spectra
-// spanning more than ~307 decades; log 0 = −inf), 2^k puts the largest in [2^1020, 2^1021)
-// instead, so the logarithms survive down to σ_1·2^-2094. Returns log(vmax·2^k), the shift of
-// every log σ_k.
+// The lsq chart's input: nonzeros of x times 2^e (exact; e = mc::lsq_exponent), sorted
+// descending: the values of the device's view mc::Shifted. Returns e.
 template <class T>
-double gather_sorted_lsq(const T* x, int64_t len, double vmax, bool sorted, std::vector<double>& ws) {
+int gather_sorted_lsq(const T* x, int64_t len, double vmax, bool sorted, std::vector<double>& ws) {
   ws.clear();
   double vmin = vmax;
   for (int64_t j = 0; j < len; ++j) {
@@ -90,19 +87,10 @@ double gather_sorted_lsq(const T* x, int64_t len, double vmax, bool sorted, std:
       vmin = std::min(vmin, v);
     }
   }
-  int e = 0, emin = 0;
-  std::frexp(vmax, &e);
-  std::frexp(vmin, &emin);
-  const int k = (emin - e < -1000) ? 1021 - e : -e;
-  for (double& v : ws) v = std::ldexp(v, k);
+  const int e = mc::lsq_exponent(vmax, vmin);
+  for (double& v : ws) v = std::ldexp(v, e);
   if (!sorted) std::sort(ws.begin(), ws.end(), std::greater<double>());
-  return std::log(std::ldexp(vmax, k));
-}
-
-double norm2_of(const std::vector<double>& s) {
-  math::KahanSum acc;
-  for (double v : s) acc.add(v * v);
-  return acc.value();
+  return e;
 }
 
 // log k for k = 1..kmax (u[k-1]), shared read-only by the workers.
@@ -188,7 +176,7 @@ double bures_chart(const std::vector<double>& s, const double* u, const double* 
                    const double* rho, int64_t kmax, int64_t d,
                    double lo, double hi, std::vector<double>& w, BuresGridCache& cache) {
   const int64_t q = (int64_t)s.size();
-  if (d < 2 || q < 1) return NAN;
+  if (d < 2 || q < 1) return NAN;  // (bures_pick's answer, without the grid)
   const double h = (hi - lo) / (kGrid - 1);
   if (cache.d != d || cache.lo != lo || cache.hi != hi) {
     if (d <= kmax) {
@@ -227,27 +215,7 @@ double bures_chart(const std::vector<double>& s, const double* u, const double* 
     }
     F[j] = cache.ep[j] - S1 / S0;
   }
-  // Candidates in increasing α.
-  double cand[kGrid + 2];
-  int nc = 0;
-  if (F[0] <= 0.0) cand[nc++] = lo;
-  for (int j = 0; j + 1 < kGrid; ++j) {
-    if (F[j] > 0.0 && F[j + 1] <= 0.0) {
-      const double a = lo + j * h, b = (j + 1 == kGrid - 1) ? hi : lo + (j + 1) * h;
-      // F[j + 1] == 0 may be an underflow (huge J): refine anyway, the solver knows
-      cand[nc++] = mc::bures_refine(s.data(), u, q, d, a, b, F[j], F[j + 1]);
-    }
-  }
-  if (F[kGrid - 1] >= 0.0) cand[nc++] = hi;
-  double best = NAN, fbest = -INFINITY;
-  for (int c = 0; c < nc; ++c) {
-    const double lf = mc::bures_eval(s.data(), u, q, d, cand[c]).logf;
-    if (lf > fbest) {
-      fbest = lf;
-      best = cand[c];
-    }
-  }
-  return best;
+  return mc::bures_pick(F, s.data(), u, q, d, lo, hi);
 }
 
 }  // namespace
@@ -260,9 +228,9 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
   FirstFailure fail(status);
   std::vector<double> u, rho, e0;
   if (chart == kChartTop) {
-    u = log_table(4 * math::kHeadTerms + 1);  // the direct range of g_sums
+    u = log_table(mc::kLogTableMin);  // the direct range of g_sums
   } else {
-    const int64_t kmax = std::max<int64_t>(max_length(lengths, n), 4 * math::kHeadTerms + 1);
+    const int64_t kmax = std::max<int64_t>(max_length(lengths, n), mc::kLogTableMin);
     u = log_table(kmax);
     if (chart == kChartBures) {
       const double h = (hi - lo) / (kGrid - 1);
@@ -304,17 +272,10 @@ void fit_exponent(const T* values, const int64_t* starts, const int64_t* lengths
         gather_sorted(x, len, vmax, sorted, s);
         alpha[i] = bures_chart(s, u.data(), e0.data(), rho.data(), (int64_t)u.size(), di, lo, hi, w, cache);
       } else {
-        const double shift = gather_sorted_lsq(x, len, vmax, sorted, s);
-        double norm2 = 0.0;  // Σ (σ_k/σ_1)², from the shifted values (tiny terms underflow harmlessly)
-        {
-          math::KahanSum acc;
-          for (double v : s) acc.add((v / s[0]) * (v / s[0]));
-          norm2 = acc.value();
-        }
-        const int64_t a0 = k1 ? k0 : 1, a1 = k1 ? k1 : q;
-        const mc::LsqFit f = mc::lsq_chart(s.data(), u.data(), q, di, a0, a1, lo, hi, norm2);
+        const int ex = gather_sorted_lsq(x, len, vmax, sorted, s);
+        const mc::LsqFit f = mc::lsq_fit(s.data(), u.data(), q, di, k0, k1, lo, hi, vmax, ex);
         alpha[i] = f.alpha;
-        if (intercept) intercept[i] = f.intercept - shift;  // ȳ was taken over log(σ_k·2^k)
+        if (intercept) intercept[i] = f.intercept;
       }
     }
   });
@@ -351,7 +312,7 @@ void chart_residual(const T* values, const int64_t* starts, const int64_t* lengt
       }
       gather_sorted(x, len, vmax, sorted, s);
       if (kind == kChartError) {
-        out[i] = mc::chart_error(s.data(), u.data(), q, di, alpha[i], norm2_of(s));
+        out[i] = mc::chart_error(s.data(), u.data(), q, di, alpha[i], mc::norm2(s.data(), q));
       } else {
         w.resize((size_t)q);
         out[i] = mc::tail_residual(s.data(), u.data(), q, di, alpha[i], w.data());

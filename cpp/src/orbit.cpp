@@ -33,21 +33,13 @@ void orbit_probs(const double* alpha, int64_t n, int64_t d, double* out, int nth
   const int64_t block = 1 << 14;
   const int64_t nb = (d + block - 1) / block;
   std::vector<double> inv_h(n);
-  for (int64_t i = 0; i < n; ++i) {
-    const double s = 2.0 * alpha[i];
-    inv_h[i] = 1.0 / (1.0 + math::harmonic_range(2, d, s).h);
-  }
+  for (int64_t i = 0; i < n; ++i) inv_h[i] = math::orbit_probs_inv_h(alpha[i], d);
   parallel_for(n * nb, nthreads, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t i = t / nb, b0 = (t % nb) * block;
       const int64_t b1 = (b0 + block < d) ? b0 + block : d;
-      const double s = 2.0 * alpha[i], ih = inv_h[i];
       double* row = out + i * d;
-      if (s == 0.0) {
-        for (int64_t k = b0; k < b1; ++k) row[k] = ih;
-      } else {
-        for (int64_t k = b0; k < b1; ++k) row[k] = std::pow((double)(k + 1), -s) * ih;
-      }
+      for (int64_t k = b0; k < b1; ++k) row[k] = math::orbit_prob(k, alpha[i], inv_h[i]);
     }
   });
 }

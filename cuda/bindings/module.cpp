@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bures.cuh"
+#include "charts.cuh"
 #include "energy.cuh"
 #include "esd.cuh"
 #include "orbit.cuh"
@@ -307,4 +308,68 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("xmax_req"), py::arg("work"), py::arg("work_start"), py::arg("alpha"),
       py::arg("xmin"), py::arg("xmax"), py::arg("D"), py::arg("sigma"),
       py::arg("num_pl_spikes"), py::arg("num_fit"), py::arg("status"), py::arg("stream"));
+  m.attr("charts_log_table_min") = gsa::cuda::charts_log_table_min();
+  m.def(
+      "charts_fit",
+      [](uintptr_t values, bool f32, uintptr_t starts, uintptr_t lengths, int64_t nspec,
+         uintptr_t d, int chart, double lo, double hi, int64_t k0, int64_t k1, uintptr_t u,
+         int64_t nu, uintptr_t alpha, uintptr_t intercept, uintptr_t qplus, uintptr_t status,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = f32 ? gsa::cuda::charts_fit<float>(
+                          dptr<const float>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d), chart, lo,
+                          hi, k0, k1, dptr<double>(u), nu, dptr<double>(alpha),
+                          dptr<double>(intercept), dptr<int64_t>(qplus), dptr<int64_t>(status),
+                          stream)
+                    : gsa::cuda::charts_fit<double>(
+                          dptr<const double>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d), chart, lo,
+                          hi, k0, k1, dptr<double>(u), nu, dptr<double>(alpha),
+                          dptr<double>(intercept), dptr<int64_t>(qplus), dptr<int64_t>(status),
+                          stream);
+        }
+        check(err, "charts_fit");
+      },
+      py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("d"), py::arg("chart"), py::arg("lo"), py::arg("hi"), py::arg("k0"), py::arg("k1"),
+      py::arg("u"), py::arg("nu"), py::arg("alpha"), py::arg("intercept"), py::arg("qplus"),
+      py::arg("status"), py::arg("stream"));
+  m.def(
+      "charts_residual",
+      [](uintptr_t values, bool f32, uintptr_t starts, uintptr_t lengths, int64_t nspec,
+         uintptr_t d, uintptr_t alpha, int kind, uintptr_t u, int64_t nu, uintptr_t out,
+         uintptr_t qplus, uintptr_t status, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = f32 ? gsa::cuda::charts_residual<float>(
+                          dptr<const float>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d),
+                          dptr<const double>(alpha), kind, dptr<double>(u), nu, dptr<double>(out),
+                          dptr<int64_t>(qplus), dptr<int64_t>(status), stream)
+                    : gsa::cuda::charts_residual<double>(
+                          dptr<const double>(values), dptr<const int64_t>(starts),
+                          dptr<const int64_t>(lengths), nspec, dptr<const int64_t>(d),
+                          dptr<const double>(alpha), kind, dptr<double>(u), nu, dptr<double>(out),
+                          dptr<int64_t>(qplus), dptr<int64_t>(status), stream);
+        }
+        check(err, "charts_residual");
+      },
+      py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("nspec"),
+      py::arg("d"), py::arg("alpha"), py::arg("kind"), py::arg("u"), py::arg("nu"),
+      py::arg("out"), py::arg("qplus"), py::arg("status"), py::arg("stream"));
+  m.def(
+      "orbit_probs",
+      [](uintptr_t alpha, int64_t n, int64_t d, uintptr_t out, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::orbit_probs(dptr<const double>(alpha), n, d, dptr<double>(out), stream);
+        }
+        check(err, "orbit_probs");
+      },
+      py::arg("alpha"), py::arg("n"), py::arg("d"), py::arg("out"), py::arg("stream"));
 }

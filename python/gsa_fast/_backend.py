@@ -76,8 +76,8 @@ ROUTES = {
     "harmonic": Route("sums", ("harmonic_range",), "_gpu_sums.harmonic_range", "harmonic"),
     "harmonic_sums": Route("sums", ("harmonic_range",), "_gpu_sums.harmonic_range", "harmonic_sums"),
     "harmonic_range": Route("sums", ("harmonic_range",), "_gpu_sums.harmonic_range", "harmonic_range"),
-    # orbit (spec §4, §5.3): cpp/src/orbit.cpp, cuda/orbit.cu (all but orbit_probs)
-    "orbit_probs": Route("orbit", ("orbit_probs",), None, "orbit_probs"),
+    # orbit (spec §4, §5.3): cpp/src/orbit.cpp, cuda/orbit.cu
+    "orbit_probs": Route("orbit", ("orbit_probs",), "_gpu_orbit.orbit_probs", "orbit_probs"),
     "log_partition": Route("orbit", ("orbit_unary",), "_gpu_orbit.orbit_unary", "log_partition"),
     "radial": Route("orbit", ("orbit_unary",), "_gpu_orbit.orbit_unary", "radial"),
     "orbit_variance": Route("orbit", ("orbit_unary",), "_gpu_orbit.orbit_unary", "orbit_variance"),
@@ -100,11 +100,12 @@ ROUTES = {
     "spectral_entropy": Route("energy", ("energy_stats",), "_gpu_energy.spectral_entropy", "spectral_entropy"),
     "radial_functional": Route("energy", ("energy_stats",), "_gpu_energy.radial_functional", "radial_functional"),
     "rank_count": Route("energy", ("energy_stats",), "_gpu_energy.rank_count", "rank_count"),
-    # exponent charts and residuals (spec §6): cpp/src/charts.cpp
-    "fit_exponent": Route("charts", ("charts_fit", "charts_residual"), None, "fit_exponent"),
-    "radial_residual": Route("charts", ("charts_residual",), None, "radial_residual"),
-    "chart_error": Route("charts", ("charts_residual",), None, "chart_error"),
-    "tail_residual": Route("charts", ("charts_residual",), None, "tail_residual"),
+    # exponent charts and residuals (spec §6): cpp/src/charts.cpp, cuda/charts.cu
+    "fit_exponent": Route("charts", ("charts_fit", "charts_residual"), "_gpu_charts.fit_exponent",
+                          "fit_exponent"),
+    "radial_residual": Route("charts", ("charts_residual",), "_gpu_charts.residual", "radial_residual"),
+    "chart_error": Route("charts", ("charts_residual",), "_gpu_charts.residual", "chart_error"),
+    "tail_residual": Route("charts", ("charts_residual",), "_gpu_charts.residual", "tail_residual"),
     # Bures–Wasserstein (spec §5): cpp/src/bures.cpp, cuda/bures.cu (+ cupy's eigh/qr/matmul/svd)
     "bures_distance": Route("bures", ("bures_general",), "_gpu_bures.general", "bures_distance"),
     "bures_fidelity": Route("bures", ("bures_general",), "_gpu_bures.general", "bures_fidelity"),

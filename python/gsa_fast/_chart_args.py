@@ -63,38 +63,66 @@ def _check_chart_args(fn, chart, interval, window, full_output=False):
     return chart, lo, hi, window
 
 
+def _per_spectrum(xp, a, fn, arg, what, batch_shape, n, dtype):
+    """One value per spectrum: ``a`` broadcast to the batch shape, as a contiguous array of n
+    (numpy or cupy, ``xp``; the CPU and the CUDA routes share the check and its message)."""
+    try:
+        a = xp.broadcast_to(a, batch_shape)
+    except ValueError:
+        raise value_error(fn, arg, f"{what} broadcastable to {batch_shape}",
+                          f"shape {a.shape}") from None
+    return xp.ascontiguousarray(a, dtype=dtype).reshape(n)
+
+
 def _d_batch(d, fn, batch_shape, n):
     """None, or the width of every spectrum as a contiguous int64 array of n."""
     if d is None:
         return None
-    a = as_width(d, fn)
-    try:
-        a = np.broadcast_to(a, batch_shape)
-    except ValueError:
-        raise value_error(fn, "d", f"an int or an array broadcastable to {batch_shape}",
-                          f"shape {a.shape}") from None
-    return np.ascontiguousarray(a, dtype=np.int64).reshape(n)
+    return _per_spectrum(np, as_width(d, fn), fn, "d", "an int or an array", batch_shape, n,
+                         np.int64)
+
+
+ALPHA_EXPECTED = "a real number or array of exponents"
+
+
+def _alpha_values(xp, a, fn, batch_shape, n):
+    """Exponents of a real dtype (numpy or cupy, ``xp``), checked: finite or NaN (NaN passes
+    through to a NaN result), ≥ 0; one per spectrum as a contiguous float64 array of n."""
+    a = a.astype(xp.float64, copy=False)
+    if xp.isinf(a).any():
+        raise value_error(fn, "alpha", "finite", "Inf")
+    if (a < 0).any():
+        raise value_error(fn, "alpha", ">= 0 (the orbit leaves the Weyl chamber for alpha < 0)",
+                          repr(float(a[a < 0].ravel()[0])))
+    return _per_spectrum(xp, a, fn, "alpha", "a scalar or an array", batch_shape, n, xp.float64)
 
 
 def _alpha_batch(alpha, fn, batch_shape, n):
     """Exponents ≥ 0 (NaN passes through to a NaN result) as a contiguous float64 array of n."""
     if isinstance(alpha, (str, bytes)) or alpha is None or isinstance(alpha, (bool, np.bool_)):
-        raise type_error(fn, "alpha", "a real number or array of exponents", alpha)
-    a = host_array(alpha, fn, "alpha", "a real number or array of exponents")
+        raise type_error(fn, "alpha", ALPHA_EXPECTED, alpha)
+    a = host_array(alpha, fn, "alpha", ALPHA_EXPECTED)
     if a.dtype == object or a.dtype.kind not in "iuf":
-        raise type_error(fn, "alpha", "a real number or array of exponents", alpha)
-    a = a.astype(np.float64, copy=False)
-    if np.isinf(a).any():
-        raise value_error(fn, "alpha", "finite", "Inf")
-    if (a < 0).any():
-        raise value_error(fn, "alpha", ">= 0 (the orbit leaves the Weyl chamber for alpha < 0)",
-                          repr(float(a[a < 0].ravel()[0])))
-    try:
-        a = np.broadcast_to(a, batch_shape)
-    except ValueError:
-        raise value_error(fn, "alpha", f"a scalar or an array broadcastable to {batch_shape}",
-                          f"shape {a.shape}") from None
-    return np.ascontiguousarray(a).reshape(n)
+        raise type_error(fn, "alpha", ALPHA_EXPECTED, alpha)
+    return _alpha_values(np, a, fn, batch_shape, n)
+
+
+def _where(batch_shape, i):
+    """Spectrum i of the batch as the error messages name it: a tuple of indices."""
+    idx = np.unravel_index(int(i), batch_shape) if batch_shape else ()
+    return tuple(int(j) for j in idx)
+
+
+def invalid_value_error(fn, value, batch_shape, i, k):
+    """The first NaN/Inf/negative value of the lowest such spectrum i, at position k."""
+    return ValueError(f"{fn}(): spectra must be finite and >= 0; got {float(value)!r} in spectrum "
+                      f"{_where(batch_shape, i)} at position {k}")
+
+
+def width_error(fn, batch_shape, i, d_i, q_i):
+    """d_i < q_+ for spectrum i (the lowest such)."""
+    return ValueError(f"{fn}(): d must be >= the number of nonzero singular values; got "
+                      f"d={int(d_i)} < {int(q_i)} in spectrum {_where(batch_shape, i)}")
 
 
 def _as_batch(spectra, fn):

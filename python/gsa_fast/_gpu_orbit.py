@@ -1,5 +1,6 @@
 """GPU route of the orbit functions (cupy in, cupy out): one thread per (α, d) pair or
-(α, β, d) triple, the math of cpp/include/gsa_fast/math/orbit.hpp. Kernels: cuda/orbit.cu.
+(α, β, d) triple, the math of cpp/include/gsa_fast/math/orbit.hpp; orbit_probs one block per
+(α, tile of ranks), into a (..., d) cupy array allocated here. Kernels: cuda/orbit.cu.
 
 The parameters are checked on the device with the CPU route's rules and messages
 (``_validate.as_real_array`` / ``as_width``) before any launch; a Python scalar operand is
@@ -98,3 +99,16 @@ def orbit_binary(fn, op, a, b, d, names=("alpha", "beta")):
     cuda.orbit_binary(op, a.data.ptr, b.data.ptr, w.data.ptr, a.size, out.data.ptr,
                       cp.cuda.get_current_stream().ptr)
     return out.reshape(shape)
+
+
+def orbit_probs(fn, alpha, d, probs_width):
+    """p_k(α), k = 1..d, as a float64 cupy array alpha.shape + (d,); ``probs_width`` is the CPU
+    route's check of d (gsa_fast.orbit._probs_width)."""
+    cp = _backend.namespace(alpha, d)
+    cuda = _backend.require_cuda(fn)
+    a = _real(cp, alpha, fn, "alpha")
+    w = probs_width(fn, _width(cp, d, fn), a.size)
+    flat = cp.ascontiguousarray(a).reshape(-1)
+    out = cp.empty(a.shape + (w,), dtype=cp.float64)
+    cuda.orbit_probs(flat.data.ptr, flat.size, w, out.data.ptr, cp.cuda.get_current_stream().ptr)
+    return out

@@ -9,6 +9,13 @@ Width convention (spec §2.3): zeros are dropped and ``d = q_+``, the number of 
 Every quantity here is scale-free except the unnormalized Bures chart error, which is defined
 after Frobenius normalization ``‖σ‖² = d`` (spec §1). Results are float64.
 
+cupy operands (spectra as a cupy array or a RaggedSpectra of cupy values; ``alpha`` and ``d`` cupy
+arrays or Python numbers) run on the current device and stream and return float64 cupy arrays of
+the batch shape (0-d for one spectrum): one block per spectrum calling the same float64 functions
+of math/charts.hpp as the CPU kernel (cuda/charts.cu), with the same argument checks and errors;
+the Bures and LS charts, the chart error and the tail residual read sorted spectra in place and
+sort a temporary copy of unsorted ones. Mixing numpy arrays and cupy arrays is a ``TypeError``.
+
 Unidentifiable spectra (spec §4.4): for ``d = 1``, for an all-zero spectrum, and for the LS chart
 with a window of fewer than two nonzero values, the exponent is NaN (flag ``UNIDENTIFIABLE``).
 """
@@ -18,7 +25,8 @@ import numpy as np
 
 from . import _backend
 from ._chart_args import (ChartFit, _alpha_batch, _as_batch, _check_chart_args,
-                          _check_window_width, _ChartFit, _d_batch)
+                          _check_window_width, _ChartFit, _d_batch, invalid_value_error,
+                          width_error)
 from ._status import raise_status
 from ._validate import type_error
 
@@ -30,24 +38,17 @@ _CHARTS = {name: int(v) for name, v in _backend.core.ChartKind.__members__.items
 _KINDS = {name: int(v) for name, v in _backend.core.ResidualKind.__members__.items()}
 
 
-def _where(b, i):
-    idx = np.unravel_index(int(i), b.batch_shape) if b.batch_shape else ()
-    return tuple(int(j) for j in idx)
-
-
 def _raise_bad(fn, b, qplus, status, d):
     """The kernel's one Status (index = spectrum, position = its first invalid value) through
     _status.raise_status, in the charts wording; then d < q_+ from the qplus output."""
     def describe(code, i, k, info):
-        v = b.values[b.starts[i] + k]  # the one value the kernel pointed at (no re-scan)
-        return ValueError(f"{fn}(): spectra must be finite and >= 0; got {float(v)!r} in spectrum "
-                          f"{_where(b, i)} at position {k}")
+        # the one value the kernel pointed at (no re-scan)
+        return invalid_value_error(fn, b.values[b.starts[i] + k], b.batch_shape, i, k)
 
     raise_status(fn, status, describe=describe)
     if d is not None and (d < qplus).any():
         i = int(np.argmax(d < qplus))
-        raise ValueError(f"{fn}(): d must be >= the number of nonzero singular values; got "
-                         f"d={int(d[i])} < {int(qplus[i])} in spectrum {_where(b, i)}")
+        raise width_error(fn, b.batch_shape, i, d[i], qplus[i])
 
 
 def _prepare(spectra, fn, d):
@@ -104,6 +105,8 @@ def fit_exponent(spectra, chart="top", interval=(0, 5), window=None, d=None, ful
     """
     fn = "fit_exponent"
     chart, lo, hi, window = _check_chart_args(fn, chart, interval, window, full_output)
+    if _backend.device_route(fn, spectra, d):  # cupy in, cupy out (cuda/charts.cu)
+        return _backend.cuda_route(fn)(spectra, _CHARTS[chart], lo, hi, window, d, full_output, fn)
     b, n, dd, darg = _prepare(spectra, fn, d)
     k0, k1 = (0, 0) if window is None else window
     _check_window_width(fn, window, b)
@@ -132,9 +135,16 @@ def _residual(kind, b, n, dd, darg, alpha, with_qplus=False):
 
 
 def _residual_api(fn, spectra, alpha, d):
+    """(batch, residuals) on the host, or (None, residuals of the batch shape) on the device."""
+    if _backend.device_route(fn, spectra, alpha, d):  # cupy in, cupy out (cuda/charts.cu)
+        return None, _backend.cuda_route(fn)(spectra, alpha, d, _KINDS[fn], fn)
     b, n, dd, darg = _prepare(spectra, fn, d)
     al = _alpha_batch(alpha, fn, b.batch_shape, n)
     return b, _residual(fn, b, n, dd, darg, al)
+
+
+def _residual_out(b, out):
+    return out if b is None else out.reshape(b.batch_shape)[()]
 
 
 def radial_residual(spectra, alpha, d=None):
@@ -158,8 +168,7 @@ def radial_residual(spectra, alpha, d=None):
 
     Accuracy: ≤ 1e-15 absolute (a few ulp of ``½ log d``), scale-free.
     """
-    b, out = _residual_api("radial_residual", spectra, alpha, d)
-    return out.reshape(b.batch_shape)[()]
+    return _residual_out(*_residual_api("radial_residual", spectra, alpha, d))
 
 
 def chart_error(spectra, alpha, normalized=True, d=None):
@@ -179,6 +188,8 @@ def chart_error(spectra, alpha, normalized=True, d=None):
     fn = "chart_error"
     if not isinstance(normalized, (bool, np.bool_)):
         raise type_error(fn, "normalized", "a bool", normalized)
+    if _backend.device_route(fn, spectra, alpha, d):  # cupy in, cupy out (cuda/charts.cu)
+        return _backend.cuda_route(fn)(spectra, alpha, d, _KINDS[fn], fn, normalized)
     b, n, dd, darg = _prepare(spectra, fn, d)
     al = _alpha_batch(alpha, fn, b.batch_shape, n)
     out, qplus = _residual(fn, b, n, dd, darg, al, with_qplus=True)
@@ -197,5 +208,4 @@ def tail_residual(spectra, alpha, d=None):
     Returns float64 of the batch shape in ``[0, 1]``; NaN for an all-zero spectrum or NaN α.
     Accuracy: a few ulp absolute (measured ≤ 4e-16 against the reference).
     """
-    b, out = _residual_api("tail_residual", spectra, alpha, d)
-    return out.reshape(b.batch_shape)[()]
+    return _residual_out(*_residual_api("tail_residual", spectra, alpha, d))

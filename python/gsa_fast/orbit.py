@@ -5,10 +5,10 @@ is ``p_k(α) = k^-2α / H_{d,2α}`` (α ≥ 0, k = 1..d). Every function here ex
 :func:`orbit_probs` is computed from O(1) harmonic sums (spec §3.3), never from a materialized
 spectrum, so ``d`` may be as large as 1e15 (accuracy is tested there). All array arguments
 broadcast against each other; results are float64 (a numpy scalar for scalar input).
-cupy operands (every function but :func:`orbit_probs`) run on the current device and stream and
-return a float64 cupy array of the broadcast shape, with the same argument checks and the same
-arithmetic (one GPU thread per parameter pair; cuda/orbit.cu); mixing numpy arrays and cupy
-arrays is a ``TypeError``.
+cupy operands run on the current device and stream and return a float64 cupy array of the
+broadcast shape (``alpha.shape + (d,)`` for :func:`orbit_probs`), with the same argument checks
+and the same arithmetic (one GPU thread per parameter pair; :func:`orbit_probs`: one block per
+row and tile of ranks; cuda/orbit.cu); mixing numpy arrays and cupy arrays is a ``TypeError``.
 
 Domain: ``alpha`` (and ``beta``) finite and ``>= 0``; ``d`` an integer ``1 <= d <= 2**53``.
 ``d = 1`` gives 0 for every quantity (spec §4.4: the exponent is not identifiable there).
@@ -99,21 +99,28 @@ def orbit_probs(alpha, d):
     Entries are ``pow(k, −2α)/H`` with ``H`` from the harmonic sums: relative error ≤ 1e-15.
     """
     fn = "orbit_probs"
+    if _backend.device_route(fn, alpha, d):  # cupy in, cupy out (cuda/orbit.cu)
+        return _backend.cuda_route(fn)(fn, alpha, d, _probs_width)
     a = _alpha(alpha, fn)
-    w = as_width(d, fn)
+    d = _probs_width(fn, as_width(d, fn), a.size)
+    shape = a.shape
+    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+    out = np.empty(a.size * d)
+    _backend.core.orbit_probs(a, d, out)
+    return out.reshape(shape + (d,))
+
+
+def _probs_width(fn, w, size):
+    """orbit_probs' d (checked by as_width; numpy or cupy) as an int, within the size limits."""
     if w.ndim != 0:
         raise value_error(fn, "d", "a scalar integer", f"an array of shape {w.shape}")
     d = int(w)
     if d > _MAX_PROBS:
         raise value_error(fn, "d", "<= 1e8 (orbit_probs materializes p; use the sum-based "
                           "functions for larger d)", repr(d))
-    if a.size * d > _MAX_PROBS:
-        raise value_error(fn, "alpha", "small enough that alpha.size * d <= 1e8", f"alpha.size = {a.size}")
-    shape = a.shape
-    a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
-    out = np.empty(a.size * d)
-    _backend.core.orbit_probs(a, d, out)
-    return out.reshape(shape + (d,))
+    if size * d > _MAX_PROBS:
+        raise value_error(fn, "alpha", "small enough that alpha.size * d <= 1e8", f"alpha.size = {size}")
+    return d
 
 
 def log_partition(alpha, d):

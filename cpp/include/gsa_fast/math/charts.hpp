@@ -2,8 +2,10 @@
 //
 // Everything here works on one spectrum given as s[0..q): the nonzero singular values divided by
 // the largest one and sorted descending (s[0] = 1), with the orbit width d ≥ q (ranks q+1..d
-// are zero padding) and a table u[k-1] = log k for k = 1..q. The CPU kernels (src/charts.cpp)
-// prepare s in a per-worker workspace; a device kernel could call the same functions.
+// are zero padding) and a table u[k-1] = log k for k = 1..q. s is any indexable view S with
+// s[k] → double: the CPU kernels (src/charts.cpp) pass a per-worker workspace (const double*),
+// the CUDA kernels (cuda/charts.cu) the views Scaled/Shifted below over the caller's descending
+// spectrum, which give the very values the workspace holds (no copy on the device).
 //
 // Self-contained orbit helpers (on purpose: math/orbit.hpp belongs to another family):
 //   g_d(α) = H_{d,2α} − 1 = Σ_{k=2}^{d} k^{-2α},   m_d(α) = ½ log d − ½ log1p(g_d(α)).
@@ -20,6 +22,37 @@
 namespace gsa {
 namespace math {
 namespace charts {
+
+// ---------------------------------------------------------------- spectrum views and tables
+
+// Entries of the log table u (u[k-1] = log k) the top chart reads: the direct range of g_sums.
+// Every kernel's table has at least this many (and at least the longest spectrum's length).
+constexpr int64_t kLogTableMin = 4 * kHeadTerms + 1;
+
+// s[k] = x[k]/vmax over a spectrum x whose nonzeros are x[0..q) in descending order: the values
+// of the CPU workspace (gather_sorted), read in place.
+template <class T>
+struct Scaled {
+  const T* x;
+  double vmax;
+  GSA_HD double operator[](int64_t k) const { return (double)x[k] / vmax; }
+};
+
+// s[k] = x[k]·2^e (exact), the LS chart's view (lsq_exponent).
+template <class T>
+struct Shifted {
+  const T* x;
+  int e;
+  GSA_HD double operator[](int64_t k) const { return ldexp((double)x[k], e); }
+};
+
+// Σ_k s_k² (compensated).
+template <class S>
+GSA_HD double norm2(S s, int64_t q) {
+  KahanSum acc;
+  for (int64_t k = 0; k < q; ++k) acc.add(s[k] * s[k]);
+  return acc.value();
+}
 
 // ---------------------------------------------------------------- orbit helpers (§4.1–4.2)
 
@@ -148,7 +181,8 @@ struct BuresEval {
   double logf;  // log f(α) = log Σ_k s_k k^{-α} − ½ log H_{d,2α}
 };
 
-GSA_HD BuresEval bures_eval(const double* s, const double* u, int64_t q, int64_t d, double alpha) {
+template <class S>
+GSA_HD BuresEval bures_eval(S s, const double* u, int64_t q, int64_t d, double alpha) {
   KahanSum s0, s1;
   double s2 = 0.0;
   for (int64_t k = 0; k < q; ++k) {
@@ -166,8 +200,9 @@ GSA_HD BuresEval bures_eval(const double* s, const double* u, int64_t q, int64_t
   return {Ep - Eq, Vq - 2.0 * Vp, log(S0) - 0.5 * log(h.h)};
 }
 
+template <class S>
 struct BuresF {
-  const double* s;
+  S s;
   const double* u;
   int64_t q, d;
   GSA_HD void operator()(double x, double* F, double* dF) const {
@@ -179,12 +214,53 @@ struct BuresF {
 
 // Refine a local maximum of f bracketed by [a, b] with Fa = F(a) > 0 ≥ F(b) = Fb (§6.2b),
 // starting from the regula-falsi point (error O((b − a)²) on a fine grid).
-GSA_HD double bures_refine(const double* s, const double* u, int64_t q, int64_t d, double a,
+template <class S>
+GSA_HD double bures_refine(S s, const double* u, int64_t q, int64_t d, double a,
                            double b, double Fa, double Fb) {
-  BuresF fn{s, u, q, d};
+  BuresF<S> fn{s, u, q, d};
   double x0 = (Fb < 0.0) ? a + (b - a) * Fa / (Fa - Fb) : 0.5 * (a + b);
   if (!(x0 > a && x0 < b)) x0 = 0.5 * (a + b);
   return newton_bracket(fn, a, b, x0, 1e-13);
+}
+
+constexpr int kBuresGrid = 257;  // grid points of J (§6.2b)
+
+// The j-th grid point of J = [lo, hi] (the last one is hi exactly).
+GSA_HD double bures_grid_point(int j, double lo, double hi) {
+  return (j == kBuresGrid - 1) ? hi : lo + j * ((hi - lo) / (kBuresGrid - 1));
+}
+
+// The candidate of largest exact log f seen so far (a strict >: ties keep the earlier, smaller α).
+struct BuresBest {
+  double alpha = NAN, logf = -INFINITY;
+  template <class S>
+  GSA_HD void consider(S s, const double* u, int64_t q, int64_t d, double a) {
+    const double lf = bures_eval(s, u, q, d, a).logf;
+    if (lf > logf) {
+      logf = lf;
+      alpha = a;
+    }
+  }
+};
+
+// Φ_BW from the signs of F = (log f)' at the kBuresGrid grid points of J: every + → − crossing
+// refined by Newton (bures_refine), the endpoints that are local maxima added, and the candidate
+// of largest exact log f kept; ties → smallest α. NaN for d < 2 or q < 1.
+template <class S>
+GSA_HD double bures_pick(const double* F, S s, const double* u, int64_t q, int64_t d, double lo,
+                         double hi) {
+  if (d < 2 || q < 1) return NAN;
+  BuresBest best;  // candidates visited in increasing α
+  if (F[0] <= 0.0) best.consider(s, u, q, d, lo);
+  for (int j = 0; j + 1 < kBuresGrid; ++j) {
+    if (F[j] > 0.0 && F[j + 1] <= 0.0) {
+      // F[j + 1] == 0 may be an underflow (huge J): refine anyway, the solver knows
+      best.consider(s, u, q, d, bures_refine(s, u, q, d, bures_grid_point(j, lo, hi),
+                                             bures_grid_point(j + 1, lo, hi), F[j], F[j + 1]));
+    }
+  }
+  if (F[kBuresGrid - 1] >= 0.0) best.consider(s, u, q, d, hi);
+  return best.alpha;
 }
 
 // ---------------------------------------------------------------- (c) log-spectrum LS chart
@@ -196,7 +272,8 @@ struct LsqFit {
 
 // Closed form on the window of ranks k0..k1 (1-based, inclusive) of s; y = log s_k. NaN if the
 // window has < 2 points or reaches past q (a zero inside the window). norm2 = Σ_k s_k².
-GSA_HD LsqFit lsq_chart(const double* s, const double* u, int64_t q, int64_t d, int64_t k0,
+template <class S>
+GSA_HD LsqFit lsq_chart(S s, const double* u, int64_t q, int64_t d, int64_t k0,
                         int64_t k1, double lo, double hi, double norm2) {
   if (k0 < 1 || k1 > q || k1 - k0 < 1 || d < 1) return {NAN, NAN};
   const int64_t m = k1 - k0 + 1;
@@ -220,11 +297,36 @@ GSA_HD LsqFit lsq_chart(const double* s, const double* u, int64_t q, int64_t d, 
   return {a, yb + shift + a * xb};
 }
 
+// The power of two e that the LS chart's view Shifted applies: normally 2^e puts the largest
+// nonzero vmax in [0.5, 1); when some ratio σ_k/σ_1 would be subnormal or flush to 0 (spectra
+// spanning more than ~307 decades; log 0 = −inf), it puts vmax in [2^1020, 2^1021) instead, so
+// the logarithms survive down to σ_1·2^-2094. vmin: the smallest nonzero.
+GSA_HD int lsq_exponent(double vmax, double vmin) {
+  int e = 0, emin = 0;
+  frexp(vmax, &e);
+  frexp(vmin, &emin);
+  return (emin - e < -1000) ? 1021 - e : -e;
+}
+
+// The LS chart of a spectrum view s = Shifted (descending, q nonzeros) on the window k0..k1
+// (k1 = 0: 1..q); the intercept is moved back by log(vmax·2^e), the shift of every log s_k.
+template <class S>
+GSA_HD LsqFit lsq_fit(S s, const double* u, int64_t q, int64_t d, int64_t k0, int64_t k1,
+                      double lo, double hi, double vmax, int e) {
+  KahanSum acc;  // Σ (s_k/s_1)², from the shifted values (tiny terms underflow harmlessly)
+  for (int64_t k = 0; k < q; ++k) acc.add((s[k] / s[0]) * (s[k] / s[0]));
+  const int64_t a0 = k1 ? k0 : 1, a1 = k1 ? k1 : q;
+  LsqFit f = lsq_chart(s, u, q, d, a0, a1, lo, hi, acc.value());
+  f.intercept -= log(ldexp(vmax, e));  // ȳ was taken over log(σ_k·2^e)
+  return f;
+}
+
 // ---------------------------------------------------------------- chart error (§5.3)
 
 // Ē(P,α) = ‖√p(P) − √p(α)‖₂ by the direct sum of squared differences over k = 1..d (never the
 // BC form 2(1 − BC), which loses all digits as Ē → 0); clamped to [0, √2].
-GSA_HD double chart_error(const double* s, const double* u, int64_t q, int64_t d, double alpha,
+template <class S>
+GSA_HD double chart_error(S s, const double* u, int64_t q, int64_t d, double alpha,
                           double norm2) {
   if (q < 1 || d < q || isnan(alpha)) return NAN;
   const double H = harmonic_sums(d, 2.0 * alpha).h;
@@ -241,16 +343,22 @@ GSA_HD double chart_error(const double* s, const double* u, int64_t q, int64_t d
 
 // ---------------------------------------------------------------- tail residual (§8.3)
 
-// τ(A,α) = max_{0≤j≤d} |T_A(j) − T_α(j)|, both tails by suffix sums. w is a workspace of q
-// doubles. For j ≥ q, T_A(j) = 0 and T_α is nonincreasing, so j ≤ q suffices.
-GSA_HD double tail_residual(const double* s, const double* u, int64_t q, int64_t d, double alpha,
-                            double* w) {
+// The orbit weights w[k] = k^{-2α} = exp(−2α log k) (k 0-based: log(k+1) = u[k]), computed on
+// each read: the CUDA tail residual reads them this way instead of from a workspace.
+struct OrbitWeights {
+  const double* u;
+  double alpha;
+  GSA_HD double operator[](int64_t k) const { return exp(-2.0 * alpha * u[k]); }
+};
+
+// τ(A,α) = max_{0≤j≤d} |T_A(j) − T_α(j)|, both tails by suffix sums, from the weights w[k] of
+// OrbitWeights (read twice each). For j ≥ q, T_A(j) = 0 and T_α is nonincreasing, so j ≤ q
+// suffices.
+template <class S, class W>
+GSA_HD double tail_residual_with(S s, W w, int64_t q, int64_t d, double alpha) {
   if (q < 1 || d < q || isnan(alpha)) return NAN;
   const double tail = harmonic_range(q + 1, d, 2.0 * alpha).h;  // Σ_{k=q+1}^{d} k^{-2α}
   double SA = 0.0, Sa = 0.0;
-  for (int64_t k = 0; k < q; ++k) {
-    w[k] = exp(-2.0 * alpha * u[k]);
-  }
   // Totals summed small-to-large (the order of the suffix sums below), so T(0) = 1 exactly.
   for (int64_t k = q - 1; k >= 0; --k) {
     SA += s[k] * s[k];
@@ -266,6 +374,15 @@ GSA_HD double tail_residual(const double* s, const double* u, int64_t q, int64_t
     if (diff > tau) tau = diff;
   }
   return tau;
+}
+
+// The same with the weights stored once in a workspace w of q doubles (the CPU kernel).
+template <class S>
+GSA_HD double tail_residual(S s, const double* u, int64_t q, int64_t d, double alpha, double* w) {
+  if (q < 1 || d < q || isnan(alpha)) return NAN;
+  const OrbitWeights ow{u, alpha};
+  for (int64_t k = 0; k < q; ++k) w[k] = ow[k];
+  return tail_residual_with(s, static_cast<const double*>(w), q, d, alpha);
 }
 
 }  // namespace charts

@@ -391,5 +391,16 @@ GSA_HD double orbit_binary_op(int op, double a, double b, int64_t d) {
   }
 }
 
+// orbit_probs (spec §4.1), split so that the CPU loop and the CUDA kernel share both steps:
+// 1/H_{d,2α} once per row, then p_k = (k+1)^{-2α}·(1/H) for k = 0..d-1 (k 0-based).
+GSA_HD double orbit_probs_inv_h(double alpha, int64_t d) {
+  return 1.0 / (1.0 + harmonic_range(2, d, 2.0 * alpha).h);
+}
+
+GSA_HD double orbit_prob(int64_t k, double alpha, double inv_h) {
+  const double s = 2.0 * alpha;
+  return (s == 0.0) ? inv_h : pow((double)(k + 1), -s) * inv_h;
+}
+
 }  // namespace math
 }  // namespace gsa
