@@ -575,3 +575,41 @@ def test_energy_and_tails_on_device_match_reference(device, rng):
     for f in (g.energy, g.spectrum_tails):
         with pytest.raises(ValueError, match="spectrum 3"):
             f(device.asarray(bad))
+
+
+class _CupyLikeNumpy:
+    """numpy, except that repeat refuses an array of counts, as cupy before v14 does."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def repeat(a, repeats, axis=None):
+        if isinstance(repeats, np.ndarray):
+            raise ValueError("cupy.ndarray cannot be specified as `repeats` argument.")
+        return np.repeat(a, repeats, axis)
+
+
+def test_device_sorted_copy_needs_no_array_repeat():
+    # the device route's sorted retry (gsa_fast._gpu_energy._sorted_copy), run on numpy with
+    # cupy's restriction: each segment comes back sorted descending, empty segments kept
+    from gsa_fast._gpu_energy import _sorted_copy
+
+    values = np.array([9.0, 1.0, 3.0, 2.0, 7.0, 5.0, 4.0, 8.0, 6.0])
+    starts = np.array([5, 0, 3, 3], dtype=np.int64)
+    lengths = np.array([3, 3, 0, 2], dtype=np.int64)
+    flat, new_starts = _sorted_copy(_CupyLikeNumpy(), values, starts, lengths)
+    np.testing.assert_array_equal(new_starts, [0, 3, 6, 6])
+    np.testing.assert_array_equal(flat, [8.0, 5.0, 4.0, 9.0, 3.0, 1.0, 7.0, 2.0])
+
+
+def test_energy_of_a_list_of_spectra_on_device(device, rng):
+    # a list of device spectra reads like the CPU's list: equal lengths stack, ragged concatenate
+    s = [np.sort(rng.random(n))[::-1].copy() for n in (5, 9, 3)]
+    got = g.energy([device.asarray(x) for x in s])
+    want = g.energy(s)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=1e-14)
+    eq = [np.sort(rng.random(6))[::-1].copy() for _ in range(3)]
+    np.testing.assert_allclose(device.asnumpy(g.spectral_entropy([device.asarray(x) for x in eq])),
+                               g.spectral_entropy(np.stack(eq)), rtol=1e-14)

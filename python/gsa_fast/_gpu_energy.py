@@ -17,8 +17,25 @@ def is_gpu_spectra(x) -> bool:
     return _backend.is_cupy(x) or (isinstance(x, RaggedSpectra) and _backend.is_cupy(x.values))
 
 
+def _from_list(cp, x, fn):
+    """A list of device spectra as the CPU route reads a list: equal-length 1-D arrays stack into
+    rows, anything else is concatenated into float64 RaggedSpectra (copies, as on the CPU)."""
+    for i, s in enumerate(x):
+        if not _backend.is_cupy(s):
+            raise type_error(fn, f"spectra[{i}]", "a cupy array like the other spectra (host and "
+                             "device arrays cannot be mixed)", s)
+    if len({s.shape for s in x}) == 1 and x[0].ndim == 1:
+        return cp.stack(x)
+    parts = [s.reshape(-1).astype(cp.float64) for s in x]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([p.size for p in parts])
+    return RaggedSpectra(cp.concatenate(parts) if parts else cp.zeros(0), cp.asarray(offsets))
+
+
 def _layout(cp, x, fn):
     """(values, starts, lengths, batch_shape, ragged) on the device, without copying values."""
+    if isinstance(x, (list, tuple)) and x:
+        x = _from_list(cp, list(x), fn)
     if isinstance(x, RaggedSpectra):
         values = x.values
         if values.ndim != 1 or values.dtype not in (cp.float32, cp.float64):
@@ -47,10 +64,13 @@ def _layout(cp, x, fn):
 
 def _sorted_copy(cp, values, starts, lengths):
     """Each spectrum sorted descending, in a compact temporary copy (unsorted input only)."""
-    n = int(lengths.size)
-    seg = cp.repeat(cp.arange(n, dtype=cp.int64), lengths)
-    pos = cp.arange(int(lengths.sum()), dtype=cp.int64) - cp.repeat(cp.cumsum(lengths) - lengths, lengths)
-    flat = values[cp.repeat(starts, lengths) + pos].astype(values.dtype)
+    # segment of each output position by a search over the segment ends: cupy.repeat refuses a
+    # device array of counts (before cupy 14), and numpy's accepts it, so a CPU test would not see it
+    ends = cp.cumsum(lengths)
+    idx = cp.arange(int(ends[-1]) if lengths.size else 0, dtype=cp.int64)
+    seg = cp.searchsorted(ends, idx, side="right")
+    pos = idx - (ends - lengths)[seg]
+    flat = values[starts[seg] + pos].astype(values.dtype)
     order = cp.lexsort(cp.stack([-flat.astype(cp.float64), seg.astype(cp.float64)]))
     new_starts = cp.cumsum(lengths) - lengths
     return cp.ascontiguousarray(flat[order]), new_starts
