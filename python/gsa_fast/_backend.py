@@ -236,8 +236,12 @@ def all_device(*operands) -> bool:
 
 
 def namespace(*arrays):
-    """numpy or cupy: the library that owns the operands (all must agree)."""
-    kinds = {is_cupy(a) for a in arrays if a is not None and hasattr(a, "shape")}
+    """numpy or cupy: the library that owns the operands (all must agree; a list or tuple counts
+    as its elements)."""
+    flat = []
+    for a in arrays:
+        flat.extend(a if isinstance(a, (list, tuple)) else (a,))
+    kinds = {is_cupy(a) for a in flat if a is not None and hasattr(a, "shape")}
     if len(kinds) > 1:
         raise TypeError("arguments must all be numpy arrays or all be cupy arrays; got a mix")
     if kinds == {True}:

@@ -32,7 +32,8 @@ def _setup(spectra, fn, alpha=None, d=None):
     """(cupy, _cuda, layout, n, d on the device or None): the operands' library (mixing numpy
     and cupy arrays is the one TypeError), the batch, and the widths checked as the CPU does."""
     values = spectra.values if isinstance(spectra, RaggedSpectra) else spectra
-    arrays = [x for x in (values, alpha, d) if isinstance(x, np.ndarray) or _backend.is_cupy(x)]
+    parts = list(values) if isinstance(values, (list, tuple)) else [values]
+    arrays = [x for x in (*parts, alpha, d) if isinstance(x, np.ndarray) or _backend.is_cupy(x)]
     cp = _backend.namespace(*arrays)
     cuda = _backend.require_cuda(fn)
     lay = _layout(cp, spectra, fn)

@@ -121,7 +121,7 @@ def krylov_norm(xp, apply, n: int, tol: float, seed: int):
         if keep.size == 0:
             break  # an invariant subspace: the Ritz values are exact
         p0, p = p, p + keep.size
-        V[:, p0:p] = q[:, keep]
+        V[:, p0:p] = q[:, xp.asarray(keep)]
         W[:, p0:p] = apply(V[:, p0:p])
         passes += 1
         H = V[:, :p].T @ W[:, :p]
