@@ -24,8 +24,9 @@ A up to a backward error of order c·n·u·‖A‖ (u = 2⁻⁵³).
 
 Stages 2 and 3 run on the host (:func:`band_eigvalsh`): the band, (b+1)·n doubles, is the only
 transfer; the C++ core chases the bulges with LAPACK's dsb2st kernels on two threads (the same code
-as the CPU band route) and dsterf gives the eigenvalues. :func:`eigvalsh_stack` overlaps the host
-stages of matrix k with the device's band reduction of matrix k + 1.
+as the CPU band route) and dsterf gives the eigenvalues. :func:`eigvalsh_each` overlaps the host
+stages of matrix k with the device's Gram and band reduction of matrix k + 1, and runs the host
+stages of several matrices side by side.
 """
 from __future__ import annotations
 
@@ -114,11 +115,15 @@ def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, overwrite=False, fn="svdvals"):
     """Eigenvalues, ascending, of each symmetric float64 matrix that the iterable ``grams`` yields,
     as a list of host numpy arrays. ``grams`` may be a generator that computes each Gram on the
     device: the Gram and stage 1 of matrix k + 1 then run while the host (releasing the GIL) chases
-    the bulges of matrix k."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    the bulges of matrix k. The host stages of different matrices run side by side, two threads
+    each, on up to ``gsa_fast.get_num_threads()`` cores."""
+    pool = ThreadPoolExecutor(max_workers=max(1, _backend.core.get_num_threads() // 2))
+    try:
         pending = [pool.submit(band_eigvalsh, dense_to_band(xp, G, b, overwrite=overwrite, fn=fn), 2, fn)
                    for G in grams]
         return [f.result() for f in pending]
+    finally:  # on Ctrl-C or an error: drop the queued host stages, wait only for running ones
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def eigvalsh_stack(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="svdvals"):
