@@ -21,6 +21,7 @@ export PYTHONPATH=$site
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 GSA_FAST_CUDA=ON "$py" -m pip install -q --no-build-isolation --no-deps --target "$site" . 2>&1 | tail -5
 "$py" -c "import gsa_fast, json; print(json.dumps(gsa_fast.build_info()))"
+"$py" bench/two_stage_gpu.py 2>&1 | tee "$out/two_stage.txt"  # two-stage vs syevd vs cupy f32
 "$py" -m pytest -q -p no:cacheprovider tests "$@" > "$out/tests.txt" 2>&1
 tail -8 "$out/tests.txt"
 "$py" bench/report.py bench/bench_gpu.py > "$out/bench.txt" 2>&1
