@@ -184,3 +184,12 @@ def test_device_route_logic_with_numpy(rng, driver):
 def test_device_route_refuses_unknown_driver(cupy):
     with pytest.raises(ValueError, match=r"svdvals\(\): _eig_driver must be one of"):
         g.svdvals(cupy.ones((4, 4)), _eig_driver="sytrd")
+
+
+def test_core_entry_checks_its_layout():
+    # contract violations by a caller of _core itself are ValueErrors (require()), never a crash
+    from gsa_fast import _backend
+    with pytest.raises(ValueError, match="out must have n entries"):
+        _backend.core.band_storage_eigvalues(np.zeros((5, 3)), np.empty(4), 1)
+    with pytest.raises(ValueError, match=r"band must be \(n, kd \+ 1\)"):
+        _backend.core.band_storage_eigvalues(np.zeros(5), np.empty(5), 1)
