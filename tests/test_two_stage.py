@@ -121,6 +121,32 @@ def test_band_eigvalsh_on_given_bands(rng, kd):
     np.testing.assert_allclose(ts.band_eigvalsh(band), want, rtol=0, atol=_tol(n, np.abs(want).max()))
 
 
+@pytest.mark.parametrize("n, kd", [(300, 6), (400, 64), (40, 3)])
+def test_band_eigvalsh_bitwise_across_thread_counts(rng, n, kd):
+    # sweeps run side by side in LAPACK's order per sweep: every thread count gives the same bits
+    band = np.asfortranarray(rng.standard_normal((kd + 1, n)))
+    for r in range(kd + 1):
+        band[r, n - r:] = 0.0
+    one = ts.band_eigvalsh(band, 1)
+    for t in (2, 3, 5, 16):
+        np.testing.assert_array_equal(ts.band_eigvalsh(band, t), one)
+    want = np.linalg.eigvalsh(_dense_from_band(band))
+    np.testing.assert_allclose(one, want, rtol=0, atol=_tol(n, np.abs(want).max()))
+
+
+@pytest.mark.parametrize("count, cores, split", [(1, 16, (1, 16)), (3, 16, (3, 5)), (100, 16, (8, 2)),
+                                                 (None, 16, (8, 2)), (1, 1, (1, 2)), (5, 2, (1, 2))])
+def test_host_split(monkeypatch, count, cores, split):
+    from gsa_fast import _backend
+
+    class Core:
+        @staticmethod
+        def get_num_threads():
+            return cores
+    monkeypatch.setattr(_backend, "core", Core)
+    assert ts._host_split(count) == split
+
+
 def test_eigvalsh_stack(rng):
     G = np.stack([_sym(rng, 70) for _ in range(3)])
     got = ts.eigvalsh_stack(np, G, 16)

@@ -90,7 +90,7 @@ def _values_list(cp, checked, method, eig_driver="auto", fn="svdvals"):
     """Descending singular values of each (matrix, is_bf16) of a validated ragged list."""
     if method == "gram" and eig_driver == "band":  # entry k+1's Gram and band beside k's host stages
         ws = _two_stage.eigvalsh_each(cp, (_gram_stack(cp, a[None], bf16)[0] for a, bf16 in checked),
-                                      overwrite=True, fn=fn)
+                                      count=len(checked), overwrite=True, fn=fn)
         return [cp.sqrt(cp.clip(cp.asarray(w)[::-1], 0.0, None)) for w in ws]
     return [_values_stack(cp, a[None], bf16, method, eig_driver, fn)[0] for a, bf16 in checked]
 

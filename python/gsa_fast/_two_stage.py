@@ -24,7 +24,8 @@ A up to a backward error of order c·n·u·‖A‖ (u = 2⁻⁵³).
 
 Stages 2 and 3 run on the host (:func:`band_eigvalsh`): the band, (b+1)·n doubles, is the only
 transfer; the C++ core chases the bulges with LAPACK's dsb2st kernels on two threads (the same code
-as the CPU band route) and dsterf gives the eigenvalues. :func:`eigvalsh_each` overlaps the host
+as the CPU band route, with more sweeps at once when the host has the cores) and dsterf gives the
+eigenvalues. :func:`eigvalsh_each` overlaps the host
 stages of matrix k with the device's Gram and band reduction of matrix k + 1, and runs the host
 stages of several matrices side by side.
 """
@@ -96,8 +97,9 @@ def dense_to_band(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="dense_to_band"):
 
 def band_eigvalsh(band, threads=2, fn="band_eigvalsh"):
     """Stages 2 and 3 on the host: eigenvalues, ascending, of a band in LAPACK lower band storage
-    ``(b + 1, n)`` (as :func:`dense_to_band` returns it): LAPACK's dsb2st bulge chasing on up to
-    two threads (cpp/src/linalg/band_eig.cpp, shared with the CPU band route), then dsterf."""
+    ``(b + 1, n)`` (as :func:`dense_to_band` returns it): LAPACK's dsb2st bulge chasing with up to
+    ``threads`` sweeps at once (cpp/src/linalg/band_eig.cpp, shared with the CPU band route), then
+    dsterf. The result is bitwise the same for every ``threads``."""
     band = np.asarray(band)
     if band.dtype != np.float64:
         raise type_error(fn, "band", "a float64 array", band)
@@ -111,15 +113,25 @@ def band_eigvalsh(band, threads=2, fn="band_eigvalsh"):
     return w
 
 
-def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, overwrite=False, fn="svdvals"):
-    """Eigenvalues, ascending, of each symmetric float64 matrix that the iterable ``grams`` yields,
-    as a list of host numpy arrays. ``grams`` may be a generator that computes each Gram on the
-    device: the Gram and stage 1 of matrix k + 1 then run while the host (releasing the GIL) chases
-    the bulges of matrix k. The host stages of different matrices run side by side, two threads
-    each, on up to ``gsa_fast.get_num_threads()`` cores."""
-    pool = ThreadPoolExecutor(max_workers=max(1, _backend.core.get_num_threads() // 2))
+def _host_split(count):
+    """(matrices solved side by side, threads each) for the host stages of `count` matrices
+    (None: unknown) on gsa_fast.get_num_threads() cores: one matrix gets them all (its sweeps run
+    side by side), a batch gets two each."""
+    cores = max(1, int(_backend.core.get_num_threads()))
+    workers = max(1, min(count if count else cores, cores // 2))
+    return workers, max(2, cores // workers)
+
+
+def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, count=None, overwrite=False, fn="svdvals"):
+    """Eigenvalues, ascending, of each symmetric float64 matrix that the iterable ``grams`` yields
+    (``count`` of them, if known), as a list of host numpy arrays. ``grams`` may be a generator
+    that computes each Gram on the device: the Gram and stage 1 of matrix k + 1 then run while the
+    host (releasing the GIL) chases the bulges of matrix k. The host stages of several matrices run
+    side by side (:func:`_host_split`)."""
+    workers, threads = _host_split(count)
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        pending = [pool.submit(band_eigvalsh, dense_to_band(xp, G, b, overwrite=overwrite, fn=fn), 2, fn)
+        pending = [pool.submit(band_eigvalsh, dense_to_band(xp, G, b, overwrite=overwrite, fn=fn), threads, fn)
                    for G in grams]
         return [f.result() for f in pending]
     finally:  # on Ctrl-C or an error: drop the queued host stages, wait only for running ones
@@ -130,6 +142,7 @@ def eigvalsh_stack(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="svdvals"):
     """:func:`eigvalsh_each` over a (count, n, n) stack, as an ``xp`` array (count, n)."""
     count, n = int(G.shape[0]), int(G.shape[-1])
     out = np.empty((count, n), dtype=np.float64)
-    for k, w in enumerate(eigvalsh_each(xp, (G[k] for k in range(count)), b, overwrite=overwrite, fn=fn)):
+    for k, w in enumerate(eigvalsh_each(xp, (G[k] for k in range(count)), b, count=count, overwrite=overwrite,
+                                        fn=fn)):
         out[k] = w
     return xp.asarray(out)

@@ -17,6 +17,7 @@ namespace gsa {
 namespace cpu {
 namespace {
 
+constexpr int kMaxSweepThreads = 16;  // band_storage_eigvalues' cap on concurrent sweeps
 constexpr int kTile = 512;  // tile edge of the trailing updates (256 and 512 measured equal)
 
 // A22 (pn×pn, lower triangle valid, ld lda) → W = A22·B for B (pn×k, ld pn), row blocks of
@@ -199,10 +200,12 @@ int sb2st_lapack(int n, int kd, const double* A, int lda, double* d, double* e) 
   return info;
 }
 
-// Band → tridiagonal on two threads: LAPACK's dsytrd_sb2st bulge chasing, with its kernels
-// (dsb2st_kernels) called in the same per-sweep order, odd sweeps on one thread and even sweeps
-// on the other. Step m of sweep s runs once sweep s−1 has finished its step m + 2 (dsb2st's
-// SHIFT = 3, the dependency its OpenMP tasks declare); the arithmetic is LAPACK's, so d and e are
+// Band → tridiagonal on `threads` threads: LAPACK's dsytrd_sb2st bulge chasing, with its kernels
+// (dsb2st_kernels) called in the same per-sweep order, sweep s on thread (s − 1) mod threads (two
+// threads: odd sweeps on one, even on the other). Step m of sweep s runs once sweep s−1 has finished
+// its step m + 2 (dsb2st's SHIFT = 3, the dependency its OpenMP tasks declare; sweeps of the same
+// parity, which share V and TAU, then stay ≥ 2·kd columns apart, as in LAPACK's OpenMP run of any
+// number of sweeps at once); the arithmetic is LAPACK's, so d and e are
 // bitwise those of dsytrd_sb2st. W holds the lower band of width kd in rows 0..kd of a
 // zero-filled working copy with ld 2·kd + 1 (band_workspace) and is overwritten.
 // With threads = 1 the sweeps run in order on the caller (LAPACK's own order). Both variants
@@ -215,9 +218,10 @@ void sb2st_sweeps(int n, int kd, std::vector<double>& W, double* d, double* e, i
   std::vector<double> V((size_t)2 * n + 2 * kd + 2), tau((size_t)2 * n + 2 * kd + 2);
   std::vector<std::atomic<int>> progress((size_t)n);  // last finished step of sweep s (INT_MAX: done)
   for (auto& p : progress) p.store(0, std::memory_order_relaxed);
-  std::vector<double> scratch((size_t)2 * (2 * kd + 2));  // per thread (allocated here: no throw inside)
+  // sweep s runs on thread (s − 1) mod step (step ≤ kMaxSweepThreads, ≤ n − 1 sweeps)
+  const int step = std::max(1, std::min({threads, kMaxSweepThreads, n - 1}));
+  std::vector<double> scratch((size_t)step * (2 * kd + 2));  // per thread (allocated here: no throw inside)
   std::atomic<bool> stop{false};
-  const int step = threads >= 2 ? 2 : 1;
   auto sweeps = [&](int first, bool caller) {
     double* work = scratch.data() + (size_t)(first - 1) * (2 * kd + 2);
     const char L = 'L';
@@ -247,12 +251,12 @@ void sb2st_sweeps(int n, int kd, std::vector<double>& W, double* d, double* e, i
       }
     }
   };
-  if (step == 2) {
-    std::thread other(sweeps, 2, false);
+  {
+    std::vector<std::thread> others;
+    others.reserve((size_t)step - 1);
+    for (int t = 2; t <= step; ++t) others.emplace_back(sweeps, t, false);
     sweeps(1, true);
-    other.join();
-  } else {
-    sweeps(1, true);
+    for (auto& t : others) t.join();
   }
   if (stop.load()) throw Interrupted();
   for (int i = 0; i < n; ++i) d[i] = W[(size_t)i * ldw];
@@ -275,7 +279,7 @@ int band_eigvalues_kd(int64_t n64, double* A, int64_t lda64, int threads, double
   if (kd >= 2) {
     std::vector<double> W = band_workspace(n, kd);
     pack_lower_band(n, kd, A, lda, W.data(), 2 * kd + 1);
-    sb2st_sweeps(n, kd, W, w, e.data(), threads);
+    sb2st_sweeps(n, kd, W, w, e.data(), std::min(threads, 2));  // measured on the 2-core machine
   } else if ((info = sb2st_lapack(n, kd, A, lda, w, e.data())) != 0) {
     return info;
   }

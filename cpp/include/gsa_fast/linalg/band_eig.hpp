@@ -30,7 +30,8 @@ int band_eigvalues_kd(int64_t n, double* A, int64_t lda, int threads, double* w,
 // Eigenvalues, ascending, of the symmetric band matrix given in LAPACK lower band storage
 // (column-major, AB[r + j·ldab] = A(j + r, j) for 0 ≤ r ≤ kd, ldab ≥ kd + 1; rows r ≥ n − j are not
 // read; AB is read only) into w[0..n): the second and third stages of band_eigvalues (bulge
-// chasing on `threads` ≤ 2 threads, then dsterf). Any kd ≥ 0 (clipped to n − 1). The first stage
+// chasing with up to `threads` sweeps at once, at most 16; band_eigvalues itself uses ≤ 2), then
+// dsterf; d and e, and so w, are bitwise the same for every thread count. Any kd ≥ 0 (clipped to n − 1). The first stage
 // may have run elsewhere (the GPU two-stage route of svdvals). Returns 0 or dsterf's info.
 int band_storage_eigvalues(int64_t n, int kd, const double* AB, int64_t ldab, int threads,
                            double* w);
