@@ -82,6 +82,34 @@ def bench_orbit_gpu__cpu(benchmark, params, name):
     benchmark.pedantic(fn, args=args, rounds=3, iterations=1)
 
 
+# the tails family, one thread per tuple: (α, ε, d) on the first 100,000 pairs of `params`
+# (ranks and margins are O(log d) suffix sums each), plateau thresholds on 10,000 (ε, d) × 16 ranks
+_TAILS = {"orbit_truncation_rank": lambda a, e, d: g.orbit_truncation_rank(a, e, d),
+          "tail_margin": lambda a, e, d: g.tail_margin(a, e, d),
+          "orbit_tail": lambda a, e, d: g.orbit_tail(a, d // 2, d),
+          "plateau_thresholds": lambda a, e, d: g.plateau_thresholds(e[:10_000], d[:10_000], rmax=16)}
+
+
+def _tails_args(params, xp):
+    d, s = params
+    n = 100_000
+    return [xp.asarray(x) for x in (0.5 * s[:n], np.linspace(0.001, 0.5, n), d[:n])]
+
+
+@pytest.mark.parametrize("name", sorted(_TAILS))
+@pytest.mark.benchmark(group="tails_gpu")
+def bench_tails_gpu__gsa(benchmark, params, name):
+    cp = _cupy()
+    benchmark(_synced(cp, _TAILS[name], *_tails_args(params, cp)))
+
+
+@pytest.mark.parametrize("name", sorted(_TAILS))
+@pytest.mark.benchmark(group="tails_gpu")
+def bench_tails_gpu__cpu(benchmark, params, name):
+    _cupy()
+    benchmark.pedantic(_TAILS[name], args=_tails_args(params, np), rounds=3, iterations=1)
+
+
 @pytest.fixture(scope="module")
 def spectra_10k():
     r = np.random.default_rng(1)
@@ -172,3 +200,69 @@ def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
 def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
+
+
+# ---- the scan on the device (issue 12, item 3): the bundled MiniLM checkpoint, whole scan ----------
+
+@pytest.fixture(scope="module")
+def minilm():
+    import gsa_fast.weights as w
+
+    return w.bundled_model_path()
+
+
+@pytest.mark.benchmark(group="scan_minilm_gpu")
+def bench_scan_minilm_gpu__gsa(benchmark, minilm):
+    # pinned staging + copy stream (gsa_fast._gpu_scan.DeviceStager), cuda svdvals, CPU diagnostics
+    _cupy()
+    benchmark.pedantic(g.scan, args=(minilm,), kwargs={"device": "cuda", "progress": False},
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="scan_minilm_gpu")
+def bench_scan_minilm_gpu__cpu(benchmark, minilm):
+    _cupy()
+    benchmark.pedantic(g.scan, args=(minilm,), kwargs={"progress": False}, rounds=3, iterations=1)
+
+
+# ---- product norms and chain margins on the device (python/gsa_fast/_gpu_margins.py) -------------
+
+@pytest.fixture(scope="module")
+def pair4096():
+    r = np.random.default_rng(4)
+    return (r.standard_normal((4096, 4096), dtype=np.float32), r.standard_normal((4096, 4096), dtype=np.float32))
+
+
+@pytest.mark.benchmark(group="product_norm_gpu_4096_f32")
+def bench_product_norm_gpu__gsa(benchmark, pair4096):
+    cp = _cupy()
+    X, Y = (cp.asarray(a) for a in pair4096)
+    benchmark.pedantic(_synced(cp, g.product_norm, X, Y), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="product_norm_gpu_4096_f32")
+def bench_product_norm_gpu__cpu(benchmark, pair4096):
+    _cupy()
+    benchmark.pedantic(g.product_norm, args=pair4096, rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="product_norm_gpu_4096_f32")
+def bench_product_norm_gpu__cupy_dense(benchmark, pair4096):
+    # the one-liner on the device: float32 product and SVD (float32 accuracy only)
+    cp = _cupy()
+    X, Y = (cp.asarray(a) for a in pair4096)
+    benchmark.pedantic(_synced(cp, lambda: cp.linalg.svd(X @ Y, compute_uv=False)[0]), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="chain_margins_gpu_8x4096_f32")
+def bench_chain_margins_gpu__gsa(benchmark, pair4096):
+    cp = _cupy()
+    chain = cp.asarray(np.stack([pair4096[i % 2] for i in range(8)]))
+    benchmark.pedantic(_synced(cp, g.chain_margins, chain), rounds=1, iterations=1, warmup_rounds=0)
+
+
+@pytest.mark.benchmark(group="chain_margins_gpu_8x4096_f32")
+def bench_chain_margins_gpu__cpu(benchmark, pair4096):
+    _cupy()
+    chain = np.stack([pair4096[i % 2] for i in range(8)])
+    benchmark.pedantic(g.chain_margins, args=(chain,), rounds=1, iterations=1)

@@ -65,6 +65,35 @@ def bench_chain_margins__gsa(benchmark, chain):
 
 
 @pytest.mark.benchmark(group="chain_margins")
+@pytest.mark.parametrize("rtol", [1e-6, 1e-2])
+def bench_chain_margins__gsa_rtol(benchmark, chain, rtol):
+    """A looser accuracy: fewer Krylov steps, fewer reads of each factor (docs/margins.md)."""
+    benchmark(g.chain_margins, chain, rtol=rtol)
+
+
+@pytest.fixture(scope="module")
+def power_law_chain():
+    """Heavy-tailed factors (σ_k ≈ k^-0.5), like trained layers: a larger top gap than the
+    Gaussian chain's, so far fewer Krylov steps at the same rtol."""
+    r = np.random.default_rng(2)
+    s = (np.arange(1, N_CHAIN + 1) ** -0.5).astype(np.float32)
+    f = np.float32(1 / np.sqrt(N_CHAIN))
+    return [((r.standard_normal((N_CHAIN, N_CHAIN), dtype=np.float32) * f * s)
+             @ (r.standard_normal((N_CHAIN, N_CHAIN), dtype=np.float32) * f))
+            for _ in range(L_CHAIN)]
+
+
+@pytest.mark.benchmark(group="chain_margins_power_law")
+def bench_chain_margins_power_law__gsa(benchmark, power_law_chain):
+    benchmark(g.chain_margins, power_law_chain)
+
+
+@pytest.mark.benchmark(group="chain_margins_power_law")
+def bench_chain_margins_power_law__reference(benchmark, power_law_chain):
+    benchmark.pedantic(ref.chain_margins, args=(power_law_chain,), rounds=1, iterations=1)
+
+
+@pytest.mark.benchmark(group="chain_margins")
 def bench_chain_margins__independent(benchmark, chain):
     """The previous route: every norm and product its own Krylov problem (one per thread),
     reading its factors once per pass (the lockstep kernel reads each about twice per step)."""

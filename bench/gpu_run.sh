@@ -26,4 +26,7 @@ GSA_FAST_CUDA=ON "$py" -m pip install -q --no-build-isolation --no-deps --target
 tail -8 "$out/tests.txt"
 "$py" bench/report.py bench/bench_gpu.py > "$out/bench.txt" 2>&1
 grep -E "^\||^Machine|passed|failed" "$out/bench.txt"
+# issue 12's targets (big matrix, Llama-3-70B-shaped slice, reductions' bandwidth): one table each
+timeout "${TARGETS_TIMEOUT:-300}" "$py" bench/gpu_targets.py > "$out/targets.txt" 2>&1
+cat "$out/targets.txt"
 echo "logs in $out"

@@ -179,6 +179,37 @@ def test_random_chain_theorem(rng, chart):
     assert rep.theorem_applicable and rep.reasons == []
 
 
+def _same_report(a, b):
+    """Two margin reports agree: columns, strings exactly, floats to 1e-9 (see the header)."""
+    for fa, fb in ((a.layers, b.layers), (a.interfaces, b.interfaces)):
+        assert list(fa.columns) == list(fb.columns)
+        for col in fa.columns:
+            if fa[col].dtype.kind == "f":
+                np.testing.assert_allclose(fa[col], fb[col], rtol=1e-9, atol=1e-12, err_msg=col)
+            else:
+                assert list(fa[col]) == list(fb[col]), col
+    for k, v in b.totals.items():
+        if isinstance(v, float):
+            np.testing.assert_allclose(a.totals[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+    assert a.reasons == b.reasons
+
+
+def test_margin_report_on_device(device, rng):
+    # cupy factors: SVDs and product norms on the device, the report assembled on the host
+    A = np.stack([a.astype(np.float32) for a in _random_chain(rng, 4, 40, 0.5)])
+    got = g.margin_report(device.asarray(A), budget=20.0)
+    _same_report(got, R.margin_report(A, budget=20.0))
+
+
+def test_device_report_on_numpy_matches_the_cpu_report(rng):
+    # the device route's assembly (products by its Krylov iteration) run with numpy
+    from gsa_fast import _gpu_margins as gm
+
+    A = [a.astype(np.float32) for a in _random_chain(rng, 5, 40, 0.5)]
+    kw = dict(chart="lsq", interval=(0.0, 5.0), window=(2, 20), eps=0.01, lip="paper", budget=50.0)
+    _same_report(gm.report_on(np, A, **kw), g.margin_report(A, **kw))
+
+
 def test_report_fast_matches_reference(rng):
     A = [a.astype(np.float32) for a in _random_chain(rng, 5, 30, 0.5)]
     for kw in (dict(), dict(chart="lsq", window=(2, 20), budget=50.0, lip="paper")):
@@ -407,3 +438,170 @@ def test_minilm_loads_and_tokenizes():
     with torch.no_grad():
         h = model(torch.as_tensor(ids)[None])
     assert h.shape == (1, 7, 384) and torch.isfinite(h).all()
+
+
+# ---- rtol: a looser accuracy for fewer passes (fewer reads of the factors) --------------------
+
+@pytest.mark.parametrize("rtol", [1e-3, 1e-6, 1e-9])
+def test_product_norm_rtol_is_met(rng, rtol):
+    # the documented bound |got − ref| ≤ rtol·ref (+ the product's rounding) on the hard cases:
+    # a random pair (flat top), a clustered top, a rank-deficient pair, a cancelling product
+    n = 300
+    s = np.linspace(1.0, 0.01, n)
+    s[:4] = [1.0, 1.0 - 1e-10, 1.0 - 2e-10, 1.0 - 1e-7]
+    B = rng.standard_normal((200, 120))
+    C = rng.standard_normal((120, 220))
+    cases = [(rng.standard_normal((300, 200)), rng.standard_normal((200, 260))),
+             (_with_spectrum(rng, s, n), np.eye(n)),
+             (rng.standard_normal((250, 5)) @ rng.standard_normal((5, 240)),
+              rng.standard_normal((240, 3)) @ rng.standard_normal((3, 270))),
+             (np.hstack([B, B]), np.vstack([C, -C + 1e-8 * rng.standard_normal((120, 220))]))]
+    for X, Y in cases:
+        ref = R.product_norm(X, Y)
+        got = g.product_norm(X, Y, rtol=rtol)
+        assert abs(got - ref) <= rtol * ref + _pn_bound(X, Y), (rtol, got, ref)
+        assert R.product_norm(X, Y, rtol=rtol) == ref  # the reference is exact for any rtol
+
+
+def test_rtol_trades_passes_for_accuracy(rng):
+    # a looser rtol must stop the Krylov route earlier (fewer reads), and the default is the
+    # tightest; the pass counts come from the kernel's own report
+    X = rng.standard_normal((400, 300))
+    Y = rng.standard_normal((300, 350))
+    passes = [int(_run([X], [Y], rtol=r)[1][0]) for r in (1e-12, 1e-6, 1e-2)]
+    assert passes[0] > passes[1] > passes[2] > 0, passes
+    assert g.product_norm(X, Y) == g.product_norm(X, Y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rtol", [1e-4, 1e-8])
+def test_chain_margins_rtol(rng, rtol):
+    # norms and products to rtol relative, so log κ = log‖Ã₂Ã₁‖ − log‖Ã₂‖ − log‖Ã₁‖ to 3·rtol
+    # (plus log's rounding), both routes: independent problems (small) and the lockstep kernel
+    from gsa_fast import margins as M
+
+    A = [rng.standard_normal((120, 120)) for _ in range(4)]
+    ref = R.chain_margins(A)
+    for lock in (False, True):
+        old = M._LOCKSTEP_MIN_BYTES
+        M._LOCKSTEP_MIN_BYTES = 0 if lock else old
+        try:
+            c = g.chain_margins(A, rtol=rtol)
+        finally:
+            M._LOCKSTEP_MIN_BYTES = old
+        assert_rel(c.norm, ref.norm, rtol)
+        assert_rel(c.product_norm, ref.product_norm, rtol)
+        assert np.all(np.abs(c.log_kappa - ref.log_kappa) <= 3 * rtol + 1e-14)
+        assert np.all(np.abs(c.margin - ref.margin) <= 3 * rtol + 1e-14)
+
+
+@pytest.mark.parametrize("ns", [g, R], ids=["fast", "reference"])
+def test_rtol_bad_input(ns, rng):
+    X = rng.standard_normal((4, 4))
+    for bad in (0.0, 1e-13, 1.0, 2.0, -1e-6, float("nan")):
+        with pytest.raises(ValueError, match=r"product_norm\(\): rtol must be in \[1e-12, 1\)"):
+            ns.product_norm(X, X, rtol=bad)
+        with pytest.raises(ValueError, match=r"chain_margins\(\): rtol must be in \[1e-12, 1\)"):
+            ns.chain_margins([X, X], rtol=bad)
+    for bad in ("1e-6", None, True, [1e-6]):
+        with pytest.raises(TypeError, match=r"product_norm\(\): rtol must be a real number"):
+            ns.product_norm(X, X, rtol=bad)
+        with pytest.raises(TypeError, match=r"chain_margins\(\): rtol must be a real number"):
+            ns.chain_margins([X, X], rtol=bad)
+
+
+# ---- the device route (python/gsa_fast/_gpu_margins.py) ---------------------------------------
+# On a GPU the `device` tests run it on cupy arrays; everywhere, its iteration (written once
+# against an array namespace) runs here with numpy against the C++ kernel and the reference.
+
+def test_product_norm_and_chain_margins_on_device(device, rng):
+    X = rng.standard_normal((140, 120)).astype(np.float32)
+    Y = rng.standard_normal((120, 150)).astype(np.float32)
+    got = g.product_norm(device.asarray(X), device.asarray(Y))
+    assert isinstance(got, float)
+    assert abs(got - R.product_norm(X, Y)) <= 1e-12 * got + _pn_bound(X.astype(float), Y.astype(float))
+    Xs, Ys = rng.standard_normal((3, 60, 70)), rng.standard_normal((3, 70, 50))
+    out = g.product_norm(device.asarray(Xs), device.asarray(Ys), rtol=1e-9)
+    assert device.is_native(out) and out.shape == (3,)
+    assert_rel(device.asnumpy(out), R.product_norm(Xs, Ys), 1e-9)
+    A = rng.standard_normal((4, 100, 100))
+    c = g.chain_margins(device.asarray(A))
+    ref = R.chain_margins(A)
+    for f in ("norm", "product_norm", "log_kappa", "slack", "margin", "theta"):
+        v = getattr(c, f)
+        assert device.is_native(v)
+        assert_rel(device.asnumpy(v), getattr(ref, f), 1e-12, atol=1e-12, what=f)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_device_iteration_on_numpy_matches_the_kernel(rng, dtype, monkeypatch):
+    from gsa_fast import _gpu_margins as gm
+
+    monkeypatch.setattr(gm, "_TILE_BYTES", 8 * 64 * 37)  # several row tiles and slabs per product
+    n = 300
+    s = np.linspace(1.0, 0.01, n)
+    s[:4] = [1.0, 1.0 - 1e-10, 1.0 - 2e-10, 1.0 - 1e-7]
+    cases = [(rng.standard_normal((300, 200)), rng.standard_normal((200, 260))),
+             (_with_spectrum(rng, s, n), np.eye(n)),
+             (rng.standard_normal((250, 5)) @ rng.standard_normal((5, 240)),
+              rng.standard_normal((240, 3)) @ rng.standard_normal((3, 270))),
+             (rng.standard_normal((7, 90)), rng.standard_normal((90, 80)))]  # dense route
+    for X, Y in cases:
+        X, Y = X.astype(dtype), Y.astype(dtype)
+        v, passes = gm.norm_of_pair(np, X, Y, 1e-13)
+        ref = R.product_norm(X, Y)
+        assert abs(v - ref) <= 1e-12 * ref + _pn_bound(X.astype(float), Y.astype(float)), (v, ref)
+        _, info, _ = _run([X], [Y])
+        # the same iteration: the pass counts differ only by the block QR's rounding
+        assert abs(passes - info[0]) <= 2, (passes, info[0])
+        v1, _ = gm.norm_of_pair(np, X, None, 1e-13)
+        assert abs(v1 - R.product_norm(X, np.eye(X.shape[1], dtype=dtype))) <= 1e-12 * v1
+    A = [rng.standard_normal((90, 90)).astype(dtype) for _ in range(3)] + [rng.standard_normal((90, 40)).astype(dtype)]
+    nrm, fro, pn = gm.chain_norms(np, A, 1e-13)
+    c = gm.margins_from_norms(nrm, fro, pn, [min(a.shape) for a in A], True, "chain_margins")
+    ref = R.chain_margins(A)
+    assert np.isnan(c.product_norm[2]) and np.isnan(ref.product_norm[2])  # 90×40 then 90×90: undefined
+    ok = ~np.isnan(ref.product_norm)
+    assert_rel(c.norm, ref.norm, 1e-12, what="norm")
+    for f in ("product_norm", "margin", "theta"):
+        assert_rel(getattr(c, f)[ok], getattr(ref, f)[ok], 1e-12, atol=1e-13, what=f)
+    assert_rel(fro, [np.linalg.norm(a.astype(float)) for a in A], 1e-14)
+
+
+def test_device_iteration_falls_back_to_dense(rng, monkeypatch):
+    from gsa_fast import _gpu_margins as gm
+
+    monkeypatch.setattr(gm, "MAX_PASSES", 2)  # cannot converge in 2 passes: the dense route answers
+    X, Y = rng.standard_normal((300, 200)), rng.standard_normal((200, 260))
+    v, passes = gm.norm_of_pair(np, X, Y, 1e-13)
+    assert passes == 0 and abs(v - R.product_norm(X, Y)) <= 1e-13 * v
+
+
+class _DeviceLike(np.ndarray):
+    """A numpy array that claims to be a device array (checks of the device route only)."""
+    __cuda_array_interface__ = {}
+
+
+def test_device_route_argument_errors(rng):
+    import types
+
+    from gsa_fast import _gpu_margins as gm
+
+    cp = types.SimpleNamespace(asarray=lambda a: a, stack=np.stack, isfinite=np.isfinite)
+    d = lambda a: np.ascontiguousarray(a).view(_DeviceLike)  # noqa: E731
+    X, Y = rng.standard_normal((4, 5)), rng.standard_normal((5, 6))
+    xs, ys, shape = gm._pairs(cp, d(X), d(Y), "product_norm")
+    assert shape == () and xs[0].shape == (4, 5)
+    with pytest.raises(ValueError, match=r"product_norm\(\): Y must be a matrix with X.shape\[1\] = 5 rows"):
+        gm._pairs(cp, d(X), d(Y.T), "product_norm")
+    with pytest.raises(TypeError, match=r"product_norm\(\): Y must be a cupy array like the other operands"):
+        gm._pairs(cp, d(X), Y, "product_norm")
+    with pytest.raises(TypeError, match=r"product_norm\(\): Y must be of the dtype of X"):
+        gm._pairs(cp, d(X), d(Y.astype(np.float32)), "product_norm")
+    with pytest.raises(ValueError, match=r"product_norm\(\): X must be C-contiguous"):
+        gm._pairs(cp, np.asfortranarray(X).view(_DeviceLike), d(Y), "product_norm")
+    bad = X.copy()
+    bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"product_norm\(\): X\[1\] must be finite"):
+        gm._pairs(cp, [d(X), d(bad)], [d(Y), d(Y)], "product_norm")
+    with pytest.raises(ValueError, match=r"product_norm\(\): Y must be a list of 2 matrices"):
+        gm._pairs(cp, [d(X), d(X)], [d(Y)], "product_norm")

@@ -348,3 +348,67 @@ def test_lipschitz_values():
     assert_rel(g.tail_lipschitz(np.array([2, 1000])), 2 * np.log([2, 1000]), 1e-15)
     assert_rel(g.tail_lipschitz(1000, "sharp"), 0.5 * math.log(1000), 1e-15)
     assert isinstance(g.tail_lipschitz(10), np.floating)
+
+
+# ---------------------------------------------------------------- device route (cuda/tails.cu)
+
+def test_tails_family_on_device(device):
+    # the §11.6 rank table and random tuples on each device: the device runs the CPU kernel's
+    # arithmetic (math/tails.hpp), so the values agree to a few ulps (1e-14 relative; ranks exactly)
+    a = np.array([x[0] for x in RANKS])
+    d = np.array([x[1] for x in RANKS], dtype=np.int64)
+    eps = np.array([x[2] for x in RANKS])
+    r = g.orbit_truncation_rank(device.asarray(a), device.asarray(eps), device.asarray(d))
+    assert device.is_native(r) and r.dtype == np.int64
+    np.testing.assert_array_equal(device.asnumpy(r), [x[3] for x in RANKS])
+    rr = np.minimum(np.array([x[3] for x in RANKS]), d)
+    t = g.orbit_tail(device.asarray(a), device.asarray(rr), device.asarray(d))
+    assert device.is_native(t)
+    assert_rel(device.asnumpy(t), g.orbit_tail(a, rr, d), 1e-14)
+    m = g.tail_margin(device.asarray(a), device.asarray(eps), device.asarray(d))
+    assert_rel(device.asnumpy(m), g.tail_margin(a, eps, d), 1e-14, atol=1e-15)
+    p = g.plateau_thresholds(device.asarray(np.array([0.1, 0.01])), device.asarray(np.array([1000, 64])), rmax=5)
+    assert device.is_native(p) and p.shape == (2, 5)
+    assert_rel(device.asnumpy(p), g.plateau_thresholds(np.array([0.1, 0.01]), np.array([1000, 64]), rmax=5), 1e-13)
+    lt = g.tail_lipschitz(device.asarray(d), lip="sharp")
+    assert_rel(device.asnumpy(lt), g.tail_lipschitz(d, lip="sharp"), 2**-52)
+    with pytest.raises(ValueError, match=r"orbit_tail\(\): r must be <= d; got r = 11 with d = 10"):
+        g.orbit_tail(device.asarray(np.array([1.0])), device.asarray(np.array([11])), 10)
+    with pytest.raises(ValueError, match=r"tail_margin\(\): eps must be > 0.0; got 0.0"):
+        g.tail_margin(1.0, device.asarray(np.array([0.5, 0.0])), 10)
+
+
+# The device route's parameter checks are written against the array namespace: run on numpy
+# arrays they must raise exactly what the CPU validators raise (same type, same message).
+CHECKS = [
+    ("real", dict(lo=0.0), [np.array([1.0, -1.0]), np.array([np.nan]), np.array([np.inf]),
+                            np.array([True]), np.array(["a"]), np.array([0.0, 2.0])]),
+    ("real", dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True),
+     [np.array([0.5, 0.0]), np.array([1.0]), np.array([-3.0]), np.array([0.2, 0.3])]),
+    ("real", dict(lo=0.0, hi=1.0, hi_open=True), [np.array([0.0, 1.0]), np.array([0.99])]),
+    ("count", dict(minimum=0), [np.array([1, -1]), np.array([1.5]), np.array([np.nan]),
+                                np.array([2.0**60]), np.array([3.0, 4.0]), np.array([7], np.uint64),
+                                np.array([2**63], np.uint64), np.array([False])]),
+]
+
+
+@pytest.mark.parametrize("kind,kw,cases", CHECKS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CHECKS)])
+def test_device_checks_match_the_cpu_validators(kind, kw, cases):
+    from gsa_fast import _gpu_tails as gt
+    from gsa_fast._validate import as_count_array, as_real_array
+
+    host = (lambda a: as_real_array(a, "f", "x", **kw)) if kind == "real" else \
+        (lambda a: as_count_array(a, "f", "x", **kw))
+    dev = (lambda a: gt.check_real(np, a, "f", "x", **kw)) if kind == "real" else \
+        (lambda a: gt.check_count(np, a, "f", "x", **kw))
+    for a in cases:
+        try:
+            want = host(a)
+        except (TypeError, ValueError) as exc:
+            with pytest.raises(type(exc)) as got:
+                dev(a)
+            assert str(got.value) == str(exc), (a, str(got.value), str(exc))
+        else:
+            out = dev(a)
+            assert out.dtype == want.dtype
+            np.testing.assert_array_equal(out, want)

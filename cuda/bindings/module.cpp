@@ -10,6 +10,7 @@
 #include "energy.cuh"
 #include "orbit.cuh"
 #include "sums.cuh"
+#include "tails.cuh"
 
 namespace py = pybind11;
 
@@ -149,5 +150,61 @@ PYBIND11_MODULE(_cuda, m) {
         check(err, "orbit_binary");
       },
       py::arg("op"), py::arg("a"), py::arg("b"), py::arg("d"), py::arg("n"), py::arg("out"),
+      py::arg("stream"));
+  // ---- orbit tails family (cuda/tails.cu) ----
+  m.def(
+      "orbit_tail",
+      [](uintptr_t alpha, uintptr_t r, uintptr_t d, int64_t n, uintptr_t out, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::orbit_tail(dptr<const double>(alpha), dptr<const int64_t>(r),
+                                      dptr<const int64_t>(d), n, dptr<double>(out), stream);
+        }
+        check(err, "orbit_tail");
+      },
+      py::arg("alpha"), py::arg("r"), py::arg("d"), py::arg("n"), py::arg("out"),
+      py::arg("stream"));
+  m.def(
+      "orbit_truncation_rank",
+      [](uintptr_t alpha, uintptr_t eps, uintptr_t d, int64_t n, uintptr_t out,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::orbit_truncation_rank(dptr<const double>(alpha),
+                                                 dptr<const double>(eps), dptr<const int64_t>(d),
+                                                 n, dptr<int64_t>(out), stream);
+        }
+        check(err, "orbit_truncation_rank");
+      },
+      py::arg("alpha"), py::arg("eps"), py::arg("d"), py::arg("n"), py::arg("out"),
+      py::arg("stream"));
+  m.def(
+      "tail_margin",
+      [](uintptr_t alpha, uintptr_t eps, uintptr_t d, int64_t n, uintptr_t out,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::tail_margin(dptr<const double>(alpha), dptr<const double>(eps),
+                                       dptr<const int64_t>(d), n, dptr<double>(out), stream);
+        }
+        check(err, "tail_margin");
+      },
+      py::arg("alpha"), py::arg("eps"), py::arg("d"), py::arg("n"), py::arg("out"),
+      py::arg("stream"));
+  m.def(
+      "plateau_thresholds",
+      [](uintptr_t eps, uintptr_t d, int64_t n, int64_t rmax, uintptr_t out, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::plateau_thresholds(dptr<const double>(eps), dptr<const int64_t>(d), n,
+                                              rmax, dptr<double>(out), stream);
+        }
+        check(err, "plateau_thresholds");
+      },
+      py::arg("eps"), py::arg("d"), py::arg("n"), py::arg("rmax"), py::arg("out"),
       py::arg("stream"));
 }

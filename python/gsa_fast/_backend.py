@@ -87,11 +87,11 @@ ROUTES = {
     "orbit_bures_distance": Route("orbit", ("orbit_binary",), "_gpu_orbit.orbit_binary", "orbit_bures_distance"),
     "bures_length": Route("orbit", ("orbit_binary",), "_gpu_orbit.orbit_binary", "bures_length"),
     # tails of the orbit (spec §8.2-8.4): cpp/src/tails.cpp
-    "orbit_tail": Route("tails", ("orbit_tail",), None, "orbit_tail"),
-    "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), None, "orbit_truncation_rank"),
-    "tail_margin": Route("tails", ("tail_margin",), None, "tail_margin"),
-    "plateau_thresholds": Route("tails", ("plateau_thresholds",), None, "plateau_thresholds"),
-    "tail_lipschitz": Route("tails", ("scaled_log_widths",), None, "tail_lipschitz"),  # c·log d, vectorized
+    "orbit_tail": Route("tails", ("orbit_tail",), "_gpu_tails.orbit_tail", "orbit_tail"),
+    "orbit_truncation_rank": Route("tails", ("orbit_truncation_rank",), "_gpu_tails.orbit_truncation_rank", "orbit_truncation_rank"),
+    "tail_margin": Route("tails", ("tail_margin",), "_gpu_tails.tail_margin", "tail_margin"),
+    "plateau_thresholds": Route("tails", ("plateau_thresholds",), "_gpu_tails.plateau_thresholds", "plateau_thresholds"),
+    "tail_lipschitz": Route("tails", ("scaled_log_widths",), "_gpu_tails.tail_lipschitz", "tail_lipschitz"),  # c·log d, vectorized
     # per-spectrum reductions (spec §8.1, §4.2, §4.4): cpp/src/energy.cpp, cuda/energy.cu
     "truncation_rank": Route("energy", ("energy_stats",), "_gpu_energy.truncation_rank",
                              "truncation_rank"),
@@ -138,9 +138,12 @@ ROUTES = {
     "dln_metric_norm": Route("depth", ("dln_lambda_matrix",), None, "dln_metric_norm"),
     "effective_rank": Route("depth", ("effective_rank",), None, "effective_rank"),
     # chain margins and the margin report (spec §7, §9; issue 11): cpp/src/margins.cpp
-    "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"), None, "product_norm"),
-    "chain_margins": Route("margins", ("chain_norms_f32", "chain_norms_f64"), None, "chain_margins"),
-    "margin_report": Route("margins", ("chain_norms_f32", "chain_norms_f64"), None, "margin_report"),
+    "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"),
+                          "_gpu_margins.product_norm", "product_norm"),
+    "chain_margins": Route("margins", ("chain_norms_f32", "chain_norms_f64"),
+                           "_gpu_margins.chain_margins", "chain_margins"),
+    "margin_report": Route("margins", ("chain_norms_f32", "chain_norms_f64"),
+                           "_gpu_margins.margin_report", "margin_report"),
     "jacobian_chain": Route("margins", (), None, "jacobian_chain"),  # torch autodiff (optional)
 }
 

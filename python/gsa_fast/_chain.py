@@ -125,6 +125,23 @@ def check_widths(d, factors, fn: str):
     return [int(v) for v in dd]
 
 
+#: Tightest accuracy the Krylov route of product_norm / chain_margins accepts: below it the Ritz
+#: residual meets the rounding of the float64 products, and the iteration would run to its pass
+#: limit and fall back to the dense route.
+RTOL_MIN = 1e-12
+
+
+def check_rtol(rtol, fn: str) -> float:
+    """The relative accuracy asked of ‖XY‖ (``rtol``): a real number in [RTOL_MIN, 1)."""
+    if isinstance(rtol, (bool, np.bool_)) or not isinstance(rtol, numbers.Real):
+        raise type_error(fn, "rtol", f"a real number in [{RTOL_MIN:g}, 1)", rtol)
+    r = float(rtol)
+    if not RTOL_MIN <= r < 1.0:
+        raise value_error(fn, "rtol", f"in [{RTOL_MIN:g}, 1) ({RTOL_MIN:g} is the float64 Krylov "
+                          "route's limit; the dense SVD of gsa_fast.reference is exact)", repr(rtol))
+    return r
+
+
 def check_nonzero(fro, fn: str) -> None:
     for i, f in enumerate(fro):
         if not f > 0:

@@ -16,8 +16,8 @@ import numpy as np
 
 from . import _backend
 from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_nonzero,
-                     check_report_args, check_widths, compatible, interface_quantities,
-                     report_from_spectra)
+                     check_report_args, check_rtol, check_widths, compatible,
+                     interface_quantities, report_from_spectra)
 from ._jacobian import jacobian_chain_impl, scan_chains_impl
 from ._validate import type_error
 
@@ -25,11 +25,19 @@ from ._validate import type_error
 # not kernels: __all__ lists the kernels only.
 __all__ = ["product_norm", "chain_margins", "margin_report", "jacobian_chain"]
 
-#: Stopping tolerance of the Krylov route on the Ritz residual, relative to λ = ‖XY‖².
-_TOL = 1e-13
+#: Default relative accuracy of ‖XY‖ (``rtol``).
+RTOL = 1e-12
 
 
-def _run(xs, ys, *, fro=False):
+def _tol(rtol):
+    """Stopping tolerance of the Krylov route on the Ritz residual, relative to λ = ‖XY‖², for a
+    relative accuracy ``rtol`` of ‖XY‖. The error of λ is at most min(r, r²/gap) (Kato–Temple),
+    that of ‖XY‖ = √λ half of it; the factor 10 keeps the measured error below ``rtol`` on the
+    hard cases of tests/test_margins.py (clustered tops, where the Ritz gap underestimates)."""
+    return rtol / 10.0
+
+
+def _run(xs, ys, *, fro=False, rtol=RTOL):
     """Kernel call on lists of pairs (y None for a single factor), grouped by dtype."""
     n = len(xs)
     out = np.empty(n)
@@ -42,14 +50,14 @@ def _run(xs, ys, *, fro=False):
             continue
         o, inf_ = np.empty(len(idx)), np.zeros(len(idx), dtype=np.int64)
         f = np.empty(len(idx)) if fro else None
-        kernel([xs[i] for i in idx], [ys[i] for i in idx], o, inf_, f, _TOL)
+        kernel([xs[i] for i in idx], [ys[i] for i in idx], o, inf_, f, _tol(rtol))
         out[idx], info[idx] = o, inf_
         if fro:
             fr[idx] = f
     return out, info, fr
 
 
-def product_norm(X, Y):
+def product_norm(X, Y, *, rtol=RTOL):
     """Operator 2-norm ``‖XY‖ = σ₁(XY)`` (spec §2.2), float64, without forming ``XY``.
 
     Parameters
@@ -57,10 +65,15 @@ def product_norm(X, Y):
     X, Y : 2-D arrays (``m×k`` and ``k×n``), stacks ``(B, m, k)`` and ``(B, k, n)``, or two lists
         of 2-D arrays of any shapes (a ragged batch). float32 or float64, ``X`` and ``Y`` of one
         dtype per pair; C-contiguous (large strided views raise, they are never copied).
+    rtol : float in [1e-12, 1), default 1e-12
+        Relative accuracy asked of ``‖XY‖``. The Krylov route's pass count, hence the number of
+        times it reads the factors, grows like ``log(1/rtol)/√gap`` (``gap`` the relative gap
+        below the top of ``(XY)ᵀ(XY)``'s spectrum): a looser ``rtol`` reads the factors fewer
+        times (docs/margins.md has measured counts). The dense route is exact regardless.
 
     Returns
     -------
-    float for a pair, float64 array ``(B,)`` for a batch.
+    float for a pair, float64 array ``(B,)`` for a batch (a cupy array for cupy operands).
 
     Method: block Krylov (block Lanczos, block size 8, full reorthogonalization, Rayleigh–Ritz
     on the whole basis, thick restart at 192 vectors) on ``(XY)ᵀ(XY)``; each pass reads ``Y``
@@ -70,19 +83,24 @@ def product_norm(X, Y):
     to the second). Small problems (a side ≤ 16, ``n ≤ 32`` or ``mkn ≤ 96³``) and any pair not
     converged after 400 passes take the dense route: ``XY`` formed in float64 (dgemm), ``σ₁``
     by LAPACK dgesdd. Pairs of a batch run in parallel on the library's threads (GIL released);
-    a single pair spreads its row tiles over them.
+    a single pair spreads its row tiles over them. cupy operands run the same iteration on the
+    device (python/gsa_fast/_gpu_margins.py: cuBLAS GEMMs, float32 factors widened a 64 MiB row
+    tile at a time), pair after pair.
 
-    Accuracy: relative error ≤ 1e-12 against the float64 SVD of the formed product (tested on
+    Accuracy: relative error ≤ ``rtol`` against the float64 SVD of the formed product (tested on
     clustered top singular values, rank-deficient factors and random pairs), plus the rounding
     of the product itself, ``~ (k + n)·u·‖X‖‖Y‖/‖XY‖`` relative, which only matters when the
     product cancels (``‖XY‖ ≪ ‖X‖‖Y‖``); the dense SVD of the formed product carries the same term.
     """
+    if _backend.device_route("product_norm", X, Y):  # cupy in (python/gsa_fast/_gpu_margins.py)
+        return _backend.cuda_route("product_norm")(X, Y, rtol=rtol)
+    rtol = check_rtol(rtol, "product_norm")
     xs, ys, shape = as_pairs(X, Y, "product_norm")
-    out, _, _ = _run(xs, ys)
+    out, _, _ = _run(xs, ys, rtol=rtol)
     return float(out[0]) if shape == () else out
 
 
-def _chain_kernel(factors, want_norm, want_prod, *, fro=True, block=0):
+def _chain_kernel(factors, want_norm, want_prod, *, fro=True, block=0, rtol=RTOL):
     """One lockstep kernel call on a checked chain of one dtype (see cpp chain_norms): raw
     ‖A_ℓ‖ where want_norm (else NaN), ‖A_ℓ‖_F (if fro), ‖A_{ℓ+1}A_ℓ‖ where want_prod (else NaN),
     the Krylov passes of each problem (0 = dense route) and how many times each factor was read."""
@@ -95,7 +113,7 @@ def _chain_kernel(factors, want_norm, want_prod, *, fro=True, block=0):
     ni, pi = np.zeros(L, np.int64), np.zeros(L - 1, np.int64)
     fr = np.empty(L) if fro else None
     reads = np.zeros(L, np.int64)
-    kernel(list(factors), wn, wp, nrm, pn, ni, pi, fr, reads, _TOL, block)
+    kernel(list(factors), wn, wp, nrm, pn, ni, pi, fr, reads, _tol(rtol), block)
     nrm[wn == 0] = np.nan
     pn[wp == 0] = np.nan
     return nrm, fr, pn, ni, pi, reads
@@ -115,25 +133,26 @@ def _check_dtype(factors, fn):
 _LOCKSTEP_MIN_BYTES = 8 << 20
 
 
-def _chain_norms(factors, fn):
+def _chain_norms(factors, fn, rtol=RTOL):
     """Raw ‖A_ℓ‖, ‖A_ℓ‖_F and ‖A_{ℓ+1}A_ℓ‖ (NaN where undefined): one lockstep kernel call for
     chains with a factor over :data:`_LOCKSTEP_MIN_BYTES`, else independent problems."""
     _check_dtype(factors, fn)
     comp = compatible(factors)
     if max(a.nbytes for a in factors) > _LOCKSTEP_MIN_BYTES:
-        nrm, fro, pn, _, _, _ = _chain_kernel(factors, np.ones(len(factors), bool), comp)
+        nrm, fro, pn, _, _, _ = _chain_kernel(factors, np.ones(len(factors), bool), comp,
+                                              rtol=rtol)
         return nrm, fro, pn
     L = len(factors)
     idx = [i for i in range(L - 1) if comp[i]]
     xs = list(factors) + [factors[i + 1] for i in idx]
     ys = [None] * L + [factors[i] for i in idx]
-    out, _, fr = _run(xs, ys, fro=True)
+    out, _, fr = _run(xs, ys, fro=True, rtol=rtol)
     pn = np.full(L - 1, np.nan)
     pn[idx] = out[L:]
     return out[:L], fr[:L], pn
 
 
-def chain_margins(factors, *, normalize=True, d=None):
+def chain_margins(factors, *, normalize=True, d=None, rtol=RTOL):
     """Interface quantities of a chain (spec §7.1) on Frobenius-normalized factors.
 
     Parameters
@@ -147,6 +166,10 @@ def chain_margins(factors, *, normalize=True, d=None):
     d : int or sequence of L ints, optional
         Widths for ``N_d``; default ``min(m, n)`` per factor (``q_+`` for full-rank factors;
         :func:`margin_report` passes ``q_+``).
+    rtol : float in [1e-12, 1), default 1e-12
+        Relative accuracy of every norm and product norm, as in :func:`product_norm`; ``log κ``,
+        ``s`` and ``μ`` are then accurate to about ``3·rtol`` absolute. Looser values read large
+        factors fewer times (see Method).
 
     Returns
     -------
@@ -164,18 +187,29 @@ def chain_margins(factors, *, normalize=True, d=None):
     each read applies every right-hand side that needs the factor (its own norm, the two
     products it enters). A product takes one Krylov step per iteration, a norm two; converged problems drop
     out. So each factor is read about ``2·I + 1`` times (``I`` = the slowest product's passes, the
-    ``+ 1`` is the finiteness check) instead of once per pass of each problem it enters. Results
+    ``+ 1`` is the finiteness check) instead of once per pass of each problem it enters; no
+    Krylov method reads the right factor of a product fewer than ``2·I`` times, since each step
+    applies it, then ``XᵀX``, then it again. ``I`` depends on the top of the spectra and on
+    ``rtol``: at ``rtol = 1e-12`` on 4096² float32 factors, about 9–13 reads for heavy-tailed
+    (power-law) factors and 70 for Gaussian ones, whose flat spectral edge is the worst case;
+    docs/margins.md tabulates the counts against ``rtol``. Results
     do not depend on the thread count. Working memory: the Krylov bases, ``2·n·192`` float64 per
     problem (about 12.6 MB per problem at ``n = 4096``, held for all ``2L − 1`` problems at once).
     Accuracy: that of :func:`product_norm`.
+
+    cupy factors (a device stack or a list) take the CUDA route: the same block Krylov iteration
+    per norm and product (cuBLAS GEMMs), one problem after another; the fields are cupy arrays.
     """
     fn = "chain_margins"
+    if _backend.device_route(fn, factors):  # cupy in (python/gsa_fast/_gpu_margins.py)
+        return _backend.cuda_route(fn)(factors, normalize=normalize, d=d, rtol=rtol)
+    rtol = check_rtol(rtol, fn)
     factors = as_factor_list(factors, fn)
-    return _margins_of(factors, check_widths(d, factors, fn), normalize, fn)
+    return _margins_of(factors, check_widths(d, factors, fn), normalize, fn, rtol)
 
 
-def _margins_of(factors, widths, normalize, fn):
-    nrm, fro, pn = _chain_norms(factors, fn)
+def _margins_of(factors, widths, normalize, fn, rtol=RTOL):
+    nrm, fro, pn = _chain_norms(factors, fn, rtol)
     if normalize:
         check_nonzero(fro, fn)
         c = np.sqrt(np.asarray(widths, dtype=np.float64)) / fro
@@ -202,8 +236,15 @@ def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.0
     docs/margins.md. ``.reasons`` names every failing hypothesis of Theorem 4.16 (non-square,
     rank-deficient, ``d < 2``, α undefined or outside J, undefined product);
     ``.theorem_applicable`` is ``not reasons``. pandas is imported here only.
+
+    cupy factors: the SVDs and the product norms run on the device (cuSOLVER, the Krylov
+    iteration of :func:`product_norm`); the spectra come to the host and the report is assembled
+    there, as on the CPU route.
     """
     fn = "margin_report"
+    if _backend.device_route(fn, factors):  # cupy in (python/gsa_fast/_gpu_margins.py)
+        return _backend.cuda_route(fn)(factors, chart=chart, interval=interval, window=window,
+                                       eps=eps, lip=lip, budget=budget)
     interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
     factors = as_factor_list(factors, fn)
     from . import spectra as _spectra_mod

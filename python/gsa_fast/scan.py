@@ -426,6 +426,12 @@ def _assemble(rows, spectra, plan, eps_t) -> ScanResult:
     return ScanResult(layers=df, spectra=sp, info={})
 
 
+def _device_stager():
+    from ._gpu_scan import DeviceStager
+
+    return DeviceStager()
+
+
 def _run_local(units, options, memory, sink, plan, progress):
     """Solve units in order, reading unit i+1 on a reader thread while unit i is solved.
 
@@ -441,10 +447,19 @@ def _run_local(units, options, memory, sink, plan, progress):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsa-scan-reader") as pool:
             # the first unit is mapped/read here (the kernel faults its pages in as it goes); each
             # next one is read on the reader thread while the current one is solved
+            read, first, ready = prefetch_unit, load_unit, None
+            if options.device == "cuda" and units:
+                # each unit is read once, into a pinned buffer, and copied to the device on a copy
+                # stream while the previous unit is solved (gsa_fast._gpu_scan)
+                stager = _device_stager()
+                read = first = lambda unit, opts, mem: stager.stage(load_unit(unit, opts, mem))
+                ready = stager.ready
             nxt = None
             for i, u in enumerate(units):
-                arrays = nxt.result() if nxt is not None else load_unit(u, options, memory)
-                nxt = pool.submit(prefetch_unit, units[i + 1], options, memory) if i + 1 < len(units) else None
+                arrays = nxt.result() if nxt is not None else first(u, options, memory)
+                nxt = pool.submit(read, units[i + 1], options, memory) if i + 1 < len(units) else None
+                if ready is not None:
+                    arrays = ready(arrays)
                 rows, spectra = compute_unit(u, arrays, options)
                 del arrays
                 done(u, rows, spectra)

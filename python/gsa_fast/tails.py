@@ -7,6 +7,10 @@ spectrum: ``d`` may be as large as 1e15 and a rank costs O(log d) sums. Array ar
 broadcast against each other.
 
 Domain: ``alpha`` finite ``>= 0``; ``d`` an integer ``1 <= d <= 2**53``.
+
+cupy operands run on the device (one thread per parameter tuple, the same arithmetic: cuda/
+tails.cu over math/tails.hpp) and return cupy arrays; mixing host and device arrays raises
+TypeError.
 """
 from __future__ import annotations
 
@@ -51,6 +55,8 @@ def orbit_tail(alpha, r, d):
     ``1 − prefix``), so the relative error is ≤ 1e-13 even for tiny tails and ``d`` up to 1e15.
     """
     fn = "orbit_tail"
+    if _backend.device_route(fn, alpha, r, d):  # cupy in, cupy out (cuda/tails.cu)
+        return _backend.cuda_route(fn)(alpha, r, d)
     a = _alpha(alpha, fn)
     rr = as_count_array(r, fn, "r", minimum=0)
     w = as_width(d, fn)
@@ -84,6 +90,8 @@ def orbit_truncation_rank(alpha, eps, d):
     (spec §8.1: e.g. ``α = 0, d = 1000, ε = 0.1`` is 900 exactly; this kernel returns 900).
     """
     fn = "orbit_truncation_rank"
+    if _backend.device_route(fn, alpha, eps, d):  # cupy in, cupy out (cuda/tails.cu)
+        return _backend.cuda_route(fn)(alpha, eps, d)
     a = _alpha(alpha, fn)
     e = as_real_array(eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
     w = as_width(d, fn)
@@ -101,6 +109,8 @@ def tail_margin(alpha, eps, d):
     ≤ 1e-15 (differences of tails with relative error ≤ 1e-13 that are ≤ 1).
     """
     fn = "tail_margin"
+    if _backend.device_route(fn, alpha, eps, d):  # cupy in, cupy out (cuda/tails.cu)
+        return _backend.cuda_route(fn)(alpha, eps, d)
     a = _alpha(alpha, fn)
     e = _eps_open(eps, fn)
     w = as_width(d, fn)
@@ -136,6 +146,8 @@ def plateau_thresholds(eps, d, rmax=None):
     (``r = 1``; measured against mpmath, tests/test_hardening.py bounds it by 1e-7).
     """
     fn = "plateau_thresholds"
+    if _backend.device_route(fn, eps, d):  # cupy in, cupy out (cuda/tails.cu)
+        return _backend.cuda_route(fn)(eps, d, rmax)
     e = _eps_open(eps, fn)
     w = as_width(d, fn)
     if rmax is None:
@@ -165,6 +177,8 @@ def tail_lipschitz(d, lip="paper"):
     vectorized fdlibm ``log``; other input through numpy's).
     """
     fn = "tail_lipschitz"
+    if _backend.device_route(fn, d):  # cupy in, cupy out
+        return _backend.cuda_route(fn)(d, lip)
     if not isinstance(lip, str):
         raise type_error(fn, "lip", 'a str ("paper" or "sharp")', lip)
     if lip not in ("paper", "sharp"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._chain import (as_factor_list, as_pairs, check_nonzero, check_report_args, check_widths,
-                      compatible, interface_quantities, report_from_spectra)
+from .._chain import (as_factor_list, as_pairs, check_nonzero, check_report_args, check_rtol,
+                      check_widths, compatible, interface_quantities, report_from_spectra)
 from .._jacobian import jacobian_chain_impl
 
 __all__ = ["product_norm", "chain_margins", "margin_report", "jacobian_chain"]
@@ -15,8 +15,10 @@ def _sigma1(a) -> float:
     return float(np.linalg.svd(a, compute_uv=False)[0]) if a.size else 0.0
 
 
-def product_norm(X, Y):
-    """σ₁ of the float64 product formed by numpy and its SVD."""
+def product_norm(X, Y, *, rtol=1e-12):
+    """σ₁ of the float64 product formed by numpy and its SVD (exact to rounding for any ``rtol``,
+    which is validated like the fast route's and otherwise unused)."""
+    check_rtol(rtol, "product_norm")
     xs, ys, shape = as_pairs(X, Y, "product_norm")
     out = np.array([_sigma1(x.astype(np.float64) @ y.astype(np.float64)) for x, y in zip(xs, ys)])
     return float(out[0]) if shape == () else out
@@ -34,9 +36,11 @@ def _margins_of(factors, widths, normalize, fn):
     return interface_quantities(norm, pn)
 
 
-def chain_margins(factors, *, normalize=True, d=None):
-    """Normalize each factor explicitly (N_d), then SVD every factor and every product."""
+def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
+    """Normalize each factor explicitly (N_d), then SVD every factor and every product (exact to
+    rounding for any ``rtol``, which is validated like the fast route's and otherwise unused)."""
     fn = "chain_margins"
+    check_rtol(rtol, fn)
     factors = as_factor_list(factors, fn)
     return _margins_of(factors, check_widths(d, factors, fn), normalize, fn)
 

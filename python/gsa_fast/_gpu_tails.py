@@ -1,0 +1,150 @@
+"""GPU route of the orbit tails family (cupy in, cupy out): orbit_tail, orbit_truncation_rank,
+tail_margin and plateau_thresholds run one thread per parameter tuple over the math of
+cpp/include/gsa_fast/math/tails.hpp (kernels: cuda/tails.cu); tail_lipschitz is ``c·log d`` in
+cupy.
+
+Parameters are checked where they live, with the CPU route's rules and messages, before any
+launch: the checks below are written against the array namespace, so tests/test_tails.py runs
+them on numpy arrays and compares their messages with the CPU validators'. A Python scalar
+operand is validated on the host and broadcast. Results are cupy arrays of the broadcast shape
+(0-d for all-scalar cupy input)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+from ._gpu_orbit import _flat, _kind_check, _width
+from ._validate import MAX_EXACT_INT, MAX_LAPACK_INT, as_count_array, as_int, as_real_array, type_error, value_error
+
+
+def check_real(xp, a, fn, arg, *, lo=None, hi=None, lo_open=False, hi_open=False):
+    """as_real_array's rules on an array of namespace ``xp``; float64 result."""
+    _kind_check(a, fn, arg, "a real number (or array of reals)")
+    a = a.astype(np.float64, copy=False)
+    if a.size:
+        if bool(xp.isnan(a).any()):
+            raise value_error(fn, arg, "free of NaN", "NaN")
+        if bool(xp.isinf(a).any()):
+            raise value_error(fn, arg, "finite", "Inf")
+        if lo is not None:
+            bad = (a <= lo) if lo_open else (a < lo)
+            if bool(bad.any()):
+                raise value_error(fn, arg, f"{'>' if lo_open else '>='} {lo}", repr(float(a[bad].ravel()[0].item())))
+        if hi is not None:
+            bad = (a >= hi) if hi_open else (a > hi)
+            if bool(bad.any()):
+                raise value_error(fn, arg, f"{'<' if hi_open else '<='} {hi}", repr(float(a[bad].ravel()[0].item())))
+    return a
+
+
+def check_count(xp, a, fn, arg, *, minimum=0):
+    """as_count_array's rules on an array of namespace ``xp``; int64 result."""
+    _kind_check(a, fn, arg, f"an integer (or array of integers) >= {minimum}")
+    if a.dtype.kind == "f":
+        if a.size and not bool(xp.isfinite(a).all()):
+            raise value_error(fn, arg, f"finite integers >= {minimum}", "NaN or Inf")
+        frac = a != xp.floor(a)
+        if bool(frac.any()):
+            raise value_error(fn, arg, f"integers >= {minimum}", f"non-integer {a[frac].ravel()[0].item()!r}")
+        if a.size and bool((xp.abs(a) > MAX_EXACT_INT).any()):
+            raise value_error(fn, arg, "integers <= 2**53", f"{a.max().item()!r}")
+        a = a.astype(np.int64)
+    elif a.dtype.kind == "u":
+        if a.size and int(a.max()) > np.iinfo(np.int64).max:
+            raise value_error(fn, arg, "integers that fit in int64", f"{a.max().item()!r}")
+        a = a.astype(np.int64)
+    else:
+        a = a.astype(np.int64, copy=False)
+    if a.size and int(a.min()) < minimum:
+        raise value_error(fn, arg, f"integers >= {minimum}", f"{a.min().item()!r}")
+    return a
+
+
+def _real(cp, x, fn, arg, **kw):
+    if not _backend.is_cupy(x):
+        return cp.asarray(as_real_array(x, fn, arg, **kw))
+    return check_real(cp, x, fn, arg, **kw)
+
+
+def _count(cp, x, fn, arg):
+    if not _backend.is_cupy(x):
+        return cp.asarray(as_count_array(x, fn, arg, minimum=0))
+    return check_count(cp, x, fn, arg, minimum=0)
+
+
+def _launch(cp, fn, kernel, args, n, out):
+    cuda = _backend.require_cuda(fn)
+    getattr(cuda, kernel)(*(a.data.ptr for a in args), n, out.data.ptr, cp.cuda.get_current_stream().ptr)
+
+
+def orbit_tail(alpha, r, d):
+    fn = "orbit_tail"
+    cp = _backend.namespace(alpha, r, d)
+    a = _real(cp, alpha, fn, "alpha", lo=0.0)
+    rr = _count(cp, r, fn, "r")
+    w = _width(cp, d, fn)
+    shape, (a, rr, w) = _flat(cp, a, rr, w)
+    over = rr > w
+    if rr.size and bool(over.any()):
+        i = int(cp.argmax(over))
+        raise value_error(fn, "r", "<= d", f"r = {int(rr[i])} with d = {int(w[i])}")
+    out = cp.empty(a.size, dtype=cp.float64)
+    _launch(cp, fn, "orbit_tail", (a, rr, w), a.size, out)
+    return out.reshape(shape)
+
+
+def orbit_truncation_rank(alpha, eps, d):
+    fn = "orbit_truncation_rank"
+    cp = _backend.namespace(alpha, eps, d)
+    a = _real(cp, alpha, fn, "alpha", lo=0.0)
+    e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
+    w = _width(cp, d, fn)
+    shape, (a, e, w) = _flat(cp, a, e, w)
+    out = cp.empty(a.size, dtype=cp.int64)
+    _launch(cp, fn, "orbit_truncation_rank", (a, e, w), a.size, out)
+    return out.reshape(shape)
+
+
+def tail_margin(alpha, eps, d):
+    fn = "tail_margin"
+    cp = _backend.namespace(alpha, eps, d)
+    a = _real(cp, alpha, fn, "alpha", lo=0.0)
+    e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    w = _width(cp, d, fn)
+    shape, (a, e, w) = _flat(cp, a, e, w)
+    out = cp.empty(a.size, dtype=cp.float64)
+    _launch(cp, fn, "tail_margin", (a, e, w), a.size, out)
+    return out.reshape(shape)
+
+
+def plateau_thresholds(eps, d, rmax=None):
+    fn = "plateau_thresholds"
+    cp = _backend.namespace(eps, d)
+    e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    w = _width(cp, d, fn)
+    if rmax is None:
+        rmax = int(min(int(w.max()), 64)) if w.size else 0
+    else:
+        rmax = as_int(rmax, fn, "rmax", minimum=0, maximum=MAX_LAPACK_INT)
+    shape, (e, w) = _flat(cp, e, w)
+    try:
+        out = cp.empty(e.size * rmax, dtype=cp.float64)
+    except cp.cuda.memory.OutOfMemoryError as exc:
+        free, _ = cp.cuda.runtime.memGetInfo()
+        raise MemoryError(f"{fn}(): rmax = {rmax} needs {8 * e.size * rmax} bytes on the device; "
+                          f"{free} free") from exc
+    cuda = _backend.require_cuda(fn)
+    cuda.plateau_thresholds(e.data.ptr, w.data.ptr, e.size, rmax, out.data.ptr,
+                            cp.cuda.get_current_stream().ptr)
+    return out.reshape(shape + (rmax,))
+
+
+def tail_lipschitz(d, lip="paper"):
+    fn = "tail_lipschitz"
+    cp = _backend.namespace(d)
+    if not isinstance(lip, str):
+        raise type_error(fn, "lip", 'a str ("paper" or "sharp")', lip)
+    if lip not in ("paper", "sharp"):
+        raise value_error(fn, "lip", '"paper" or "sharp"', repr(lip))
+    w = _width(cp, d, fn)
+    return (2.0 if lip == "paper" else 0.5) * cp.log(w.astype(cp.float64))
