@@ -268,6 +268,15 @@ def bench_svdvals_big_gpu__gsa(benchmark, big_f32):
 
 
 @pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__gsa_two_stage(benchmark, big_f32):
+    # the two-stage route (dense → band by float64 GEMMs on the device, band → tridiagonal →
+    # dsterf on the host); its "peer / gsa_fast" column reads two_stage / syevd (< 1: faster)
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32), _eig_driver="band"),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
 def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(big_f32,), rounds=1, iterations=1)

@@ -1,31 +1,65 @@
 #!/usr/bin/env bash
-# On any machine with a CUDA GPU and nvcc: build with CUDA forced on into a fresh target folder,
-# run the whole test suite (the "cuda" side of the `device` fixture and the GPU tests included)
-# and the GPU benchmarks (see bench/results/gpu.md). Logs go to $OUT (default: a temp folder).
-# Offline machines: put the scipy-openblas32 wheel for this Python in $WHEELS (default .whl/).
-# Usage: bash bench/gpu_run.sh [extra pytest args]
+# On any machine with a CUDA GPU and nvcc: build with CUDA forced on, run the GPU tests, then the
+# GPU benchmarks and issue 12's targets (record the output in bench/results/gpu.md).
+#
+# Usage: bash bench/gpu_run.sh [PHASES] [extra pytest args]
+#   PHASES: a comma list of build, gputests, tests, two_stage, bench, targets
+#           (default: build,gputests,two_stage,bench,targets; "tests" is the whole suite).
+#   A lent device allows 10 minutes a command: run "build,gputests" in one call and
+#   "two_stage,bench,targets" in the next. The build lives in .device/site/ (git-ignored) and is
+#   reused by later calls on the same machine; "build" rebuilds it.
+# Logs go to $OUT (default: a temp folder). Offline machines: put the scipy-openblas32 wheel for
+# this Python in $WHEELS (default .whl/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}
 out=${OUT:-$(mktemp -d)}
-site=$(mktemp -d)
-trap 'rm -rf "$site"' EXIT
+phases=${1:-build,gputests,two_stage,bench,targets}
+[ $# -gt 0 ] && shift
+site=$PWD/.device/site
 wheels=${WHEELS:-.whl}
-if compgen -G "$wheels/*.whl" > /dev/null; then
-  "$py" -m pip install -q --no-index --no-deps --target "$site" "$wheels"/*.whl || exit 1
-else
-  "$py" -m pip install -q --no-deps --target "$site" scipy-openblas32 || exit 1
+has() { [[ ",$phases," == *",$1,"* ]]; }
+t0=$SECONDS
+stamp() { echo "[gpu_run] $1 done at +$((SECONDS - t0)) s"; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+if has build || [ ! -d "$site/gsa_fast" ]; then
+  rm -rf "$site" && mkdir -p "$site"
+  if compgen -G "$wheels/*.whl" > /dev/null; then
+    "$py" -m pip install -q --no-index --no-deps --target "$site" "$wheels"/*.whl || exit 1
+  else
+    "$py" -m pip install -q --no-deps --target "$site" scipy-openblas32 || exit 1
+  fi
+  GSA_FAST_CUDA=ON "$py" -m pip install -q --no-build-isolation --no-deps --target "$site" . 2>&1 | tail -5
+  stamp build
 fi
 export PYTHONPATH=$site
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-GSA_FAST_CUDA=ON "$py" -m pip install -q --no-build-isolation --no-deps --target "$site" . 2>&1 | tail -5
-"$py" -c "import gsa_fast, json; print(json.dumps(gsa_fast.build_info()))"
-"$py" -m pytest -q -p no:cacheprovider tests "$@" > "$out/tests.txt" 2>&1
-tail -8 "$out/tests.txt"
-"$py" bench/report.py bench/bench_gpu.py > "$out/bench.txt" 2>&1
-grep -E "^\||^Machine|passed|failed" "$out/bench.txt"
-# issue 12's targets (big matrix, Llama-3-70B-shaped slice, reductions' bandwidth): one table each
-timeout "${TARGETS_TIMEOUT:-300}" "$py" bench/gpu_targets.py > "$out/targets.txt" 2>&1
-cat "$out/targets.txt"
+"$py" -c "import gsa_fast, json; print(json.dumps(gsa_fast.build_info()))" || exit 1
+
+if has gputests; then  # every test marked gpu (tests/conftest.py marks them all): minutes, not the suite
+  "$py" -m pytest -q -p no:cacheprovider -m gpu -rs tests "$@" > "$out/gputests.txt" 2>&1
+  grep -E "passed|failed|error" "$out/gputests.txt" | tail -3
+  grep -E "^(FAILED|ERROR)" "$out/gputests.txt" | head -40
+  stamp gputests
+fi
+if has tests; then
+  "$py" -m pytest -q -p no:cacheprovider tests "$@" > "$out/tests.txt" 2>&1
+  tail -8 "$out/tests.txt"
+  stamp tests
+fi
+if has two_stage; then  # two-stage vs syevd vs cupy f32 (docs/gpu.md)
+  timeout "${TWO_STAGE_TIMEOUT:-180}" "$py" bench/two_stage_gpu.py 2>&1 | tee "$out/two_stage.txt"
+  stamp two_stage
+fi
+if has bench; then
+  timeout "${BENCH_TIMEOUT:-300}" "$py" bench/report.py bench/bench_gpu.py > "$out/bench.txt" 2>&1
+  grep -E "^\||^Machine|passed|failed" "$out/bench.txt"
+  stamp bench
+fi
+if has targets; then  # issue 12's targets: big matrix, Llama-3-70B-shaped slice, reductions' bandwidth
+  timeout "${TARGETS_TIMEOUT:-240}" "$py" bench/gpu_targets.py > "$out/targets.txt" 2>&1
+  cat "$out/targets.txt"
+  stamp targets
+fi
 echo "logs in $out"

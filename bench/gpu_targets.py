@@ -5,7 +5,8 @@
 Sections (each independent: one that fails prints its error and the rest still run):
 
 1. ``big``: one 4096×11008 float32 matrix, all singular values within the accuracy contract:
-   ``gsa_fast.svdvals`` (default device route, and ``method="two_stage"`` where the build has it)
+   ``gsa_fast.svdvals`` (default device route, and the two-stage ``_eig_driver="band"`` where the
+   build has it)
    against cupy's float32 ``eigvalsh(W @ W.T)`` (the fast route that fails the contract), with
    each route's largest error relative to σ₁ against a float64 ``syevd`` of the float64 Gram.
 2. ``llama``: a Llama-3-70B-shaped slice, synthetic power-law weights generated on the device
@@ -78,9 +79,10 @@ def big(cp, g):
     s1 = float(ref[0])
     rows = []
     routes = [("gsa_fast.svdvals (default device route)", lambda: g.svdvals(w))]
-    try:
-        g.svdvals(w[:64, :128], method="two_stage")
-        routes.append(("gsa_fast.svdvals(method='two_stage')", lambda: g.svdvals(w, method="two_stage")))
+    try:  # the two-stage eigensolver (docs/gpu.md; bench/two_stage_gpu.py sweeps its band width)
+        g.svdvals(w[:64, :128], _eig_driver="band")
+        routes.append(("gsa_fast.svdvals(_eig_driver='band'): two-stage",
+                       lambda: g.svdvals(w, _eig_driver="band")))
     except (ValueError, TypeError) as exc:
         print(f"(two_stage not available: {exc})")
     routes.append(("cupy float32 eigvalsh(W @ W.T) (fails the contract)",

@@ -65,3 +65,14 @@ def device(request):
         pytest.skip(f"no CUDA device/cupy (cuda: {info['cuda_status']}, devices: {info['cuda_devices']})")
     return Device("cuda", cp)
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs a device carries the `gpu` mark, so that `pytest -m gpu` (what
+    bench/gpu_run.sh runs first on a lent GPU) selects all of them: the `cuda` side of the
+    `device` fixture is marked where it is declared; tests that take the `cupy` fixture, or whose
+    name says they run on the device, are marked here."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "cupy" in names or "on_the_device" in item.name or "_gpu" in item.name:
+            item.add_marker(pytest.mark.gpu)

@@ -5,6 +5,7 @@
 #include "common.hpp"
 #include "interrupt.hpp"
 #include "gsa_fast/kernels/spectra.hpp"
+#include "gsa_fast/linalg/band_eig.hpp"
 #include "gsa_fast/linalg/sterf_lanes.hpp"
 
 namespace gsa {
@@ -112,6 +113,28 @@ void bind_spectra(py::module_& m) {
       py::arg("k"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
       py::arg("out").noconvert(), py::arg("out_offsets").noconvert(),
       py::arg("frob_sq").noconvert(), py::arg("err").noconvert(), py::arg("nthreads") = 0);
+  // Second and third stages of the two-stage eigensolver on a band computed elsewhere (the GPU
+  // route's dense → band reduction): `band` is (n, kd + 1) C-contiguous, i.e. LAPACK lower band
+  // storage column-major with ldab = kd + 1; eigenvalues ascending into `out` (n); returns
+  // dsterf's info (0 on success).
+  m.def(
+      "band_storage_eigvalues",
+      [](const carray<double>& band, carray<double> out, int nthreads) {
+        require(band.ndim() == 2 && band.shape(1) >= 1, "band_storage_eigvalues: band must be (n, kd + 1)");
+        const int64_t n = (int64_t)band.shape(0);
+        const int kd = (int)band.shape(1) - 1;
+        require(n < (int64_t(1) << 31) && kd < (1 << 20), "band_storage_eigvalues: band too large");
+        require(out.size() == (py::ssize_t)n, "band_storage_eigvalues: out must have n entries");
+        double* w = out_ptr(out, "out");
+        int info = 0;
+        {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between band sweeps
+          py::gil_scoped_release nogil;
+          info = cpu::band_storage_eigvalues(n, kd, band.data(), kd + 1, nthreads, w);
+        }
+        return info;
+      },
+      py::arg("band").noconvert(), py::arg("out").noconvert(), py::arg("nthreads") = 1);
   // Test hook for the tridiagonal eigensolver behind the small-matrix route: problem k is
   // d[off[k]:off[k+1]] (diagonal) and e[off[k]:off[k+1]] (off-diagonal, last slot scratch), both
   // overwritten in place (eigenvalues ascending in d); returns dsterf-style info per problem.

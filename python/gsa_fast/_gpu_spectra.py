@@ -6,16 +6,24 @@ input is a stack); the Gram is accumulated in float64 from chunks converted on t
 converted chunk and its Grams, never a float64 copy of the whole input. Same accuracy contract as
 the CPU route (σ_k within c·max(m,n)·u·σ_1 of the float64 SVD for bf16/f16/f32; the Gram route
 gives sqrt(c·max(m,n)·u)·σ_1 for float64, use method="svd" there).
+
+Eigensolver of the Gram route (svdvals' private ``_eig_driver``, as on the CPU): ``"auto"`` and
+``"syevd"`` call cuSOLVER ``syevd`` on the stack (the default and the yardstick); ``"band"`` is the
+two-stage route of :mod:`gsa_fast._two_stage` — dense → band with float64 GEMMs on the device,
+then the band ((b+1)·q doubles) to the host for the bulge chasing and dsterf, overlapped with the
+next matrix's reduction. "auto" switches to it once a device run has measured the crossover
+(``_two_stage.TWO_STAGE_MIN_Q``, expected near q = 2048).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _two_stage
 from ._ragged import RaggedSpectra
 from ._validate import type_error, value_error
 
 CHUNK_BYTES = 512 * 2**20
+_DEVICE_EIG_DRIVERS = ("auto", "syevd", "band")  # eigensolvers of the Gram route on the device
 
 
 def is_gpu_input(x) -> bool:
@@ -62,7 +70,7 @@ def _gram_stack(cp, a, bf16):
     return out
 
 
-def _values_stack(cp, a, bf16, method):
+def _values_stack(cp, a, bf16, method, eig_driver="auto", fn="svdvals"):
     b, m, n = a.shape
     q = min(m, n)
     if b == 0 or q == 0:
@@ -71,8 +79,20 @@ def _values_stack(cp, a, bf16, method):
         per = max(1, CHUNK_BYTES // max(8 * m * n, 1))
         return cp.concatenate([cp.linalg.svd(_to_f64(cp, a[i:i + per], bf16), compute_uv=False)
                                for i in range(0, b, per)])
-    w = cp.linalg.eigvalsh(_gram_stack(cp, a, bf16))
+    if eig_driver == "band":  # the stack's Grams are ours: reduce them in place
+        w = _two_stage.eigvalsh_stack(cp, _gram_stack(cp, a, bf16), overwrite=True, fn=fn)
+    else:
+        w = cp.linalg.eigvalsh(_gram_stack(cp, a, bf16))
     return cp.sqrt(cp.clip(w[:, ::-1], 0.0, None))
+
+
+def _values_list(cp, checked, method, eig_driver="auto", fn="svdvals"):
+    """Descending singular values of each (matrix, is_bf16) of a validated ragged list."""
+    if method == "gram" and eig_driver == "band":  # entry k+1's Gram and band beside k's host stages
+        ws = _two_stage.eigvalsh_each(cp, (_gram_stack(cp, a[None], bf16)[0] for a, bf16 in checked),
+                                      count=len(checked), overwrite=True, fn=fn)
+        return [cp.sqrt(cp.clip(cp.asarray(w)[::-1], 0.0, None)) for w in ws]
+    return [_values_stack(cp, a[None], bf16, method, eig_driver, fn)[0] for a, bf16 in checked]
 
 
 def _name(i, batch_shape):
@@ -110,13 +130,16 @@ def gram(x, fn="gram", dtype=None):
     return _gram_stack(cp, stack, bf16).reshape(x.shape[:-2] + (min(x.shape[-2:]),) * 2)
 
 
-def svdvals(x, method="gram", fn="svdvals", dtype=None):
+def svdvals(x, method="gram", fn="svdvals", dtype=None, eig_driver="auto"):
     cp = _backend.namespace(*(x if isinstance(x, (list, tuple)) else [x]))
     _backend.require_cuda(fn)
     if method not in ("gram", "svd"):
         raise value_error(fn, "method", "'gram' or 'svd' for cupy input (topk runs on the CPU)", repr(method))
+    if eig_driver not in _DEVICE_EIG_DRIVERS:
+        raise value_error(fn, "_eig_driver", "one of " + ", ".join(map(repr, _DEVICE_EIG_DRIVERS)) + " for cupy input",
+                          repr(eig_driver))
     if isinstance(x, (list, tuple)):
-        parts = [_values_stack(cp, a[None], bf16, method)[0] for a, bf16 in _checked_list(cp, x, fn, dtype)]
+        parts = _values_list(cp, _checked_list(cp, x, fn, dtype), method, eig_driver, fn)
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([p.size for p in parts])
         values = cp.concatenate(parts) if parts else cp.zeros(0)
@@ -125,4 +148,4 @@ def svdvals(x, method="gram", fn="svdvals", dtype=None):
     stack = x.reshape((-1,) + x.shape[-2:])
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
                      lambda i: _name(i, x.shape[:-2]))
-    return _values_stack(cp, stack, bf16, method).reshape(x.shape[:-2] + (min(x.shape[-2:]),))
+    return _values_stack(cp, stack, bf16, method, eig_driver, fn).reshape(x.shape[:-2] + (min(x.shape[-2:]),))

@@ -341,7 +341,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
         if return_info:
             raise value_error(fn, "return_info", "False for cupy input", "True")
-        return _backend.cuda_route(fn)(x, method, fn, dtype)
+        return _backend.cuda_route(fn)(x, method, fn, dtype, _eig_driver)
     eig_driver = _eig_driver
     t = as_threads(threads, fn)
     if method == "topk":

@@ -17,6 +17,7 @@ namespace gsa {
 namespace cpu {
 namespace {
 
+constexpr int kMaxSweepThreads = 16;  // band_storage_eigvalues' cap on concurrent sweeps
 constexpr int kTile = 512;  // tile edge of the trailing updates (256 and 512 measured equal)
 
 // A22 (pn×pn, lower triangle valid, ld lda) → W = A22·B for B (pn×k, ld pn), row blocks of
@@ -174,6 +175,11 @@ void pack_lower_band(int n, int kd, const double* A, int lda, double* B, int ldb
     for (int r = 0; r <= kd && j + r < n; ++r) B[(size_t)j * ldb + r] = A[(size_t)j * lda + j + r];
 }
 
+// The zero-filled working copy sb2st_sweeps chases its bulges in (ld 2·kd + 1).
+std::vector<double> band_workspace(int n, int kd) {
+  return std::vector<double>((size_t)(2 * kd + 1) * n, 0.0);
+}
+
 // Band → tridiagonal by LAPACK's dsytrd_sb2st (kd < 2; wider bands go through sb2st_sweeps,
 // which can stop between sweeps). Returns its info.
 int sb2st_lapack(int n, int kd, const double* A, int lda, double* d, double* e) {
@@ -194,25 +200,28 @@ int sb2st_lapack(int n, int kd, const double* A, int lda, double* d, double* e) 
   return info;
 }
 
-// Band → tridiagonal on two threads: LAPACK's dsytrd_sb2st bulge chasing, with its kernels
-// (dsb2st_kernels) called in the same per-sweep order, odd sweeps on one thread and even sweeps
-// on the other. Step m of sweep s runs once sweep s−1 has finished its step m + 2 (dsb2st's
-// SHIFT = 3, the dependency its OpenMP tasks declare); the arithmetic is LAPACK's, so d and e are
-// bitwise those of dsytrd_sb2st. A (lower band of width kd, column-major, ld lda) is read only.
+// Band → tridiagonal on `threads` threads: LAPACK's dsytrd_sb2st bulge chasing, with its kernels
+// (dsb2st_kernels) called in the same per-sweep order, sweep s on thread (s − 1) mod threads (two
+// threads: odd sweeps on one, even on the other). Step m of sweep s runs once sweep s−1 has finished
+// its step m + 2 (dsb2st's SHIFT = 3, the dependency its OpenMP tasks declare; sweeps of the same
+// parity, which share V and TAU, then stay ≥ 2·kd columns apart, as in LAPACK's OpenMP run of any
+// number of sweeps at once); the arithmetic is LAPACK's, so d and e are
+// bitwise those of dsytrd_sb2st. W holds the lower band of width kd in rows 0..kd of a
+// zero-filled working copy with ld 2·kd + 1 (band_workspace) and is overwritten.
 // With threads = 1 the sweeps run in order on the caller (LAPACK's own order). Both variants
 // check for Ctrl-C between sweeps (interrupt.hpp): the caller raises `stop`, the other thread
 // sees it while it waits or between its sweeps, and Interrupted is thrown after the join.
-void sb2st_sweeps(int n, int kd, const double* A, int lda, double* d, double* e, int threads) {
-  const int ldw = 2 * kd + 1;  // dsytrd_sb2st's working copy: band rows 0..kd, zeros below
-  std::vector<double> W((size_t)ldw * n, 0.0);
-  pack_lower_band(n, kd, A, lda, W.data(), ldw);
+// Needs 2 ≤ kd ≤ n − 1.
+void sb2st_sweeps(int n, int kd, std::vector<double>& W, double* d, double* e, int threads) {
+  const int ldw = 2 * kd + 1;
   // V and TAU: one half per sweep parity (the kernels index MOD(sweep−1, 2)·n + st)
   std::vector<double> V((size_t)2 * n + 2 * kd + 2), tau((size_t)2 * n + 2 * kd + 2);
   std::vector<std::atomic<int>> progress((size_t)n);  // last finished step of sweep s (INT_MAX: done)
   for (auto& p : progress) p.store(0, std::memory_order_relaxed);
-  std::vector<double> scratch((size_t)2 * (2 * kd + 2));  // per thread (allocated here: no throw inside)
+  // sweep s runs on thread (s − 1) mod step (step ≤ kMaxSweepThreads, ≤ n − 1 sweeps)
+  const int step = std::max(1, std::min({threads, kMaxSweepThreads, n - 1}));
+  std::vector<double> scratch((size_t)step * (2 * kd + 2));  // per thread (allocated here: no throw inside)
   std::atomic<bool> stop{false};
-  const int step = threads >= 2 ? 2 : 1;
   auto sweeps = [&](int first, bool caller) {
     double* work = scratch.data() + (size_t)(first - 1) * (2 * kd + 2);
     const char L = 'L';
@@ -242,12 +251,12 @@ void sb2st_sweeps(int n, int kd, const double* A, int lda, double* d, double* e,
       }
     }
   };
-  if (step == 2) {
-    std::thread other(sweeps, 2, false);
+  {
+    std::vector<std::thread> others;
+    others.reserve((size_t)step - 1);
+    for (int t = 2; t <= step; ++t) others.emplace_back(sweeps, t, false);
     sweeps(1, true);
-    other.join();
-  } else {
-    sweeps(1, true);
+    for (auto& t : others) t.join();
   }
   if (stop.load()) throw Interrupted();
   for (int i = 0; i < n; ++i) d[i] = W[(size_t)i * ldw];
@@ -268,10 +277,34 @@ int band_eigvalues_kd(int64_t n64, double* A, int64_t lda64, int threads, double
   if (info) return info;
   std::vector<double> e((size_t)n);
   if (kd >= 2) {
-    sb2st_sweeps(n, kd, A, lda, w, e.data(), threads);
+    std::vector<double> W = band_workspace(n, kd);
+    pack_lower_band(n, kd, A, lda, W.data(), 2 * kd + 1);
+    sb2st_sweeps(n, kd, W, w, e.data(), std::min(threads, 2));  // measured on the 2-core machine
   } else if ((info = sb2st_lapack(n, kd, A, lda, w, e.data())) != 0) {
     return info;
   }
+  scipy_dsterf_(&n, w, e.data(), &info);
+  return info;
+}
+
+int band_storage_eigvalues(int64_t n64, int kd_in, const double* AB, int64_t ldab, int threads,
+                           double* w) {
+  const int n = (int)n64;
+  if (n <= 0) return 0;
+  const int kd = std::max(0, std::min(kd_in, n - 1));  // rows beyond n − 1 hold nothing
+  std::vector<double> e((size_t)n, 0.0);
+  if (kd >= 2) {
+    std::vector<double> W = band_workspace(n, kd);
+    const int ldw = 2 * kd + 1;
+    for (int j = 0; j < n; ++j)
+      for (int r = 0; r <= kd && j + r < n; ++r) W[(size_t)j * ldw + r] = AB[(size_t)j * ldab + r];
+    sb2st_sweeps(n, kd, W, w, e.data(), threads);
+  } else {  // already tridiagonal (kd = 1) or diagonal (kd = 0)
+    for (int j = 0; j < n; ++j) w[j] = AB[(size_t)j * ldab];
+    if (kd == 1)
+      for (int j = 0; j + 1 < n; ++j) e[(size_t)j] = AB[(size_t)j * ldab + 1];
+  }
+  int info = 0;
   scipy_dsterf_(&n, w, e.data(), &info);
   return info;
 }

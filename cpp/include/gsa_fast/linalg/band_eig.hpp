@@ -27,6 +27,14 @@ int band_eigvalues(int64_t n, double* A, int64_t lda, int threads, double* w);
 // The same with band width kd (1 ≤ kd ≤ 512; clipped to n − 1): for measurements
 // (bench/stages_q1024.cpp compares widths at q = 1024).
 int band_eigvalues_kd(int64_t n, double* A, int64_t lda, int threads, double* w, int kd);
+// Eigenvalues, ascending, of the symmetric band matrix given in LAPACK lower band storage
+// (column-major, AB[r + j·ldab] = A(j + r, j) for 0 ≤ r ≤ kd, ldab ≥ kd + 1; rows r ≥ n − j are not
+// read; AB is read only) into w[0..n): the second and third stages of band_eigvalues (bulge
+// chasing with up to `threads` sweeps at once, at most 16; band_eigvalues itself uses ≤ 2), then
+// dsterf; d and e, and so w, are bitwise the same for every thread count. Any kd ≥ 0 (clipped to n − 1). The first stage
+// may have run elsewhere (the GPU two-stage route of svdvals). Returns 0 or dsterf's info.
+int band_storage_eigvalues(int64_t n, int kd, const double* AB, int64_t ldab, int threads,
+                           double* w);
 
 }  // namespace cpu
 }  // namespace gsa

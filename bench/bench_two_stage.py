@@ -1,0 +1,32 @@
+"""The two-stage eigensolver of svdvals' device route (gsa_fast._two_stage) run with numpy as its
+array namespace, on one q = 512 Gram, against numpy's dsyevd-based eigvalsh of the same matrix.
+
+This is the CPU side of code written for cupy: it checks that the numpy path does not rot and
+shows what the GEMM-only stage 1 costs where the GEMMs are slow (one shared core). The device
+numbers come from bench/bench_gpu.py and bench/two_stage_gpu.py (bench/results/gpu.md).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gsa_fast import _two_stage as ts
+
+Q = 512
+
+
+@pytest.fixture(scope="module")
+def gram512():
+    x = np.random.default_rng(7).standard_normal((Q, 2 * Q))
+    return x @ x.T
+
+
+@pytest.mark.benchmark(group="two_stage_numpy_xp_q512")
+def bench_two_stage_cpu__gsa(benchmark, gram512):
+    benchmark.pedantic(lambda: ts.band_eigvalsh(ts.dense_to_band(np, gram512, ts.BAND_WIDTH)),
+                       rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="two_stage_numpy_xp_q512")
+def bench_two_stage_cpu__numpy(benchmark, gram512):
+    benchmark.pedantic(np.linalg.eigvalsh, args=(gram512,), rounds=3, iterations=1)

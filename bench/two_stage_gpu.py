@@ -1,0 +1,90 @@
+"""svdvals of one 4096 × 11008 float32 matrix on the GPU: the two-stage eigensolver vs cuSOLVER
+syevd vs cupy's float32 eigvalsh(W @ W.T), in one run, with the error of each against the float64
+syevd route (issue 12 §2; record the output in bench/results/gpu.md).
+
+Usage (a CUDA build of gsa_fast, cupy, one GPU): python bench/two_stage_gpu.py [m n]
+
+Prints, per route, the best of 3 timed runs after one warm-up (device synchronized) and
+max_k |σ̂_k − σ_k| / σ_1 against the float64 Gram + syevd route; the accuracy contract for float32
+input is 4·max(m, n)·2⁻²⁴. The two-stage route is timed for band widths 16, 32, 64, 128, and split
+into its stages (Gram, dense → band with the host copy of the band, host bulge chasing + dsterf).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+
+def main(argv):
+    import gsa_fast as g
+    if g.build_info()["cuda_devices"] == 0:
+        print("two_stage_gpu: no CUDA device (build_info: %s)" % g.build_info()["cuda_status"])
+        return 0
+    import cupy as cp
+    from gsa_fast import _gpu_spectra, _two_stage as ts
+
+    m, n = (int(argv[0]), int(argv[1])) if len(argv) >= 2 else (4096, 11008)
+    q = min(m, n)
+    x = cp.asarray(np.random.default_rng(2).standard_normal((m, n), dtype=np.float32))
+    sync = cp.cuda.get_current_stream().synchronize
+
+    def best(f, rounds=3):
+        f()
+        sync()
+        ts_ = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            out = f()
+            sync()
+            ts_.append(time.perf_counter() - t0)
+        return min(ts_), out
+
+    dev = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["name"]
+    print(f"device: {dev.decode() if isinstance(dev, bytes) else dev}; {m} x {n} float32, q = {q}")
+    t_ref, ref = best(lambda: g.svdvals(x))
+    ref = cp.asnumpy(ref)
+    bound = 4 * max(m, n) * 2.0 ** -24
+
+    def err(v):
+        return float(np.abs(cp.asnumpy(v) - ref).max() / ref[0])
+
+    rows = [("gram f64 + cuSOLVER syevd (default)", t_ref, 0.0)]
+    for b in (16, 32, 64, 128):
+        def two(b=b):
+            G = _gpu_spectra._gram_stack(cp, x[None], False)
+            w = ts.eigvalsh_stack(cp, G, b, overwrite=True)
+            return cp.sqrt(cp.clip(w[0, ::-1], 0.0, None))
+        t, v = best(two)
+        rows.append((f"gram f64 + two-stage, b = {b}", t, err(v)))
+    t, v = best(lambda: g.svdvals(x, _eig_driver="band"))
+    rows.append((f"svdvals(_eig_driver='band'), b = {ts.BAND_WIDTH}", t, err(v)))
+    t, v = best(lambda: cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None)))
+    rows.append(("cupy f32 eigvalsh(W @ W.T) (fails the contract)", t, err(v)))
+
+    print(f"\ncontract bound for float32 input: {bound:.2e}")
+    print("| route | time (ms) | vs syevd route | max rel. error |")
+    print("|---|---|---|---|")
+    for name, t, e in rows:
+        print(f"| {name} | {t * 1e3:.1f} | {t_ref / t:.2f}x | {e:.1e} |")
+
+    # the stages of the two-stage route at the default width
+    b = ts.BAND_WIDTH
+    t_gram, G = best(lambda: _gpu_spectra._gram_stack(cp, x[None], False))
+    G0 = G[0].copy()
+    t_band, band = best(lambda: ts.dense_to_band(cp, G0, b))
+    host = []
+    for th in sorted({1, 2, ts._host_split(1)[1]}):  # a single matrix gets every core
+        t0 = time.perf_counter()
+        ts.band_eigvalsh(band, th)
+        host.append(f"{(time.perf_counter() - t0) * 1e3:.1f} ms on {th} thread(s)")
+    flops = 2.0 * q ** 3  # full-matrix GEMM updates (see gsa_fast/_two_stage.py)
+    print(f"\nstages at b = {b}: Gram {t_gram * 1e3:.1f} ms, dense -> band (incl. band to host) "
+          f"{t_band * 1e3:.1f} ms ({flops / t_band / 1e12:.2f} TF/s on 2q^3 flops), "
+          f"host band -> tridiagonal + dsterf {', '.join(host)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
