@@ -94,3 +94,21 @@ def test_one_place_knows_about_cupy():
         if "is_cupy" in src or "__cuda_array_interface__" in src or "import cupy" in src:
             offenders.append(p.name)
     assert not offenders, offenders
+
+
+def test_device_out_of_memory_names_the_function_and_the_request():
+    # cupy raises cupy.cuda.memory.OutOfMemoryError (message: the bytes requested); every CUDA
+    # route goes through _backend.device_errors, which turns it into a MemoryError naming fn
+    from gsa_fast._backend import device_errors
+
+    class OutOfMemoryError(Exception):
+        pass
+
+    def route(x):
+        raise OutOfMemoryError("Out of memory allocating 68,719,476,736 bytes (allocated so far: 0 bytes).")
+
+    with pytest.raises(MemoryError, match=r"svdvals\(\): out of device memory: Out of memory allocating 68,719,476,736 bytes"):
+        device_errors("svdvals", route)(1)
+    with pytest.raises(ValueError, match="other"):  # other errors pass through unchanged
+        device_errors("svdvals", lambda x: (_ for _ in ()).throw(ValueError("other")))(1)
+    assert device_errors("svdvals", lambda x: x + 1)(1) == 2

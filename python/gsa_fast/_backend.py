@@ -190,7 +190,33 @@ def cuda_route(fn: str):
     import importlib
 
     module, func = ROUTES[fn].cuda.rsplit(".", 1)
-    return getattr(importlib.import_module(f"{__package__}.{module}"), func)
+    return device_errors(fn, getattr(importlib.import_module(f"{__package__}.{module}"), func))
+
+
+def device_errors(fn: str, route):
+    """``route`` with the device's running out of memory reported as a MemoryError that names the
+    function, the allocation that failed (cupy's message) and the memory free on the device."""
+    import functools
+
+    @functools.wraps(route)
+    def run(*args, **kwargs):
+        try:
+            return route(*args, **kwargs)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            if type(exc).__name__ != "OutOfMemoryError":
+                raise
+            try:
+                import cupy
+
+                free, total = cupy.cuda.runtime.memGetInfo()
+                where = f"; {free} of {total} bytes free on the device"
+            except Exception:  # pragma: no cover - no runtime to ask
+                where = ""
+            raise MemoryError(f"{fn}(): out of device memory: {exc}{where}") from exc
+
+    return run
 
 
 def cuda_device_count() -> int:
