@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 #include <math.h>
 
+#include "block_reduce.cuh"
 #include "charts.cuh"
 #include "gsa_fast/kernels/charts.hpp"
 #include "gsa_fast/math/charts.hpp"
@@ -28,21 +29,6 @@ struct Scratch {
   long long i[kThreads];
   double F[mc::kBuresGrid];
 };
-
-// Block-wide reduction (every thread calls it and gets the result).
-template <class V, class Op>
-__device__ V block_reduce(V x, V* red, Op op) {
-  const int tid = threadIdx.x;
-  red[tid] = x;
-  __syncthreads();
-  for (int off = kThreads / 2; off > 0; off >>= 1) {
-    if (tid < off) red[tid] = op(red[tid], red[tid + off]);
-    __syncthreads();
-  }
-  const V r = red[0];
-  __syncthreads();
-  return r;
-}
 
 struct Add {
   template <class V>
@@ -87,9 +73,9 @@ __device__ SpectrumScan scan_spectrum(const T* x, int64_t len, Scratch& sh) {
     if (k + 1 < len && v < (double)x[k + 1]) up = 1;
   }
   SpectrumScan r;
-  r.bad = block_reduce(bad, sh.i, Min());
-  r.q = block_reduce(nz, sh.i, Add());
-  r.vmin = block_reduce(mn, sh.v, Min());
+  r.bad = block_reduce<kThreads>(bad, sh.i, Min());
+  r.q = block_reduce<kThreads>(nz, sh.i, Add());
+  r.vmin = block_reduce<kThreads>(mn, sh.v, Min());
   r.desc = !__syncthreads_or(up);
   // the largest value, ties to the lowest position
   sh.v[tid] = mx;
@@ -144,7 +130,7 @@ __device__ double radial_ratio(const T* x, int64_t len, const SpectrumScan& sc, 
     const double r = (double)x[k] / sc.vmax;
     acc.add(r * r);
   }
-  return block_reduce(acc.value(), sh.v, Add());
+  return block_reduce<kThreads>(acc.value(), sh.v, Add());
 }
 
 __global__ void log_table_kernel(double* u, int64_t nu) {
