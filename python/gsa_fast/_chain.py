@@ -101,6 +101,12 @@ def as_pairs(X, Y, fn: str):
         else:
             raise value_error(fn, "X", "2-D matrices or (batch, m, k) stacks, X and Y alike",
                               f"shapes {tuple(Xa.shape)} and {tuple(Ya.shape)}")
+    check_pairs(xs, ys, shape, fn)
+    return xs, ys, shape
+
+
+def check_pairs(xs, ys, shape, fn: str) -> None:
+    """Each product X_i Y_i defined (inner sizes) and of one dtype; host or device arrays."""
     for i, (x, y) in enumerate(zip(xs, ys)):
         tag = "" if shape == () else f"[{i}]"
         if x.shape[1] != y.shape[0]:
@@ -108,7 +114,6 @@ def as_pairs(X, Y, fn: str):
                               f"shape {tuple(y.shape)}")
         if x.dtype != y.dtype:
             raise type_error(fn, f"Y{tag}", f"of the dtype of X{tag} ({x.dtype})", y)
-    return xs, ys, shape
 
 
 def check_widths(d, factors, fn: str):
@@ -173,6 +178,17 @@ def check_report_args(fn, interval, eps, lip, budget):
 
 
 # ---- §7.1 on norms --------------------------------------------------------------------------
+
+def margins_from_norms(nrm, fro, pn, widths, normalize, fn) -> "ChainMargins":
+    """§7.1 from raw norms: ‖A_ℓ‖, ‖A_ℓ‖_F, ‖A_{ℓ+1}A_ℓ‖ (NaN where undefined), scaled to
+    N_d(A_ℓ) = √d_ℓ·A_ℓ/‖A_ℓ‖_F when ``normalize`` (a zero factor is the ValueError)."""
+    if normalize:
+        check_nonzero(fro, fn)
+        c = np.sqrt(np.asarray(widths, dtype=np.float64)) / fro
+        nrm = nrm * c
+        pn = pn * c[1:] * c[:-1]
+    return interface_quantities(nrm, pn)
+
 
 def interface_quantities(norm, pnorm) -> ChainMargins:
     """log κ, s, μ, ϑ from the normalized norms (pnorm NaN where a product is undefined).

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._chain import (ChainMargins, check_nonzero, check_report_args, check_rtol, check_widths, compatible,
-                     interface_quantities, report_from_spectra)
+from ._chain import (ChainMargins, check_pairs, check_report_args, check_rtol, check_widths, compatible,
+                     margins_from_norms, report_from_spectra)
 from ._validate import type_error, value_error
 
 __all__ = ["product_norm", "chain_margins", "margin_report"]
@@ -212,13 +212,7 @@ def _pairs(cp, X, Y, fn):
         shape = (len(xs),)
     else:
         xs, ys, shape = [_device_matrix(cp, X, fn, "X")], [_device_matrix(cp, Y, fn, "Y")], ()
-    for i, (x, y) in enumerate(zip(xs, ys)):
-        tag = "" if shape == () else f"[{i}]"
-        if x.shape[1] != y.shape[0]:
-            raise value_error(fn, f"Y{tag}", f"a matrix with X{tag}.shape[1] = {x.shape[1]} rows",
-                              f"shape {tuple(y.shape)}")
-        if x.dtype != y.dtype:
-            raise type_error(fn, f"Y{tag}", f"of the dtype of X{tag} ({x.dtype})", y)
+    check_pairs(xs, ys, shape, fn)
     tags = [""] if shape == () else [f"[{i}]" for i in range(len(xs))]
     _check_finite(cp, xs + ys, fn, [f"X{t}" for t in tags] + [f"Y{t}" for t in tags])
     return xs, ys, shape
@@ -280,14 +274,6 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
     cm = margins_from_norms(*chain_norms(cp, fs, _tol(rtol)), widths, normalize, fn)
     return ChainMargins(*(cp.asarray(v) for v in cm))
 
-
-def margins_from_norms(nrm, fro, pn, widths, normalize, fn):
-    if normalize:
-        check_nonzero(fro, fn)
-        c = np.sqrt(np.asarray(widths, dtype=np.float64)) / fro
-        nrm = nrm * c
-        pn = pn * c[1:] * c[:-1]
-    return interface_quantities(nrm, pn)
 
 
 def report_on(xp, factors, **options):

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_nonzero,
-                     check_report_args, check_rtol, check_widths, compatible,
-                     interface_quantities, report_from_spectra)
+from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_report_args,
+                     check_rtol, check_widths, compatible, interface_quantities,
+                     margins_from_norms, report_from_spectra)
 from ._jacobian import jacobian_chain_impl, scan_chains_impl
 from ._validate import type_error
 
@@ -209,13 +209,7 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=RTOL):
 
 
 def _margins_of(factors, widths, normalize, fn, rtol=RTOL):
-    nrm, fro, pn = _chain_norms(factors, fn, rtol)
-    if normalize:
-        check_nonzero(fro, fn)
-        c = np.sqrt(np.asarray(widths, dtype=np.float64)) / fro
-        nrm = nrm * c
-        pn = pn * c[1:] * c[:-1]
-    return interface_quantities(nrm, pn)
+    return margins_from_norms(*_chain_norms(factors, fn, rtol), widths, normalize, fn)
 
 
 def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.01, lip="sharp",
@@ -277,12 +271,7 @@ def _report_margins(spectra, products=None):
             c = np.sqrt(w) / fro
             return interface_quantities(nrm * c, pn)
         _, _, pn, _, _, _ = _chain_kernel(factors, np.zeros(len(factors), bool), comp, fro=False)
-        if normalize:
-            check_nonzero(fro, fn)
-            c = np.sqrt(w) / fro
-            nrm = nrm * c
-            pn = pn * c[1:] * c[:-1]
-        return interface_quantities(nrm, pn)
+        return margins_from_norms(nrm, fro, pn, widths, normalize, fn)
 
     return margins_of
 
