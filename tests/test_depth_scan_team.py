@@ -148,3 +148,26 @@ def test_team_scan_as_accurate_as_householder(rng):
         err = np.abs(g.chain_log_spectrum(A, K, threads=2) - exact).max()
         hh = np.abs(R.chain_log_spectrum(A, K) - exact).max()
         assert err < 20 * 2.2e-16 * len(A) and err < 4 * hh + 1e-15, (err, hh)
+
+
+def test_fused_f32_gemm_edge_tiles(rng):
+    """float32 factors go through the fused float32 × float64 GEMM (cpp/src/depth_gemm.inl):
+    k = 29 (a partial micro-panel of 8 or 16 columns; 2·523·517·29 flop per step: a team of
+    three), 523 and 517 rows (a partial 8-row strip and a partial chunk), 300 and 523 columns
+    (partial blocks of the 256-deep inner dimension and of its 8-wide transposes). Every output is one fma chain in a fixed order, so row-major,
+    column-major and strided factors give the same bits on any number of workers; against the
+    float64 Householder reference the tolerance is the team tests' 1e-12·L."""
+    shapes = [(523, 300), (517, 523), (523, 517)]
+    chain = [(rng.standard_normal(s) / math.sqrt(s[1])).astype(np.float32) for s in shapes]
+    k = 29
+    one = same_bits_for_all_thread_counts(chain, k)
+    assert np.abs(one - R.chain_log_spectrum(chain, k)).max() < 1e-12 * len(chain)
+    cm = [np.asfortranarray(M) for M in chain]
+    assert np.array_equal(same_bits_for_all_thread_counts(cm, k), one)
+    wide = [np.zeros((M.shape[0], 3 * M.shape[1]), np.float32) for M in chain]
+    for W, M in zip(wide, chain):
+        W[:, ::3] = M
+    assert np.array_equal(same_bits_for_all_thread_counts([W[:, ::3] for W in wide], k), one)
+    # the same chain widened to float64 by the caller takes dgemm: another sum order, same values
+    f64 = g.chain_log_spectrum([M.astype(np.float64) for M in chain], k, threads=1)
+    assert np.abs(f64 - one).max() < 1e-12 * len(chain)

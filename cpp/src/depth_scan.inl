@@ -131,8 +131,15 @@ void gemm_rows_f32(const FactorRef& M, int64_t r0, int nr, const float* Qt, int 
   for (int64_t i = 0; i < (int64_t)k * nr; ++i) C[i] = (double)y32[i];
 }
 
+#include "depth_gemm.inl"
+
+// The fused float32 × float64 GEMM (depth_gemm.inl) replaces widen-then-dgemm for float32
+// factors; on x86 without AVX2+FMA its portable kernel (std::fma in software) would be slower than
+// dgemm, so the scan keeps the dgemm route there.
+bool scan_fused_gemm() { return !GSA_SCAN_X86 || scan_isa() != ScanIsa::kScalar; }
+
 struct ScanWorker {
-  std::vector<double> buf, G, R1, R2, Rp, rd, QH;
+  std::vector<double> buf, G, R1, R2, Rp, rd, QH, ap;
   std::vector<float> y32;
 };
 
@@ -142,12 +149,17 @@ class ChainScan {
             double tau, double* out, int team)
       : f_(f), gates_(gates), L_(L), k_(k), f32_(panel_f32), tau_(tau), out_(out), team_(team),
         bar_(team) {
-    int64_t nmax = f[0].cols, cmax = 1, bufmax = 1;
+    int64_t nmax = f[0].cols, cmax = 1, bufmax = 1, apmax = 1;
     for (int64_t l = 0; l < L; ++l) {
       nmax = std::max(nmax, f[l].rows);
       const int64_t rc = scan_chunk_rows(f[l].cols);
       cmax = std::max(cmax, (f[l].rows + rc - 1) / rc);
-      bufmax = std::max(bufmax, std::min(rc, f[l].rows) * f[l].cols);
+      if (!panel_f32 && f[l].f32 && scan_fused_gemm()) {
+        fused_ = true;
+        apmax = std::max(apmax, packed_strip_size(std::min(rc, f[l].rows)));
+      } else {
+        bufmax = std::max(bufmax, std::min(rc, f[l].rows) * f[l].cols);
+      }
       qw_.reserve((int)f[l].rows, (int)k);  // sized once: no allocation inside the team
     }
     for (auto& p : P_) p.assign((size_t)(nmax * k), 0.0);
@@ -158,9 +170,15 @@ class ChainScan {
       P_[1][(size_t)(j + j * k)] = 1.0;
       if (f32_) Q32_[1][(size_t)(j + j * k)] = 1.0f;
     }
+    if (fused_) {  // Q packed in NR-column micro-panels, alternating like P_
+      nr_ = scan_panel_nr(scan_isa());
+      for (auto& q : QP_) q.assign((size_t)packed_q_size(nmax, k, nr_), 0.0);
+      pack_q_rows(P_[1].data(), k, f[0].cols, 0, f[0].cols, nr_, QP_[1].data());
+    }
     ws_.resize((size_t)team);
     for (auto& w : ws_) {
       w.buf.resize((size_t)bufmax);
+      if (fused_) w.ap.resize((size_t)apmax);
       w.G.resize((size_t)(k * k));
       w.R1.resize((size_t)(k * k));
       w.R2.resize((size_t)(k * k));
@@ -260,6 +278,9 @@ class ChainScan {
         double* Yc = Y + r0 * k;  // rows r0 .. r0+nr of Y: one contiguous k × nr block of Yᵀ
         if (f32_)
           gemm_rows_f32(M, r0, nr, Q32in, k, Y, s.y32.data());
+        else if (fused_ && M.f32)
+          gemm_f32_f64(static_cast<const float*>(M.data) + r0 * M.rs, M.rs, M.cs, nr, M.cols,
+                       QP_[(l + 1) & 1].data(), k, Yc, s.ap.data(), scan_isa());
         else
           gemm_rows_f64(M, r0, nr, Q, k, Y, s.buf.data());
         if (gate)
@@ -270,6 +291,7 @@ class ChainScan {
         scipy_dsyrk_("U", "N", &k, &nr, &one, Yc, &k, &zero, Gc_[phase & 1].data() + c * k * k, &k,
                      1, 1);
         if (f32_) to_f32(Yc, (int64_t)k * nr, Q32out + r0 * k);
+        if (fused_) pack_q_rows(Y, k, M.rows, r0, nr, nr_, QP_[l & 1].data());
       }
       bar_.wait();
       // every worker: R₁ = chol(G)
@@ -303,6 +325,7 @@ class ChainScan {
           scipy_dsyrk_("U", "N", &k, &nr, &one, Yc, &k, &zero, Gc_[phase & 1].data() + c * k * k,
                        &k, 1, 1);
           if (f32_) to_f32(Yc, (int64_t)k * nr, Q32out + r0 * k);
+          if (fused_) pack_q_rows(Y, k, M.rows, r0, nr, nr_, QP_[l & 1].data());
         }
         bar_.wait();
         reduce(Gc_[phase & 1], C, s.R2.data());
@@ -358,6 +381,7 @@ class ChainScan {
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < k; ++j) Yt[j + i * k] = Y[i + j * m];
     if (f32_) to_f32(Yt, (int64_t)m * k, Q32_[l & 1].data());
+    if (fused_) pack_q_rows(Yt, k, m, 0, m, nr_, QP_[l & 1].data());
   }
 
   // Worker 0: cumulative logs of step l with the §4.2 masks.
@@ -391,6 +415,9 @@ class ChainScan {
   std::atomic<int64_t> next_[3] = {{0}, {0}, {0}};
   std::vector<double> P_[2], Gc_[2];
   std::vector<float> Q32_[2];  // float32 copies of the panels (panel_f32), alternating like P_
+  bool fused_ = false;         // float32 factors through gemm_f32_f64 (depth_gemm.inl)
+  int nr_ = 8;                 // its micro-panel width
+  std::vector<double> QP_[2];  // the panels packed for it, alternating like P_
   std::vector<ScanWorker> ws_;
   QrWork qw_;                     // worker 0's Householder workspace
   std::vector<double> c_, rd_;    // worker 0: cumulative logs, Householder |R_jj|
