@@ -139,7 +139,7 @@ void gemm_rows_f32(const FactorRef& M, int64_t r0, int nr, const float* Qt, int 
 bool scan_fused_gemm() { return !GSA_SCAN_X86 || scan_isa() != ScanIsa::kScalar; }
 
 struct ScanWorker {
-  std::vector<double> buf, G, R1, R2, Rp, rd, QH, ap;
+  std::vector<double> buf, G, R1, R2, Rp, Rpi, rd, QH, ap, yraw;
   std::vector<float> y32;
 };
 
@@ -178,11 +178,15 @@ class ChainScan {
     ws_.resize((size_t)team);
     for (auto& w : ws_) {
       w.buf.resize((size_t)bufmax);
-      if (fused_) w.ap.resize((size_t)apmax);
+      if (fused_) {
+        w.ap.resize((size_t)apmax);
+        w.yraw.resize((size_t)(std::min<int64_t>(nmax, scan_chunk_rows(1)) * k));
+      }
       w.G.resize((size_t)(k * k));
       w.R1.resize((size_t)(k * k));
       w.R2.resize((size_t)(k * k));
       w.Rp.resize((size_t)(k * k));
+      w.Rpi.resize((size_t)(k * k));
       w.rd.resize((size_t)k);
       if (f32_) w.y32.resize((size_t)(std::min<int64_t>(nmax, scan_chunk_rows(1)) * k));
     }
@@ -229,13 +233,20 @@ class ChainScan {
     if (w == 0) next_[(phase + 1) % 3].store(0, std::memory_order_relaxed);
   }
 
-  // κ₂(R) ≤ sqrt(‖R‖₁‖R‖_∞‖R⁻¹‖₁‖R⁻¹‖_∞) (‖X‖₂² ≤ ‖X‖₁‖X‖_∞), R upper triangular k×k; inv: scratch.
-  double kappa_bound(const double* R, double* inv) const {
+  // inv = R⁻¹ (k × k, upper triangular R; one dtrsm on the identity).
+  void invert_upper(const double* R, double* inv) const {
     const int k = (int)k_;
     std::fill(inv, inv + (size_t)k * k, 0.0);
     for (int j = 0; j < k; ++j) inv[j + (size_t)j * k] = 1.0;
     const double one = 1.0;
     scipy_dtrsm_("L", "U", "N", "N", &k, &k, &one, R, &k, inv, &k, 1, 1, 1, 1);
+  }
+
+  // κ₂(R) ≤ sqrt(‖R‖₁‖R‖_∞‖R⁻¹‖₁‖R⁻¹‖_∞) (‖X‖₂² ≤ ‖X‖₁‖X‖_∞), R upper triangular k×k; inv: R⁻¹
+  // on return.
+  double kappa_bound(const double* R, double* inv) const {
+    const int k = (int)k_;
+    invert_upper(R, inv);
     auto norms = [k](const double* X, double& n1, double& ninf) {
       std::vector<double> row((size_t)k, 0.0);
       n1 = 0.0;
@@ -276,17 +287,23 @@ class ChainScan {
         const int64_t r0 = c * rc;
         const int nr = (int)std::min(rc, M.rows - r0);
         double* Yc = Y + r0 * k;  // rows r0 .. r0+nr of Y: one contiguous k × nr block of Yᵀ
+        // the fused route multiplies by Rp⁻¹ (one dgemm) instead of solving with Rp (dtrsm at
+        // these sizes runs at a third of dgemm's speed): its product goes to a scratch first
+        const bool fused = fused_ && M.f32, inv = fused && pending;
+        double* Yg = inv ? s.yraw.data() : Yc;
         if (f32_)
           gemm_rows_f32(M, r0, nr, Q32in, k, Y, s.y32.data());
-        else if (fused_ && M.f32)
+        else if (fused)
           gemm_f32_f64(static_cast<const float*>(M.data) + r0 * M.rs, M.rs, M.cs, nr, M.cols,
-                       QP_[(l + 1) & 1].data(), k, Yc, s.ap.data(), scan_isa());
+                       QP_[(l + 1) & 1].data(), k, Yg, s.ap.data(), scan_isa());
         else
           gemm_rows_f64(M, r0, nr, Q, k, Y, s.buf.data());
         if (gate)
           for (int i = 0; i < nr; ++i)
-            if (!gate[r0 + i]) std::fill(Yc + (int64_t)i * k, Yc + (int64_t)(i + 1) * k, 0.0);
-        if (pending)  // Y ← Y Rp⁻¹, i.e. Yᵀ ← Rp⁻ᵀ Yᵀ
+            if (!gate[r0 + i]) std::fill(Yg + (int64_t)i * k, Yg + (int64_t)(i + 1) * k, 0.0);
+        if (inv)  // Yᵀ ← Rp⁻ᵀ (MQ)ᵀ
+          scipy_dgemm_("T", "N", &k, &nr, &k, &one, s.Rpi.data(), &k, Yg, &k, &zero, Yc, &k, 1, 1);
+        else if (pending)  // Y ← Y Rp⁻¹, i.e. Yᵀ ← Rp⁻ᵀ Yᵀ
           scipy_dtrsm_("L", "U", "T", "N", &k, &nr, &one, s.Rp.data(), &k, Yc, &k, 1, 1, 1, 1);
         scipy_dsyrk_("U", "N", &k, &nr, &one, Yc, &k, &zero, Gc_[phase & 1].data() + c * k * k, &k,
                      1, 1);
@@ -337,12 +354,14 @@ class ChainScan {
         if (ok) {
           for (int j = 0; j < k; ++j) s.rd[(size_t)j] *= std::fabs(s.R2[(size_t)(j + j * k)]);
           std::swap(s.R2, s.Rp);
+          if (fused_) invert_upper(s.Rp.data(), s.Rpi.data());
           pending = true;
         } else {
           how = kHouse2;  // Y holds Y R₁⁻¹: Householder on it, |R_jj| = |Rh_jj|·R₁_jj
         }
       } else if (how == kChol) {  // one pass: Q = Y R₁⁻¹ stays implicit (R₁ applied next step)
         std::swap(s.R1, s.Rp);
+        std::swap(s.G, s.Rpi);  // R₁⁻¹, from kappa_bound
         pending = true;
       }
       if (how != kChol) {
