@@ -74,6 +74,9 @@ def main():
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--k", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pause", type=float, default=0.3,
+                    help="seconds of sleep before each timed route (OpenBLAS worker threads spin "
+                         "for ~0.1 s after a threaded call and would take a core from the next route)")
     ap.add_argument("--baseline", default=None, help="python/ dir of another build to compare with")
     ap.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -109,6 +112,7 @@ def main():
     outs = [None] * len(routes)
     for _ in range(a.rounds):
         for i, (_, f, scale) in enumerate(routes):
+            time.sleep(a.pause)  # the previous route's OpenBLAS threads stop spinning first
             t0, c0 = time.perf_counter(), time.process_time()
             out = f()
             w, c = time.perf_counter() - t0, time.process_time() - c0
