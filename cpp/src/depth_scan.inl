@@ -3,9 +3,11 @@
 //
 // One step ℓ, for the m rows of M_ℓ cut into fixed chunks of rc rows (rc depends on the factor's
 // column count only, never on the number of workers):
-//   phase A  (per chunk, any worker): Y_c = D_c M_c Q (the factor's rows converted to float64 in
-//            an L2-sized panel, one dgemm), Y_c ← Y_c R₂⁻¹ (the previous step's deferred second
-//            CholeskyQR factor), G_c = Y_cᵀY_c (dsyrk);                               barrier
+//   phase A  (per chunk, any worker): Y_c = D_c M_c Q (float32 factors: the float32 × float64
+//            GEMM of depth_gemm.inl, Q packed by the previous step; otherwise dgemm, the rows
+//            converted to float64 in an L2-sized panel first when BLAS cannot read them),
+//            Y_c ← Y_c R₂⁻¹ (the previous step's deferred CholeskyQR factor: a dgemm with its
+//            inverse on the fused route, else dtrsm), G_c = Y_cᵀY_c (dsyrk);       barrier
 //   every worker: G = Σ_c G_c in chunk order, R₁ = chol(G) (redundantly: no serial section);
 //   phase B  (per chunk): Y_c ← Y_c R₁⁻¹, G_c = Y_cᵀY_c;                               barrier
 //   every worker: R₂ = chol(Σ_c G_c); |R_jj| = R₁_jj·R₂_jj; the panel Y R₁⁻¹ is the next step's
@@ -55,6 +57,7 @@ class TeamBarrier {
 
 // float64 rows of one chunk: about one L2. 1 and 2 MB ran alike; 512 kB was 8% and 256 kB 17%
 // slower (more, smaller dgemm calls), measured side by side on 1024² float32 factors, k = 64.
+// With the fused GEMM, 512 and 256 kB cost 3% and 6% more CPU time than 1 MB (single worker).
 constexpr int64_t kScanPanelBytes = 1024 * 1024;
 
 // One CholeskyQR pass suffices when κ₂(R₁) ≤ this bound: its R is then off by about κ²u (here
