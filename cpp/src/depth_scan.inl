@@ -137,9 +137,10 @@ void gemm_rows_f32(const FactorRef& M, int64_t r0, int nr, const float* Qt, int 
 #include "depth_gemm.inl"
 
 // The fused float32 × float64 GEMM (depth_gemm.inl) replaces widen-then-dgemm for float32
-// factors; on x86 without AVX2+FMA its portable kernel (std::fma in software) would be slower than
-// dgemm, so the scan keeps the dgemm route there.
-bool scan_fused_gemm() { return !GSA_SCAN_X86 || scan_isa() != ScanIsa::kScalar; }
+// factors where it has a SIMD kernel (x86 with AVX2+FMA or AVX-512F). Elsewhere its portable
+// kernel is correct but unmeasured against BLAS's tuned dgemm (and on x86 without FMA, std::fma
+// runs in software), so the scan keeps the dgemm route there.
+bool scan_fused_gemm() { return scan_isa() != ScanIsa::kScalar; }
 
 struct ScanWorker {
   std::vector<double> buf, G, R1, R2, Rp, Rpi, rd, QH, ap, yraw;
