@@ -154,9 +154,10 @@ def test_fused_f32_gemm_edge_tiles(rng):
     """float32 factors go through the fused float32 × float64 GEMM (cpp/src/depth_gemm.inl):
     k = 29 (a partial micro-panel of 8 or 16 columns; 2·523·517·29 flop per step: a team of
     three), 523 and 517 rows (a partial 8-row strip and a partial chunk), 300 and 523 columns
-    (partial blocks of the 256-deep inner dimension and of its 8-wide transposes). Every output is one fma chain in a fixed order, so row-major,
-    column-major and strided factors give the same bits on any number of workers; against the
-    float64 Householder reference the tolerance is the team tests' 1e-12·L."""
+    (partial blocks of the 256-deep inner dimension and of its 8-wide transposes). Every output
+    is summed in an order fixed by the shapes, so row-major, column-major and strided factors
+    give the same bits on any number of workers; against the float64 Householder reference the
+    tolerance is the team tests' 1e-12·L."""
     shapes = [(523, 300), (517, 523), (523, 517)]
     chain = [(rng.standard_normal(s) / math.sqrt(s[1])).astype(np.float32) for s in shapes]
     k = 29
