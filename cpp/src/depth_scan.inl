@@ -6,7 +6,7 @@
 //   phase A  (per chunk, any worker): Y_c = D_c M_c Q (float32 factors: the float32 × float64
 //            GEMM of depth_gemm.inl, Q packed by the previous step; otherwise dgemm, the rows
 //            converted to float64 in an L2-sized panel first when BLAS cannot read them),
-//            Y_c ← Y_c R₂⁻¹ (the previous step's deferred CholeskyQR factor: a dgemm with its
+//            Y_c ← Y_c R₂⁻¹ (the previous step's deferred CholeskyQR factor: dtrmm with its
 //            inverse on the fused route, else dtrsm), G_c = Y_cᵀY_c (dsyrk);       barrier
 //   every worker: G = Σ_c G_c in chunk order, R₁ = chol(G) (redundantly: no serial section);
 //   phase B  (per chunk): Y_c ← Y_c R₁⁻¹, G_c = Y_cᵀY_c;                               barrier
@@ -143,7 +143,7 @@ void gemm_rows_f32(const FactorRef& M, int64_t r0, int nr, const float* Qt, int 
 bool scan_fused_gemm() { return scan_isa() != ScanIsa::kScalar; }
 
 struct ScanWorker {
-  std::vector<double> buf, G, R1, R2, Rp, Rpi, rd, QH, ap, yraw;
+  std::vector<double> buf, G, R1, R2, Rp, Rpi, rd, QH, ap;
   std::vector<float> y32;
 };
 
@@ -182,10 +182,7 @@ class ChainScan {
     ws_.resize((size_t)team);
     for (auto& w : ws_) {
       w.buf.resize((size_t)bufmax);
-      if (fused_) {
-        w.ap.resize((size_t)apmax);
-        w.yraw.resize((size_t)(std::min<int64_t>(nmax, scan_chunk_rows(1)) * k));
-      }
+      if (fused_) w.ap.resize((size_t)apmax);
       w.G.resize((size_t)(k * k));
       w.R1.resize((size_t)(k * k));
       w.R2.resize((size_t)(k * k));
@@ -291,22 +288,21 @@ class ChainScan {
         const int64_t r0 = c * rc;
         const int nr = (int)std::min(rc, M.rows - r0);
         double* Yc = Y + r0 * k;  // rows r0 .. r0+nr of Y: one contiguous k × nr block of Yᵀ
-        // the fused route multiplies by Rp⁻¹ (one dgemm) instead of solving with Rp (dtrsm at
-        // these sizes runs at a third of dgemm's speed): its product goes to a scratch first
+        // the fused route multiplies by Rp⁻¹ (dtrmm in place) instead of solving with Rp (dtrsm
+        // at these sizes runs at a third of dgemm's speed, dtrmm at 1.5×)
         const bool fused = fused_ && M.f32, inv = fused && pending;
-        double* Yg = inv ? s.yraw.data() : Yc;
         if (f32_)
           gemm_rows_f32(M, r0, nr, Q32in, k, Y, s.y32.data());
         else if (fused)
           gemm_f32_f64(static_cast<const float*>(M.data) + r0 * M.rs, M.rs, M.cs, nr, M.cols,
-                       QP_[(l + 1) & 1].data(), k, Yg, s.ap.data(), scan_isa());
+                       QP_[(l + 1) & 1].data(), k, Yc, s.ap.data(), scan_isa());
         else
           gemm_rows_f64(M, r0, nr, Q, k, Y, s.buf.data());
         if (gate)
           for (int i = 0; i < nr; ++i)
-            if (!gate[r0 + i]) std::fill(Yg + (int64_t)i * k, Yg + (int64_t)(i + 1) * k, 0.0);
-        if (inv)  // Yᵀ ← Rp⁻ᵀ (MQ)ᵀ
-          scipy_dgemm_("T", "N", &k, &nr, &k, &one, s.Rpi.data(), &k, Yg, &k, &zero, Yc, &k, 1, 1);
+            if (!gate[r0 + i]) std::fill(Yc + (int64_t)i * k, Yc + (int64_t)(i + 1) * k, 0.0);
+        if (inv)  // Yᵀ ← Rp⁻ᵀ Yᵀ (Rp⁻¹ upper triangular)
+          scipy_dtrmm_("L", "U", "T", "N", &k, &nr, &one, s.Rpi.data(), &k, Yc, &k, 1, 1, 1, 1);
         else if (pending)  // Y ← Y Rp⁻¹, i.e. Yᵀ ← Rp⁻ᵀ Yᵀ
           scipy_dtrsm_("L", "U", "T", "N", &k, &nr, &one, s.Rp.data(), &k, Yc, &k, 1, 1, 1, 1);
         scipy_dsyrk_("U", "N", &k, &nr, &one, Yc, &k, &zero, Gc_[phase & 1].data() + c * k * k, &k,
