@@ -9,12 +9,17 @@ floor of that loop, its bare float64 GEMM ``A64 @ Q`` on factors converted befor
 the first 32 layers and scaled to L). Prints the accuracy of each route against the numpy loop,
 the bytes of factors read per second and the flop/byte floor. numpy runs with whatever
 OPENBLAS_NUM_THREADS says (unset: all cores).
+
+``--baseline DIR`` adds the scan of another build (DIR: the ``python/`` folder of another
+checkout, built) as two more routes, run in a child process between this process's routes of
+the same round, so that a kernel change is measured side by side with its predecessor.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -23,15 +28,62 @@ import gsa_fast as g
 from bench_depth import numpy_qr_loop  # bench/ is sys.path[0] when run as a script
 
 
+def make_chain(L, n):
+    return np.random.default_rng(0).standard_normal((L, n, n), dtype=np.float32) / np.float32(math.sqrt(n))
+
+
+def serve(a):
+    """Child of --baseline: runs the scan of whatever gsa_fast is on its path, on request."""
+    A = make_chain(a.L, a.n)
+    for line in sys.stdin:  # until the parent exits
+        th = None if line.strip() == "default" else int(line)
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = g.chain_log_spectrum(A, a.k, threads=th)
+        w, c = time.perf_counter() - t0, time.process_time() - c0
+        np.save(a.serve, out)
+        print(f"{w} {c}", flush=True)
+
+
+class Baseline:
+    """Routes of another checkout's build (its python/ dir), run in one child process: two
+    builds of the extension cannot share a process (pybind11 registers each type once)."""
+
+    def __init__(self, pypath, a):
+        import subprocess
+        import tempfile
+
+        self.npy = os.path.join(tempfile.mkdtemp(), "out.npy")
+        env = dict(os.environ, PYTHONPATH=os.path.abspath(pypath))
+        self.p = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve", self.npy, "--L", str(a.L),
+             "--n", str(a.n), "--k", str(a.k)], env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+
+    def route(self, threads):
+        def run():
+            self.p.stdin.write(f"{threads}\n")
+            self.p.stdin.flush()
+            w, c = map(float, self.p.stdout.readline().split())
+            return np.load(self.npy), w, c
+        return run
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--L", type=int, default=256)
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--k", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pause", type=float, default=0.3,
+                    help="seconds of sleep before each timed route (OpenBLAS worker threads spin "
+                         "for ~0.1 s after a threaded call and would take a core from the next route)")
+    ap.add_argument("--baseline", default=None, help="python/ dir of another build to compare with")
+    ap.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.serve:
+        return serve(a)
     L, n, k = a.L, a.n, a.k
-    A = np.random.default_rng(0).standard_normal((L, n, n), dtype=np.float32) / np.float32(math.sqrt(n))
+    A = make_chain(L, n)
     nbytes = A.nbytes
     flops = 2.0 * n * n * k * L + L * 4.0 * n * k * k
     T = g.get_num_threads() if hasattr(g, "get_num_threads") else os.cpu_count()
@@ -50,14 +102,24 @@ def main():
         ("gsa chain_log_spectrum, threads=1", lambda: g.chain_log_spectrum(A, k, threads=1), 1.0),
         ("gsa chain_log_spectrum, panel='float32' (all workers)", lambda: g.chain_log_spectrum(A, k, panel="float32"), 1.0),
     ]
+    if a.baseline:
+        base = Baseline(a.baseline, a)
+        routes[4:4] = [
+            ("baseline build: default (all workers)", base.route("default"), 1.0),
+            ("baseline build: threads=1", base.route(1), 1.0),
+        ]
     best = [[float("inf"), float("inf")] for _ in routes]
     outs = [None] * len(routes)
     for _ in range(a.rounds):
         for i, (_, f, scale) in enumerate(routes):
+            time.sleep(a.pause)  # the previous route's OpenBLAS threads stop spinning first
             t0, c0 = time.perf_counter(), time.process_time()
             out = f()
-            best[i][0] = min(best[i][0], (time.perf_counter() - t0) * scale)
-            best[i][1] = min(best[i][1], (time.process_time() - c0) * scale)
+            w, c = time.perf_counter() - t0, time.process_time() - c0
+            if isinstance(out, tuple):  # a baseline route: its own times, from the child
+                out, w, c = out
+            best[i][0] = min(best[i][0], w * scale)
+            best[i][1] = min(best[i][1], c * scale)
             outs[i] = out
     ref = outs[0]
     print(f"L={L} n={n} k={k}: factors {nbytes / 1e9:.2f} GB float32, {flops / 1e9:.1f} GF; gsa workers {T}")

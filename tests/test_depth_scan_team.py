@@ -148,3 +148,50 @@ def test_team_scan_as_accurate_as_householder(rng):
         err = np.abs(g.chain_log_spectrum(A, K, threads=2) - exact).max()
         hh = np.abs(R.chain_log_spectrum(A, K) - exact).max()
         assert err < 20 * 2.2e-16 * len(A) and err < 4 * hh + 1e-15, (err, hh)
+
+
+def test_fused_f32_gemm_edge_tiles(rng):
+    """float32 factors go through the fused float32 × float64 GEMM (cpp/src/depth_gemm.inl):
+    k = 29 (a partial micro-panel of 8 or 16 columns; 2·523·517·29 flop per step: a team of
+    three), 523 and 517 rows (a partial 8-row strip and a partial chunk), 300 and 523 columns
+    (partial blocks of the 256-deep inner dimension and of its 8-wide transposes). Every output
+    is summed in an order fixed by the shapes, so row-major, column-major and strided factors
+    give the same bits on any number of workers; against the float64 Householder reference the
+    tolerance is the team tests' 1e-12·L."""
+    shapes = [(523, 300), (517, 523), (523, 517)]
+    chain = [(rng.standard_normal(s) / math.sqrt(s[1])).astype(np.float32) for s in shapes]
+    k = 29
+    one = same_bits_for_all_thread_counts(chain, k)
+    assert np.abs(one - R.chain_log_spectrum(chain, k)).max() < 1e-12 * len(chain)
+    cm = [np.asfortranarray(M) for M in chain]
+    assert np.array_equal(same_bits_for_all_thread_counts(cm, k), one)
+    wide = [np.zeros((M.shape[0], 3 * M.shape[1]), np.float32) for M in chain]
+    for W, M in zip(wide, chain):
+        W[:, ::3] = M
+    assert np.array_equal(same_bits_for_all_thread_counts([W[:, ::3] for W in wide], k), one)
+    # the same chain widened to float64 by the caller takes dgemm: another sum order, same values
+    f64 = g.chain_log_spectrum([M.astype(np.float64) for M in chain], k, threads=1)
+    assert np.abs(f64 - one).max() < 1e-12 * len(chain)
+    # gates zero rows of the product before the deferred R⁻¹ is multiplied in
+    gates = [rng.random(M.shape[0]) < 0.8 for M in chain]
+    gated = same_bits_for_all_thread_counts(chain, k, gates=gates)
+    want = R.chain_log_spectrum(chain, k, gates=gates)
+    assert np.abs(gated - want).max() < 1e-12 * len(chain)
+
+
+def test_fused_f32_gemm_as_accurate_as_householder(rng):
+    """The float32 × float64 GEMM route (float32 factors; the deferred R⁻¹ multiplied in as the
+    explicit inverse, dtrmm) against the long-double reference of the same float32 values, at
+    the issue's k = 64: one CholeskyQR pass (Gaussian) and two (graded). Same bounds as the
+    float64 test above (measured on 4 graded layers: 1e-15 and 1e-14, numpy's Householder loop
+    9e-16 and 7e-15)."""
+    n, k = 512, 64
+    s = np.concatenate([np.geomspace(1.0, 0.1, k), np.full(n - k, 0.01)])
+    U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    graded = np.stack([(U * s) @ np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(3)])
+    gauss = rng.standard_normal((6, n, n)) / math.sqrt(n)
+    for A in (gauss.astype(np.float32), graded.astype(np.float32)):
+        exact = longdouble_scan(A, k)
+        err = np.abs(g.chain_log_spectrum(A, k, threads=2) - exact).max()
+        hh = np.abs(R.chain_log_spectrum(A, k) - exact).max()
+        assert err < 20 * 2.2e-16 * len(A) and err < 4 * hh + 1e-15, (err, hh)

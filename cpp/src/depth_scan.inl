@@ -3,9 +3,11 @@
 //
 // One step ℓ, for the m rows of M_ℓ cut into fixed chunks of rc rows (rc depends on the factor's
 // column count only, never on the number of workers):
-//   phase A  (per chunk, any worker): Y_c = D_c M_c Q (the factor's rows converted to float64 in
-//            an L2-sized panel, one dgemm), Y_c ← Y_c R₂⁻¹ (the previous step's deferred second
-//            CholeskyQR factor), G_c = Y_cᵀY_c (dsyrk);                               barrier
+//   phase A  (per chunk, any worker): Y_c = D_c M_c Q (float32 factors: the float32 × float64
+//            GEMM of depth_gemm.inl, Q packed by the previous step; otherwise dgemm, the rows
+//            converted to float64 in an L2-sized panel first when BLAS cannot read them),
+//            Y_c ← Y_c R₂⁻¹ (the previous step's deferred CholeskyQR factor: dtrmm with its
+//            inverse on the fused route, else dtrsm), G_c = Y_cᵀY_c (dsyrk);       barrier
 //   every worker: G = Σ_c G_c in chunk order, R₁ = chol(G) (redundantly: no serial section);
 //   phase B  (per chunk): Y_c ← Y_c R₁⁻¹, G_c = Y_cᵀY_c;                               barrier
 //   every worker: R₂ = chol(Σ_c G_c); |R_jj| = R₁_jj·R₂_jj; the panel Y R₁⁻¹ is the next step's
@@ -55,6 +57,7 @@ class TeamBarrier {
 
 // float64 rows of one chunk: about one L2. 1 and 2 MB ran alike; 512 kB was 8% and 256 kB 17%
 // slower (more, smaller dgemm calls), measured side by side on 1024² float32 factors, k = 64.
+// With the fused GEMM, 512 and 256 kB cost 3% and 6% more CPU time than 1 MB (single worker).
 constexpr int64_t kScanPanelBytes = 1024 * 1024;
 
 // One CholeskyQR pass suffices when κ₂(R₁) ≤ this bound: its R is then off by about κ²u (here
@@ -131,8 +134,16 @@ void gemm_rows_f32(const FactorRef& M, int64_t r0, int nr, const float* Qt, int 
   for (int64_t i = 0; i < (int64_t)k * nr; ++i) C[i] = (double)y32[i];
 }
 
+#include "depth_gemm.inl"
+
+// The fused float32 × float64 GEMM (depth_gemm.inl) replaces widen-then-dgemm for float32
+// factors where it has a SIMD kernel (x86 with AVX2+FMA or AVX-512F). Elsewhere its portable
+// kernel is correct but unmeasured against BLAS's tuned dgemm (and on x86 without FMA, std::fma
+// runs in software), so the scan keeps the dgemm route there.
+bool scan_fused_gemm() { return scan_isa() != ScanIsa::kScalar; }
+
 struct ScanWorker {
-  std::vector<double> buf, G, R1, R2, Rp, rd, QH;
+  std::vector<double> buf, G, R1, R2, Rp, Rpi, rd, QH, ap;
   std::vector<float> y32;
 };
 
@@ -142,12 +153,17 @@ class ChainScan {
             double tau, double* out, int team)
       : f_(f), gates_(gates), L_(L), k_(k), f32_(panel_f32), tau_(tau), out_(out), team_(team),
         bar_(team) {
-    int64_t nmax = f[0].cols, cmax = 1, bufmax = 1;
+    int64_t nmax = f[0].cols, cmax = 1, bufmax = 1, apmax = 1;
     for (int64_t l = 0; l < L; ++l) {
       nmax = std::max(nmax, f[l].rows);
       const int64_t rc = scan_chunk_rows(f[l].cols);
       cmax = std::max(cmax, (f[l].rows + rc - 1) / rc);
-      bufmax = std::max(bufmax, std::min(rc, f[l].rows) * f[l].cols);
+      if (!panel_f32 && f[l].f32 && scan_fused_gemm()) {
+        fused_ = true;
+        apmax = std::max(apmax, packed_strip_size(std::min(rc, f[l].rows)));
+      } else {
+        bufmax = std::max(bufmax, std::min(rc, f[l].rows) * f[l].cols);
+      }
       qw_.reserve((int)f[l].rows, (int)k);  // sized once: no allocation inside the team
     }
     for (auto& p : P_) p.assign((size_t)(nmax * k), 0.0);
@@ -158,13 +174,20 @@ class ChainScan {
       P_[1][(size_t)(j + j * k)] = 1.0;
       if (f32_) Q32_[1][(size_t)(j + j * k)] = 1.0f;
     }
+    if (fused_) {  // Q packed in NR-column micro-panels, alternating like P_
+      nr_ = scan_panel_nr(scan_isa());
+      for (auto& q : QP_) q.assign((size_t)packed_q_size(nmax, k, nr_), 0.0);
+      pack_q_rows(P_[1].data(), k, f[0].cols, 0, f[0].cols, nr_, QP_[1].data());
+    }
     ws_.resize((size_t)team);
     for (auto& w : ws_) {
       w.buf.resize((size_t)bufmax);
+      if (fused_) w.ap.resize((size_t)apmax);
       w.G.resize((size_t)(k * k));
       w.R1.resize((size_t)(k * k));
       w.R2.resize((size_t)(k * k));
       w.Rp.resize((size_t)(k * k));
+      w.Rpi.resize((size_t)(k * k));
       w.rd.resize((size_t)k);
       if (f32_) w.y32.resize((size_t)(std::min<int64_t>(nmax, scan_chunk_rows(1)) * k));
     }
@@ -211,13 +234,20 @@ class ChainScan {
     if (w == 0) next_[(phase + 1) % 3].store(0, std::memory_order_relaxed);
   }
 
-  // κ₂(R) ≤ sqrt(‖R‖₁‖R‖_∞‖R⁻¹‖₁‖R⁻¹‖_∞) (‖X‖₂² ≤ ‖X‖₁‖X‖_∞), R upper triangular k×k; inv: scratch.
-  double kappa_bound(const double* R, double* inv) const {
+  // inv = R⁻¹ (k × k, upper triangular R; one dtrsm on the identity).
+  void invert_upper(const double* R, double* inv) const {
     const int k = (int)k_;
     std::fill(inv, inv + (size_t)k * k, 0.0);
     for (int j = 0; j < k; ++j) inv[j + (size_t)j * k] = 1.0;
     const double one = 1.0;
     scipy_dtrsm_("L", "U", "N", "N", &k, &k, &one, R, &k, inv, &k, 1, 1, 1, 1);
+  }
+
+  // κ₂(R) ≤ sqrt(‖R‖₁‖R‖_∞‖R⁻¹‖₁‖R⁻¹‖_∞) (‖X‖₂² ≤ ‖X‖₁‖X‖_∞), R upper triangular k×k; inv: R⁻¹
+  // on return.
+  double kappa_bound(const double* R, double* inv) const {
+    const int k = (int)k_;
+    invert_upper(R, inv);
     auto norms = [k](const double* X, double& n1, double& ninf) {
       std::vector<double> row((size_t)k, 0.0);
       n1 = 0.0;
@@ -258,18 +288,27 @@ class ChainScan {
         const int64_t r0 = c * rc;
         const int nr = (int)std::min(rc, M.rows - r0);
         double* Yc = Y + r0 * k;  // rows r0 .. r0+nr of Y: one contiguous k × nr block of Yᵀ
+        // the fused route multiplies by Rp⁻¹ (dtrmm in place) instead of solving with Rp (dtrsm
+        // at these sizes runs at a third of dgemm's speed, dtrmm at 1.5×)
+        const bool fused = fused_ && M.f32, inv = fused && pending;
         if (f32_)
           gemm_rows_f32(M, r0, nr, Q32in, k, Y, s.y32.data());
+        else if (fused)
+          gemm_f32_f64(static_cast<const float*>(M.data) + r0 * M.rs, M.rs, M.cs, nr, M.cols,
+                       QP_[(l + 1) & 1].data(), k, Yc, s.ap.data(), scan_isa());
         else
           gemm_rows_f64(M, r0, nr, Q, k, Y, s.buf.data());
         if (gate)
           for (int i = 0; i < nr; ++i)
             if (!gate[r0 + i]) std::fill(Yc + (int64_t)i * k, Yc + (int64_t)(i + 1) * k, 0.0);
-        if (pending)  // Y ← Y Rp⁻¹, i.e. Yᵀ ← Rp⁻ᵀ Yᵀ
+        if (inv)  // Yᵀ ← Rp⁻ᵀ Yᵀ (Rp⁻¹ upper triangular)
+          scipy_dtrmm_("L", "U", "T", "N", &k, &nr, &one, s.Rpi.data(), &k, Yc, &k, 1, 1, 1, 1);
+        else if (pending)  // Y ← Y Rp⁻¹, i.e. Yᵀ ← Rp⁻ᵀ Yᵀ
           scipy_dtrsm_("L", "U", "T", "N", &k, &nr, &one, s.Rp.data(), &k, Yc, &k, 1, 1, 1, 1);
         scipy_dsyrk_("U", "N", &k, &nr, &one, Yc, &k, &zero, Gc_[phase & 1].data() + c * k * k, &k,
                      1, 1);
         if (f32_) to_f32(Yc, (int64_t)k * nr, Q32out + r0 * k);
+        if (fused_) pack_q_rows(Y, k, M.rows, r0, nr, nr_, QP_[l & 1].data());
       }
       bar_.wait();
       // every worker: R₁ = chol(G)
@@ -303,6 +342,7 @@ class ChainScan {
           scipy_dsyrk_("U", "N", &k, &nr, &one, Yc, &k, &zero, Gc_[phase & 1].data() + c * k * k,
                        &k, 1, 1);
           if (f32_) to_f32(Yc, (int64_t)k * nr, Q32out + r0 * k);
+          if (fused_) pack_q_rows(Y, k, M.rows, r0, nr, nr_, QP_[l & 1].data());
         }
         bar_.wait();
         reduce(Gc_[phase & 1], C, s.R2.data());
@@ -314,12 +354,14 @@ class ChainScan {
         if (ok) {
           for (int j = 0; j < k; ++j) s.rd[(size_t)j] *= std::fabs(s.R2[(size_t)(j + j * k)]);
           std::swap(s.R2, s.Rp);
+          if (fused_) invert_upper(s.Rp.data(), s.Rpi.data());
           pending = true;
         } else {
           how = kHouse2;  // Y holds Y R₁⁻¹: Householder on it, |R_jj| = |Rh_jj|·R₁_jj
         }
       } else if (how == kChol) {  // one pass: Q = Y R₁⁻¹ stays implicit (R₁ applied next step)
         std::swap(s.R1, s.Rp);
+        std::swap(s.G, s.Rpi);  // R₁⁻¹, from kappa_bound
         pending = true;
       }
       if (how != kChol) {
@@ -358,6 +400,7 @@ class ChainScan {
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < k; ++j) Yt[j + i * k] = Y[i + j * m];
     if (f32_) to_f32(Yt, (int64_t)m * k, Q32_[l & 1].data());
+    if (fused_) pack_q_rows(Yt, k, m, 0, m, nr_, QP_[l & 1].data());
   }
 
   // Worker 0: cumulative logs of step l with the §4.2 masks.
@@ -391,6 +434,9 @@ class ChainScan {
   std::atomic<int64_t> next_[3] = {{0}, {0}, {0}};
   std::vector<double> P_[2], Gc_[2];
   std::vector<float> Q32_[2];  // float32 copies of the panels (panel_f32), alternating like P_
+  bool fused_ = false;         // float32 factors through gemm_f32_f64 (depth_gemm.inl)
+  int nr_ = 8;                 // its micro-panel width
+  std::vector<double> QP_[2];  // the panels packed for it, alternating like P_
   std::vector<ScanWorker> ws_;
   QrWork qw_;                     // worker 0's Householder workspace
   std::vector<double> c_, rd_;    // worker 0: cumulative logs, Householder |R_jj|

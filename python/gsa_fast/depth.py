@@ -57,13 +57,14 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     Rank handling (§4.2): columns above the smallest gate rank so far, and every column from the
     first one with ``|R_jj| ≤ tau·‖D_ℓM_ℓQ_{ℓ−1}‖_F`` on, are ``−∞`` from that layer on
     (``tau`` defaults to ``10·n·u`` of the panel precision). ``panel``: ``'float64'`` (the default,
-    ``'auto'``: float32 factors are converted to float64 block by block inside the GEMM, dgemm;
-    the same accuracy as a float64 numpy loop, ~1e-14·L absolute on ``out``) or ``'float32'``
+    ``'auto'``: float32 factors are multiplied in float64 arithmetic by a float32 × float64 GEMM
+    that converts them while packing, float64 factors by dgemm; the same accuracy as a float64
+    numpy loop, ~1e-14·L absolute on ``out``) or ``'float32'``
     (sgemm into a float32 panel, QR still float64: about 1.7× faster single-threaded, but
     ~1e-6 absolute error on ``out``, the float32 rounding of ``M·Q``; docs/depth.md).
     ``threads`` (default: all workers): a batch with at least one chain per worker runs one chain
     per worker; otherwise every chain is split over the workers by rows of each product (chunks
-    of fixed size, each converted to float64 and multiplied by one worker; the QR's Gram summed
+    of fixed size, each multiplied in float64 by one worker; the QR's Gram summed
     in chunk order), when a step is worth it (``2·m·n·k`` ≥ 4 Mi flop). BLAS stays
     single-threaded. The result is bitwise the same for every thread count.
     """
