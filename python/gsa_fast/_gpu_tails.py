@@ -93,28 +93,24 @@ def orbit_tail(alpha, r, d):
     return out.reshape(shape)
 
 
-def orbit_truncation_rank(alpha, eps, d):
-    fn = "orbit_truncation_rank"
+def _alpha_eps_d(fn, alpha, eps, d, eps_rule, out_dtype):
+    """One thread per (α, ε, d): the two kernels that take an energy level."""
     cp = _backend.namespace(alpha, eps, d)
     a = _real(cp, alpha, fn, "alpha", lo=0.0)
-    e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
+    e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True, **eps_rule)
     w = _width(cp, d, fn)
     shape, (a, e, w) = _flat(cp, a, e, w)
-    out = cp.empty(a.size, dtype=cp.int64)
-    _launch(cp, fn, "orbit_truncation_rank", (a, e, w), a.size, out)
+    out = cp.empty(a.size, dtype=out_dtype)
+    _launch(cp, fn, fn, (a, e, w), a.size, out)
     return out.reshape(shape)
+
+
+def orbit_truncation_rank(alpha, eps, d):
+    return _alpha_eps_d("orbit_truncation_rank", alpha, eps, d, {}, np.int64)  # ε ∈ [0, 1)
 
 
 def tail_margin(alpha, eps, d):
-    fn = "tail_margin"
-    cp = _backend.namespace(alpha, eps, d)
-    a = _real(cp, alpha, fn, "alpha", lo=0.0)
-    e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    w = _width(cp, d, fn)
-    shape, (a, e, w) = _flat(cp, a, e, w)
-    out = cp.empty(a.size, dtype=cp.float64)
-    _launch(cp, fn, "tail_margin", (a, e, w), a.size, out)
-    return out.reshape(shape)
+    return _alpha_eps_d("tail_margin", alpha, eps, d, {"lo_open": True}, np.float64)  # ε ∈ (0, 1)
 
 
 def plateau_thresholds(eps, d, rmax=None):
