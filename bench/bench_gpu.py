@@ -335,6 +335,7 @@ def bench_scan_minilm_gpu__cpu(benchmark, minilm):
 
 @pytest.fixture(scope="module")
 def pair4096():
+    _cupy()
     r = np.random.default_rng(4)
     return (r.standard_normal((4096, 4096), dtype=np.float32), r.standard_normal((4096, 4096), dtype=np.float32))
 
@@ -372,3 +373,25 @@ def bench_chain_margins_gpu__cpu(benchmark, pair4096):
     _cupy()
     chain = np.stack([pair4096[i % 2] for i in range(8)])
     benchmark.pedantic(g.chain_margins, args=(chain,), rounds=1, iterations=1)
+
+
+# ---- the chain scan on the device (python/gsa_fast/_gpu_depth.py): issue 13's workload ----------
+
+@pytest.fixture(scope="module")
+def chain_1024():
+    _cupy()  # skip before building 1 GiB of input
+    r = np.random.default_rng(5)
+    return (r.standard_normal((256, 1024, 1024), dtype=np.float32) / np.float32(32.0))
+
+
+@pytest.mark.benchmark(group="chain_log_spectrum_gpu_256x1024_f32_k64")
+def bench_chain_log_spectrum_gpu__gsa(benchmark, chain_1024):
+    cp = _cupy()
+    x = cp.asarray(chain_1024)
+    benchmark.pedantic(_synced(cp, g.chain_log_spectrum, x, 64), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="chain_log_spectrum_gpu_256x1024_f32_k64")
+def bench_chain_log_spectrum_gpu__cpu(benchmark, chain_1024):
+    _cupy()
+    benchmark.pedantic(g.chain_log_spectrum, args=(chain_1024, 64), rounds=1, iterations=1)

@@ -790,3 +790,67 @@ def test_threads_share_the_one_limit(call):
         with pytest.raises(ValueError, match=r"\(\): threads must be"):
             call(bad)
     call(1)
+
+
+# ---- chain_log_spectrum on the device (python/gsa_fast/_gpu_depth.py) -------------------------
+# Tolerance: both routes run float64 arithmetic on the same float32/float64 factors; their QRs
+# (cuSOLVER/numpy Householder against the kernel's CholeskyQR2) give |R_jj| that differ by a few
+# ulps per step, so the cumulative logs agree to ~L·k·u·(growth) — 1e-11 absolute here (L ≤ 12).
+
+def _scan_chains(rng, dtype):
+    A = [rng.standard_normal((40, 40)).astype(dtype) for _ in range(6)]
+    B = [rng.standard_normal((30, 40)), rng.standard_normal((35, 30)), rng.standard_normal((33, 35))]
+    low = rng.standard_normal((40, 40))
+    low[3:] = 0  # exactly rank 3 (zero rows): |R_jj| = 0 for j ≥ 3, flagged from layer 2 on
+    C = [rng.standard_normal((40, 40)), low, rng.standard_normal((40, 40))]
+    return A, [b.astype(dtype) for b in B], [c.astype(dtype) for c in C]
+
+
+def test_chain_log_spectrum_on_device(device, rng):
+    A, B, C = _scan_chains(rng, np.float32)
+    for chain, k in ((A, 8), (B, 5), (C, 6)):
+        got = g.chain_log_spectrum([device.asarray(m) for m in chain], k)
+        assert device.is_native(got) and got.shape == (len(chain), k)
+        want = g.chain_log_spectrum(chain, k)
+        got = device.asnumpy(got)
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+        ok = np.isfinite(want)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=0, atol=1e-11)
+    stack = np.stack(A).reshape(2, 3, 40, 40)
+    gates = (rng.random((2, 3, 40)) < 0.8).astype(np.uint8)
+    got = device.asnumpy(g.chain_log_spectrum(device.asarray(stack), 4, gates=device.asarray(gates)))
+    want = g.chain_log_spectrum(stack, 4, gates=gates)
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_device_scan_on_numpy_matches_the_kernel(rng, dtype, monkeypatch):
+    # the device route's scan (written against an array namespace) run with numpy; small tiles
+    # so that the float32 widening loops over several row tiles
+    from gsa_fast import _gpu_depth as gd
+    from gsa_fast._depth_common import default_tau
+
+    monkeypatch.setattr(gd, "_TILE_BYTES", 8 * 40 * 7)
+    A, B, C = _scan_chains(rng, dtype)
+    gates = [(rng.random(m.shape[0]) < 0.9).astype(np.uint8) for m in A]
+    gates[3][:] = 0  # gate rank 6 < k = 8 (rows scattered): columns 6, 7 are −∞ from layer 4 on
+    gates[3][rng.choice(40, 6, replace=False)] = 1
+    for chain, k, gl in ((A, 8, None), (B, 5, None), (C, 6, None), (A, 8, gates)):
+        tau = default_tau(max([chain[0].shape[1]] + [m.shape[0] for m in chain]), "float64")
+        l, got = gd.scan_chain(np, chain, gl, k, tau, "float64")
+        assert l == len(chain)
+        want = g.chain_log_spectrum(chain, k, gates=gl)
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+        ok = np.isfinite(want)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=0, atol=1e-11)
+    # with tau = 0 only the gate rule flags columns 6, 7 (the rounding left in them is ~1e-14)
+    _, got0 = gd.scan_chain(np, A, gates, 8, 0.0, "float64")
+    assert np.isneginf(got0[3:, 6:]).all() and np.isfinite(got0[3:, :6]).all()
+    np.testing.assert_array_equal(np.isneginf(got0), np.isneginf(g.chain_log_spectrum(A, 8, gates=gates, tau=0.0)))
+    bad = [m.copy() for m in A]
+    bad[2][1, 1] = np.inf
+    assert gd.scan_chain(np, bad, None, 8, 1e-12, "float64") == (2, None)
+    if dtype == np.float32:  # float32 panel: float32 GEMM, float64 QR, as on the CPU (~1e-5)
+        l, got = gd.scan_chain(np, A, None, 8, default_tau(40, "float32"), "float32")
+        np.testing.assert_allclose(got, g.chain_log_spectrum(A, 8, panel="float32"), rtol=0, atol=1e-4)

@@ -120,7 +120,8 @@ ROUTES = {
     "esd_powerlaw_fit": Route("esd", ("esd_powerlaw_fit",), "_gpu_esd.esd_powerlaw_fit",
                               "esd_powerlaw_fit"),
     # depth: chain log-spectra, random baselines, alignment, DLN geometry (issue 13): cpp/src/depth.cpp
-    "chain_log_spectrum": Route("depth", ("chain_scan",), None, "chain_log_spectrum"),
+    "chain_log_spectrum": Route("depth", ("chain_scan",), "_gpu_depth.chain_log_spectrum",
+                                "chain_log_spectrum"),
     "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
                                 "prefix_log_svdvals"),
     "random_lyapunov": Route("depth", (), None, "random_lyapunov"),  # closed form in numpy

@@ -105,12 +105,14 @@ def _spectra_rows(sigma, fn, arg="sigma"):
     return s
 
 
-def _chain(factors, fn, arg="factors"):
-    """(list of 2-D views per chain, B, L, batch shape, stacked?) without copying."""
+def _chain(factors, fn, arg="factors", matrix=None):
+    """(list of 2-D views per chain, B, L, batch shape, stacked?) without copying. ``matrix``
+    validates one array (default: the host rule; the device route passes its own)."""
+    matrix = matrix or _float_matrix
     if isinstance(factors, (list, tuple)):
         if len(factors) == 0:
             raise value_error(fn, arg, "a non-empty chain", "an empty list")
-        mats = [_float_matrix(m, fn, f"{arg}[{i}]") for i, m in enumerate(factors)]
+        mats = [matrix(m, fn, f"{arg}[{i}]") for i, m in enumerate(factors)]
         for i, m in enumerate(mats):
             if m.ndim != 2:
                 raise value_error(fn, f"{arg}[{i}]", "a 2-D matrix", f"shape {m.shape}")
@@ -118,7 +120,7 @@ def _chain(factors, fn, arg="factors"):
                 raise type_error(fn, f"{arg}[{i}]", f"of one dtype ({mats[0].dtype})", m)
         chains, bshape = [mats], ()
     else:
-        a = _float_matrix(factors, fn, arg)
+        a = matrix(factors, fn, arg)
         if a.ndim < 3:
             raise value_error(fn, arg, "a stack (L, n, n) or (..., L, m, n), or a list of matrices",
                               f"shape {a.shape}")
@@ -202,9 +204,9 @@ def _panel(panel, chains, fn):
     return panel
 
 
-def scan_args(factors, k, gates, panel, tau, fn):
+def scan_args(factors, k, gates, panel, tau, fn, matrix=None):
     """Validated (chains, batch shape, k, panel, tau, gate list) of a chain scan."""
-    chains, bshape = _chain(factors, fn)
+    chains, bshape = _chain(factors, fn, matrix=matrix)
     k = _check_k(k, chains, fn)
     panel = _panel(panel, chains, fn)
     nmax = max([chains[0][0].shape[1]] + [m.shape[0] for m in chains[0]])

@@ -67,8 +67,13 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     of fixed size, each multiplied in float64 by one worker; the QR's Gram summed
     in chunk order), when a step is worth it (``2·m·n·k`` ≥ 4 Mi flop). BLAS stays
     single-threaded. The result is bitwise the same for every thread count.
+
+    cupy factors run on the device (cuBLAS products, cuSOLVER Householder QR, the same §4.2
+    masks; python/gsa_fast/_gpu_depth.py) and return a cupy array.
     """
     fn = "chain_log_spectrum"
+    if _backend.device_route(fn, factors):  # cupy in, cupy out (python/gsa_fast/_gpu_depth.py)
+        return _backend.cuda_route(fn)(factors, k, gates=gates, panel=panel, tau=tau, threads=threads)
     chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
     B, L = len(chains), len(chains[0])
     flat = [m for c in chains for m in c]
