@@ -831,7 +831,9 @@ def test_device_scan_on_numpy_matches_the_kernel(rng, dtype, monkeypatch):
     from gsa_fast import _gpu_depth as gd
     from gsa_fast._depth_common import default_tau
 
-    monkeypatch.setattr(gd, "_TILE_BYTES", 8 * 40 * 7)
+    from gsa_fast import _gpu_margins as gm
+
+    monkeypatch.setattr(gm, "_TILE_BYTES", 8 * 40 * 7)  # the widening shared with _gpu_margins
     A, B, C = _scan_chains(rng, dtype)
     gates = [(rng.random(m.shape[0]) < 0.9).astype(np.uint8) for m in A]
     gates[3][:] = 0  # gate rank 6 < k = 8 (rows scattered): columns 6, 7 are −∞ from layer 4 on

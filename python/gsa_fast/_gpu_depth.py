@@ -15,31 +15,17 @@ from __future__ import annotations
 import numpy as np
 
 from ._depth_common import scan_args
+from ._gpu_margins import matmul_f64, to_host
 from ._validate import type_error, value_error
 
 __all__ = ["chain_log_spectrum"]
-
-_TILE_BYTES = 64 << 20
-
-
-def _host(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
-
 
 def _product(xp, M, Q, panel):
     """``M @ Q`` as a float64 panel: float64 arithmetic (``M`` widened by row tiles), or the
     float32 GEMM of ``panel="float32"``."""
     if panel == "float32":
         return (M @ Q.astype(np.float32)).astype(np.float64)
-    if M.dtype == np.float64:
-        return M @ Q
-    rows = max(1, _TILE_BYTES // (8 * max(1, M.shape[1])))
-    if rows >= M.shape[0]:
-        return M.astype(np.float64) @ Q
-    out = xp.empty((M.shape[0], Q.shape[1]), dtype=np.float64)
-    for i in range(0, M.shape[0], rows):
-        out[i:i + rows] = M[i:i + rows].astype(np.float64) @ Q
-    return out
+    return matmul_f64(xp, M, Q)
 
 
 def scan_chain(xp, chain, gates, k, tau, panel):
@@ -60,7 +46,7 @@ def scan_chain(xp, chain, gates, k, tau, panel):
         if not np.isfinite(fro):
             return l, None
         Q, R = xp.linalg.qr(Y)
-        rd = np.abs(_host(xp.diagonal(R)))
+        rd = np.abs(to_host(xp.diagonal(R)))
         for j in range(rank):
             if not rd[j] > tau * fro:
                 rank = j
@@ -87,7 +73,7 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
 
     fn = "chain_log_spectrum"
     if gates is not None:  # 0/1 row masks: small, checked and used on the host
-        gates = ([_host(g) for g in gates] if isinstance(gates, (list, tuple)) else _host(gates))
+        gates = ([to_host(g) for g in gates] if isinstance(gates, (list, tuple)) else to_host(gates))
     chains, bshape, k, panel, tau, glist = scan_args(
         factors, k, gates, panel, tau, fn, matrix=lambda x, f, a: _device_matrix(cp, x, f, a))
     L = len(chains[0])

@@ -27,8 +27,9 @@ _TILE_BYTES = 64 << 20
 
 # ---- float64 products of float32 or float64 factors, tile by tile ----------------------------
 
-def _mm(xp, A, B):
-    """``A @ B`` in float64 (``A`` float32 or float64, ``B`` float64)."""
+def matmul_f64(xp, A, B):
+    """``A @ B`` in float64 (``A`` float32 or float64, ``B`` float64), widening a float32 ``A`` one
+    row tile (≤ _TILE_BYTES) at a time. Also the device chain scan's product (_gpu_depth)."""
     if A.dtype == np.float64:
         return A @ B
     rows = max(1, _TILE_BYTES // (8 * max(1, A.shape[1])))
@@ -56,8 +57,8 @@ def _mtm(xp, A, B):
 def _operator(xp, X, Y):
     """(n, V ↦ (XY)ᵀ(XY)V), or XᵀX for a single factor (Y None)."""
     if Y is None:
-        return X.shape[1], lambda V: _mtm(xp, X, _mm(xp, X, V))
-    return Y.shape[1], lambda V: _mtm(xp, Y, _mtm(xp, X, _mm(xp, X, _mm(xp, Y, V))))
+        return X.shape[1], lambda V: _mtm(xp, X, matmul_f64(xp, X, V))
+    return Y.shape[1], lambda V: _mtm(xp, Y, _mtm(xp, X, matmul_f64(xp, X, matmul_f64(xp, Y, V))))
 
 
 def use_dense(m: int, k: int, n: int) -> bool:
@@ -116,7 +117,7 @@ def krylov_norm(xp, apply, n: int, tol: float, seed: int):
         for _ in range(2 if p else 0):
             cand = cand - V[:, :p] @ (V[:, :p].T @ cand)
         q, r = xp.linalg.qr(cand)
-        keep = np.flatnonzero(np.asarray(_host(xp, xp.abs(xp.diagonal(r)) > 1e-10 * n0)))
+        keep = np.flatnonzero(np.asarray(to_host(xp.abs(xp.diagonal(r)) > 1e-10 * n0)))
         keep = keep[: cap - p]
         if keep.size == 0:
             break  # an invariant subspace: the Ritz values are exact
@@ -131,7 +132,7 @@ def krylov_norm(xp, apply, n: int, tol: float, seed: int):
         w, Z = w[p - K:], Z[:, p - K:]  # the top K Ritz pairs, ascending
         z1 = Z[:, K - 1:K]
         res = W[:, :p] @ z1 - w[K - 1] * (V[:, :p] @ z1)
-        theta, theta2, rnorm = (float(v) for v in _host(xp, xp.stack(
+        theta, theta2, rnorm = (float(v) for v in to_host(xp.stack(
             [w[K - 1], w[K - 2] if K >= 2 else xp.zeros((), dtype=np.float64), xp.linalg.norm(res)])))
         if not theta > 0.0:
             return 0.0, passes
@@ -149,7 +150,8 @@ def krylov_norm(xp, apply, n: int, tol: float, seed: int):
     return float(np.sqrt(max(0.0, theta))), passes
 
 
-def _host(xp, a):
+def to_host(a):
+    """A (small) device or host array as numpy."""
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
@@ -185,7 +187,7 @@ def _device_matrix(cp, x, fn, arg):
 
 
 def _check_finite(cp, mats, fn, names):
-    ok = _host(cp, cp.stack([cp.isfinite(a).all() if a.size else cp.asarray(True) for a in mats]))
+    ok = to_host(cp.stack([cp.isfinite(a).all() if a.size else cp.asarray(True) for a in mats]))
     for good, name in zip(ok, names):
         if not good:
             raise value_error(fn, name, "finite (no NaN or Inf)", "non-finite entries")
@@ -285,7 +287,7 @@ def report_on(xp, factors, **options):
 
     fn = "margin_report"
     S = ns.svdvals(factors, method="svd")
-    spectra = [np.asarray(_host(xp, S[i]), dtype=np.float64) for i in range(len(factors))]
+    spectra = [np.asarray(to_host(S[i]), dtype=np.float64) for i in range(len(factors))]
 
     def margins_of(fs, widths, normalize, fn):
         nrm = np.array([float(s[0]) if s.size else 0.0 for s in spectra])
