@@ -378,7 +378,8 @@ def test_tails_family_on_device(device):
         g.tail_margin(1.0, device.asarray(np.array([0.5, 0.0])), 10)
 
 
-# The device route's parameter checks are written against the array namespace: run on numpy
+# The device routes' parameter checks (gsa_fast._gpu_orbit, shared by the orbit, tails and charts
+# routes) are written against the array namespace: run on numpy
 # arrays they must raise exactly what the CPU validators raise (same type, same message).
 CHECKS = [
     ("real", dict(lo=0.0), [np.array([1.0, -1.0]), np.array([np.nan]), np.array([np.inf]),
@@ -386,6 +387,8 @@ CHECKS = [
     ("real", dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True),
      [np.array([0.5, 0.0]), np.array([1.0]), np.array([-3.0]), np.array([0.2, 0.3])]),
     ("real", dict(lo=0.0, hi=1.0, hi_open=True), [np.array([0.0, 1.0]), np.array([0.99])]),
+    ("width", {}, [np.array([1, 0]), np.array([2.0**53 + 2]), np.array([2**60]), np.array([3.5]),
+                   np.array([5, 7]), np.array([np.inf])]),
     ("count", dict(minimum=0), [np.array([1, -1]), np.array([1.5]), np.array([np.nan]),
                                 np.array([2.0**60]), np.array([3.0, 4.0]), np.array([7], np.uint64),
                                 np.array([2**63], np.uint64), np.array([False])]),
@@ -394,13 +397,15 @@ CHECKS = [
 
 @pytest.mark.parametrize("kind,kw,cases", CHECKS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CHECKS)])
 def test_device_checks_match_the_cpu_validators(kind, kw, cases):
-    from gsa_fast import _gpu_tails as gt
-    from gsa_fast._validate import as_count_array, as_real_array
+    from gsa_fast import _gpu_orbit as go
+    from gsa_fast._validate import as_count_array, as_real_array, as_width
 
-    host = (lambda a: as_real_array(a, "f", "x", **kw)) if kind == "real" else \
-        (lambda a: as_count_array(a, "f", "x", **kw))
-    dev = (lambda a: gt.check_real(np, a, "f", "x", **kw)) if kind == "real" else \
-        (lambda a: gt.check_count(np, a, "f", "x", **kw))
+    host = {"real": lambda a: as_real_array(a, "f", "x", **kw),
+            "count": lambda a: as_count_array(a, "f", "x", **kw),
+            "width": lambda a: as_width(a, "f", "x")}[kind]
+    dev = {"real": lambda a: go.check_real(np, a, "f", "x", **kw),
+           "count": lambda a: go.check_count(np, a, "f", "x", **kw),
+           "width": lambda a: go.check_width(np, a, "f", "x")}[kind]
     for a in cases:
         try:
             want = host(a)

@@ -21,53 +21,68 @@ def _kind_check(a, fn, arg, expected):
         raise type_error(fn, arg, expected, a)
 
 
-def _first(cp, a, bad):
-    return a[bad].ravel()[0].item()
-
-
 def _real(cp, x, fn, arg):
     """alpha/beta: finite reals >= 0 as a float64 cupy array (as_real_array(lo=0) on the device)."""
     if not _backend.is_cupy(x):
         return cp.asarray(as_real_array(x, fn, arg, lo=0.0))
-    _kind_check(x, fn, arg, "a real number (or array of reals)")
-    a = x.astype(cp.float64, copy=False)
-    if a.size:
-        if bool(cp.isnan(a).any()):
-            raise value_error(fn, arg, "free of NaN", "NaN")
-        if bool(cp.isinf(a).any()):
-            raise value_error(fn, arg, "finite", "Inf")
-        bad = a < 0
-        if bool(bad.any()):
-            raise value_error(fn, arg, ">= 0.0", repr(float(_first(cp, a, bad))))
-    return a
+    return check_real(cp, x, fn, arg, lo=0.0)
 
 
 def _width(cp, x, fn, arg="d"):
     """d: integers in [1, 2**53] as an int64 cupy array (as_width on the device)."""
     if not _backend.is_cupy(x):
         return cp.asarray(as_width(x, fn, arg))
-    expected = "an integer (or array of integers) >= 1"
-    _kind_check(x, fn, arg, expected)
-    a = x
+    return check_width(cp, x, fn, arg)
+
+
+def check_width(xp, a, fn, arg="d"):
+    """as_width's rules on an array of namespace ``xp``: integers in [1, 2**53], int64 result."""
+    a = check_count(xp, a, fn, arg, minimum=1)
+    if a.size and int(a.max()) > MAX_WIDTH:
+        raise value_error(fn, arg, "integers <= 2**53", repr(int(a.max())))
+    return a
+
+
+def check_real(xp, a, fn, arg, *, lo=None, hi=None, lo_open=False, hi_open=False):
+    """as_real_array's rules on an array of namespace ``xp``; float64 result."""
+    _kind_check(a, fn, arg, "a real number (or array of reals)")
+    a = a.astype(np.float64, copy=False)
+    if a.size:
+        if bool(xp.isnan(a).any()):
+            raise value_error(fn, arg, "free of NaN", "NaN")
+        if bool(xp.isinf(a).any()):
+            raise value_error(fn, arg, "finite", "Inf")
+        if lo is not None:
+            bad = (a <= lo) if lo_open else (a < lo)
+            if bool(bad.any()):
+                raise value_error(fn, arg, f"{'>' if lo_open else '>='} {lo}", repr(float(a[bad].ravel()[0].item())))
+        if hi is not None:
+            bad = (a >= hi) if hi_open else (a > hi)
+            if bool(bad.any()):
+                raise value_error(fn, arg, f"{'<' if hi_open else '<='} {hi}", repr(float(a[bad].ravel()[0].item())))
+    return a
+
+
+def check_count(xp, a, fn, arg, *, minimum=0):
+    """as_count_array's rules on an array of namespace ``xp``; int64 result."""
+    _kind_check(a, fn, arg, f"an integer (or array of integers) >= {minimum}")
     if a.dtype.kind == "f":
-        if a.size and not bool(cp.isfinite(a).all()):
-            raise value_error(fn, arg, "finite integers >= 1", "NaN or Inf")
-        frac = a != cp.floor(a)
+        if a.size and not bool(xp.isfinite(a).all()):
+            raise value_error(fn, arg, f"finite integers >= {minimum}", "NaN or Inf")
+        frac = a != xp.floor(a)
         if bool(frac.any()):
-            raise value_error(fn, arg, "integers >= 1", f"non-integer {_first(cp, a, frac)!r}")
-        if a.size and bool((cp.abs(a) > MAX_EXACT_INT).any()):
+            raise value_error(fn, arg, f"integers >= {minimum}", f"non-integer {a[frac].ravel()[0].item()!r}")
+        if a.size and bool((xp.abs(a) > MAX_EXACT_INT).any()):
             raise value_error(fn, arg, "integers <= 2**53", f"{a.max().item()!r}")
-        a = a.astype(cp.int64)
+        a = a.astype(np.int64)
     elif a.dtype.kind == "u":
         if a.size and int(a.max()) > np.iinfo(np.int64).max:
             raise value_error(fn, arg, "integers that fit in int64", f"{a.max().item()!r}")
-        a = a.astype(cp.int64)
+        a = a.astype(np.int64)
     else:
-        a = a.astype(cp.int64, copy=False)
-    if a.size and int(a.min()) < 1:
-        raise value_error(fn, arg, "integers >= 1", f"{a.min().item()!r}")
-    if a.size and int(a.max()) > MAX_WIDTH:
-        raise value_error(fn, arg, "integers <= 2**53", repr(int(a.max())))
+        a = a.astype(np.int64, copy=False)
+    if a.size and int(a.min()) < minimum:
+        raise value_error(fn, arg, f"integers >= {minimum}", f"{a.min().item()!r}")
     return a
 
 

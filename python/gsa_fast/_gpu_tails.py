@@ -13,51 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._gpu_orbit import _flat, _kind_check, _width
-from ._validate import MAX_EXACT_INT, MAX_LAPACK_INT, as_count_array, as_int, as_real_array, type_error, value_error
-
-
-def check_real(xp, a, fn, arg, *, lo=None, hi=None, lo_open=False, hi_open=False):
-    """as_real_array's rules on an array of namespace ``xp``; float64 result."""
-    _kind_check(a, fn, arg, "a real number (or array of reals)")
-    a = a.astype(np.float64, copy=False)
-    if a.size:
-        if bool(xp.isnan(a).any()):
-            raise value_error(fn, arg, "free of NaN", "NaN")
-        if bool(xp.isinf(a).any()):
-            raise value_error(fn, arg, "finite", "Inf")
-        if lo is not None:
-            bad = (a <= lo) if lo_open else (a < lo)
-            if bool(bad.any()):
-                raise value_error(fn, arg, f"{'>' if lo_open else '>='} {lo}", repr(float(a[bad].ravel()[0].item())))
-        if hi is not None:
-            bad = (a >= hi) if hi_open else (a > hi)
-            if bool(bad.any()):
-                raise value_error(fn, arg, f"{'<' if hi_open else '<='} {hi}", repr(float(a[bad].ravel()[0].item())))
-    return a
-
-
-def check_count(xp, a, fn, arg, *, minimum=0):
-    """as_count_array's rules on an array of namespace ``xp``; int64 result."""
-    _kind_check(a, fn, arg, f"an integer (or array of integers) >= {minimum}")
-    if a.dtype.kind == "f":
-        if a.size and not bool(xp.isfinite(a).all()):
-            raise value_error(fn, arg, f"finite integers >= {minimum}", "NaN or Inf")
-        frac = a != xp.floor(a)
-        if bool(frac.any()):
-            raise value_error(fn, arg, f"integers >= {minimum}", f"non-integer {a[frac].ravel()[0].item()!r}")
-        if a.size and bool((xp.abs(a) > MAX_EXACT_INT).any()):
-            raise value_error(fn, arg, "integers <= 2**53", f"{a.max().item()!r}")
-        a = a.astype(np.int64)
-    elif a.dtype.kind == "u":
-        if a.size and int(a.max()) > np.iinfo(np.int64).max:
-            raise value_error(fn, arg, "integers that fit in int64", f"{a.max().item()!r}")
-        a = a.astype(np.int64)
-    else:
-        a = a.astype(np.int64, copy=False)
-    if a.size and int(a.min()) < minimum:
-        raise value_error(fn, arg, f"integers >= {minimum}", f"{a.min().item()!r}")
-    return a
+from ._gpu_orbit import _flat, _width, check_count, check_real
+from ._validate import MAX_LAPACK_INT, as_count_array, as_int, as_real_array, type_error, value_error
 
 
 def _real(cp, x, fn, arg, **kw):
