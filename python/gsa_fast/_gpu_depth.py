@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._depth_common import scan_args
-from ._gpu_margins import matmul_f64, to_host
-from ._validate import type_error, value_error
+from ._gpu_margins import device_float, matmul_f64, to_host
+from ._validate import value_error
 
 __all__ = ["chain_log_spectrum"]
 
@@ -57,16 +57,6 @@ def scan_chain(xp, chain, gates, k, tau, panel):
     return L, out
 
 
-def _device_matrix(cp, x, fn, arg):
-    if not hasattr(x, "__cuda_array_interface__"):
-        raise type_error(fn, arg, "a cupy array like the other factors (host and device arrays "
-                         "cannot be mixed)", x)
-    x = cp.asarray(x)
-    if x.dtype not in (np.float32, np.float64):
-        raise type_error(fn, arg, "float32 or float64", x)
-    return x
-
-
 def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, threads=None):
     """CUDA route of :func:`gsa_fast.chain_log_spectrum` (``threads`` has no effect here)."""
     import cupy as cp
@@ -75,7 +65,7 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     if gates is not None:  # 0/1 row masks: small, checked and used on the host
         gates = ([to_host(g) for g in gates] if isinstance(gates, (list, tuple)) else to_host(gates))
     chains, bshape, k, panel, tau, glist = scan_args(
-        factors, k, gates, panel, tau, fn, matrix=lambda x, f, a: _device_matrix(cp, x, f, a))
+        factors, k, gates, panel, tau, fn, matrix=lambda x, f, a: device_float(cp, x, f, a))
     L = len(chains[0])
     out = np.empty((len(chains), L, k))
     for b, chain in enumerate(chains):

@@ -171,13 +171,20 @@ def norm_of_pair(xp, X, Y, tol):
 
 # ---- argument checks for device operands (the CPU route's messages) ---------------------------
 
-def _device_matrix(cp, x, fn, arg):
+def device_float(cp, x, fn, arg, expected="float32 or float64"):
+    """A float32/float64 cupy array (any rank); a host array beside device operands, or another
+    dtype, is the TypeError."""
     if not hasattr(x, "__cuda_array_interface__"):
         raise type_error(fn, arg, "a cupy array like the other operands (host and device arrays "
                          "cannot be mixed)", x)
     x = cp.asarray(x)
     if x.dtype not in (np.float32, np.float64):
-        raise type_error(fn, arg, "a 2-D float32 or float64 array", x)
+        raise type_error(fn, arg, expected, x)
+    return x
+
+
+def _device_matrix(cp, x, fn, arg):
+    x = device_float(cp, x, fn, arg, "a 2-D float32 or float64 array")
     if x.ndim != 2:
         raise value_error(fn, arg, "a 2-D matrix", f"shape {tuple(x.shape)}")
     if not x.flags.c_contiguous:
