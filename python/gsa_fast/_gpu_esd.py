@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _backend
 from ._esd_common import parse_options
+from ._gpu_energy import _from_list
 from ._ragged import RaggedSpectra, check_offsets
 from ._validate import type_error, value_error
 
@@ -35,11 +36,10 @@ def _sorted(cp, x, fn, square):
         parts = [_floats(cp, s, fn, _ARG) for s in x]
         if any(s.ndim != 1 for s in parts):
             raise value_error(fn, _ARG, "a list of 1-D spectra", f"shapes {[s.shape for s in parts]}")
-        if len({s.shape for s in parts}) == 1:  # same length: a dense batch, as on the CPU
-            return _sorted(cp, cp.stack(parts), fn, square)
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([s.size for s in parts])
-        x = RaggedSpectra(cp.concatenate([s.astype(cp.float64) for s in parts]), offsets)
+        # same length: a dense batch, as on the CPU; else float64 RaggedSpectra (the energy route's rule)
+        x = _from_list(cp, parts, fn)
+        if not isinstance(x, RaggedSpectra):
+            return _sorted(cp, x, fn, square)
     if isinstance(x, RaggedSpectra):
         values = x.values
         if values.dtype not in (cp.float32, cp.float64):
