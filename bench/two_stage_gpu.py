@@ -8,6 +8,8 @@ Prints, per route, the best of 3 timed runs after one warm-up (device synchroniz
 max_k |σ̂_k − σ_k| / σ_1 against the float64 Gram + syevd route; the accuracy contract for float32
 input is 4·max(m, n)·2⁻²⁴. The two-stage route is timed for band widths 16, 32, 64, 128, and split
 into its stages (Gram, dense → band with the host copy of the band, host bulge chasing + dsterf).
+Last, stage 3 alone: the device's Sturm multisection (gsa_fast._gpu_tridiag) on a q × q
+tridiagonal against host dsterf.
 """
 from __future__ import annotations
 
@@ -83,7 +85,31 @@ def main(argv):
     print(f"\nstages at b = {b}: Gram {t_gram * 1e3:.1f} ms, dense -> band (incl. band to host) "
           f"{t_band * 1e3:.1f} ms ({flops / t_band / 1e12:.2f} TF/s on 2q^3 flops), "
           f"host band -> tridiagonal + dsterf {', '.join(host)}")
+    tridiagonal_stage(cp, q, best)
     return 0
+
+
+def tridiagonal_stage(cp, q, best):
+    """Stage 3 alone on a random q × q tridiagonal: device Sturm multisection (each schedule) vs
+    host dsterf, with max |λ − λ_stebz| / (u·max|T_ij|) (bound 24 for the device, see
+    tests/test_tridiag.py)."""
+    import scipy.linalg as sl
+
+    from gsa_fast._gpu_tridiag import eigvalsh_tridiagonal
+    r = np.random.default_rng(3)
+    d, e = r.standard_normal(q), r.standard_normal(q - 1)
+    ref = sl.eigvalsh_tridiagonal(d, e, lapack_driver="stebz", tol=2.0 ** -1021)
+    um = 2.0 ** -53 * max(np.abs(d).max(), np.abs(e).max())
+    t0 = time.perf_counter()
+    w = sl.eigvalsh_tridiagonal(d, e, lapack_driver="sterf")
+    t_host = time.perf_counter() - t0
+    print(f"\nstage 3 alone, q = {q} tridiagonal: host dsterf {t_host * 1e3:.1f} ms, "
+          f"error {np.abs(w - ref).max() / um:.0f} u·M")
+    dd, ed = cp.asarray(d), cp.asarray(e)
+    for points in (1, 4, 8, 16, 32):
+        t, w = best(lambda points=points: eigvalsh_tridiagonal(cp, dd, ed, points=points))
+        print(f"  device multisection, {points:2d} point(s): {t * 1e3:.1f} ms ({t_host / t:.1f}x dsterf), "
+              f"error {np.abs(cp.asnumpy(w) - ref).max() / um:.1f} u·M")
 
 
 if __name__ == "__main__":
