@@ -124,8 +124,7 @@ __global__ void tridiag_bisect_kernel(const double* d, int64_t count, int64_t n,
       }
       const unsigned ball = __ballot_sync(0xffffffffu, c > i);
       const unsigned bits = K == 32 ? ball : (ball >> base) & ((1u << (K % 32)) - 1u);
-      const int first = bits ? __ffs((int)bits) - 1 : K;
-      if (!done) done = math::multisect_update(&lo, &hi, first, K, b.abstol, b.pivmin);
+      if (!done) done = math::multisect_update(&lo, &hi, math::multisect_first(bits, K), K, b.abstol, b.pivmin);
     }
     if (t == 0 && i < n) w[k * n + i] = ldexp(math::bisect_value(lo, hi), -ex);
     __syncthreads();

@@ -154,6 +154,14 @@ GSA_HD bool multisect_update(double* lo, double* hi, int first, int k, double ab
   return (nlo == a && nhi == b) || bisect_converged(nlo, nhi, abstol, pivmin);
 }
 
+// The first point t < k whose count exceeds i, from the mask `above` (bit t set when
+// count(x_t) > i); k when no bit is set. The device builds the mask with a warp ballot.
+GSA_HD int multisect_first(uint32_t above, int k) {
+  for (int t = 0; t < k; ++t)
+    if ((above >> t) & 1u) return t;
+  return k;
+}
+
 // The returned value of a finished search.
 GSA_HD double bisect_value(double lo, double hi) { return tri_mul(0.5, lo + hi); }
 
@@ -168,10 +176,9 @@ GSA_HD double tridiag_eigenvalue(int64_t n, const double* d, const double* e2, c
   for (int step = 0; step < kTriMaxSteps; ++step) {
     for (int t = 0; t < k; ++t) x[t] = multisect_point(lo, hi, t, k);
     sturm_counts(n, d, e2, b.pivmin, x, k, c);
-    int first = k;
-    for (int t = k - 1; t >= 0; --t)
-      if (c[t] > i) first = t;
-    if (multisect_update(&lo, &hi, first, k, b.abstol, b.pivmin)) break;
+    uint32_t above = 0;
+    for (int t = 0; t < k; ++t) above |= (uint32_t)(c[t] > i) << t;
+    if (multisect_update(&lo, &hi, multisect_first(above, k), k, b.abstol, b.pivmin)) break;
   }
   return bisect_value(lo, hi);
 }
