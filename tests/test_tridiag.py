@@ -186,6 +186,17 @@ def test_every_point_schedule_meets_the_bound(rng, points):
     np.testing.assert_allclose(w, _stebz(d, e), rtol=0, atol=24 * U * _m(d, e))
 
 
+def test_device_points_fill_the_device_then_fall_to_bisection():
+    f = _gpu_tridiag.device_points
+    assert f(1, 4096) == _gpu_tridiag.POINTS_DEVICE  # one matrix: latency bound, widest schedule
+    assert f(1, 1) == _gpu_tridiag.POINTS_DEVICE
+    assert f(16, 4096) == 8 and f(32, 4096) == 4
+    assert f(1000, 4096) == 1  # the device is full: fewest flops
+    for count, n in [(1, 10), (7, 333), (50, 4096), (1, 10 ** 6)]:
+        k = f(count, n)
+        assert k in (1, 2, 4, 8, 16) and (k == 1 or count * n * k <= _gpu_tridiag.DEVICE_THREADS)
+
+
 def test_empty_inputs():
     assert eigvalsh_tridiagonal(np, np.zeros(0), np.zeros(0)).shape == (0,)
     assert eigvalsh_tridiagonal(np, np.zeros((0, 4)), np.zeros((0, 3))).shape == (0, 4)

@@ -22,13 +22,26 @@ import numpy as np
 from . import _backend
 from ._validate import as_threads, type_error, value_error
 
-# Multisection points per eigenvalue. Device: 16 lanes (half a warp) per eigenvalue, from the
-# floor estimate in docs/gpu.md (the chain of dependent divisions, not the arithmetic, bounds one
-# thread per eigenvalue); TODO(measure on device): bench/bench_gpu.py sweeps 1..32. Host: 8
-# interleaved counts per core measured fastest on the development machine (n = 4096).
+# Multisection points per eigenvalue. Device: up to 16 lanes (half a warp) per eigenvalue, from
+# the floor estimate in docs/gpu.md: for one matrix the chain of dependent divisions, not the
+# arithmetic, bounds one thread per eigenvalue, so more lanes per eigenvalue (fewer, wider steps)
+# pay; once count·n·points threads fill the device (DEVICE_THREADS, ≈ 2 waves of an H100/H200's
+# 132 SMs × 2048 threads) extra lanes only add arithmetic, and :func:`device_points` lowers
+# points to 1 (fewest flops). TODO(measure on device): bench/bench_gpu.py sweeps 1..32. Host: 8
+# interleaved counts per core were fastest in one run on the development machine (n = 4096).
 POINTS_DEVICE = 16
 POINTS_HOST = 8
+DEVICE_THREADS = 1 << 19
 _POINTS = (1, 2, 4, 8, 16, 32)
+
+
+def device_points(count, n):
+    """The default points of a (count, n) stack on the device: the largest power of two ≤
+    POINTS_DEVICE with count·n·points ≤ DEVICE_THREADS, at least 1."""
+    k = POINTS_DEVICE
+    while k > 1 and count * n * k > DEVICE_THREADS:
+        k //= 2
+    return k
 
 
 def _operands(xp, d, e, fn):
@@ -60,13 +73,14 @@ def _points(points, default, fn):
 def eigvalsh_tridiagonal(xp, d, e, *, points=None, threads=None, fn="eigvalsh_tridiagonal"):
     """Eigenvalues, ascending, of the symmetric tridiagonal ``tridiag(e, d, e)`` (or of each in a
     stack): an ``xp`` float64 array of d's shape. ``points``: multisection points per eigenvalue
-    and step (1, 2, 4, 8, 16 or 32; 1 is bisection; default POINTS_DEVICE / POINTS_HOST);
+    and step (1, 2, 4, 8, 16 or 32; 1 is bisection; default :func:`device_points` on the device,
+    POINTS_HOST on the host);
     ``threads``: host threads (numpy input only; None: the library default)."""
     d, e, batch = _operands(xp, d, e, fn)
-    k = _points(points, POINTS_HOST if xp is np else POINTS_DEVICE, fn)
-    nthreads = as_threads(threads, fn)
     n = int(d.shape[-1])
     count = int(np.prod(batch, dtype=np.int64))
+    k = _points(points, POINTS_HOST if xp is np else device_points(count, n), fn)
+    nthreads = as_threads(threads, fn)
     if n == 0 or count == 0:
         return xp.empty(d.shape, dtype=np.float64)
     if not bool(xp.isfinite(d).all()) or not bool(xp.isfinite(e).all()):  # one scalar each
