@@ -856,3 +856,130 @@ def test_device_scan_on_numpy_matches_the_kernel(rng, dtype, monkeypatch):
     if dtype == np.float32:  # float32 panel: float32 GEMM, float64 QR, as on the CPU (~1e-5)
         l, got = gd.scan_chain(np, A, None, 8, default_tau(40, "float32"), "float32")
         np.testing.assert_allclose(got, g.chain_log_spectrum(A, 8, panel="float32"), rtol=0, atol=1e-4)
+
+
+# ---- the DLN geometry, effective rank, diagnostics and closed forms on the device ----------------
+# (python/gsa_fast/_gpu_dln.py, cuda/depth.cu). Tolerances against the reference twins: the same as
+# the CPU tests above (1e-12 for the log-volume and λ, 1e-9 for the gradient — the reference sums
+# the series in another order —, 1e-13 for the effective rank, 1e-12 for the SVD-based operator
+# and norm: X's SVD is backward stable, so U(λ∘UᵀZV)Vᵀ moves by ~n·u·‖X‖·‖Z‖). The device's
+# log/exp/expm1 are within an ulp of the host's and its block sums run in another order (merged
+# compensated sums): the same bounds hold there.
+
+def _dln_inputs(rng):
+    s = rng.random((3, 9)) * 4 + 0.01
+    s[1, 2] = s[1, 5]  # a tie (λ's limit)
+    s[2, 0] = 0.0  # a zero σ (+∞ gradient)
+    X = rng.standard_normal((2, 5, 4))
+    Z = rng.standard_normal((2, 5, 4))
+    return s, X, Z
+
+
+@pytest.mark.parametrize("N", [None, 1, 3])
+def test_dln_geometry_on_device(device, rng, N):
+    s, X, Z = _dln_inputs(rng)
+    S, G = g.dln_log_volume(device.asarray(s), N, grad=True)
+    assert device.is_native(S) and device.is_native(G)
+    Sr, Gr = R.dln_log_volume(s, N, grad=True)
+    np.testing.assert_allclose(device.asnumpy(S), Sr, rtol=1e-12, atol=1e-12)
+    G, Gr = device.asnumpy(G), Gr
+    np.testing.assert_array_equal(np.isinf(G), np.isinf(Gr))
+    np.testing.assert_allclose(G[np.isfinite(Gr)], Gr[np.isfinite(Gr)], rtol=1e-9, atol=1e-12)
+    assert device.is_native(g.dln_log_volume(device.asarray(s[0]), N))
+    lam = g.dln_eigenvalues(device.asarray(s), N)
+    assert device.is_native(lam) and lam.shape == (3, 9, 9)
+    np.testing.assert_allclose(device.asnumpy(lam), R.dln_eigenvalues(s, N), rtol=1e-12, atol=0)
+    for inverse in ((False,) if N is None else (False, True)):  # N = ∞: Λ = 0 where σ = 0 (5 × 4)
+        got = g.dln_operator(device.asarray(X), device.asarray(Z), N, inverse=inverse)
+        assert device.is_native(got)
+        np.testing.assert_allclose(device.asnumpy(got), R.dln_operator(X, Z, N, inverse=inverse),
+                                   rtol=0, atol=1e-12 * max(1.0, float(np.abs(R.dln_operator(X, Z, N, inverse=inverse)).max())))
+    nrm = g.dln_metric_norm(device.asarray(X), device.asarray(Z), N)
+    assert device.is_native(nrm) and nrm.shape == (2,)
+    np.testing.assert_allclose(device.asnumpy(nrm), R.dln_metric_norm(X, Z, N), rtol=1e-12)
+
+
+def test_effective_rank_on_device(device, rng):
+    S = np.sort(np.abs(rng.standard_normal((3, 4, 300))), axis=-1)[..., ::-1]  # > one block's threads
+    S[0, 1] = 0.0  # X = 0: NaN
+    for x in (S, S.astype(np.float32), S[..., :37]):
+        got = g.effective_rank(device.asarray(x))
+        assert device.is_native(got) and got.shape == (3, 4)
+        np.testing.assert_allclose(device.asnumpy(got), R.effective_rank(np.ascontiguousarray(x)), rtol=1e-13)
+    rg = g.RaggedSpectra(device.asarray(np.array([3.0, 1.0, 1.0, 2.0, 2.0])), device.asarray(np.array([0, 3, 5])))
+    got = g.effective_rank(rg)
+    assert device.is_native(got)
+    np.testing.assert_allclose(device.asnumpy(got), [R.effective_rank(np.array([3.0, 1.0, 1.0])), 2.0], rtol=1e-14)
+    for bad in ([1.0, -1.0], [1.0, np.nan]):
+        with pytest.raises(ValueError, match="finite singular values >= 0"):
+            g.effective_rank(device.asarray(np.array(bad)))
+
+
+def test_depth_diagnostics_on_device(device, rng):
+    y = np.cumsum(rng.standard_normal((2, 6, 3)), axis=1)
+    y[1, 4, 2] = -np.inf
+    sep = g.separation_ratios(device.asarray(y), eps=0.9)
+    want = R.separation_ratios(y, eps=0.9)
+    for a, b in zip(sep, want):
+        assert device.is_native(a)
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=1e-15)
+    base = rng.standard_normal(3)
+    fit = g.depth_scaling_fit(device.asarray(y), 1, 5, baseline=device.asarray(base))
+    for a, b in zip(fit, R.depth_scaling_fit(y, 1, 5, baseline=base)):
+        assert device.is_native(a)
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="free of \\+Inf"):
+        g.separation_ratios(device.asarray(np.array([0.0, np.inf])))
+
+
+def test_closed_forms_on_device(device):
+    # the parameters as 0-d device arrays: the results' arrays live on the device
+    lyap = g.random_lyapunov(device.asarray(np.array(64)), device.asarray(np.array(0.5)), r=40)
+    want = R.random_lyapunov(64, 0.5, r=40)
+    for a, b in zip(lyap, want):
+        assert device.is_native(a)
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=0, atol=1e-12)
+    assert device.is_native(lyap.mean_log_svdvals(device.asarray(np.array([10.0]))))
+    law = g.gated_rank_law(device.asarray(np.array(32)), 5, device.asarray(np.array(0.7)))
+    want = R.gated_rank_law(32, 5, 0.7)
+    assert device.is_native(law.sf)
+    np.testing.assert_allclose(device.asnumpy(law.sf), want.sf, rtol=0, atol=1e-12)
+    assert law.mean == pytest.approx(want.mean, abs=1e-12)
+    np.testing.assert_array_equal(device.asnumpy(law.quantile(device.asarray(np.array([0.1, 0.5])))),
+                                  want.quantile([0.1, 0.5]))
+
+
+def test_device_checks_on_numpy_match_the_host_rules():
+    # the device routes validate with _gpu_orbit.check_real (allow_inf, what) and refuse host
+    # operands beside device ones; run here on numpy against the host rule's messages
+    from gsa_fast import _gpu_dln
+    from gsa_fast._depth_common import LOG_SPECTRA
+    from gsa_fast._gpu_orbit import check_real
+    from gsa_fast._validate import as_real_array
+
+    for bad in (np.array([1.0, np.nan]), np.array([True]), np.array(["a"]), np.array([1.0, np.inf])):
+        for kw in ({"allow_inf": True, "what": LOG_SPECTRA}, {"lo": 0.0}):
+            try:
+                as_real_array(bad, "f", "x", **kw)
+                want = None
+            except (TypeError, ValueError) as exc:
+                want = (type(exc), str(exc))
+            try:
+                check_real(np, bad, "f", "x", **kw)
+                got = None
+            except (TypeError, ValueError) as exc:
+                got = (type(exc), str(exc))
+            assert got == want, (bad, kw)
+    with pytest.raises(TypeError, match="host and device arrays cannot be mixed"):
+        _gpu_dln.device_real()(np.ones(3), "dln_eigenvalues", "sigma")
+
+
+@pytest.mark.gpu
+def test_depth_device_routes_refuse_mixed_operands(cupy):
+    X = cupy.ones((3, 3))
+    with pytest.raises(TypeError, match="mix|mixed"):
+        g.dln_operator(X, np.ones((3, 3)), 2)
+    with pytest.raises(TypeError, match="mix|mixed"):
+        g.depth_scaling_fit(cupy.zeros((4, 2)), baseline=np.zeros(2))
+    with pytest.raises(TypeError, match="scalar"):
+        g.random_lyapunov(cupy.asarray([8, 9]))
