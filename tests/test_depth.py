@@ -983,3 +983,98 @@ def test_depth_device_routes_refuse_mixed_operands(cupy):
         g.depth_scaling_fit(cupy.zeros((4, 2)), baseline=np.zeros(2))
     with pytest.raises(TypeError, match="scalar"):
         g.random_lyapunov(cupy.asarray([8, 9]))
+
+
+def _host_view(ptr, shape, dtype=np.float64):
+    """The numpy array at a host address (the stand-in launchers below read and write through it)."""
+    import ctypes
+
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    return np.frombuffer((ctypes.c_char * nbytes).from_address(ptr), dtype=dtype).reshape(shape)
+
+
+class _HostLaunchers:
+    """The launchers of the CUDA module (same names and arguments as gsa_fast._cuda's, checked
+    below) over host pointers, computing with the CPU kernels: the device routes' glue
+    (validation, layout, allocation, the launch arguments, the reshapes) runs on numpy."""
+
+    def dln_lambda_matrix(self, sk, sl, rows, m, n, inv_n, out, stream):
+        lam = np.empty((rows, m, n))
+        g._backend.core.dln_lambda_matrix(_host_view(sk, (rows, m)).copy(), _host_view(sl, (rows, n)).copy(),
+                                          inv_n, lam, 1)
+        _host_view(out, (rows, m, n))[...] = lam
+
+    def dln_log_volume(self, sigma, rows, d, inv_n, work, out_s, out_grad, stream):
+        S, G = np.empty(rows), (np.empty((rows, d)) if out_grad else None)
+        g._backend.core.dln_log_volume(_host_view(sigma, (rows, d)).copy(), inv_n, S, G, 1)
+        _host_view(out_s, (rows,))[...] = S
+        if out_grad:
+            _host_view(out_grad, (rows, d))[...] = G
+
+    def effective_rank(self, values, f32, starts, lengths, n, out, stream):
+        st, ln = _host_view(starts, (n,), np.int64).copy(), _host_view(lengths, (n,), np.int64).copy()
+        v = _host_view(values, (int((st + ln).max()),), np.float32 if f32 else np.float64).copy()
+        res = np.empty(n)
+        g._backend.core.effective_rank(v, st, ln, res, 1)
+        _host_view(out, (n,))[...] = res
+
+
+def test_device_routes_on_numpy_with_host_launchers(monkeypatch, rng):
+    """The public functions reach _gpu_dln (the table's cuda entries) with float numpy arrays
+    posing as device arrays and the launchers above; the results equal the CPU route's bitwise
+    where the same kernels run, and the mixing and parameter rules hold."""
+    import inspect
+
+    from gsa_fast import _backend, _gpu_dln
+
+    if _backend._cuda is not None:  # the stand-ins take the real launchers' arguments, in order
+        for name in ("dln_lambda_matrix", "dln_log_volume", "effective_rank"):
+            doc = getattr(_backend._cuda, name).__doc__.split("(", 1)[1].split(")", 1)[0]
+            names = [p.split(":")[0].strip() for p in doc.split(",")]
+            assert names == list(inspect.signature(getattr(_HostLaunchers, name)).parameters)[1:], name
+    s, X, Z = _dln_inputs(rng)
+    S = np.sort(np.abs(rng.standard_normal((2, 3, 40))), axis=-1)[..., ::-1]
+    rg = g.RaggedSpectra(np.array([3.0, 1.0, 1.0, 2.0, 2.0]), np.array([0, 3, 5]))
+    y = np.cumsum(rng.standard_normal((2, 6, 3)), axis=1)
+    calls = {
+        "dln_log_volume": lambda: g.dln_log_volume(s, 3, grad=True),
+        "dln_log_volume_row": lambda: g.dln_log_volume(s[0], None),
+        "dln_eigenvalues": lambda: g.dln_eigenvalues(s, 2),
+        "dln_operator": lambda: g.dln_operator(X, Z, 3, inverse=True),
+        "dln_metric_norm": lambda: g.dln_metric_norm(X, Z, None),
+        "effective_rank": lambda: g.effective_rank(S[..., :33].astype(np.float32)),
+        "effective_rank_ragged": lambda: g.effective_rank(rg),
+        "separation_ratios": lambda: g.separation_ratios(y, eps=0.9),
+        "depth_scaling_fit": lambda: g.depth_scaling_fit(y, 1, 5, baseline=y[0, 0]),
+    }
+    want = {k: f() for k, f in calls.items()}
+    device_like = (lambda x: isinstance(x, np.ndarray) and x.dtype.kind == "f")
+    monkeypatch.setattr(_backend, "is_cupy", device_like)
+    monkeypatch.setattr(_backend, "device_route", lambda fn, *ops: any(
+        device_like(getattr(o, "values", o)) and _backend.ROUTES[fn].cuda is not None for o in ops))
+    monkeypatch.setattr(_backend, "namespace", lambda *a: np)
+    monkeypatch.setattr(_backend, "require_cuda", lambda fn: _HostLaunchers())
+    seen = []
+    monkeypatch.setattr(_backend, "cuda_route", lambda fn: seen.append(fn) or getattr(_gpu_dln, fn))
+    for k, f in calls.items():
+        got = f()
+        for a, b in zip(*((x,) if isinstance(x, np.ndarray) else x for x in (got, want[k]))):
+            np.testing.assert_array_equal(a, b, err_msg=k)
+    assert set(seen) == {k.split("_row")[0].split("_ragged")[0] for k in calls}
+    with pytest.raises(TypeError, match="host and device arrays cannot be mixed"):
+        g.dln_operator(X, [[1.0] * 4] * 5, 2)
+    with pytest.raises(TypeError, match="host and device arrays cannot be mixed"):
+        g.depth_scaling_fit(y, baseline=[0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="finite singular values >= 0"):
+        g.effective_rank(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"dln_eigenvalues\(\): sigma must be >= 0.0"):
+        g.dln_eigenvalues(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="threads must be"):
+        g.dln_log_volume(s, threads=0)
+    # closed forms: a 0-d "device" parameter makes the results device arrays (numpy here)
+    lyap = g.random_lyapunov(40, np.array(0.5), r=30)
+    np.testing.assert_array_equal(lyap.gamma, g.random_lyapunov(40, 0.5, r=30).gamma)
+    with pytest.raises(TypeError, match="a scalar"):
+        g.random_lyapunov(40, np.array([0.5, 0.6]))
+    law = g.gated_rank_law(32, 5, np.array(0.7))
+    np.testing.assert_array_equal(law.sf, g.gated_rank_law(32, 5, 0.7).sf)

@@ -50,8 +50,15 @@ def device_real(**rule):
     return real
 
 
-def _stream(cp):
-    return cp.cuda.get_current_stream().ptr
+def _stream(xp):
+    """cupy's current stream (0 for numpy: the CPU test runs these routes with a stand-in for the
+    CUDA module, tests/test_depth.py)."""
+    return xp.cuda.get_current_stream().ptr if xp is not np else 0
+
+
+def _ptr(a):
+    """The address of an array's data: a device pointer for cupy, a host one for numpy."""
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
 
 
 def lam_rows(cp, cuda):
@@ -61,7 +68,7 @@ def lam_rows(cp, cuda):
         n = sl.shape[1]
         out = cp.empty((rows, m, n), dtype=cp.float64)
         if out.size:
-            cuda.dln_lambda_matrix(sk.data.ptr, sl.data.ptr, rows, m, n, inv_n, out.data.ptr, _stream(cp))
+            cuda.dln_lambda_matrix(_ptr(sk), _ptr(sl), rows, m, n, inv_n, _ptr(out), _stream(cp))
         return out
     return run
 
@@ -90,8 +97,8 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     G = cp.empty_like(flat) if grad else None
     if rows:
         work = cp.empty_like(flat)  # log σ, one row per block
-        cuda.dln_log_volume(flat.data.ptr, rows, d, inv_n, work.data.ptr, S.data.ptr,
-                            G.data.ptr if grad else 0, _stream(cp))
+        cuda.dln_log_volume(_ptr(flat), rows, d, inv_n, _ptr(work), _ptr(S), _ptr(G) if grad else 0,
+                            _stream(cp))
     S = S.reshape(s.shape[:-1])
     return (S, G.reshape(s.shape)) if grad else S
 
@@ -129,8 +136,8 @@ def effective_rank(spectra, *, threads=None):
     n = int(lengths.size)
     out = cp.empty(n, dtype=cp.float64)
     if n:
-        cuda.effective_rank(values.data.ptr, values.dtype == cp.float32, starts.data.ptr,
-                            lengths.data.ptr, n, out.data.ptr, _stream(cp))
+        cuda.effective_rank(_ptr(values), bool(values.dtype == np.float32), _ptr(starts), _ptr(lengths),
+                            n, _ptr(out), _stream(cp))
     return out.reshape(bshape)
 
 
@@ -168,19 +175,22 @@ def _host_params(fn, **params):
     return out
 
 
-def random_lyapunov(n, p=1.0, sigma=None, r=None):
-    import cupy as cp
+def _device_of(*params):
+    """The array library of the device parameters (cupy)."""
+    return _backend.namespace(*[x for x in params if _backend.is_cupy(x)])
 
+
+def random_lyapunov(n, p=1.0, sigma=None, r=None):
     from . import depth
 
+    cp = _device_of(n, p, sigma, r)
     res = depth.random_lyapunov(**_host_params("random_lyapunov", n=n, p=p, sigma=sigma, r=r))
     return RandomLyapunov(*(cp.asarray(v) for v in res))
 
 
 def gated_rank_law(n, L, p, r0=None, model="G"):
-    import cupy as cp
-
     from . import depth
 
+    cp = _device_of(n, L, p, r0)
     res = depth.gated_rank_law(**_host_params("gated_rank_law", n=n, L=L, p=p, r0=r0), model=model)
     return RankLaw(cp.asarray(res.sf), res.mean)
