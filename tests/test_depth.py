@@ -1078,3 +1078,77 @@ def test_device_routes_on_numpy_with_host_launchers(monkeypatch, rng):
         g.random_lyapunov(40, np.array([0.5, 0.6]))
     law = g.gated_rank_law(32, 5, np.array(0.7))
     np.testing.assert_array_equal(law.sf, g.gated_rank_law(32, 5, 0.7).sf)
+
+
+_DEVICE_ORDER_CPP = r"""
+// cuda/depth.cu's summation order on the host: per-"thread" partial sums (i ≡ t mod 256) and the
+// block_reduce tree (cuda/block_reduce.cuh), through the same GSA_HD functions.
+#include <cstdio>
+#include <vector>
+#include "gsa_fast/math/compensated.hpp"
+#include "gsa_fast/math/depth.hpp"
+#include "gsa_fast/math/dln.hpp"
+using namespace gsa::math;
+constexpr int T = 256;
+int main(int argc, char** argv) {
+  long rows, d;
+  double inv_n;
+  FILE* f = std::fopen(argv[1], "rb");
+  if (std::fread(&rows, 8, 1, f) != 1 || std::fread(&d, 8, 1, f) != 1 || std::fread(&inv_n, 8, 1, f) != 1) return 2;
+  std::vector<double> s(rows * d), lg(d);
+  if ((long)std::fread(s.data(), 8, rows * d, f) != rows * d) return 2;
+  for (long r = 0; r < rows; ++r) {
+    const double* x = s.data() + r * d;
+    for (long i = 0; i < d; ++i) lg[i] = log(x[i]);
+    LogVolumeSum red[T];
+    KahanSum es[T], ex[T];
+    double mx = 0.0;
+    for (long j = 0; j < d; ++j) mx = fmax(mx, x[j]);
+    for (int t = 0; t < T; ++t) {
+      red[t] = LogVolumeSum{0.0, 0.0};
+      for (long i = t; i < d; i += T) log_volume_pairs(lg.data(), d, i, inv_n, red[t]);
+      if (mx > 0.0) for (long j = t; j < d; j += T) erank_add(x[j], mx, es[t], ex[t]);
+    }
+    for (int off = T / 2; off > 0; off >>= 1)
+      for (int t = 0; t < off; ++t) {
+        red[t] = log_volume_merge(red[t], red[t + off]);
+        es[t].add(es[t + off]);
+        ex[t].add(ex[t + off]);
+      }
+    std::printf("%a %a\n", 0.5 * red[0].sum, erank_finish(es[0].s + es[0].c, ex[0].s + ex[0].c));
+  }
+  return 0;
+}
+"""
+
+
+def test_device_summation_order_matches_the_cpu_kernels(rng, tmp_path):
+    """The device kernels' partial sums and block merges (log_volume_merge, KahanSum::add), run on
+    the host through the shared headers, agree with the CPU kernels' serial sums: 1e-14 relative
+    (compensated sums of ≤ d² terms), −∞ where the CPU gives −∞."""
+    import pathlib
+    import shutil
+    import subprocess
+
+    cxx = shutil.which("c++") or shutil.which("g++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    src, exe, data = tmp_path / "order.cpp", tmp_path / "order", tmp_path / "in.bin"
+    src.write_text(_DEVICE_ORDER_CPP)
+    subprocess.run([cxx, "-std=c++17", "-O1", f"-I{root / 'cpp' / 'include'}", str(src), "-o", str(exe)],
+                   check=True)
+    s = rng.random((4, 700)) * 3 + 1e-3  # d > 256: several rows of pairs per "thread"
+    s[1, :300] = s[1, 300:600]  # ties
+    s[2, 5] = s[2, 9] = 0.0  # two zeros: S = −∞ for every N
+    s[3] = np.sort(s[3])[::-1] * np.exp(-np.arange(700) / 20.0)  # a decaying spectrum
+    for N in (None, 1, 4):
+        inv_n = 0.0 if N is None else 1.0 / N
+        data.write_bytes(np.array([4, 700], np.int64).tobytes() + np.float64(inv_n).tobytes() + s.tobytes())
+        out = subprocess.run([str(exe), str(data)], check=True, capture_output=True, text=True).stdout
+        got = np.array([[float.fromhex(v) for v in line.split()] for line in out.split("\n") if line])
+        want_s, want_e = g.dln_log_volume(s, N), g.effective_rank(s)
+        np.testing.assert_array_equal(np.isneginf(got[:, 0]), np.isneginf(want_s))
+        ok = np.isfinite(want_s)
+        np.testing.assert_allclose(got[ok, 0], want_s[ok], rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(got[:, 1], want_e, rtol=1e-14)
