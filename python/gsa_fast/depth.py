@@ -185,6 +185,8 @@ def random_lyapunov(n, p=1.0, sigma=None, r=None):
     maximum (the windowed mixture), so all exponents cost ``O(n·window)``: for ``n = 4096``,
     ``p = 0.5`` and a given ``r``, well under a millisecond (``r=None`` with ``p < 1`` needs one
     window per index: ~0.2 s there). Accuracy: ~1e-13 relative for ``n ≤ 1e5``.
+
+    Parameters given as 0-d cupy arrays give cupy result arrays (evaluated on the host; docs/gpu.md).
     """
     fn = "random_lyapunov"
     if _backend.device_route(fn, n, p, sigma, r):  # cupy parameters: cupy results (_gpu_dln.py)
@@ -224,6 +226,8 @@ def gated_rank_law(n, L, p, r0=None, model="G"):
     (conditioned on rank ≥ r0): 1 for ``r ≤ r0`` and ``[S(r)/S(r0)]^G`` above. Evaluated as
     ``exp(G·log S)`` from a log-sum-exp tail. Returns :class:`RankLaw` (``sf`` for r = 0..n,
     ``mean``, ``.cdf(r)``, ``.quantile(alpha)``).
+
+    Parameters given as 0-d cupy arrays give cupy result arrays (evaluated on the host; docs/gpu.md).
     """
     if _backend.device_route("gated_rank_law", n, L, p, r0):  # cupy parameters: cupy results
         return _backend.cuda_route("gated_rank_law")(n, L, p, r0, model)
@@ -242,6 +246,8 @@ def separation_ratios(log_s, eps=None):
     ``ratios[..., j-1] = q_j = s_{j+1}/s_j = exp(log s_{j+1} − log s_j)`` (0 when
     ``s_{j+1} = 0 < s_j``, NaN when ``s_j = 0``), ``log_gaps = log s_j − log s_{j+1}``, and with
     ``eps`` the separation rank ``r_sep(ε) = max{r : q_j < ε ∀ j ≤ r}`` (0 if ``q_1 ≥ ε``).
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "separation_ratios"
     if _backend.device_route(fn, log_s):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
@@ -258,6 +264,8 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     (δ̂_j, → Δ_j for exact log s, → 0 for Benettin sums), ``max_resid`` (ε̂_j). Centred two-pass
     sums. NaN where the window has fewer than 2 depths or holds a ``−∞``. ``baseline``
     (e.g. ``random_lyapunov(n).gamma[:k]``) gives ``excess = slope − baseline``.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "depth_scaling_fit"
     if _backend.device_route(fn, y, baseline):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
@@ -415,6 +423,8 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     ties (limits, no 0/0) and for zeros (``S_∞ = −∞`` if any σ = 0; ``S_N = −∞`` iff two vanish),
     compensated sums; compiled, O(d²) per row. With ``grad=True`` also returns ``∂S/∂σ_i``
     (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``). Accuracy ~1e-13 relative.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_log_volume"
     if _backend.device_route(fn, sigma):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
@@ -461,6 +471,8 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
     with ``M = max``, ``x = 2 log(M/m)``: exact at ties (``N·M^{2−2/N}``, resp. ``M²``) and zeros
     (``M^{2−2/N}``, resp. 0; both zero: 0), no ratio of singular values formed; compiled,
     O(d²) per row, ~1e-15 relative. Shape ``(..., d, d)``, symmetric.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_eigenvalues"
     if _backend.device_route(fn, sigma):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
@@ -496,6 +508,8 @@ def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
     is ``dln_operator(X, dE, N)``. ``X``, ``Z``: ``(..., m, n)`` real, broadcast; float64 out.
     ``inverse=True`` needs every ``λ_kl > 0`` (``X`` of full rank, and square for ``N=None``):
     ValueError otherwise — ``g^N`` is undefined there.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_operator"
     if _backend.device_route(fn, X, Z):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
@@ -509,6 +523,8 @@ def dln_metric_norm(X, Z, N=None, *, threads=None):
     ``λ`` as in :func:`dln_eigenvalues`; ``N=None`` uses ``Λ``, the metric of ``lim 𝒜/N``). Equal
     to ``sqrt(⟨Z, 𝒜^{-1}(Z)⟩)``. Where ``λ_kl = 0`` (rank-deficient ``X``) the metric is
     undefined: ``+∞`` if ``Z̃_kl ≠ 0`` there (the spec's choice). Shape ``(...)``.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_metric_norm"
     if _backend.device_route(fn, X, Z):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
@@ -526,6 +542,8 @@ def effective_rank(spectra, *, threads=None):
     ``log erank = log Σσ̂ − Σ σ̂ log σ̂ / Σσ̂`` (Neumaier sums), so no ``q_i`` underflows and the
     result lies in ``[1, rank]``; compiled, one pass per spectrum. NaN for an all-zero (``X = 0``)
     or empty spectrum. Float64, shape ``batch_shape`` (``(n,)`` for ragged input).
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "effective_rank"
     if _backend.device_route(fn, spectra):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
