@@ -96,10 +96,14 @@ def gram_into(xp, out, a, bf16, chunk_bytes=CHUNK_BYTES):
     tall = n <= m
     short, long_ = (n, m) if tall else (m, n)
     step = max(1, int(chunk_bytes) // max(8 * short, 1))
-    out[...] = 0.0
+    if long_ == 0:
+        out[...] = 0.0
     for i in range(0, long_, step):
         c = to_f64(xp, a[i:i + step] if tall else a[:, i:i + step], bf16)
-        out += c.T @ c if tall else c @ c.T
+        if i == 0:
+            out[...] = c.T @ c if tall else c @ c.T
+        else:
+            out += c.T @ c if tall else c @ c.T
     out[...] = 0.5 * (out + out.T)  # a new array first: cupy does not order overlapping in-place ops
     return out
 
