@@ -230,6 +230,18 @@ def test_the_stacked_input_route_uses_the_size_classes(rng, monkeypatch):
     assert [e[:3] for e in rec.log[1:]] == [("stack", 2, 40), ("stack", 2, 40), ("stack", 1, 40)]
 
 
+def test_large_grams_go_one_per_call_in_auto(rng, monkeypatch):
+    # above BATCH_MAX_Q, "auto" keeps the call the route made before grouping: a stack of one
+    monkeypatch.setattr(gb, "BATCH_MAX_Q", 50)
+    mats = _model(rng, 2)
+    rec = Recording()
+    got = gb.grouped_values(np, [(a, False) for a in mats], solvers=rec)
+    assert rec.log == [("stack", 1, 64)] * 8 + [("jacobi", 4, 8, gb.jacobi_tol(8), gb.JACOBI_MAX_SWEEPS)]
+    for a, v in zip(mats, got):
+        w = ref.svdvals(a)
+        assert (np.abs(v - w) <= 4 * max(a.shape) * U24 * w[0]).all()
+
+
 # ---- on the device ------------------------------------------------------------------------------
 
 def test_grouped_route_on_the_device_meets_the_contract(cupy, rng):  # pragma: no cover - GPU only

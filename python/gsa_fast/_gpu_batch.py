@@ -23,8 +23,9 @@ Eigensolver per size class (:func:`eigvalsh_grams`, svdvals' private ``_eig_driv
   contract's ``c·q·u·λ_max``. ``syevjBatched`` reports no residual (only a per-matrix ``info``), so
   every matrix is also checked with the identity ``‖G‖_F² = Σλ²``; a matrix with ``info ≠ 0`` or a
   gap above rounding gets its Gram formed again and solved by ``syevd``.
-- ``"auto"``, q > 32: ``xp.linalg.eigvalsh`` on the stack, the call the route made before
-  grouping (cupy: ``syevjBatched`` with cupy's defaults, tolerance = machine precision, 100 sweeps).
+- ``"auto"``, 32 < q ≤ ``BATCH_MAX_Q`` (512): ``xp.linalg.eigvalsh`` on the whole stack (cupy:
+  ``syevjBatched`` with cupy's defaults, tolerance = machine precision, 100 sweeps); q > 512: the
+  same call on one matrix at a time (a stack of one), exactly what the route did before grouping.
 - ``"jacobi"``: the checked ``syevjBatched`` at every size; ``"syevd"``: one cuSOLVER ``syevd`` per
   matrix; ``"band"``: the two-stage route of :mod:`gsa_fast._two_stage` on the stack.
 
@@ -46,6 +47,12 @@ MAX_STACK_COUNT = 1 << 16     # entries of one stack at most (cuSOLVER's int wor
 CHUNK_BYTES = 512 * 2**20     # float64 bytes of one converted chunk of an entry (as _gpu_spectra)
 JACOBI_MAX_Q = 32             # "auto" uses the checked syevjBatched up to this Gram size
 JACOBI_MAX_SWEEPS = 100       # cuSOLVER's default; Jacobi needs ~10-15 sweeps to machine precision
+# "auto" above JACOBI_MAX_Q hands cupy the whole stack up to this size and one matrix per call
+# beyond it (the call the route made for every matrix before grouping). Batching pays for small
+# and medium Grams (2000 q = 64 Grams: 8 ms on an H100, bench/results/gpu.md); for large ones each
+# matrix's O(q³) solve dominates and how cuSOLVER's batched Jacobi spreads a stack of large
+# matrices over the device is unmeasured. TODO(measure on device): bench_gpu's grouped rows.
+BATCH_MAX_Q = 512
 U64 = 2.0 ** -53
 DRIVERS = ("auto", "syevd", "band", "jacobi")
 
@@ -204,7 +211,12 @@ def eigvalsh_grams(xp, G, driver="auto", regram=None, solvers=None, fn="svdvals"
         if regram is None:
             raise ValueError(f"{fn}(): the Jacobi route needs regram (the fallback re-forms a Gram)")
         return jacobi_checked(xp, G, regram, solvers)
-    return solvers.stack(G)
+    if q <= BATCH_MAX_Q:
+        return solvers.stack(G)
+    w = xp.empty((count, q), dtype=xp.float64)
+    for k in range(count):
+        w[k] = solvers.stack(G[k:k + 1])[0]
+    return w
 
 
 def grouped_values(xp, checked, driver="auto", budget=STACK_BYTES, solvers=None, fn="svdvals",

@@ -9,8 +9,9 @@ gives sqrt(c·max(m,n)·u)·σ_1 for float64, use method="svd" there).
 
 Eigensolver of the Gram route (svdvals' private ``_eig_driver``, as on the CPU; the size classes
 are :func:`gsa_fast._gpu_batch.eigvalsh_grams`'s): ``"auto"`` solves Grams of q ≤ 32 by the
-checked cuSOLVER ``syevjBatched`` and larger ones by cupy's stacked ``eigvalsh`` (the call made
-before grouping: cuSOLVER ``syevjBatched`` with cupy's defaults — not ``syevd``, see docs/gpu.md);
+checked cuSOLVER ``syevjBatched`` and larger ones by cupy's stacked ``eigvalsh`` (one matrix per
+call above q = 512, the call made before grouping: cuSOLVER ``syevjBatched`` with cupy's
+defaults — not ``syevd``, see docs/gpu.md);
 ``"syevd"`` runs cuSOLVER ``syevd`` on each matrix (the yardstick); ``"jacobi"`` the checked
 ``syevjBatched`` at every size; ``"band"`` is the two-stage route of :mod:`gsa_fast._two_stage` —
 dense → band with float64 GEMMs on the device, then the band ((b+1)·q doubles) to the host for the
