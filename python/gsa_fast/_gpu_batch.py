@@ -7,8 +7,8 @@ device route of :func:`gsa_fast.svdvals` on a ragged list therefore plans, befor
    their Gram, in the order each size first appears; a group whose float64 stack
    ``count·q²·8`` bytes would exceed the budget (``STACK_BYTES``) is split into several stacks of
    at most ``budget // (8q²)`` entries (at least one: a single Gram larger than the budget gets a
-   stack of its own), and never more than ``MAX_STACK_COUNT`` entries (cuSOLVER's 32-bit workspace
-   sizes grow with the batch).
+   stack of its own; on a device the budget shrinks to a quarter of the free memory), and never
+   more than ``MAX_STACK_COUNT`` entries (cuSOLVER's 32-bit workspace sizes grow with the batch).
 2. :func:`grouped_values` (written against an array namespace ``xp``: numpy or cupy): each stack is
    one preallocated ``(count, q, q)`` float64 array; each entry's Gram is accumulated into its
    slot from float64 chunks of the entry (never a copy of the input itself, never a stack of the
@@ -30,7 +30,8 @@ Eigensolver per size class (:func:`eigvalsh_grams`, svdvals' private ``_eig_driv
   matrix; ``"band"``: the two-stage route of :mod:`gsa_fast._two_stage` on the stack.
 
 Host round trips: the Jacobi check brings one boolean per matrix of the stack to the host (control
-flow: which matrices to redo); nothing else leaves the device.
+flow: which matrices to redo); nothing else leaves the device, except on the "band" route, whose
+host stages take each band (:mod:`gsa_fast._two_stage`).
 """
 from __future__ import annotations
 
@@ -81,6 +82,16 @@ def plan(shapes, budget=STACK_BYTES, max_count=MAX_STACK_COUNT) -> list:
         per = max(1, min(int(max_count), int(budget) // (8 * q * q))) if q else int(max_count)
         out.extend(Stack(q, tuple(idx[j:j + per])) for j in range(0, len(idx), per))
     return out
+
+
+def budget_for(xp) -> int:
+    """The stack budget on ``xp``'s device: ``STACK_BYTES``, or a quarter of the device memory
+    that is free now (the driver's free memory plus cupy's pool's free blocks) when that is less,
+    leaving room for the eigensolver's workspace and an entry's float64 slabs."""
+    if not hasattr(xp, "asnumpy"):
+        return STACK_BYTES
+    free = int(xp.cuda.runtime.memGetInfo()[0]) + int(xp.get_default_memory_pool().free_bytes())  # pragma: no cover
+    return max(1, min(STACK_BYTES, free // 4))  # pragma: no cover
 
 
 def jacobi_tol(q: int) -> float:
@@ -190,9 +201,9 @@ def jacobi_checked(xp, G, regram, solvers, tol=None, max_sweeps=JACOBI_MAX_SWEEP
 
 def eigvalsh_grams(xp, G, driver="auto", regram=None, solvers=None, fn="svdvals"):
     """Ascending eigenvalues, shape (count, q), of the symmetric float64 stack G (count, q, q),
-    which is ours to destroy. ``regram(k)`` forms the Gram of matrix k anew (the Jacobi fallback;
-    default: a copy taken before the solve is not kept, so it must be given for "jacobi"/"auto"
-    with q ≤ JACOBI_MAX_Q)."""
+    which is ours to destroy. ``regram(k)`` forms the Gram of matrix k anew: the Jacobi fallback
+    needs it (no copy of the stack is kept), so it must be given for "jacobi" and for "auto" with
+    q ≤ JACOBI_MAX_Q."""
     if driver not in DRIVERS:
         raise value_error(fn, "_eig_driver", "one of " + ", ".join(map(repr, DRIVERS)) + " for cupy input",
                           repr(driver))
@@ -219,14 +230,15 @@ def eigvalsh_grams(xp, G, driver="auto", regram=None, solvers=None, fn="svdvals"
     return w
 
 
-def grouped_values(xp, checked, driver="auto", budget=STACK_BYTES, solvers=None, fn="svdvals",
+def grouped_values(xp, checked, driver="auto", budget=None, solvers=None, fn="svdvals",
                    chunk_bytes=CHUNK_BYTES):
     """Descending singular values (float64, one ``xp`` array each, in the caller's order) of each
-    ``(matrix, is_bf16)`` of a validated ragged list, by the Gram route on grouped stacks."""
+    ``(matrix, is_bf16)`` of a validated ragged list, by the Gram route on grouped stacks
+    (``budget``: bytes of one stack, default :func:`budget_for`)."""
     checked = list(checked)
     solvers = solvers_for(xp) if solvers is None else solvers
     out = [None] * len(checked)
-    for st in plan([a.shape for a, _ in checked], budget):
+    for st in plan([a.shape for a, _ in checked], budget_for(xp) if budget is None else budget):
         if st.q == 0:
             for i in st.entries:
                 out[i] = xp.zeros((0,), dtype=xp.float64)

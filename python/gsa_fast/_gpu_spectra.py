@@ -85,7 +85,7 @@ def _values_stack(cp, a, bf16, method, eig_driver="auto", fn="svdvals"):
         return cp.concatenate([cp.linalg.svd(_to_f64(cp, a[i:i + per], bf16), compute_uv=False)
                                for i in range(0, b, per)])
     out = cp.empty((b, q), dtype=cp.float64)
-    per = max(1, min(_gpu_batch.MAX_STACK_COUNT, _gpu_batch.STACK_BYTES // (8 * q * q)))
+    per = max(1, min(_gpu_batch.MAX_STACK_COUNT, _gpu_batch.budget_for(cp) // (8 * q * q)))
     for i in range(0, b, per):  # the stack's Grams are ours: each solver may destroy them
         part = a[i:i + per]
         w = _gpu_batch.eigvalsh_grams(cp, _gram_stack(cp, part, bf16), eig_driver,
