@@ -182,17 +182,24 @@ def solvers_for(xp) -> Solvers:
     return CupySolvers(xp) if hasattr(xp, "asnumpy") else Solvers(xp)
 
 
+def frobenius_slack(q: int) -> float:
+    """Relative rounding allowed in ``‖G‖_F² − Σλ²`` for a converged q×q solve: the two float64
+    sums (≤ q² terms: 4q²·u) and the drift of ‖A‖_F² under the rotations (each sweep moves every
+    row through q rotations, ≤ 16 sweeps: 64q·u)."""
+    return (4.0 * q * q + 64.0 * q) * U64
+
+
 def jacobi_checked(xp, G, regram, solvers, tol=None, max_sweeps=JACOBI_MAX_SWEEPS):
     """Ascending eigenvalues (count, q) of the stack G (destroyed) by ``solvers.jacobi``, with
     every matrix that it did not converge on (``info ≠ 0``) or whose values fail the Frobenius
-    identity ``|‖G‖_F² − Σλ²| ≤ 4q²·u·‖G‖_F²`` (rounding of both sums; a larger gap means
-    ``‖off‖_F`` above ~sqrt(4q²u)·‖G‖_F: a gross failure, e.g. the values left on the diagonal)
+    identity ``|‖G‖_F² − Σλ²| ≤ frobenius_slack(q)·‖G‖_F²`` (a larger gap means ``‖off‖_F`` above
+    ~sqrt(slack)·‖G‖_F: a gross failure, e.g. the values left on the diagonal)
     solved again by ``solvers.syevd`` on ``regram(k)``, its Gram formed anew."""
     count, q = int(G.shape[0]), int(G.shape[-1])
     fro2 = (G * G).reshape(count, -1).sum(axis=1)  # before the call: syevj destroys G
     w, info = solvers.jacobi(G, jacobi_tol(q) if tol is None else tol, max_sweeps)
     gap = xp.abs(fro2 - (w * w).sum(axis=1))
-    bad = (info != 0) | ~(gap <= 4.0 * q * q * U64 * fro2)  # NaN counts as bad
+    bad = (info != 0) | ~(gap <= frobenius_slack(q) * fro2)  # NaN counts as bad
     redo = np.flatnonzero(to_host(bad))  # one bool per matrix to the host: control flow
     for k in redo:
         w[int(k)] = solvers.syevd(regram(int(k)))
