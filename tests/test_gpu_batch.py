@@ -213,6 +213,82 @@ def test_the_frobenius_check_passes_converged_values_of_hard_matrices(rng):
     np.testing.assert_array_equal(w, np.linalg.eigvalsh(G))
 
 
+def _cyclic_jacobi(A, tol, max_sweeps):
+    """(ascending values, info) of symmetric A by the cyclic Jacobi method with syevj's stopping
+    rule ‖off(A)‖_F ≤ tol·‖A‖_F (info = max_sweeps + 1 when it did not get there)."""
+    A = A.copy()
+    q, fro = A.shape[0], np.linalg.norm(A)
+
+    def off():  # summed from the off-diagonal entries themselves (no cancellation)
+        return np.sqrt(2.0 * np.sum(np.tril(A, -1) ** 2))
+
+    for _ in range(max_sweeps):
+        if off() <= tol * fro:
+            return np.sort(np.diag(A)), 0
+        for p in range(q - 1):
+            for r in range(p + 1, q):
+                if A[p, r] == 0.0:
+                    continue
+                with np.errstate(over="ignore"):  # τ = ±inf: t = 0, no rotation needed
+                    tau = (A[r, r] - A[p, p]) / (2.0 * A[p, r])
+                    t = (1.0 if tau >= 0 else -1.0) / (abs(tau) + np.hypot(1.0, tau))
+                c = 1.0 / np.sqrt(1.0 + t * t)
+                sn = t * c
+                ap, ar = A[:, p].copy(), A[:, r].copy()
+                A[:, p], A[:, r] = c * ap - sn * ar, sn * ap + c * ar
+                ap, ar = A[p, :].copy(), A[r, :].copy()
+                A[p, :], A[r, :] = c * ap - sn * ar, sn * ap + c * ar
+    return np.sort(np.diag(A)), 0 if off() <= tol * fro else max_sweeps + 1
+
+
+class Jacobi(Recording):
+    """A real (slow) Jacobi solver in place of cuSOLVER's; ``tol``/``sweeps`` override the route's."""
+
+    def __init__(self, tol=None, sweeps=None):
+        super().__init__()
+        self.tol, self.sweeps = tol, sweeps
+
+    def jacobi(self, G, tol, max_sweeps):
+        self.log.append(("jacobi", G.shape[0], G.shape[-1], tol, max_sweeps))
+        tol = tol if self.tol is None else self.tol
+        max_sweeps = max_sweeps if self.sweeps is None else self.sweeps
+        out = [_cyclic_jacobi(x, tol, max_sweeps) for x in G]
+        return np.array([w for w, _ in out]), np.array([i for _, i in out], dtype=np.int32)
+
+
+def _graded_grams(rng, count, q):
+    out = []
+    for k in range(count):
+        u, _ = np.linalg.qr(rng.standard_normal((q, q)))
+        x = (u * 10.0 ** -np.linspace(0, 6 + k, q)) @ u.T
+        out.append(0.5 * (x + x.T))
+    return np.array(out)
+
+
+def test_jacobi_at_the_route_tolerance_meets_the_contract_without_fallbacks(rng):
+    # tol = sqrt(q)·u: every eigenvalue within c·q·u·λ_max of LAPACK's, no false alarm
+    q = 12
+    G = _graded_grams(rng, 6, q)
+    rec = Jacobi()
+    w = gb.jacobi_checked(np, G.copy(), lambda k: G[k].copy(), rec)
+    assert [e[0] for e in rec.log] == ["jacobi"]
+    want = np.linalg.eigvalsh(G)
+    assert (np.abs(w - want) <= 4 * q * 2.0 ** -53 * want[:, -1:]).all()
+
+
+def test_jacobi_that_stopped_early_is_caught(rng):
+    # out of sweeps (info > 0), and a tolerance so loose that Jacobi stops after a sweep or two
+    # and calls it converged (info 0, ‖off‖_F up to 0.3·‖G‖_F: caught by the Frobenius identity,
+    # which sees ‖off‖_F² — it cannot see an ‖off‖_F of 1e-9, which is what info is for)
+    q = 12
+    G = _graded_grams(rng, 4, q)
+    want = np.linalg.eigvalsh(G)
+    for solver in (Jacobi(sweeps=1), Jacobi(tol=0.3)):
+        w = gb.jacobi_checked(np, G.copy(), lambda k: G[k].copy(), solver)
+        assert [e[0] for e in solver.log] == ["jacobi"] + ["syevd"] * 4
+        np.testing.assert_array_equal(w, want)
+
+
 def test_the_stacked_input_route_uses_the_size_classes(rng, monkeypatch):
     # svdvals' device route on a (b, m, n) stack, run with numpy: q ≤ 32 → checked Jacobi,
     # larger → the stacked eigvalsh; a budget splits the stack
