@@ -68,7 +68,10 @@ class Recording(gb.Solvers):
 def test_plan_groups_by_gram_size_in_order_of_first_appearance():
     shapes = [(64, 64), (8, 64), (64, 8), (224, 64), (0, 5), (64, 224), (8, 64), (3, 0)]
     p = gb.plan(shapes)
-    assert p == [gb.Stack(64, (0, 3, 5)), gb.Stack(8, (1, 2, 6)), gb.Stack(0, (4, 7))]
+    # within a Gram size, one (shape, kind) run after another: (8, 64) ×2, then (64, 8)
+    assert p == [gb.Stack(64, (0, 3, 5)), gb.Stack(8, (1, 6, 2)), gb.Stack(0, (4, 7))]
+    kinds = ["f4", "f2", "f2", "f4", "f4", "f4", "f4", "f4"]
+    assert gb.plan(shapes, kinds=kinds)[1] == gb.Stack(8, (1, 2, 6))  # (8,64,f2) (64,8,f2) (8,64,f4)
     assert gb.plan([]) == []
 
 
@@ -113,13 +116,36 @@ def test_gram_into_sums_slabs_and_matches_the_reference(rng, shape, bf16):
         np.testing.assert_allclose(out, want, rtol=0, atol=max(shape) * 2.0 ** -52 * np.abs(want).max())
 
 
+@pytest.mark.parametrize("shape", [(37, 11), (11, 37)])
+@pytest.mark.parametrize("bf16", [False, True])
+def test_gram_run_matches_one_matrix_at_a_time(rng, shape, bf16):
+    # one batched product per buffer; buffers of 3 matrices, and of one (each matrix's own slabs)
+    mats = [rng.standard_normal(shape).astype(np.float32) for _ in range(7)]
+    mats = [_bf16(a) for a in mats] if bf16 else mats
+    q = min(shape)
+    want = np.stack([gb.gram_into(np, np.empty((q, q)), a, bf16) for a in mats])
+    for chunk in (gb.CHUNK_BYTES, 8 * 37 * 11 * 3, 8 * 37 * 11):
+        out = np.full((7, q, q), np.nan)
+        gb.gram_run_into(np, out, mats, bf16, chunk)
+        np.testing.assert_array_equal(out, out.transpose(0, 2, 1))
+        np.testing.assert_allclose(out, want, rtol=0, atol=max(shape) * 2.0 ** -52 * np.abs(want).max())
+
+
 # ---- the executor on numpy ---------------------------------------------------------------------
 
-def test_grouped_route_on_numpy_matches_the_cpu_kernel_with_one_call_per_size(rng):
+def test_grouped_route_on_numpy_matches_the_cpu_kernel_with_one_call_per_size(rng, monkeypatch):
     mats = _model(rng, 5)
     checked = [(a, False) for a in mats]
-    rec = Recording()
+    rec, runs, real_run = Recording(), [], gb.gram_run_into
+
+    def run(xp, out, ms, bf16, chunk_bytes):
+        runs.append((ms[0].shape, len(ms)))
+        return real_run(xp, out, ms, bf16, chunk_bytes)
+
+    monkeypatch.setattr(gb, "gram_run_into", run)
     got = gb.grouped_values(np, checked, solvers=rec)
+    # the Grams of each repeated shape in one batched product
+    assert runs == [((64, 64), 5), ((224, 64), 10), ((64, 224), 5), ((8, 64), 10)]
     cpu = g.svdvals(mats)
     assert len(got) == len(mats)
     for i, (a, v) in enumerate(zip(mats, got)):  # the caller's order

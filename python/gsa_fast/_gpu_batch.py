@@ -9,11 +9,13 @@ device route of :func:`gsa_fast.svdvals` on a ragged list therefore plans, befor
    at most ``budget // (8q²)`` entries (at least one: a single Gram larger than the budget gets a
    stack of its own; on a device the budget shrinks to a quarter of the free memory), and never
    more than ``MAX_STACK_COUNT`` entries (cuSOLVER's 32-bit workspace sizes grow with the batch).
+   Within a group, the entries of one shape and dtype are consecutive.
 2. :func:`grouped_values` (written against an array namespace ``xp``: numpy or cupy): each stack is
-   one preallocated ``(count, q, q)`` float64 array; each entry's Gram is accumulated into its
-   slot from float64 chunks of the entry (never a copy of the input itself, never a stack of the
-   inputs), then the whole stack goes to one eigensolver call (:func:`eigvalsh_grams`), and the
-   descending singular values go back in the caller's order.
+   one preallocated ``(count, q, q)`` float64 array; the Grams of each run of one shape and dtype
+   come from one batched product over a float64 buffer (:func:`gram_run_into`: one cast per
+   matrix, buffers of at most ``CHUNK_BYTES``; never a stack of the inputs in their own dtype),
+   then the whole stack goes to one eigensolver call (:func:`eigvalsh_grams`), and the descending
+   singular values go back in the caller's order.
 
 Eigensolver per size class (:func:`eigvalsh_grams`, svdvals' private ``_eig_driver``; docs/gpu.md):
 
@@ -67,18 +69,23 @@ class Stack(NamedTuple):
         return 8 * len(self.entries) * self.q * self.q
 
 
-def plan(shapes, budget=STACK_BYTES, max_count=MAX_STACK_COUNT) -> list:
+def plan(shapes, budget=STACK_BYTES, max_count=MAX_STACK_COUNT, kinds=None) -> list:
     """The stacks for matrices of the given (m, n) shapes: grouped by q = min(m, n) in order of
-    first appearance, each group split into consecutive stacks of at most
-    ``max(1, min(max_count, budget // (8q²)))`` entries (q = 0: one stack per ``max_count``)."""
+    first appearance; within a group, entries of one (shape, kind) are consecutive (in order of
+    first appearance of the pair, each run in the caller's order) so that their Grams can be
+    formed by one batched product; each group split into consecutive stacks of at most
+    ``max(1, min(max_count, budget // (8q²)))`` entries (q = 0: one stack per ``max_count``).
+    ``kinds``: one hashable per entry (e.g. dtype and bf16 flag), default all alike."""
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise value_error("plan", "budget", "an int >= 1 (bytes)", repr(budget))
     groups = {}
     for i, shape in enumerate(shapes):
         m, n = (int(d) for d in shape)
-        groups.setdefault(min(m, n), []).append(i)
+        kind = None if kinds is None else kinds[i]
+        groups.setdefault(min(m, n), {}).setdefault((m, n, kind), []).append(i)
     out = []
-    for q, idx in groups.items():
+    for q, runs in groups.items():
+        idx = [i for run in runs.values() for i in run]
         per = max(1, min(int(max_count), int(budget) // (8 * q * q))) if q else int(max_count)
         out.extend(Stack(q, tuple(idx[j:j + per])) for j in range(0, len(idx), per))
     return out
@@ -123,6 +130,28 @@ def gram_into(xp, out, a, bf16, chunk_bytes=CHUNK_BYTES):
         else:
             out += c.T @ c if tall else c @ c.T
     out[...] = 0.5 * (out + out.T)  # a new array first: cupy does not order overlapping in-place ops
+    return out
+
+
+def gram_run_into(xp, out, mats, bf16, chunk_bytes=CHUNK_BYTES):
+    """The float64 Grams of matrices of one shape and kind into ``out`` (len(mats), q, q): each
+    converted into a float64 buffer of at most ``chunk_bytes`` (one cast per matrix), then one
+    batched product and one symmetrization per buffer. A matrix larger than ``chunk_bytes`` goes
+    through :func:`gram_into` (its own slabs)."""
+    m, n = mats[0].shape
+    per = int(chunk_bytes) // max(8 * m * n, 1)
+    if per < 2:
+        for k, a in enumerate(mats):
+            gram_into(xp, out[k], a, bf16, chunk_bytes)
+        return out
+    tall = n <= m
+    for j in range(0, len(mats), per):
+        part = mats[j:j + per]
+        buf = xp.empty((len(part), m, n), dtype=xp.float64)
+        for t, a in enumerate(part):
+            buf[t] = to_f64(xp, a, True) if bf16 else a  # the cast happens in the copy
+        g = xp.matmul(buf.transpose(0, 2, 1), buf) if tall else xp.matmul(buf, buf.transpose(0, 2, 1))
+        out[j:j + len(part)] = 0.5 * (g + g.transpose(0, 2, 1))
     return out
 
 
@@ -245,7 +274,8 @@ def grouped_values(xp, checked, driver="auto", budget=None, solvers=None, fn="sv
     checked = list(checked)
     solvers = solvers_for(xp) if solvers is None else solvers
     out = [None] * len(checked)
-    for st in plan([a.shape for a, _ in checked], budget_for(xp) if budget is None else budget):
+    kinds = [(str(a.dtype), bool(bf16)) for a, bf16 in checked]
+    for st in plan([a.shape for a, _ in checked], budget_for(xp) if budget is None else budget, kinds=kinds):
         if st.q == 0:
             for i in st.entries:
                 out[i] = xp.zeros((0,), dtype=xp.float64)
@@ -256,9 +286,16 @@ def grouped_values(xp, checked, driver="auto", budget=None, solvers=None, fn="sv
             return gram_into(xp, xp.empty((st.q, st.q), dtype=xp.float64), a, bf16, chunk_bytes)
 
         G = xp.empty((len(st.entries), st.q, st.q), dtype=xp.float64)
-        for k, i in enumerate(st.entries):
-            a, bf16 = checked[i]
-            gram_into(xp, G[k], a, bf16, chunk_bytes)
+        k = 0
+        while k < len(st.entries):  # runs of one shape and kind (consecutive in the plan)
+            a0 = checked[st.entries[k]][0]
+            e = k + 1
+            while e < len(st.entries) and (checked[st.entries[e]][0].shape == a0.shape
+                                           and kinds[st.entries[e]] == kinds[st.entries[k]]):
+                e += 1
+            gram_run_into(xp, G[k:e], [checked[i][0] for i in st.entries[k:e]], kinds[st.entries[k]][1],
+                          chunk_bytes)
+            k = e
         w = eigvalsh_grams(xp, G, driver, regram, solvers, fn)
         s = xp.sqrt(xp.clip(w[:, ::-1], 0.0, None))
         for k, i in enumerate(st.entries):
