@@ -277,6 +277,15 @@ def bench_svdvals_big_gpu__gsa_two_stage(benchmark, big_f32):
 
 
 @pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__gsa_syevd(benchmark, big_f32):
+    # cuSOLVER syevd proper (cupy's 2-D eigvalsh); the default ("auto") hands cupy a stack of one
+    # Gram, which cupy solves by syevjBatched (Jacobi), not syevd: this row measures the difference
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32), _eig_driver="syevd"),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
 def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(big_f32,), rounds=1, iterations=1)
@@ -302,10 +311,78 @@ def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
     benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64)), rounds=5, iterations=1, warmup_rounds=1)
 
 
+def _stack_driver(benchmark, stack64, driver):
+    # q = 64, just above the Jacobi class of "auto": looped syevd and the checked syevjBatched
+    # against cupy's stacked eigvalsh (the "gsa" row) decide where JACOBI_MAX_Q belongs
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64), _eig_driver=driver),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__syevd(benchmark, stack64):
+    _stack_driver(benchmark, stack64, "syevd")
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__jacobi(benchmark, stack64):
+    _stack_driver(benchmark, stack64, "jacobi")
+
+
 @pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
 def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
+
+
+# ---- grouped Gram stacks (issue 12 §2, batching): a Llama-3-70B block's six shapes scaled down by
+# 32 (256², 32×256 ×2, 896×256 ×2, 256×896: Gram sizes 256 and 32), 400 float32 matrices. The
+# grouped route solves one stack per Gram size (q = 32: checked syevjBatched, q = 256: cupy's
+# stacked eigvalsh); the peers solve the same list one matrix at a time, or grouped with other
+# eigensolvers ("syevd": one cuSOLVER syevd per matrix; "jacobi": checked syevjBatched for both).
+
+_LLAMA32 = [(256, 256), (32, 256), (32, 256), (896, 256), (896, 256), (256, 896)]
+
+
+@pytest.fixture(scope="module")
+def llama400():
+    r = np.random.default_rng(4)
+    shapes = (_LLAMA32 * 67)[:400]
+    return [r.standard_normal(s, dtype=np.float32) for s in shapes]
+
+
+def _grouped_gpu(benchmark, mats, **kw):
+    cp = _cupy()
+    d = [cp.asarray(m) for m in mats]
+    benchmark.pedantic(_synced(cp, g.svdvals, d, **kw), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__gsa(benchmark, llama400):
+    _grouped_gpu(benchmark, llama400)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__one_at_a_time(benchmark, llama400):
+    cp = _cupy()
+    d = [cp.asarray(m) for m in llama400]
+    benchmark.pedantic(_synced(cp, lambda: [g.svdvals(x) for x in d]), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__syevd(benchmark, llama400):
+    _grouped_gpu(benchmark, llama400, _eig_driver="syevd")
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__jacobi(benchmark, llama400):
+    _grouped_gpu(benchmark, llama400, _eig_driver="jacobi")
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__cpu(benchmark, llama400):
+    _cupy()
+    benchmark.pedantic(g.svdvals, args=(llama400,), rounds=1, iterations=1)
 
 
 # ---- the scan on the device (issue 12, item 3): the bundled MiniLM checkpoint, whole scan ----------
