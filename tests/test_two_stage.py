@@ -190,7 +190,7 @@ def test_svdvals_band_route_on_device(device, rng):
         np.testing.assert_allclose(v, w, rtol=0, atol=4 * max(a.shape) * 2.0 ** -24 * float(w[0]))
 
 
-@pytest.mark.parametrize("driver", ["band", "auto"])
+@pytest.mark.parametrize("driver", ["band", "band_device", "auto"])
 def test_device_route_logic_with_numpy(rng, driver):
     # the cupy route's own code (gsa_fast._gpu_spectra), handed numpy as its namespace: the Gram
     # stack, the two-stage eigensolver with Grams reduced in place, the descending square roots;
@@ -205,6 +205,30 @@ def test_device_route_logic_with_numpy(rng, driver):
         w = reference.svdvals(a)
         assert v.shape == w.shape
         assert (np.abs(v - w) <= 4 * max(a.shape) * 2.0 ** -24 * (w[0] if w.size else 0.0)).all()
+
+
+def test_eigvalsh_stack_with_device_stage2(rng):
+    # stage 2 where the Gram lives (_gpu_band: the bulge-chasing executor on numpy), then dsterf
+    G = np.stack([_sym(rng, 70) for _ in range(3)])
+    want = np.linalg.eigvalsh(G)
+    got = ts.eigvalsh_stack(np, G, 16, stage2="device")
+    np.testing.assert_allclose(got, want, rtol=0, atol=_tol(70, np.abs(want).max()))
+    np.testing.assert_allclose(got, ts.eigvalsh_stack(np, G, 16), rtol=0, atol=_tol(70, np.abs(want).max()))
+
+
+def test_svdvals_band_device_route_on_the_device(cupy, rng):
+    # _eig_driver="band_device": dense → band and the bulge chasing on the GPU, stacked and
+    # ragged, within the accuracy contract c·max(m, n)·u·σ_1 (c = 4, u = 2⁻²⁴ for float32 input)
+    x = rng.standard_normal((2, 90, 130)).astype(np.float32)
+    want = reference.svdvals(x)
+    got = cupy.asnumpy(g.svdvals(cupy.asarray(x), _eig_driver="band_device"))
+    assert (np.abs(got - want) <= 4 * 130 * 2.0 ** -24 * want[:, :1]).all()
+    parts = [x[0], x[1, :50, :70]]
+    rag = g.svdvals([cupy.asarray(a) for a in parts], _eig_driver="band_device")
+    for k, a in enumerate(parts):
+        w = reference.svdvals(a)
+        v = cupy.asnumpy(rag.values[rag.offsets[k]:rag.offsets[k + 1]])
+        np.testing.assert_allclose(v, w, rtol=0, atol=4 * max(a.shape) * 2.0 ** -24 * float(w[0]))
 
 
 def test_device_route_refuses_unknown_driver(cupy):

@@ -8,6 +8,7 @@
 #include "gsa_fast/linalg/band_eig.hpp"
 #include "gsa_fast/linalg/bulge.hpp"
 #include "gsa_fast/linalg/sterf_lanes.hpp"
+#include "gsa_fast/math/bulge.hpp"
 
 namespace gsa {
 namespace bind {
@@ -165,6 +166,31 @@ void bind_spectra(py::module_& m) {
       },
       py::arg("work").noconvert(), py::arg("b"), py::arg("d").noconvert(), py::arg("e").noconvert(),
       py::arg("order") = 0, py::arg("threads") = 1, py::arg("shift") = 3);
+  // Test hook for the schedule of math/bulge.hpp: one row (t, s, j, kind, r0, rows, c0, cols) per
+  // task, wavefront by wavefront (bulge_wavefront_range), sweeps ascending within a wavefront.
+  m.def(
+      "bulge_schedule",
+      [](int n, int b, int shift) {
+        require(n >= 0 && b >= 0 && shift >= 2, "bulge_schedule: needs n >= 0, b >= 0, shift >= 2");
+        const int bb = std::min(b, std::max(n - 1, 0));
+        std::vector<int64_t> rows;
+        const int T = math::bulge_wavefronts(n, bb, shift);
+        for (int t = 0; t < T; ++t) {
+          int lo = 0, hi = 0;
+          math::bulge_wavefront_range(n, bb, t, &lo, &hi, shift);
+          for (int s = lo; s < hi; ++s) {
+            const int j = math::bulge_task_at(n, bb, s, t, shift);
+            const math::BulgeTask k = math::bulge_task(n, bb, s, j < 0 ? 0 : j);
+            for (int64_t v : {(int64_t)t, (int64_t)s, (int64_t)j, (int64_t)k.kind, (int64_t)k.r0,
+                              (int64_t)k.rows, (int64_t)k.c0, (int64_t)k.cols})
+              rows.push_back(v);
+          }
+        }
+        py::array_t<int64_t> out({(py::ssize_t)(rows.size() / 8), (py::ssize_t)8});
+        std::copy(rows.begin(), rows.end(), out.mutable_data());
+        return out;
+      },
+      py::arg("n"), py::arg("b"), py::arg("shift") = 3);
   // Test hook for the tridiagonal eigensolver behind the small-matrix route: problem k is
   // d[off[k]:off[k+1]] (diagonal) and e[off[k]:off[k+1]] (off-diagonal, last slot scratch), both
   // overwritten in place (eigenvalues ascending in d); returns dsterf-style info per problem.

@@ -11,7 +11,8 @@ Eigensolver of the Gram route (svdvals' private ``_eig_driver``, as on the CPU):
 ``"syevd"`` call cuSOLVER ``syevd`` on the stack (the default and the yardstick); ``"band"`` is the
 two-stage route of :mod:`gsa_fast._two_stage` — dense → band with float64 GEMMs on the device,
 then the band ((b+1)·q doubles) to the host for the bulge chasing and dsterf, overlapped with the
-next matrix's reduction. "auto" switches to it once a device run has measured the crossover
+next matrix's reduction; ``"band_device"`` chases the bulges on the device too
+(:mod:`gsa_fast._gpu_band`) and copies only the tridiagonal (2q doubles) to the host. "auto" switches to it once a device run has measured the crossover
 (``_two_stage.TWO_STAGE_MIN_Q``, expected near q = 2048).
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ from ._ragged import RaggedSpectra
 from ._validate import type_error, value_error
 
 CHUNK_BYTES = 512 * 2**20
-_DEVICE_EIG_DRIVERS = ("auto", "syevd", "band")  # eigensolvers of the Gram route on the device
+_DEVICE_EIG_DRIVERS = ("auto", "syevd", "band", "band_device")  # eigensolvers of the Gram route on the device
+_STAGE2 = {"band": "host", "band_device": "device"}  # where the two-stage route chases the bulges
 
 
 def is_gpu_input(x) -> bool:
@@ -79,8 +81,9 @@ def _values_stack(cp, a, bf16, method, eig_driver="auto", fn="svdvals"):
         per = max(1, CHUNK_BYTES // max(8 * m * n, 1))
         return cp.concatenate([cp.linalg.svd(_to_f64(cp, a[i:i + per], bf16), compute_uv=False)
                                for i in range(0, b, per)])
-    if eig_driver == "band":  # the stack's Grams are ours: reduce them in place
-        w = _two_stage.eigvalsh_stack(cp, _gram_stack(cp, a, bf16), overwrite=True, fn=fn)
+    if eig_driver in _STAGE2:  # the stack's Grams are ours: reduce them in place
+        w = _two_stage.eigvalsh_stack(cp, _gram_stack(cp, a, bf16), overwrite=True, fn=fn,
+                                      stage2=_STAGE2[eig_driver])
     else:
         w = cp.linalg.eigvalsh(_gram_stack(cp, a, bf16))
     return cp.sqrt(cp.clip(w[:, ::-1], 0.0, None))
@@ -88,9 +91,9 @@ def _values_stack(cp, a, bf16, method, eig_driver="auto", fn="svdvals"):
 
 def _values_list(cp, checked, method, eig_driver="auto", fn="svdvals"):
     """Descending singular values of each (matrix, is_bf16) of a validated ragged list."""
-    if method == "gram" and eig_driver == "band":  # entry k+1's Gram and band beside k's host stages
+    if method == "gram" and eig_driver in _STAGE2:  # entry k+1's Gram and band beside k's host stages
         ws = _two_stage.eigvalsh_each(cp, (_gram_stack(cp, a[None], bf16)[0] for a, bf16 in checked),
-                                      count=len(checked), overwrite=True, fn=fn)
+                                      count=len(checked), overwrite=True, fn=fn, stage2=_STAGE2[eig_driver])
         return [cp.sqrt(cp.clip(cp.asarray(w)[::-1], 0.0, None)) for w in ws]
     return [_values_stack(cp, a[None], bf16, method, eig_driver, fn)[0] for a, bf16 in checked]
 
