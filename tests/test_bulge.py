@@ -121,11 +121,11 @@ def test_clustered_and_rank_deficient_spectra(rng, b):
     _check(ts.dense_to_band(np, x @ x.T, b))
 
 
-def _chase(band, order, threads, shift):
+def _chase(band, order, threads, shift, team=1):
     W, b = gb.work_storage(np, band)
     n = band.shape[1]
     d, e = np.empty(n), np.empty(max(n - 1, 0))
-    _backend.core.bulge_chase(W, b, d, e, order, threads, shift)
+    _backend.core.bulge_chase(W, b, d, e, order, threads, shift, team)
     return d, e, W
 
 
@@ -151,6 +151,24 @@ def test_wavefront_orders_are_bitwise_serial(rng, n, b):
     # in descending sweep order that changes the result (the check above can fail)
     d, e, _ = _chase(band, 1, 1, 2)
     assert not (np.array_equal(d, d0) and np.array_equal(e, e0))
+
+
+@pytest.mark.parametrize("n, b", [(120, 8), (70, 3), (66, 64), (41, 2)])
+def test_kernel_protocols_are_bitwise_serial(rng, n, b):
+    # what cuda/bulge.cu does, on CPU threads: (1) each step on a team of threads sharing its
+    # scratch, with the header's sync() points as barriers (a missing sync is a race that changes
+    # the bits or the result); (2) the persistent kernel's per-sweep progress counters, sweep s on
+    # worker s mod workers, waiting for min(j + 3, steps(s − 1)) finished steps of sweep s − 1
+    band = _random_band(rng, n, b)
+    d0, e0, _ = _chase(band, 0, 1, 3)
+    for team in (2, 3, 5):
+        d, e, _ = _chase(band, 0, 1, 3, team)
+        np.testing.assert_array_equal(d, d0)
+        np.testing.assert_array_equal(e, e0)
+    for workers in (1, 2, 3, 7):
+        d, e, _ = _chase(band, 2, workers, 3)
+        np.testing.assert_array_equal(d, d0)
+        np.testing.assert_array_equal(e, e0)
 
 
 def _touched(task):
@@ -208,6 +226,8 @@ def test_bad_arguments():
         _backend.core.bulge_chase(np.zeros((10, 3)), 2, np.empty(10), np.empty(9), 0, 1, 3)
     with pytest.raises(ValueError, match="bulge_chase: shift must be >= 2"):
         _backend.core.bulge_chase(np.zeros((10, 4)), 2, np.empty(10), np.empty(9), 1, 1, 1)
+    with pytest.raises(ValueError, match="bulge_chase: team must be 1..64"):
+        _backend.core.bulge_chase(np.zeros((10, 4)), 2, np.empty(10), np.empty(9), 1, 1, 3, 2)
     with pytest.raises(ValueError, match="bulge_chase: d must have n entries"):
         _backend.core.bulge_chase(np.zeros((10, 4)), 2, np.empty(9), np.empty(9), 0, 1, 3)
 
