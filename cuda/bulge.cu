@@ -126,9 +126,10 @@ int bulge_chase(double* W, int64_t n64, int b, int64_t ldw64, int* progress, dou
     if ((err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, bulge_kernel, kThreads, smem)) != cudaSuccess)
       return (int)err;
     if (per_sm < 1) return (int)cudaErrorInvalidConfiguration;
-    // at most S blocks, and more than ≈ n/(kBulgeShift) sweeps are never active at once
+    // no more blocks than sweeps in flight at once (sweep s runs in wavefronts [3s, 3s + steps(s)),
+    // so ⌈steps(0)/3⌉ + 1 of them; idle blocks would only poll), nor than the device holds
     int64_t grid = (int64_t)sms * per_sm;
-    const int64_t active = (int64_t)n / math::kBulgeShift + 2;
+    const int64_t active = (math::bulge_steps(n, bb, 0) + math::kBulgeShift - 1) / math::kBulgeShift + 1;
     if (grid > active) grid = active;
     if (grid > S) grid = S;
     int nn = n, bv = bb, lv = ldw;
