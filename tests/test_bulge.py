@@ -17,30 +17,13 @@ import pytest
 
 from gsa_fast import _backend, _gpu_band as gb, _two_stage as ts
 
+from _helpers import clustered_symmetric, dense_from_band as _dense
+
 U = 2.0 ** -53
 
 
 def _tol(n, norm2):
     return 8.0 * max(n, 1) * U * norm2
-
-
-def _band_of(A, b):
-    """LAPACK lower band storage (b + 1, n) of the symmetric A (entries beyond b ignored)."""
-    n = A.shape[0]
-    band = np.zeros((b + 1, n))
-    for r in range(b + 1):
-        band[r, :max(n - r, 0)] = np.diagonal(A, -r)
-    return band
-
-
-def _dense(band):
-    n = band.shape[1]
-    B = np.zeros((n, n))
-    for r in range(min(band.shape[0], n)):
-        j = np.arange(n - r)
-        B[j + r, j] = band[r, :n - r]
-        B[j, j + r] = band[r, :n - r]
-    return B
 
 
 def _random_band(rng, n, b):
@@ -113,10 +96,7 @@ def test_zero_subdiagonal_blocks(rng, b):
 @pytest.mark.parametrize("b", [2, 8, 64])
 def test_clustered_and_rank_deficient_spectra(rng, b):
     n = 150
-    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    lam = np.repeat([1.0, 1.0 + 1e-12, 2.0, -3.0, 1e-9], n // 5)
-    G = (q * lam) @ q.T
-    _check(ts.dense_to_band(np, 0.5 * (G + G.T), b))
+    _check(ts.dense_to_band(np, clustered_symmetric(rng, n), b))
     x = rng.standard_normal((n, 5))  # rank 5 < b for b = 8, 64: most eigenvalues are 0
     _check(ts.dense_to_band(np, x @ x.T, b))
 
