@@ -232,6 +232,26 @@ def test_core_binding_checks_shapes():
         _backend.core.tridiag_eigvalues(np.zeros((1, 3)), np.zeros((1, 2)), np.empty((1, 3)), 33, 1)
 
 
+def test_after_the_band_stage_on_numpy():
+    """Stage 2 → stage 3 as the device route will chain them, on numpy: the (d, e) of
+    _gpu_band.band_to_tridiagonal (the device bulge chasing's CPU executor) into
+    eigvalsh_tridiagonal with the device's default schedule, against numpy on the dense band
+    (the chase's backward error, 8·n·u·‖B‖₂ as in tests/test_bulge.py, plus ours)."""
+    from _helpers import dense_from_band
+    from gsa_fast import _gpu_band
+
+    rng = np.random.default_rng(11)
+    n, b = 300, 16
+    band = rng.standard_normal((b + 1, n))
+    for r in range(b + 1):
+        band[r, n - r:] = 0.0
+    want = np.linalg.eigvalsh(dense_from_band(band))
+    d, e = _gpu_band.band_to_tridiagonal(np, band)
+    w = eigvalsh_tridiagonal(np, d, e, points=_gpu_tridiag.device_points(1, n))
+    norm2 = float(np.abs(want).max())
+    np.testing.assert_allclose(w, want, rtol=0, atol=8 * n * U * norm2 + 12 * U * _m(d, e))
+
+
 # ---- device --------------------------------------------------------------------------------------
 
 @pytest.mark.gpu
@@ -269,3 +289,21 @@ def test_mixing_host_and_device_is_a_type_error_without_cupy():
     Fake.__module__ = "cupy"
     with pytest.raises(TypeError, match="mix"):
         eigvalsh_tridiagonal(np, np.zeros(3), Fake())
+
+
+@pytest.mark.gpu
+def test_after_the_band_stage_on_device(cupy):
+    """(d, e) stay on the device from the bulge chasing to the eigenvalues: the device chain gives
+    the CPU chain's bits (both stages are bitwise twins of their CPU executors)."""
+    from gsa_fast import _gpu_band
+
+    rng = np.random.default_rng(12)
+    n, b = 500, 32
+    band = rng.standard_normal((b + 1, n))
+    for r in range(b + 1):
+        band[r, n - r:] = 0.0
+    d, e = _gpu_band.band_to_tridiagonal(cupy, cupy.asarray(band))
+    w = eigvalsh_tridiagonal(cupy, d, e)
+    assert isinstance(w, cupy.ndarray)
+    dh, eh = _gpu_band.band_to_tridiagonal(np, band)
+    np.testing.assert_array_equal(cupy.asnumpy(w), eigvalsh_tridiagonal(np, dh, eh, points=_gpu_tridiag.device_points(1, n)))
