@@ -142,7 +142,7 @@ def graded_chain(xp, chain, d, k, tau):
                     kap = float(_kappa1(xp, xp.triu(R[:wn, :wn])))
                     err += _U64 * kap if kap > 0 and math.isfinite(kap) else math.inf
                 # bracket (i, j ≥ i): R[i, j]·exp(c_{l−1}[j] − c_l[i]); T̂_l = bracket · T̂_{l−1}
-                up = xp.triu(xp.ones((wn, w), dtype=bool))
+                up = xp.arange(w)[None, :] >= xp.arange(wn)[:, None]
                 dc = xp.asarray(c[:w])[None, :] - xp.asarray(cn)[:, None]
                 with np.errstate(over="ignore"):
                     scale = xp.where(up, xp.exp(xp.where(up, dc, 0.0)), 0.0)
@@ -227,7 +227,8 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=N
 # ---- §8.2 balancedness ------------------------------------------------------------------------
 
 def balancedness_on(xp, chains, bshape, log_s):
-    """β_bal from validated chains and the log singular values of the full products."""
+    """β_bal from validated chains and the log singular values ``(..., k)`` of the full products
+    (namespace ``xp``; the numerator's logs on the host)."""
     N = len(chains[0])
     lognum = np.array([chain_frob_log(c, xp) for c in chains]).reshape(bshape)
     return xp.exp(balanced_log_ratio(lognum, log_s, N, xp))
@@ -235,15 +236,16 @@ def balancedness_on(xp, chains, bshape, log_s):
 
 def balancedness_ratio(factors, *, threads=None):
     """CUDA route of :func:`gsa_fast.balancedness_ratio` (a cupy array of the batch shape; 0-d
-    for one chain)."""
+    for one chain): log σ by the device prefix route ('auto', depth N only)."""
     import cupy as cp
 
     fn = "balancedness_ratio"
     chains, bshape = _chain(factors, fn, matrix=_matrix(cp))
     _check_finite_chain(chains, fn, xp=cp)
     N = len(chains[0])
-    log_s = prefix_log_svdvals(factors, depths=[N]).log_s[..., 0, :]
-    return balancedness_on(cp, chains, bshape, log_s)
+    k = min(chains[0][0].shape[1], chains[0][-1].shape[0])  # the CPU route's default k at depth N
+    out, _, _ = prefix_on(cp, chains, np.array([N], dtype=np.int64), k, "auto")
+    return balancedness_on(cp, chains, bshape, out[:, 0, :].reshape(bshape + (k,)))
 
 
 # ---- §7 subspace alignment ----------------------------------------------------------------------

@@ -36,7 +36,7 @@ from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.
     _log_sf_binom, _log_spectra, fit_window, alignment_args, _alignment_summary, _spd_pair,
     _inv_n, _spectra_rows)
 from ._gpu_depth_matrix import (  # written against an array namespace: run here with numpy
-    prefix_route, imbalance_on, transport_map_on, geodesic_on, geodesic_times)
+    prefix_route, balancedness_on, imbalance_on, transport_map_on, geodesic_on, geodesic_times)
 
 __all__ = list(PUBLIC)
 
@@ -405,8 +405,7 @@ def balancedness_ratio(factors, *, threads=None):
     _check_finite_chain(chains, fn)
     N = len(chains[0])
     log_s = prefix_log_svdvals(factors, depths=[N], threads=threads).log_s[..., 0, :]
-    lognum = np.array([chain_frob_log(c) for c in chains]).reshape(bshape)
-    return np.exp(balanced_log_ratio(lognum, log_s, N))
+    return balancedness_on(np, chains, bshape, log_s)
 
 
 def dln_eigenvalues(sigma, N=None, *, threads=None):
