@@ -279,7 +279,7 @@ def alignment_on(xp, la, lb, bshape, k, fn):
     """The CPU kernel's align_one for every pair, in namespace ``xp``, then the shared summary."""
     P = len(la)
     fin = np.asarray(to_host(xp.stack([xp.isfinite(a).all() & xp.isfinite(b).all()
-                                       for a, b in zip(la, lb)])), dtype=bool)
+                                       for a, b in zip(la, lb)])), dtype=bool) if P else np.ones(0, bool)
     if not fin.all():
         i = int(np.argmin(fin))
         raise value_error(fn, "A and B", "finite (no NaN or Inf)",
