@@ -917,8 +917,12 @@ def test_device_prefix_on_numpy_matches_the_kernel(numpy_as_cupy, rng, monkeypat
     Rk[2, 2:] = 0.0  # rank 2 from depth 3 on
     Z = A[0].copy()
     Z[5] = 0.0  # a zero factor
+    big = rng.standard_normal((4, 5, 5))
+    big[2] = 1e308 * np.sign(big[2])  # the product overflows at depth 3: NaN from there on, and
+    # 'graded'/'auto' fall back to the rescaled values (the shared rule, prefix_route)
     cases = [(A, None, None), (A[0] * 1e200, [L], 2), (G, [1, 10, 40], None), (f, None, 3),
-             (Rk, [2, 3, 5], None), (Z, [4, 6, 12], None)]
+             (Rk, [2, 3, 5], None), (Z, [4, 6, 12], None), (big, None, None)]
+    assert np.isnan(g.prefix_log_svdvals(big).log_s[2:]).all()
     for chain, depths, k in cases:
         for method in ("rescaled", "graded", "auto"):
             got = gm.prefix_log_svdvals(_dev(chain), depths, k, method=method)
@@ -927,6 +931,7 @@ def test_device_prefix_on_numpy_matches_the_kernel(numpy_as_cupy, rng, monkeypat
             np.testing.assert_array_equal(got.graded, want.graded)
             np.testing.assert_array_equal(got.resolved, want.resolved)
             np.testing.assert_array_equal(np.isneginf(got.log_s), np.isneginf(want.log_s))
+            np.testing.assert_array_equal(np.isnan(got.log_s), np.isnan(want.log_s))
             fin = np.isfinite(want.log_s)
             if want.graded.all():
                 assert np.abs(got.log_s[fin] - want.log_s[fin]).max(initial=0.0) < 1e-10

@@ -11,13 +11,14 @@ compiled kernel: their CPU route *is* this code with ``xp = numpy``.
 
 Host transfers (small, for control flow or for the host-side assembly; never a factor):
 
-* prefix_log_svdvals, rescaled (§4.3a): two scalars per layer (the largest entry and the scaled
-  sum of squares of ``M_ℓ P̂``, for the norm and the zero/overflow branches).
-* prefix_log_svdvals, graded (§4.3b): per layer the ``w`` diagonal entries of ``R_ℓ``, ``‖Y‖_F``
-  and ``κ₁(R_ℓ)`` down, the ``w`` Benettin sums up, one NaN verdict down; at each requested depth
-  the ``w × w`` triangle ``R̃`` of ``T̂ᵀ = Q̃R̃`` (the QR runs on the device) comes to the host,
-  where the compiled block-Jacobi step of the CPU kernel (``_core.graded_triangle_values``, the
-  same cuts and LAPACK ``dgesvj``) gives the values, which go back to the device.
+* prefix_log_svdvals, rescaled (§4.3a): none per layer (the norm, the log scale and the
+  zero/overflow state stay on the device); the §4.3 method rule reads one verdict per call.
+* prefix_log_svdvals, graded (§4.3b): per layer one transfer down (``‖Y‖_F`` and the ``w``
+  diagonal entries of ``R_ℓ``, for the §4.2 rank rule, which sets the frame's width) and the
+  ``w`` Benettin sums up; at each requested depth the pending ``κ₁(R_ℓ)`` and the NaN verdict
+  of ``T̂``, and the ``w × w`` triangle ``R̃`` of ``T̂ᵀ = Q̃R̃`` (the QR runs on the device), down:
+  the compiled block-Jacobi step of the CPU kernel (``_core.graded_triangle_values``, the same
+  cuts and LAPACK ``dgesvj``) gives the values on the host, which go back to the device.
 * subspace_alignment: one finiteness verdict per pair and one NaN verdict at the end.
 * balancedness_ratio: two scalars per factor (its scaled Frobenius norm), plus the above.
 * the Bures routes: the Cholesky verdict (cuSOLVER ``potrf``'s info) and the PSD/symmetry checks.
@@ -71,28 +72,29 @@ def scaled_norm(xp, Y) -> float:
 def rescaled_chain(xp, chain, d, k):
     """(len(d), k) log singular values of the prefix products at the depths d (1-based), by the
     rescaled product ``P̂_ℓ = M_ℓ P̂_{ℓ−1}/‖M_ℓ P̂_{ℓ−1}‖_F`` and an SVD of ``P̂_ℓ`` (the CPU kernel's
-    prefix_one): −∞ from a zero product on, NaN from a non-finite one on."""
+    prefix_one): −∞ from a zero product on, NaN from a non-finite one on. No host transfer: the
+    norm, the accumulated log and the state (0 running, 1 zero product, 2 non-finite, from the
+    first such layer on) stay on the device; after a stop the product is carried as zeros."""
     take = set(int(x) for x in d)
     P = xp.eye(chain[0].shape[1], dtype=np.float64)
-    a, state, rows = 0.0, "ok", []
+    a = xp.zeros((), dtype=np.float64)
+    state = xp.zeros((), dtype=np.int8)
+    rows = []
     for l, M in enumerate(chain, start=1):
-        if state == "ok":
-            Y = matmul_f64(xp, M, P)
-            nrm = scaled_norm(xp, Y)
-            if not math.isfinite(nrm):
-                state = "bad"
-            elif nrm == 0.0:
-                state = "zero"
-            else:
-                P = Y / nrm
-                a += math.log(nrm)
+        Y = matmul_f64(xp, M, P)
+        mx, ssq = _scaled_parts(xp, Y)
+        with np.errstate(invalid="ignore", over="ignore"):
+            nrm = mx * xp.sqrt(ssq)  # ‖Y‖_F, scaled (the kernel's frob); NaN/inf if Y is not finite
+            event = xp.where(xp.isfinite(nrm), xp.where(nrm > 0, 0, 1), 2).astype(np.int8)
+        ok = (state == 0) & (event == 0)
+        state = xp.where(state == 0, event, state)
+        den = xp.where(ok, nrm, 1.0)
+        P = xp.where(ok, Y / den, 0.0)
+        a = a + xp.log(den)
         if l not in take:
             continue
-        if state != "ok":
-            rows.append(xp.full(k, np.nan if state == "bad" else -np.inf))
-            continue
         s = xp.linalg.svd(P, compute_uv=False)[:k]
-        rows.append(a + _safe_log(xp, s))
+        rows.append(xp.where(state == 0, a + _safe_log(xp, s), xp.where(state == 1, -np.inf, np.nan)))
     return xp.stack(rows)
 
 
@@ -119,14 +121,16 @@ def graded_chain(xp, chain, d, k, tau):
     T = xp.eye(n0, dtype=np.float64)
     c = np.zeros(n0)
     err, bad = 0.0, False
+    kaps, nan_T = [], xp.zeros((), dtype=bool)  # device values read at the requested depths only
     out = np.full((len(take), k), np.nan)
     res = np.zeros((len(take), k), dtype=bool)
     slot = 0
     for l, M in enumerate(chain, start=1):
         w = T.shape[0]
         if w > 0 and not bad:
-            Y = matmul_f64(xp, M, Q)
-            Qn, R = xp.linalg.qr(Y)
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflowing product: bad below
+                Y = matmul_f64(xp, M, Q)
+                Qn, R = xp.linalg.qr(Y)
             wp = R.shape[0]
             # one transfer: ‖Y‖_F (= ‖R‖_F, scaled: max and sum of squares) and |diag R| for the
             # §4.2 rank rule and the Benettin sums
@@ -139,8 +143,7 @@ def graded_chain(xp, chain, d, k, tau):
                 wn = int(np.argmax(stop)) if stop.any() else wp
                 cn = c[:wn] + np.log(diag[:wn])  # diag > τ‖Y‖_F ≥ 0 on the kept columns
                 if wn:  # ~u·κ(M_ℓ) per factor (see the CPU kernel): κ₁ of the frame's triangle
-                    kap = float(_kappa1(xp, xp.triu(R[:wn, :wn])))
-                    err += _U64 * kap if kap > 0 and math.isfinite(kap) else math.inf
+                    kaps.append(_kappa1(xp, xp.triu(R[:wn, :wn])))
                 # bracket (i, j ≥ i): R[i, j]·exp(c_{l−1}[j] − c_l[i]); T̂_l = bracket · T̂_{l−1}
                 up = xp.arange(w)[None, :] >= xp.arange(wn)[:, None]
                 dc = xp.asarray(c[:w])[None, :] - xp.asarray(cn)[:, None]
@@ -149,9 +152,16 @@ def graded_chain(xp, chain, d, k, tau):
                     T = (R[:wn, :w] * scale) @ T
                 Q = Qn[:, :wn]
                 c = cn
-                bad = not np.isfinite(c).all() or bool(xp.isnan(T).any())
+                nan_T = nan_T | xp.isnan(T).any()
+                bad = not np.isfinite(c).all()
         if l not in take:
             continue
+        if not bad:  # one transfer: the NaN verdict of T̂ so far and the pending κ₁ (error estimate)
+            late = np.asarray(to_host(xp.stack([nan_T.astype(np.float64)] + kaps)), dtype=np.float64)
+            kaps = []
+            bad = bool(late[0])
+            for kap in late[1:]:
+                err += _U64 * kap if kap > 0 and math.isfinite(kap) else math.inf
         if not bad:
             w = T.shape[0]
             vals = np.empty(k)
