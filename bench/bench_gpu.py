@@ -277,6 +277,15 @@ def bench_svdvals_big_gpu__gsa_two_stage(benchmark, big_f32):
 
 
 @pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
+def bench_svdvals_big_gpu__gsa_syevd(benchmark, big_f32):
+    # cuSOLVER syevd proper (cupy's 2-D eigvalsh); the default ("auto") hands cupy a stack of one
+    # Gram, which cupy solves by syevjBatched (Jacobi), not syevd: this row measures the difference
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32), _eig_driver="syevd"),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
 def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(big_f32,), rounds=1, iterations=1)
@@ -302,10 +311,78 @@ def bench_svdvals_stack_gpu__gsa(benchmark, stack64):
     benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64)), rounds=5, iterations=1, warmup_rounds=1)
 
 
+def _stack_driver(benchmark, stack64, driver):
+    # q = 64, just above the Jacobi class of "auto": looped syevd and the checked syevjBatched
+    # against cupy's stacked eigvalsh (the "gsa" row) decide where JACOBI_MAX_Q belongs
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(stack64), _eig_driver=driver),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__syevd(benchmark, stack64):
+    _stack_driver(benchmark, stack64, "syevd")
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
+def bench_svdvals_stack_gpu__jacobi(benchmark, stack64):
+    _stack_driver(benchmark, stack64, "jacobi")
+
+
 @pytest.mark.benchmark(group="svdvals_gpu_2000x64x64_f64")
 def bench_svdvals_stack_gpu__cpu(benchmark, stack64):
     _cupy()
     benchmark.pedantic(g.svdvals, args=(stack64,), rounds=3, iterations=1)
+
+
+# ---- grouped Gram stacks (issue 12 §2, batching): a Llama-3-70B block's six shapes scaled down by
+# 32 (256², 32×256 ×2, 896×256 ×2, 256×896: Gram sizes 256 and 32), 400 float32 matrices. The
+# grouped route solves one stack per Gram size (q = 32: checked syevjBatched, q = 256: cupy's
+# stacked eigvalsh); the peers solve the same list one matrix at a time, or grouped with other
+# eigensolvers ("syevd": one cuSOLVER syevd per matrix; "jacobi": checked syevjBatched for both).
+
+_LLAMA32 = [(256, 256), (32, 256), (32, 256), (896, 256), (896, 256), (256, 896)]
+
+
+@pytest.fixture(scope="module")
+def llama400():
+    r = np.random.default_rng(4)
+    shapes = (_LLAMA32 * 67)[:400]
+    return [r.standard_normal(s, dtype=np.float32) for s in shapes]
+
+
+def _grouped_gpu(benchmark, mats, **kw):
+    cp = _cupy()
+    d = [cp.asarray(m) for m in mats]
+    benchmark.pedantic(_synced(cp, g.svdvals, d, **kw), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__gsa(benchmark, llama400):
+    _grouped_gpu(benchmark, llama400)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__one_at_a_time(benchmark, llama400):
+    cp = _cupy()
+    d = [cp.asarray(m) for m in llama400]
+    benchmark.pedantic(_synced(cp, lambda: [g.svdvals(x) for x in d]), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__syevd(benchmark, llama400):
+    _grouped_gpu(benchmark, llama400, _eig_driver="syevd")
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__jacobi(benchmark, llama400):
+    _grouped_gpu(benchmark, llama400, _eig_driver="jacobi")
+
+
+@pytest.mark.benchmark(group="svdvals_gpu_llama_400_scaled32")
+def bench_svdvals_grouped_gpu__cpu(benchmark, llama400):
+    _cupy()
+    benchmark.pedantic(g.svdvals, args=(llama400,), rounds=1, iterations=1)
 
 
 # ---- the scan on the device (issue 12, item 3): the bundled MiniLM checkpoint, whole scan ----------
@@ -395,6 +472,49 @@ def bench_chain_log_spectrum_gpu__gsa(benchmark, chain_1024):
 def bench_chain_log_spectrum_gpu__cpu(benchmark, chain_1024):
     _cupy()
     benchmark.pedantic(g.chain_log_spectrum, args=(chain_1024, 64), rounds=1, iterations=1)
+
+
+
+# depth family (cuda/depth.cu, python/gsa_fast/_gpu_dln.py; never run on a device yet).
+# Sizes and floors (H100/H200: ~67 TF/s float64 tensor core, ~3.3–4.8 TB/s HBM):
+# * dln_log_volume with grad, 64 rows of d = 2048: 64·d²/2 pairs (log, 2 expm1, 2 log each, ~60
+#   flop) + 64·d² gradient terms (~40 flop): ~2·10¹⁰ flop of scalar float64 (not tensor-core)
+#   arithmetic, ~0.6 ms at the ~34 TF/s float64 FMA rate; memory is negligible (1 MiB).
+# * dln_eigenvalues, 16 rows of d = 2048: 6.7·10⁷ entries, 512 MiB written: ≥ 0.11 ms at HBM rate.
+# * effective_rank, 20,000 spectra of width 4096 float32: 328 MB read once: ≥ 0.07 ms.
+# * dln_operator, 64 × (512 × 512) float64: one batched SVD (cuSOLVER gesvdj) dominates.
+
+
+def _depth_inputs(name):
+    r = np.random.default_rng(0)
+    if name == "dln_log_volume":
+        return (np.abs(r.standard_normal((64, 2048))) + 1e-3, 4), {"grad": True}
+    if name == "dln_eigenvalues":
+        return (np.abs(r.standard_normal((16, 2048))), 4), {}
+    if name == "effective_rank":
+        return (np.abs(r.standard_normal((20_000, 4096), dtype=np.float32)),), {}
+    X = r.standard_normal((64, 512, 512))
+    return (X, r.standard_normal(X.shape), 4), {}
+
+
+_DEPTH = ["dln_log_volume", "dln_eigenvalues", "effective_rank", "dln_operator"]
+
+
+@pytest.mark.parametrize("name", _DEPTH)
+@pytest.mark.benchmark(group="depth_gpu")
+def bench_depth_gpu__gsa(benchmark, name):
+    cp = _cupy()
+    args, kw = _depth_inputs(name)
+    dev = tuple(cp.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
+    benchmark(_synced(cp, getattr(g, name), *dev, **kw))
+
+
+@pytest.mark.parametrize("name", _DEPTH)
+@pytest.mark.benchmark(group="depth_gpu")
+def bench_depth_gpu__cpu(benchmark, name):
+    _cupy()
+    args, kw = _depth_inputs(name)
+    benchmark.pedantic(getattr(g, name), args=args, kwargs=kw, rounds=1, iterations=1)
 
 
 # ---- the depth family's matrix functions on the device (python/gsa_fast/_gpu_depth_matrix.py) --

@@ -1149,3 +1149,299 @@ def test_depth_matrix_functions_on_device(device, rng):
             g.subspace_alignment(device.asarray(W[0]), W[0], 2)
         with pytest.raises(TypeError):
             g.relative_imbalance([device.asarray(W[0]), W[1]])
+
+
+# ---- the DLN geometry, effective rank, diagnostics and closed forms on the device ----------------
+# (python/gsa_fast/_gpu_dln.py, cuda/depth.cu). Tolerances against the reference twins: the same as
+# the CPU tests above (1e-12 for the log-volume and λ, 1e-9 for the gradient — the reference sums
+# the series in another order —, 1e-13 for the effective rank, 1e-12 for the SVD-based operator
+# and norm: X's SVD is backward stable, so U(λ∘UᵀZV)Vᵀ moves by ~n·u·‖X‖·‖Z‖). The device's
+# log/exp/expm1 are within an ulp of the host's and its block sums run in another order (merged
+# compensated sums): the same bounds hold there.
+
+def _dln_inputs(rng):
+    s = rng.random((3, 9)) * 4 + 0.01
+    s[1, 2] = s[1, 5]  # a tie (λ's limit)
+    s[2, 0] = 0.0  # a zero σ (+∞ gradient)
+    X = rng.standard_normal((2, 5, 4))
+    Z = rng.standard_normal((2, 5, 4))
+    return s, X, Z
+
+
+@pytest.mark.parametrize("N", [None, 1, 3])
+def test_dln_geometry_on_device(device, rng, N):
+    s, X, Z = _dln_inputs(rng)
+    S, G = g.dln_log_volume(device.asarray(s), N, grad=True)
+    assert device.is_native(S) and device.is_native(G)
+    Sr, Gr = R.dln_log_volume(s, N, grad=True)
+    np.testing.assert_allclose(device.asnumpy(S), Sr, rtol=1e-12, atol=1e-12)
+    G, Gr = device.asnumpy(G), Gr
+    np.testing.assert_array_equal(np.isinf(G), np.isinf(Gr))
+    np.testing.assert_allclose(G[np.isfinite(Gr)], Gr[np.isfinite(Gr)], rtol=1e-9, atol=1e-12)
+    assert device.is_native(g.dln_log_volume(device.asarray(s[0]), N))
+    lam = g.dln_eigenvalues(device.asarray(s), N)
+    assert device.is_native(lam) and lam.shape == (3, 9, 9)
+    np.testing.assert_allclose(device.asnumpy(lam), R.dln_eigenvalues(s, N), rtol=1e-12, atol=0)
+    for inverse in ((False,) if N is None else (False, True)):  # N = ∞: Λ = 0 where σ = 0 (5 × 4)
+        got = g.dln_operator(device.asarray(X), device.asarray(Z), N, inverse=inverse)
+        assert device.is_native(got)
+        np.testing.assert_allclose(device.asnumpy(got), R.dln_operator(X, Z, N, inverse=inverse),
+                                   rtol=0, atol=1e-12 * max(1.0, float(np.abs(R.dln_operator(X, Z, N, inverse=inverse)).max())))
+    nrm = g.dln_metric_norm(device.asarray(X), device.asarray(Z), N)
+    assert device.is_native(nrm) and nrm.shape == (2,)
+    np.testing.assert_allclose(device.asnumpy(nrm), R.dln_metric_norm(X, Z, N), rtol=1e-12)
+
+
+def test_effective_rank_on_device(device, rng):
+    S = np.sort(np.abs(rng.standard_normal((3, 4, 300))), axis=-1)[..., ::-1]  # > one block's threads
+    S[0, 1] = 0.0  # X = 0: NaN
+    for x in (S, S.astype(np.float32), S[..., :37]):
+        got = g.effective_rank(device.asarray(x))
+        assert device.is_native(got) and got.shape == (3, 4)
+        np.testing.assert_allclose(device.asnumpy(got), R.effective_rank(np.ascontiguousarray(x)), rtol=1e-13)
+    rg = g.RaggedSpectra(device.asarray(np.array([3.0, 1.0, 1.0, 2.0, 2.0])), device.asarray(np.array([0, 3, 5])))
+    got = g.effective_rank(rg)
+    assert device.is_native(got)
+    np.testing.assert_allclose(device.asnumpy(got), [R.effective_rank(np.array([3.0, 1.0, 1.0])), 2.0], rtol=1e-14)
+    for bad in ([1.0, -1.0], [1.0, np.nan]):
+        with pytest.raises(ValueError, match="finite singular values >= 0"):
+            g.effective_rank(device.asarray(np.array(bad)))
+
+
+def test_depth_diagnostics_on_device(device, rng):
+    y = np.cumsum(rng.standard_normal((2, 6, 3)), axis=1)
+    y[1, 4, 2] = -np.inf
+    sep = g.separation_ratios(device.asarray(y), eps=0.9)
+    want = R.separation_ratios(y, eps=0.9)
+    for a, b in zip(sep, want):
+        assert device.is_native(a)
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=1e-15)
+    base = rng.standard_normal(3)
+    fit = g.depth_scaling_fit(device.asarray(y), 1, 5, baseline=device.asarray(base))
+    for a, b in zip(fit, R.depth_scaling_fit(y, 1, 5, baseline=base)):
+        assert device.is_native(a)
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="free of \\+Inf"):
+        g.separation_ratios(device.asarray(np.array([0.0, np.inf])))
+
+
+def test_closed_forms_on_device(device):
+    # the parameters as 0-d device arrays: the results' arrays live on the device
+    lyap = g.random_lyapunov(device.asarray(np.array(64)), device.asarray(np.array(0.5)), r=40)
+    want = R.random_lyapunov(64, 0.5, r=40)
+    for a, b in zip(lyap, want):
+        assert device.is_native(a)
+        np.testing.assert_allclose(device.asnumpy(a), b, rtol=0, atol=1e-12)
+    assert device.is_native(lyap.mean_log_svdvals(device.asarray(np.array([10.0]))))
+    law = g.gated_rank_law(device.asarray(np.array(32)), 5, device.asarray(np.array(0.7)))
+    want = R.gated_rank_law(32, 5, 0.7)
+    assert device.is_native(law.sf)
+    np.testing.assert_allclose(device.asnumpy(law.sf), want.sf, rtol=0, atol=1e-12)
+    assert law.mean == pytest.approx(want.mean, abs=1e-12)
+    np.testing.assert_array_equal(device.asnumpy(law.quantile(device.asarray(np.array([0.1, 0.5])))),
+                                  want.quantile([0.1, 0.5]))
+
+
+def test_device_checks_on_numpy_match_the_host_rules():
+    # the device routes validate with _gpu_orbit.check_real (allow_inf, what) and refuse host
+    # operands beside device ones; run here on numpy against the host rule's messages
+    from gsa_fast import _gpu_dln
+    from gsa_fast._depth_common import LOG_SPECTRA
+    from gsa_fast._gpu_orbit import check_real
+    from gsa_fast._validate import as_real_array
+
+    for bad in (np.array([1.0, np.nan]), np.array([True]), np.array(["a"]), np.array([1.0, np.inf])):
+        for kw in ({"allow_inf": True, "what": LOG_SPECTRA}, {"lo": 0.0}):
+            try:
+                as_real_array(bad, "f", "x", **kw)
+                want = None
+            except (TypeError, ValueError) as exc:
+                want = (type(exc), str(exc))
+            try:
+                check_real(np, bad, "f", "x", **kw)
+                got = None
+            except (TypeError, ValueError) as exc:
+                got = (type(exc), str(exc))
+            assert got == want, (bad, kw)
+    with pytest.raises(TypeError, match="host and device arrays cannot be mixed"):
+        _gpu_dln.device_real()(np.ones(3), "dln_eigenvalues", "sigma")
+
+
+@pytest.mark.gpu
+def test_depth_device_routes_refuse_mixed_operands(cupy):
+    X = cupy.ones((3, 3))
+    with pytest.raises(TypeError, match="mix|mixed"):
+        g.dln_operator(X, np.ones((3, 3)), 2)
+    with pytest.raises(TypeError, match="mix|mixed"):
+        g.depth_scaling_fit(cupy.zeros((4, 2)), baseline=np.zeros(2))
+    with pytest.raises(TypeError, match="scalar"):
+        g.random_lyapunov(cupy.asarray([8, 9]))
+
+
+def _host_view(ptr, shape, dtype=np.float64):
+    """The numpy array at a host address (the stand-in launchers below read and write through it)."""
+    import ctypes
+
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    return np.frombuffer((ctypes.c_char * nbytes).from_address(ptr), dtype=dtype).reshape(shape)
+
+
+class _HostLaunchers:
+    """The launchers of the CUDA module (same names and arguments as gsa_fast._cuda's, checked
+    below) over host pointers, computing with the CPU kernels: the device routes' glue
+    (validation, layout, allocation, the launch arguments, the reshapes) runs on numpy."""
+
+    def dln_lambda_matrix(self, sk, sl, rows, m, n, inv_n, out, stream):
+        lam = np.empty((rows, m, n))
+        g._backend.core.dln_lambda_matrix(_host_view(sk, (rows, m)).copy(), _host_view(sl, (rows, n)).copy(),
+                                          inv_n, lam, 1)
+        _host_view(out, (rows, m, n))[...] = lam
+
+    def dln_log_volume(self, sigma, rows, d, inv_n, work, out_s, out_grad, stream):
+        S, G = np.empty(rows), (np.empty((rows, d)) if out_grad else None)
+        g._backend.core.dln_log_volume(_host_view(sigma, (rows, d)).copy(), inv_n, S, G, 1)
+        _host_view(out_s, (rows,))[...] = S
+        if out_grad:
+            _host_view(out_grad, (rows, d))[...] = G
+
+    def effective_rank(self, values, f32, starts, lengths, n, out, stream):
+        st, ln = _host_view(starts, (n,), np.int64).copy(), _host_view(lengths, (n,), np.int64).copy()
+        v = _host_view(values, (int((st + ln).max()),), np.float32 if f32 else np.float64).copy()
+        res = np.empty(n)
+        g._backend.core.effective_rank(v, st, ln, res, 1)
+        _host_view(out, (n,))[...] = res
+
+
+def test_device_routes_on_numpy_with_host_launchers(monkeypatch, rng):
+    """The public functions reach _gpu_dln (the table's cuda entries) with float numpy arrays
+    posing as device arrays and the launchers above; the results equal the CPU route's bitwise
+    where the same kernels run, and the mixing and parameter rules hold."""
+    import inspect
+
+    from gsa_fast import _backend, _gpu_dln
+
+    if _backend._cuda is not None:  # the stand-ins take the real launchers' arguments, in order
+        for name in ("dln_lambda_matrix", "dln_log_volume", "effective_rank"):
+            doc = getattr(_backend._cuda, name).__doc__.split("(", 1)[1].split(")", 1)[0]
+            names = [p.split(":")[0].strip() for p in doc.split(",")]
+            assert names == list(inspect.signature(getattr(_HostLaunchers, name)).parameters)[1:], name
+    s, X, Z = _dln_inputs(rng)
+    S = np.sort(np.abs(rng.standard_normal((2, 3, 40))), axis=-1)[..., ::-1]
+    rg = g.RaggedSpectra(np.array([3.0, 1.0, 1.0, 2.0, 2.0]), np.array([0, 3, 5]))
+    y = np.cumsum(rng.standard_normal((2, 6, 3)), axis=1)
+    calls = {
+        "dln_log_volume": lambda: g.dln_log_volume(s, 3, grad=True),
+        "dln_log_volume_row": lambda: g.dln_log_volume(s[0], None),
+        "dln_eigenvalues": lambda: g.dln_eigenvalues(s, 2),
+        "dln_operator": lambda: g.dln_operator(X, Z, 3, inverse=True),
+        "dln_metric_norm": lambda: g.dln_metric_norm(X, Z, None),
+        "effective_rank": lambda: g.effective_rank(S[..., :33].astype(np.float32)),
+        "effective_rank_ragged": lambda: g.effective_rank(rg),
+        "separation_ratios": lambda: g.separation_ratios(y, eps=0.9),
+        "depth_scaling_fit": lambda: g.depth_scaling_fit(y, 1, 5, baseline=y[0, 0]),
+    }
+    want = {k: f() for k, f in calls.items()}
+    device_like = (lambda x: isinstance(x, np.ndarray) and x.dtype.kind == "f")
+    monkeypatch.setattr(_backend, "is_cupy", device_like)
+    monkeypatch.setattr(_backend, "device_route", lambda fn, *ops: any(
+        device_like(getattr(o, "values", o)) and _backend.ROUTES[fn].cuda is not None for o in ops))
+    monkeypatch.setattr(_backend, "namespace", lambda *a: np)
+    monkeypatch.setattr(_backend, "require_cuda", lambda fn: _HostLaunchers())
+    seen = []
+    monkeypatch.setattr(_backend, "cuda_route", lambda fn: seen.append(fn) or getattr(_gpu_dln, fn))
+    for k, f in calls.items():
+        got = f()
+        for a, b in zip(*((x,) if isinstance(x, np.ndarray) else x for x in (got, want[k]))):
+            np.testing.assert_array_equal(a, b, err_msg=k)
+    assert set(seen) == {k.split("_row")[0].split("_ragged")[0] for k in calls}
+    with pytest.raises(TypeError, match="host and device arrays cannot be mixed"):
+        g.dln_operator(X, [[1.0] * 4] * 5, 2)
+    with pytest.raises(TypeError, match="host and device arrays cannot be mixed"):
+        g.depth_scaling_fit(y, baseline=[0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="finite singular values >= 0"):
+        g.effective_rank(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"dln_eigenvalues\(\): sigma must be >= 0.0"):
+        g.dln_eigenvalues(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="threads must be"):
+        g.dln_log_volume(s, threads=0)
+    # closed forms: a 0-d "device" parameter makes the results device arrays (numpy here)
+    lyap = g.random_lyapunov(40, np.array(0.5), r=30)
+    np.testing.assert_array_equal(lyap.gamma, g.random_lyapunov(40, 0.5, r=30).gamma)
+    with pytest.raises(TypeError, match="a scalar"):
+        g.random_lyapunov(40, np.array([0.5, 0.6]))
+    law = g.gated_rank_law(32, 5, np.array(0.7))
+    np.testing.assert_array_equal(law.sf, g.gated_rank_law(32, 5, 0.7).sf)
+
+
+_DEVICE_ORDER_CPP = r"""
+// cuda/depth.cu's summation order on the host: per-"thread" partial sums (i ≡ t mod 256) and the
+// block_reduce tree (cuda/block_reduce.cuh), through the same GSA_HD functions.
+#include <cstdio>
+#include <vector>
+#include "gsa_fast/math/compensated.hpp"
+#include "gsa_fast/math/depth.hpp"
+#include "gsa_fast/math/dln.hpp"
+using namespace gsa::math;
+constexpr int T = 256;
+int main(int argc, char** argv) {
+  long rows, d;
+  double inv_n;
+  FILE* f = std::fopen(argv[1], "rb");
+  if (std::fread(&rows, 8, 1, f) != 1 || std::fread(&d, 8, 1, f) != 1 || std::fread(&inv_n, 8, 1, f) != 1) return 2;
+  std::vector<double> s(rows * d), lg(d);
+  if ((long)std::fread(s.data(), 8, rows * d, f) != rows * d) return 2;
+  for (long r = 0; r < rows; ++r) {
+    const double* x = s.data() + r * d;
+    for (long i = 0; i < d; ++i) lg[i] = log(x[i]);
+    LogVolumeSum red[T];
+    KahanSum es[T], ex[T];
+    double mx = 0.0;
+    for (long j = 0; j < d; ++j) mx = fmax(mx, x[j]);
+    for (int t = 0; t < T; ++t) {
+      red[t] = LogVolumeSum{0.0, 0.0};
+      for (long i = t; i < d; i += T) log_volume_pairs(lg.data(), d, i, inv_n, red[t]);
+      if (mx > 0.0) for (long j = t; j < d; j += T) erank_add(x[j], mx, es[t], ex[t]);
+    }
+    for (int off = T / 2; off > 0; off >>= 1)
+      for (int t = 0; t < off; ++t) {
+        red[t] = log_volume_merge(red[t], red[t + off]);
+        es[t].add(es[t + off]);
+        ex[t].add(ex[t + off]);
+      }
+    std::printf("%a %a\n", 0.5 * red[0].sum, erank_finish(es[0].s + es[0].c, ex[0].s + ex[0].c));
+  }
+  return 0;
+}
+"""
+
+
+def test_device_summation_order_matches_the_cpu_kernels(rng, tmp_path):
+    """The device kernels' partial sums and block merges (log_volume_merge, KahanSum::add), run on
+    the host through the shared headers, agree with the CPU kernels' serial sums: 1e-14 relative
+    (compensated sums of ≤ d² terms), −∞ where the CPU gives −∞."""
+    import pathlib
+    import shutil
+    import subprocess
+
+    cxx = shutil.which("c++") or shutil.which("g++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    src, exe, data = tmp_path / "order.cpp", tmp_path / "order", tmp_path / "in.bin"
+    src.write_text(_DEVICE_ORDER_CPP)
+    subprocess.run([cxx, "-std=c++17", "-O1", f"-I{root / 'cpp' / 'include'}", str(src), "-o", str(exe)],
+                   check=True)
+    s = rng.random((4, 700)) * 3 + 1e-3  # d > 256: several rows of pairs per "thread"
+    s[1, :300] = s[1, 300:600]  # ties
+    s[2, 5] = s[2, 9] = 0.0  # two zeros: S = −∞ for every N
+    s[3] = np.sort(s[3])[::-1] * np.exp(-np.arange(700) / 20.0)  # a decaying spectrum
+    for N in (None, 1, 4):
+        inv_n = 0.0 if N is None else 1.0 / N
+        data.write_bytes(np.array([4, 700], np.int64).tobytes() + np.float64(inv_n).tobytes() + s.tobytes())
+        out = subprocess.run([str(exe), str(data)], check=True, capture_output=True, text=True).stdout
+        got = np.array([[float.fromhex(v) for v in line.split()] for line in out.split("\n") if line])
+        want_s, want_e = g.dln_log_volume(s, N), g.effective_rank(s)
+        np.testing.assert_array_equal(np.isneginf(got[:, 0]), np.isneginf(want_s))
+        ok = np.isfinite(want_s)
+        np.testing.assert_allclose(got[ok, 0], want_s[ok], rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(got[:, 1], want_e, rtol=1e-14)

@@ -21,6 +21,7 @@ import pytest
 
 import gsa_fast as g
 import gsa_fast._gpu_scan as gs
+from gsa_fast import _gpu_batch as gb
 from gsa_fast._gpu_scan import DeviceStager
 from scan_helpers import powerlaw, to_bf16_bits, write_safetensors
 
@@ -154,6 +155,64 @@ def test_scan_on_the_stand_in_matches_the_cpu_scan(rng, tmp_path, monkeypatch):
     assert len(copies) == len(tensors)  # each tensor copied to the device exactly once
     waits = [e for e in fc.log if e[0] == "wait_device"]
     assert len(waits) == len(solved)  # each unit's solves waited for its copies on the device
+
+
+class _RecordingSolvers(gb.Solvers):
+    """numpy stand-ins for the eigensolver calls of the grouped route, logged as (kind, count, q)."""
+
+    def __init__(self, log):
+        super().__init__(np)
+        self.log = log
+
+    def jacobi(self, G, tol, max_sweeps):
+        self.log.append(("jacobi", G.shape[0], G.shape[-1]))
+        return super().jacobi(G, tol, max_sweeps)
+
+    def syevd(self, A):
+        self.log.append(("syevd", 1, A.shape[-1]))
+        return super().syevd(A)
+
+    def stack(self, G):
+        self.log.append(("stack", G.shape[0], G.shape[-1]))
+        return super().stack(G)
+
+
+def test_the_device_scan_solves_a_units_repeated_shapes_in_one_stack_each(rng, tmp_path, monkeypatch):
+    # a model of repeated block shapes (issue 12 §2): each staged unit goes through the device
+    # route's own code (_gpu_scan.svdvals_on_device with numpy as its namespace), which must make
+    # one eigensolver call per Gram size of the unit, holding every matrix of that size
+    tensors = {}
+    for b in range(6):
+        tensors[f"layers.{b}.q"] = powerlaw(rng, 32, 32, 0.7)
+        tensors[f"layers.{b}.k"] = powerlaw(rng, 8, 32, 0.7)
+        tensors[f"layers.{b}.up"] = powerlaw(rng, 96, 40, 0.6)
+        tensors[f"layers.{b}.down"] = powerlaw(rng, 40, 96, 0.6)
+    tensors["experts.w"] = powerlaw(rng, 16, 40, 0.6).reshape(1, 16, 40).repeat(3, axis=0).copy()
+    path = tmp_path / "m.safetensors"
+    write_safetensors(path, tensors)
+    cpu = g.scan(path, progress=False, memory_budget=70_000)
+    real, units = gs.svdvals_on_device, []
+    _fake_device_route(monkeypatch)
+
+    def solve(mats, method, kw):
+        assert all(isinstance(m, Dev) for m in mats)
+        log = []
+        out = real(mats, method, kw, xp=np, solvers=_RecordingSolvers(log))
+        units.append(([min(m.shape) for m in mats], log))
+        return out
+
+    monkeypatch.setattr(gs, "svdvals_on_device", solve)
+    dev = g.scan(path, progress=False, memory_budget=70_000, device="cuda")
+    assert len(units) >= 2 and sum(len(qs) for qs, _ in units) == len(cpu.spectra)
+    for qs, log in units:
+        sizes = list(dict.fromkeys(qs))  # in order of first appearance
+        assert [(c, q) for _, c, q in log] == [(qs.count(q), q) for q in sizes]
+        assert [k for k, _, q in log] == ["jacobi" if q <= gb.JACOBI_MAX_Q else "stack" for q in sizes]
+    assert any(c > 1 for _, log in units for _, c, _ in log)  # repeated shapes did share a call
+    assert list(dev.layers["name"]) == list(cpu.layers["name"])
+    for name, s in cpu.spectra.items():
+        # float32 input, the same float64 Gram: both routes within svdvals' contract 4·m·2⁻²⁴·σ₁
+        np.testing.assert_allclose(dev.spectra[name], s, rtol=0, atol=4 * 96 * 2.0 ** -24 * s[0])
 
 
 @pytest.mark.skipif(gs.unavailable_reason() is not None,

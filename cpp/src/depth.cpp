@@ -328,32 +328,12 @@ void dln_log_volume(const double* sigma, int64_t n_rows, int64_t d, double inv_n
     for (int64_t r = r0; r < r1; ++r) {
       const double* s = sigma + r * d;
       for (int64_t i = 0; i < d; ++i) lg[(size_t)i] = std::log(s[i]);
-      double sum = 0.0, comp = 0.0;  // Kahan over all pairs
-      for (int64_t i = 0; i < d; ++i)
-        for (int64_t j = i + 1; j < d; ++j) {
-          const double t = math::log_dln_lambda_logs(lg[(size_t)i], lg[(size_t)j], inv_n) - comp;
-          const double nv = sum + t;
-          comp = std::isfinite(nv) ? (nv - sum) - t : 0.0;
-          sum = nv;
-        }
-      out_s[r] = 0.5 * sum;
+      math::LogVolumeSum acc{0.0, 0.0};  // Kahan over all pairs, i then j ascending
+      for (int64_t i = 0; i < d; ++i) math::log_volume_pairs(lg.data(), d, i, inv_n, acc);
+      out_s[r] = 0.5 * acc.sum;
       if (!out_grad) continue;
       double* g = out_grad + r * d;
-      for (int64_t i = 0; i < d; ++i) {
-        if (d >= 2 && s[i] == 0.0 && inv_n != 1.0) {
-          g[i] = INFINITY;
-          continue;
-        }
-        double acc = 0.0, cc = 0.0;
-        for (int64_t j = 0; j < d; ++j) {
-          if (j == i) continue;
-          const double t = math::dln_grad_term(lg[(size_t)i] - lg[(size_t)j], inv_n) - cc;
-          const double nv = acc + t;
-          cc = (nv - acc) - t;
-          acc = nv;
-        }
-        g[i] = acc / s[i];
-      }
+      for (int64_t i = 0; i < d; ++i) g[i] = math::log_volume_grad(s, lg.data(), d, i, inv_n);
     }
   });
 }

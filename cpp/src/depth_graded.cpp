@@ -307,23 +307,18 @@ void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64
   const int T = nthreads > 0 ? nthreads : default_num_threads();
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, m * n));
   parallel_for(n_rows, T, grain, [&](int64_t r0, int64_t r1) {
-    std::vector<double> lk((size_t)m), pk((size_t)m), qk((size_t)m), ll((size_t)n), pl((size_t)n),
-        ql((size_t)n);
+    std::vector<math::DlnSigma> pk((size_t)m), pl((size_t)n);
     for (int64_t r = r0; r < r1; ++r) {  // logs and powers once per σ, then O(m·n) pairs
       const double* a = sk + r * m;
       const double* b = sl + r * n;
       bool ok = inv_n >= 0.0 && inv_n <= 1.0;
       for (int64_t i = 0; i < m; ++i) {
-        ok = ok && a[i] >= 0.0 && !std::isinf(a[i]);
-        lk[(size_t)i] = std::log(a[i]);
-        pk[(size_t)i] = math::dln_lambda_power(lk[(size_t)i], inv_n);
-        qk[(size_t)i] = std::exp(2.0 * inv_n * lk[(size_t)i]);  // σ^{2/N}
+        ok = ok && math::dln_sigma_ok(a[i]);
+        pk[(size_t)i] = math::dln_sigma(a[i], inv_n);
       }
       for (int64_t j = 0; j < n; ++j) {
-        ok = ok && b[j] >= 0.0 && !std::isinf(b[j]);
-        ll[(size_t)j] = std::log(b[j]);
-        pl[(size_t)j] = math::dln_lambda_power(ll[(size_t)j], inv_n);
-        ql[(size_t)j] = std::exp(2.0 * inv_n * ll[(size_t)j]);
+        ok = ok && math::dln_sigma_ok(b[j]);
+        pl[(size_t)j] = math::dln_sigma(b[j], inv_n);
       }
       double* o = out + r * m * n;
       if (!ok) {
@@ -331,15 +326,8 @@ void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64
         continue;
       }
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          const size_t I = (size_t)i, J = (size_t)j;
-          o[i * n + j] =
-              lk[I] >= ll[J]
-                  ? math::dln_lambda_pre(lk[I], ll[J], a[i] > 0.0 ? b[j] / a[i] : 1.0,
-                                         qk[I] > 0.0 ? ql[J] / qk[I] : 1.0, pk[I], inv_n)
-                  : math::dln_lambda_pre(ll[J], lk[I], a[i] / b[j], ql[J] > 0.0 ? qk[I] / ql[J] : 1.0,
-                                         pl[J], inv_n);
-        }
+        for (int64_t j = 0; j < n; ++j)
+          o[i * n + j] = math::dln_lambda_entry(pk[(size_t)i], pl[(size_t)j], inv_n);
     }
   });
 }
@@ -356,11 +344,7 @@ void effective_rank(const T* values, const int64_t* starts, const int64_t* lengt
       for (int64_t j = 0; j < q; ++j) mx = std::max(mx, (double)s[j]);
       math::KahanSum sum, xl;
       if (mx > 0.0)
-        for (int64_t j = 0; j < q; ++j) {
-          const double h = (double)s[j] / mx;  // exact 1 at the maximum
-          sum.add(h);
-          xl.add(math::erank_xlogx(h));
-        }
+        for (int64_t j = 0; j < q; ++j) math::erank_add((double)s[j], mx, sum, xl);
       out[i] = math::erank_finish(sum.value(), xl.value());
     }
   });

@@ -9,6 +9,7 @@
 
 #include "bures.cuh"
 #include "charts.cuh"
+#include "depth.cuh"
 #include "energy.cuh"
 #include "esd.cuh"
 #include "orbit.cuh"
@@ -372,4 +373,54 @@ PYBIND11_MODULE(_cuda, m) {
         check(err, "orbit_probs");
       },
       py::arg("alpha"), py::arg("n"), py::arg("d"), py::arg("out"), py::arg("stream"));
+  // depth family (cuda/depth.cu): λ of the DLN operator, the log-volume, the effective rank
+  m.def(
+      "dln_lambda_matrix",
+      [](uintptr_t sk, uintptr_t sl, int64_t rows, int64_t mm, int64_t n, double inv_n,
+         uintptr_t out, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::dln_lambda_matrix(dptr<const double>(sk), dptr<const double>(sl), rows,
+                                             mm, n, inv_n, dptr<double>(out), stream);
+        }
+        check(err, "dln_lambda_matrix");
+      },
+      py::arg("sk"), py::arg("sl"), py::arg("rows"), py::arg("m"), py::arg("n"), py::arg("inv_n"),
+      py::arg("out"), py::arg("stream"));
+  m.def(
+      "dln_log_volume",
+      [](uintptr_t sigma, int64_t rows, int64_t d, double inv_n, uintptr_t work, uintptr_t out_s,
+         uintptr_t out_grad, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::dln_log_volume(dptr<const double>(sigma), rows, d, inv_n,
+                                          dptr<double>(work), dptr<double>(out_s),
+                                          dptr<double>(out_grad), stream);
+        }
+        check(err, "dln_log_volume");
+      },
+      py::arg("sigma"), py::arg("rows"), py::arg("d"), py::arg("inv_n"), py::arg("work"),
+      py::arg("out_s"), py::arg("out_grad"), py::arg("stream"));
+  m.def(
+      "effective_rank",
+      [](uintptr_t values, bool f32, uintptr_t starts, uintptr_t lengths, int64_t n, uintptr_t out,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = f32 ? gsa::cuda::effective_rank_f32(dptr<const float>(values),
+                                                    dptr<const int64_t>(starts),
+                                                    dptr<const int64_t>(lengths), n,
+                                                    dptr<double>(out), stream)
+                    : gsa::cuda::effective_rank_f64(dptr<const double>(values),
+                                                    dptr<const int64_t>(starts),
+                                                    dptr<const int64_t>(lengths), n,
+                                                    dptr<double>(out), stream);
+        }
+        check(err, "effective_rank");
+      },
+      py::arg("values"), py::arg("f32"), py::arg("starts"), py::arg("lengths"), py::arg("n"),
+      py::arg("out"), py::arg("stream"));
 }

@@ -124,10 +124,10 @@ ROUTES = {
                                 "chain_log_spectrum"),
     "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded", "graded_triangle_values"),
                                 "_gpu_depth_matrix.prefix_log_svdvals", "prefix_log_svdvals"),
-    "random_lyapunov": Route("depth", (), None, "random_lyapunov"),  # closed form in numpy
-    "gated_rank_law": Route("depth", (), None, "gated_rank_law"),  # closed form in numpy
-    "separation_ratios": Route("depth", (), None, "separation_ratios"),
-    "depth_scaling_fit": Route("depth", (), None, "depth_scaling_fit"),
+    "random_lyapunov": Route("depth", (), "_gpu_dln.random_lyapunov", "random_lyapunov"),  # closed form in numpy
+    "gated_rank_law": Route("depth", (), "_gpu_dln.gated_rank_law", "gated_rank_law"),  # closed form in numpy
+    "separation_ratios": Route("depth", (), "_gpu_dln.separation_ratios", "separation_ratios"),
+    "depth_scaling_fit": Route("depth", (), "_gpu_dln.depth_scaling_fit", "depth_scaling_fit"),
     "subspace_alignment": Route("depth", ("subspace_alignment",),
                                 "_gpu_depth_matrix.subspace_alignment", "subspace_alignment"),
     # numpy only on the CPU: the same namespace-generic code as the CUDA route, with numpy
@@ -136,14 +136,14 @@ ROUTES = {
     "bures_transport_map": Route("depth", (), "_gpu_depth_matrix.bures_transport_map",
                                  "bures_transport_map"),
     "bures_geodesic": Route("depth", (), "_gpu_depth_matrix.bures_geodesic", "bures_geodesic"),
-    "dln_log_volume": Route("depth", ("dln_log_volume",), None, "dln_log_volume"),
+    "dln_log_volume": Route("depth", ("dln_log_volume",), "_gpu_dln.dln_log_volume", "dln_log_volume"),
     # §4.3(b), §8.2, §8.3, §8.6 (issue 13, second part): cpp/src/depth_graded.cpp
     "balancedness_ratio": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"),
                                 "_gpu_depth_matrix.balancedness_ratio", "balancedness_ratio"),
-    "dln_eigenvalues": Route("depth", ("dln_lambda_matrix",), None, "dln_eigenvalues"),
-    "dln_operator": Route("depth", ("dln_lambda_matrix",), None, "dln_operator"),
-    "dln_metric_norm": Route("depth", ("dln_lambda_matrix",), None, "dln_metric_norm"),
-    "effective_rank": Route("depth", ("effective_rank",), None, "effective_rank"),
+    "dln_eigenvalues": Route("depth", ("dln_lambda_matrix",), "_gpu_dln.dln_eigenvalues", "dln_eigenvalues"),
+    "dln_operator": Route("depth", ("dln_lambda_matrix",), "_gpu_dln.dln_operator", "dln_operator"),
+    "dln_metric_norm": Route("depth", ("dln_lambda_matrix",), "_gpu_dln.dln_metric_norm", "dln_metric_norm"),
+    "effective_rank": Route("depth", ("effective_rank",), "_gpu_dln.effective_rank", "effective_rank"),
     # chain margins and the margin report (spec §7, §9; issue 11): cpp/src/margins.cpp
     "product_norm": Route("margins", ("product_norm_f32", "product_norm_f64"),
                           "_gpu_margins.product_norm", "product_norm"),

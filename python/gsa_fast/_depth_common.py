@@ -22,6 +22,14 @@ _U32 = float(np.finfo(np.float32).eps) / 2
 EULER_GAMMA = 0.57721566490153286060651209008240243
 
 
+def array_module(a):
+    """The array library that owns ``a``: numpy for host arrays, the device library (cupy) for a
+    device array (results of the device routes keep their methods on the device)."""
+    import importlib
+
+    return importlib.import_module(type(a).__module__.split(".")[0]) if hasattr(a, "shape") else np
+
+
 class PrefixLogSvdvals(NamedTuple):
     """Log singular values of prefix products ``M_{1:ℓ}`` at the requested depths."""
 
@@ -41,9 +49,10 @@ class RandomLyapunov(NamedTuple):
     def mean_log_svdvals(self, L):
         """First-order prediction of ``E log s_i(J_L)`` at depth(s) ``L`` (§3.3, corrected sign):
         ``L·γ_i + Δ_i``; shape ``(len(L), n)`` for an array, ``(n,)`` for a scalar."""
-        Ls = np.asarray(L, dtype=np.float64)
+        xp = array_module(self.gamma)
+        Ls = xp.asarray(L, dtype=np.float64)
         out = Ls[..., None] * self.gamma + self.delta
-        return np.where(np.isneginf(self.gamma), -np.inf, out)
+        return xp.where(self.gamma == -np.inf, -np.inf, out)
 
 
 class RankLaw(NamedTuple):
@@ -54,16 +63,18 @@ class RankLaw(NamedTuple):
 
     def cdf(self, r):
         """``P(rank ≤ r)``."""
-        r = np.asarray(r, dtype=np.int64)
-        nxt = np.clip(r + 1, 0, len(self.sf))
-        sf_ext = np.append(self.sf, 0.0)
+        xp = array_module(self.sf)
+        r = xp.asarray(r, dtype=np.int64)
+        nxt = xp.clip(r + 1, 0, len(self.sf))
+        sf_ext = xp.concatenate([self.sf, xp.zeros(1)])
         return 1.0 - sf_ext[nxt]
 
     def quantile(self, alpha):
         """``q_α = min{r : P(rank ≤ r) ≥ α}``."""
-        cdf = self.cdf(np.arange(len(self.sf)))
-        a = np.asarray(alpha, dtype=np.float64)
-        return np.searchsorted(cdf, a - 1e-12, side="left").astype(np.int64)
+        xp = array_module(self.sf)
+        cdf = self.cdf(xp.arange(len(self.sf)))
+        a = xp.asarray(alpha, dtype=np.float64)
+        return xp.searchsorted(cdf, a - 1e-12, side="left").astype(np.int64)
 
 
 class Separation(NamedTuple):
@@ -97,9 +108,10 @@ def _float_matrix(x, fn, arg):
     return as_float_array(x, fn, arg, "float32 or float64")
 
 
-def _spectra_rows(sigma, fn, arg="sigma"):
-    """Nonnegative spectra with at least one axis (rows of singular values)."""
-    s = as_real_array(sigma, fn, arg, lo=0.0)
+def _spectra_rows(sigma, fn, arg="sigma", real=None):
+    """Nonnegative spectra with at least one axis (rows of singular values). ``real``: the
+    finite-reals rule (default: the host's as_real_array; the device routes pass theirs)."""
+    s = (real or as_real_array)(sigma, fn, arg, lo=0.0)
     if s.ndim == 0:
         raise value_error(fn, arg, "an array of singular values with at least one axis", "a 0-d array")
     return s
@@ -251,6 +263,8 @@ def resolved_mask(log_s, depths, n, xp=np):
 
 def _check_lyap_args(n, p, sigma, r, fn):
     n = as_int(n, fn, "n", minimum=1)
+    # 0-d arrays count as scalars (the device routes hand their 0-d parameters over the same way)
+    p, sigma = (x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in (p, sigma))
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
         raise type_error(fn, "p", "a real number in (0, 1]", p)
     p = float(p)
@@ -347,18 +361,62 @@ def _log_sf_binom(n, p):
     return np.logaddexp.accumulate(lpmf[::-1])[::-1]
 
 
-def _log_spectra(x, fn, arg):
-    a = as_real_array(x, fn, arg, allow_inf=True, what="log singular values (a real array)")
+LOG_SPECTRA = "log singular values (a real array)"
+
+
+def _log_spectra(x, fn, arg, real=None):
+    """Log spectra (−∞ allowed, +∞ not) as float64. ``real(x, fn, arg)``: the kind/NaN rule
+    (default: the host's as_real_array; the device routes pass the same rule on the device)."""
+    if real is None:
+        a = as_real_array(x, fn, arg, allow_inf=True, what=LOG_SPECTRA)
+    else:
+        a = real(x, fn, arg)
     if a.ndim < 1:
         raise value_error(fn, arg, "an array with a last axis of log singular values", "a scalar")
-    if np.isposinf(a).any():
+    if bool((a == np.inf).any()):
         raise value_error(fn, arg, "free of +Inf", "+Inf")
     return a
 
 
-def fit_window(y, start, stop, fn):
+def separation_from(a, eps):
+    """§5.1 ratios, gaps and (for a float ``eps``) the separation rank of validated log spectra
+    ``a``, in ``a``'s array library (numpy on the host, cupy on the device)."""
+    xp = array_module(a)
+    hi, lo = a[..., :-1], a[..., 1:]
+    with np.errstate(invalid="ignore"):
+        gaps = hi - lo
+        ratios = xp.where(hi == -np.inf, np.nan, xp.exp(-gaps))
+    rank = None
+    if eps is not None:
+        ok = ratios < eps
+        first_bad = xp.argmin(ok.astype(np.int8), axis=-1)
+        rank = xp.where(ok.all(axis=-1), ok.shape[-1], first_bad).astype(np.int64)
+    return Separation(ratios, gaps, rank)
+
+
+def scaling_fit_from(a, w, ell, baseline):
+    """§5.2 least-squares fit over the window ``w`` of ``a`` (depths ``ell``, host float64), in
+    ``a``'s array library; ``baseline``: None or a validated array of the same library."""
+    xp = array_module(a)
+    if w.shape[-2] < 2:
+        nan = xp.full(a.shape[:-2] + a.shape[-1:], np.nan)
+        slope, icpt, res = nan, nan.copy(), nan.copy()
+    else:
+        lc = ell - ell.mean()
+        lcx, ellx = xp.asarray(lc), xp.asarray(ell)
+        with np.errstate(invalid="ignore"):
+            ybar = w.mean(axis=-2)
+            slope = xp.einsum("l,...lk->...k", lcx, w - ybar[..., None, :]) / float(lc @ lc)
+            icpt = ybar - slope * float(ell.mean())
+            res = xp.abs(w - slope[..., None, :] * ellx[:, None] - icpt[..., None, :]).max(axis=-2)
+        bad = (w == -np.inf).any(axis=-2)
+        slope, icpt, res = (xp.where(bad, np.nan, v) for v in (slope, icpt, res))
+    return DepthFit(slope, icpt, res, None if baseline is None else slope - baseline)
+
+
+def fit_window(y, start, stop, fn, real=None):
     """Validated (y, its depth window, the 1-based depths ℓ of the window)."""
-    a = _log_spectra(y, fn, "y")
+    a = _log_spectra(y, fn, "y", real)
     if a.ndim < 2:
         raise value_error(fn, "y", "an array (..., L, k)", f"shape {a.shape}")
     start = as_int(start, fn, "start", minimum=0)
@@ -518,15 +576,18 @@ class DlnPair(NamedTuple):
     Z: np.ndarray
 
 
-def dln_pair(X, Z, fn):
-    x = as_real_array(X, fn, "X")
-    z = as_real_array(Z, fn, "Z")
+def dln_pair(X, Z, fn, real=None):
+    """``real(x, fn, arg)``: the finite-reals rule (default: the host's as_real_array; the device
+    routes pass the same rule on the device)."""
+    real = real or as_real_array
+    x = real(X, fn, "X")
+    z = real(Z, fn, "Z")
     if x.ndim < 2 or x.size == 0:
         raise value_error(fn, "X", "a non-empty matrix or stack of matrices (..., m, n)", f"shape {x.shape}")
     if z.shape[-2:] != x.shape[-2:]:
         raise value_error(fn, "Z", f"matrices of X's shape {x.shape[-2:]}", f"shape {z.shape}")
     try:
-        x, z = np.broadcast_arrays(x, z)
+        x, z = array_module(x).broadcast_arrays(x, z)
     except ValueError:
         raise value_error(fn, "X and Z", "broadcastable batch shapes", f"{x.shape} and {z.shape}") from None
     return DlnPair(x, z)
@@ -534,17 +595,46 @@ def dln_pair(X, Z, fn):
 
 def padded_sigma(s, m, n):
     """σ of U's columns (length m) and of V's columns (length n), zeros past min(m, n) (§8.3)."""
+    xp = array_module(s)
     q = s.shape[-1]
-    sk = np.concatenate([s, np.zeros(s.shape[:-1] + (m - q,))], axis=-1)
-    sl = np.concatenate([s, np.zeros(s.shape[:-1] + (n - q,))], axis=-1)
+    sk = xp.concatenate([s, xp.zeros(s.shape[:-1] + (m - q,))], axis=-1)
+    sl = xp.concatenate([s, xp.zeros(s.shape[:-1] + (n - q,))], axis=-1)
     return sk, sl
+
+
+def dln_frame(x, z, inv_n, lam_rows):
+    """(U, Z̃ = UᵀZV, λ, Vᵀ) of the §8.3 operator in x's array library: one SVD of X (full U, V),
+    λ of the padded σ by ``lam_rows(sk (rows, m), sl (rows, n), inv_n)`` → (rows, m, n) (the
+    compiled CPU kernel, or the CUDA kernel on the device)."""
+    xp = array_module(x)
+    m, n = x.shape[-2:]
+    U, s, Vt = xp.linalg.svd(x, full_matrices=True)
+    sk, sl = padded_sigma(s, m, n)
+    rows = int(np.prod(s.shape[:-1], dtype=np.int64))
+    lam = lam_rows(xp.ascontiguousarray(sk.reshape(rows, m)), xp.ascontiguousarray(sl.reshape(rows, n)),
+                   inv_n).reshape(s.shape[:-1] + (m, n))
+    zt = xp.swapaxes(U, -1, -2) @ z @ xp.swapaxes(Vt, -1, -2)
+    return U, zt, lam, Vt
+
+
+def dln_apply(U, zt, lam, Vt, inverse, fn):
+    """``U(λ ∘ Z̃)Vᵀ`` or, for ``inverse``, ``U(Z̃/λ)Vᵀ`` (every λ > 0 required: one bool read)."""
+    if inverse:
+        if not bool((lam > 0).all()):
+            raise value_error(fn, "X", "of full rank for inverse=True (every λ_kl > 0)",
+                              "a rank-deficient X (λ_kl = 0)")
+        core = zt / lam
+    else:
+        core = lam * zt
+    return U @ core @ Vt
 
 
 def metric_norm_from(zt, lam):
     """‖Z‖_{g^N} = sqrt(Σ Z̃²/λ); a λ = 0 with Z̃ ≠ 0 gives +∞ (g^N is undefined there, §8.3)."""
+    xp = array_module(zt)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.where(zt == 0, 0.0, zt * zt / lam)
-    return np.sqrt(q.sum(axis=(-2, -1)))
+        q = xp.where(zt == 0, 0.0, zt * zt / lam)
+    return xp.sqrt(q.sum(axis=(-2, -1)))
 
 
 def erank_spectra(spectra, fn):

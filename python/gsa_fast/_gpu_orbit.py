@@ -43,14 +43,15 @@ def check_width(xp, a, fn, arg="d"):
     return a
 
 
-def check_real(xp, a, fn, arg, *, lo=None, hi=None, lo_open=False, hi_open=False):
+def check_real(xp, a, fn, arg, *, lo=None, hi=None, lo_open=False, hi_open=False, allow_inf=False,
+               what="a real number (or array of reals)"):
     """as_real_array's rules on an array of namespace ``xp``; float64 result."""
-    _kind_check(a, fn, arg, "a real number (or array of reals)")
+    _kind_check(a, fn, arg, what)
     a = a.astype(np.float64, copy=False)
     if a.size:
         if bool(xp.isnan(a).any()):
             raise value_error(fn, arg, "free of NaN", "NaN")
-        if bool(xp.isinf(a).any()):
+        if not allow_inf and bool(xp.isinf(a).any()):
             raise value_error(fn, arg, "finite", "Inf")
         if lo is not None:
             bad = (a <= lo) if lo_open else (a < lo)

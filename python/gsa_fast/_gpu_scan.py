@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _gpu_batch
+
 __all__ = ["unavailable_reason", "svdvals_on_device", "DeviceStager", "StagedUnit"]
 
 #: Each tensor starts on a 256-byte boundary of the staging buffer (the alignment of cudaMalloc).
@@ -42,15 +44,30 @@ def unavailable_reason():
             f"cupy {'installed' if have_cupy else 'missing'}")
 
 
-def svdvals_on_device(mats, method, kw):
-    """Spectra (float64 numpy arrays) of matrices that are cupy arrays already (staged) or numpy
-    arrays (copied here: the Ray executor's workers, which solve one unit at a time)."""
-    import cupy as cp
+def svdvals_on_device(mats, method, kw, xp=None, solvers=None):
+    """Spectra (float64 numpy arrays) of a unit's matrices that are cupy arrays already (staged)
+    or numpy arrays (copied here: the Ray executor's workers, which solve one unit at a time).
 
-    import gsa_fast as g
+    The unit is one ragged list for svdvals' device route: with the Gram route its matrices are
+    grouped into one float64 Gram stack per Gram size (a model's repeated shapes: one eigensolver
+    call each, :func:`gsa_fast._gpu_batch.grouped_values`). ``xp``/``solvers``: the array namespace
+    and eigensolver calls (default cupy and cuSOLVER; the tests run the same code on numpy)."""
+    from . import _gpu_spectra
+    from ._gpu_margins import to_host
 
-    s = g.svdvals([cp.asarray(a) for a in mats], method=method, **kw)
-    return [np.asarray(cp.asnumpy(s[i]), dtype=np.float64) for i in range(len(mats))]
+    if xp is None:
+        import cupy as xp
+
+        from . import _backend
+
+        _backend.require_cuda("scan")
+    dtype = kw.get("dtype")
+    checked = _gpu_spectra._checked_list(xp, [xp.asarray(a) for a in mats], "svdvals", dtype)
+    if method == "gram":
+        parts = _gpu_batch.grouped_values(xp, checked, solvers=solvers)
+    else:
+        parts = _gpu_spectra._values_list(xp, checked, method)
+    return [np.asarray(to_host(p), dtype=np.float64) for p in parts]
 
 
 class _CupyCopies:

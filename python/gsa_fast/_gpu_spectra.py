@@ -7,23 +7,31 @@ converted chunk and its Grams, never a float64 copy of the whole input. Same acc
 the CPU route (σ_k within c·max(m,n)·u·σ_1 of the float64 SVD for bf16/f16/f32; the Gram route
 gives sqrt(c·max(m,n)·u)·σ_1 for float64, use method="svd" there).
 
-Eigensolver of the Gram route (svdvals' private ``_eig_driver``, as on the CPU): ``"auto"`` and
-``"syevd"`` call cuSOLVER ``syevd`` on the stack (the default and the yardstick); ``"band"`` is the
-two-stage route of :mod:`gsa_fast._two_stage` — dense → band with float64 GEMMs on the device,
-then the band ((b+1)·q doubles) to the host for the bulge chasing and dsterf, overlapped with the
-next matrix's reduction. "auto" switches to it once a device run has measured the crossover
-(``_two_stage.TWO_STAGE_MIN_Q``, expected near q = 2048).
+Eigensolver of the Gram route (svdvals' private ``_eig_driver``, as on the CPU; the size classes
+are :func:`gsa_fast._gpu_batch.eigvalsh_grams`'s): ``"auto"`` solves Grams of q ≤ 32 by the
+checked cuSOLVER ``syevjBatched`` and larger ones by cupy's stacked ``eigvalsh`` (one matrix per
+call above q = 512, the call made before grouping: cuSOLVER ``syevjBatched`` with cupy's
+defaults — not ``syevd``, see docs/gpu.md);
+``"syevd"`` runs cuSOLVER ``syevd`` on each matrix (the yardstick); ``"jacobi"`` the checked
+``syevjBatched`` at every size; ``"band"`` is the two-stage route of :mod:`gsa_fast._two_stage` —
+dense → band with float64 GEMMs on the device, then the band ((b+1)·q doubles) to the host for the
+bulge chasing and dsterf, overlapped with the next matrix's reduction. "auto" switches to it once a
+device run has measured the crossover (``_two_stage.TWO_STAGE_MIN_Q``, expected near q = 2048).
+
+A ragged list is solved in grouped stacks (:mod:`gsa_fast._gpu_batch`): one float64 Gram stack
+per Gram size (split to a memory budget), one eigensolver call per stack.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import _backend, _two_stage
+from . import _backend, _gpu_batch
+from ._gpu_margins import to_host
 from ._ragged import RaggedSpectra
 from ._validate import type_error, value_error
 
 CHUNK_BYTES = 512 * 2**20
-_DEVICE_EIG_DRIVERS = ("auto", "syevd", "band")  # eigensolvers of the Gram route on the device
+_DEVICE_EIG_DRIVERS = _gpu_batch.DRIVERS  # eigensolvers of the Gram route on the device
 
 
 def is_gpu_input(x) -> bool:
@@ -51,10 +59,7 @@ def _finite(cp, a, bf16):
     return cp.isfinite(a).reshape(a.shape[:-2] + (-1,)).all(axis=-1) if a.size else cp.ones(a.shape[:-2], bool)
 
 
-def _to_f64(cp, a, bf16):
-    if bf16:
-        return (a.astype(cp.uint32) << 16).view(cp.float32).astype(cp.float64)
-    return a.astype(cp.float64)
+_to_f64 = _gpu_batch.to_f64
 
 
 def _gram_stack(cp, a, bf16):
@@ -79,19 +84,21 @@ def _values_stack(cp, a, bf16, method, eig_driver="auto", fn="svdvals"):
         per = max(1, CHUNK_BYTES // max(8 * m * n, 1))
         return cp.concatenate([cp.linalg.svd(_to_f64(cp, a[i:i + per], bf16), compute_uv=False)
                                for i in range(0, b, per)])
-    if eig_driver == "band":  # the stack's Grams are ours: reduce them in place
-        w = _two_stage.eigvalsh_stack(cp, _gram_stack(cp, a, bf16), overwrite=True, fn=fn)
-    else:
-        w = cp.linalg.eigvalsh(_gram_stack(cp, a, bf16))
-    return cp.sqrt(cp.clip(w[:, ::-1], 0.0, None))
+    out = cp.empty((b, q), dtype=cp.float64)
+    per = max(1, min(_gpu_batch.MAX_STACK_COUNT, _gpu_batch.budget_for(cp) // (8 * q * q)))
+    for i in range(0, b, per):  # the stack's Grams are ours: each solver may destroy them
+        part = a[i:i + per]
+        w = _gpu_batch.eigvalsh_grams(cp, _gram_stack(cp, part, bf16), eig_driver,
+                                      lambda k, part=part: _gram_stack(cp, part[k:k + 1], bf16)[0], fn=fn)
+        out[i:i + per] = cp.sqrt(cp.clip(w[:, ::-1], 0.0, None))
+    return out
 
 
 def _values_list(cp, checked, method, eig_driver="auto", fn="svdvals"):
-    """Descending singular values of each (matrix, is_bf16) of a validated ragged list."""
-    if method == "gram" and eig_driver == "band":  # entry k+1's Gram and band beside k's host stages
-        ws = _two_stage.eigvalsh_each(cp, (_gram_stack(cp, a[None], bf16)[0] for a, bf16 in checked),
-                                      count=len(checked), overwrite=True, fn=fn)
-        return [cp.sqrt(cp.clip(cp.asarray(w)[::-1], 0.0, None)) for w in ws]
+    """Descending singular values of each (matrix, is_bf16) of a validated ragged list: the Gram
+    route groups the entries into one Gram stack per size (:func:`_gpu_batch.grouped_values`)."""
+    if method == "gram":
+        return _gpu_batch.grouped_values(cp, checked, eig_driver, fn=fn)
     return [_values_stack(cp, a[None], bf16, method, eig_driver, fn)[0] for a, bf16 in checked]
 
 
@@ -100,7 +107,7 @@ def _name(i, batch_shape):
 
 
 def _raise_nonfinite(cp, ok, fn, names):
-    bad = cp.asnumpy(~ok).reshape(-1)
+    bad = to_host(~ok).reshape(-1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise value_error(fn, names(i), "finite (no NaN or Inf)", "non-finite values")

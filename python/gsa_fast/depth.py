@@ -32,9 +32,9 @@ from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.
     PUBLIC, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation, DepthFit, Alignment,
     _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
     _check_lyap_args, psi_half_table, default_tau, prefix_method, chain_frob_log, balanced_log_ratio,
-    dln_pair, padded_sigma, metric_norm_from, erank_spectra, _log_binom_window, _fill_tail, rank_law_args,
+    dln_pair, dln_frame, dln_apply, metric_norm_from, erank_spectra, _log_binom_window, _fill_tail, rank_law_args,
     _log_sf_binom, _log_spectra, fit_window, alignment_args, _alignment_summary, _spd_pair,
-    _inv_n, _spectra_rows)
+    _inv_n, _spectra_rows, separation_from, scaling_fit_from)
 from ._gpu_depth_matrix import (  # written against an array namespace: run here with numpy
     prefix_route, balancedness_on, imbalance_on, transport_map_on, geodesic_on, geodesic_times)
 
@@ -177,8 +177,12 @@ def random_lyapunov(n, p=1.0, sigma=None, r=None):
     maximum (the windowed mixture), so all exponents cost ``O(n·window)``: for ``n = 4096``,
     ``p = 0.5`` and a given ``r``, well under a millisecond (``r=None`` with ``p < 1`` needs one
     window per index: ~0.2 s there). Accuracy: ~1e-13 relative for ``n ≤ 1e5``.
+
+    Parameters given as 0-d cupy arrays give cupy result arrays (evaluated on the host; docs/gpu.md).
     """
     fn = "random_lyapunov"
+    if _backend.device_route(fn, n, p, sigma, r):  # cupy parameters: cupy results (_gpu_dln.py)
+        return _backend.cuda_route(fn)(n, p, sigma, r)
     n, p, sigma, r = _check_lyap_args(n, p, sigma, r, fn)
     psi = psi_half_table(n + 1)
     c0 = 0.5 * math.log(2.0 * sigma * sigma)
@@ -214,7 +218,11 @@ def gated_rank_law(n, L, p, r0=None, model="G"):
     (conditioned on rank ≥ r0): 1 for ``r ≤ r0`` and ``[S(r)/S(r0)]^G`` above. Evaluated as
     ``exp(G·log S)`` from a log-sum-exp tail. Returns :class:`RankLaw` (``sf`` for r = 0..n,
     ``mean``, ``.cdf(r)``, ``.quantile(alpha)``).
+
+    Parameters given as 0-d cupy arrays give cupy result arrays (evaluated on the host; docs/gpu.md).
     """
+    if _backend.device_route("gated_rank_law", n, L, p, r0):  # cupy parameters: cupy results
+        return _backend.cuda_route("gated_rank_law")(n, L, p, r0, model)
     n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
     lsf = _log_sf_binom(n, p)
     if r0 is not None:
@@ -230,19 +238,15 @@ def separation_ratios(log_s, eps=None):
     ``ratios[..., j-1] = q_j = s_{j+1}/s_j = exp(log s_{j+1} − log s_j)`` (0 when
     ``s_{j+1} = 0 < s_j``, NaN when ``s_j = 0``), ``log_gaps = log s_j − log s_{j+1}``, and with
     ``eps`` the separation rank ``r_sep(ε) = max{r : q_j < ε ∀ j ≤ r}`` (0 if ``q_1 ≥ ε``).
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "separation_ratios"
+    if _backend.device_route(fn, log_s):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(log_s, eps)
     a = _log_spectra(log_s, fn, "log_s")
-    hi, lo = a[..., :-1], a[..., 1:]
-    with np.errstate(invalid="ignore"):
-        gaps = hi - lo
-        ratios = np.where(np.isneginf(hi), np.nan, np.exp(-gaps))
-    rank = None
-    if eps is not None:
-        e = float(as_real_array(eps, fn, "eps", lo=0.0, lo_open=True))
-        ok = ratios < e
-        rank = np.where(ok.all(axis=-1), ok.shape[-1], np.argmin(ok, axis=-1)).astype(np.int64)
-    return Separation(ratios, gaps, rank)
+    e = None if eps is None else float(as_real_array(eps, fn, "eps", lo=0.0, lo_open=True))
+    return separation_from(a, e)
 
 
 def depth_scaling_fit(y, start=0, stop=None, baseline=None):
@@ -252,25 +256,15 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     (δ̂_j, → Δ_j for exact log s, → 0 for Benettin sums), ``max_resid`` (ε̂_j). Centred two-pass
     sums. NaN where the window has fewer than 2 depths or holds a ``−∞``. ``baseline``
     (e.g. ``random_lyapunov(n).gamma[:k]``) gives ``excess = slope − baseline``.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "depth_scaling_fit"
+    if _backend.device_route(fn, y, baseline):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(y, start, stop, baseline)
     a, w, ell = fit_window(y, start, stop, fn)
-    if w.shape[-2] < 2:
-        nan = np.full(a.shape[:-2] + a.shape[-1:], np.nan)
-        slope, icpt, res = nan, nan.copy(), nan.copy()
-    else:
-        lc = ell - ell.mean()
-        with np.errstate(invalid="ignore"):
-            ybar = w.mean(axis=-2)
-            slope = np.einsum("l,...lk->...k", lc, w - ybar[..., None, :]) / (lc @ lc)
-            icpt = ybar - slope * ell.mean()
-            res = np.abs(w - slope[..., None, :] * ell[:, None] - icpt[..., None, :]).max(axis=-2)
-        bad = np.isneginf(w).any(axis=-2)
-        slope, icpt, res = (np.where(bad, np.nan, v) for v in (slope, icpt, res))
-    excess = None
-    if baseline is not None:
-        excess = slope - as_real_array(baseline, fn, "baseline", allow_inf=True)
-    return DepthFit(slope, icpt, res, excess)
+    base = None if baseline is None else as_real_array(baseline, fn, "baseline", allow_inf=True)
+    return scaling_fit_from(a, w, ell, base)
 
 
 def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
@@ -372,8 +366,12 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     ties (limits, no 0/0) and for zeros (``S_∞ = −∞`` if any σ = 0; ``S_N = −∞`` iff two vanish),
     compensated sums; compiled, O(d²) per row. With ``grad=True`` also returns ``∂S/∂σ_i``
     (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``). Accuracy ~1e-13 relative.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_log_volume"
+    if _backend.device_route(fn, sigma):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(sigma, N, grad=grad, threads=threads)
     s = _spectra_rows(sigma, fn)
     if s.ndim < 1:
         raise value_error(fn, "sigma", "an array (..., d) of singular values", "a scalar")
@@ -417,31 +415,30 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
     with ``M = max``, ``x = 2 log(M/m)``: exact at ties (``N·M^{2−2/N}``, resp. ``M²``) and zeros
     (``M^{2−2/N}``, resp. 0; both zero: 0), no ratio of singular values formed; compiled,
     O(d²) per row, ~1e-15 relative. Shape ``(..., d, d)``, symmetric.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_eigenvalues"
+    if _backend.device_route(fn, sigma):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(sigma, N, threads=threads)
     s = _spectra_rows(sigma, fn)
     inv_n = _inv_n(N, fn)
     flat = np.ascontiguousarray(s.reshape(-1, s.shape[-1]), dtype=np.float64)
-    out = np.empty((flat.shape[0], flat.shape[1], flat.shape[1]))
-    _backend.core.dln_lambda_matrix(flat, flat, inv_n, out, _threads(threads, fn))
-    return out.reshape(s.shape + (s.shape[-1],))
+    return _lam_rows(_threads(threads, fn))(flat, flat, inv_n).reshape(s.shape + (s.shape[-1],))
+
+
+def _lam_rows(nthreads):
+    """λ rows by the compiled kernel (dln_frame's lam_rows on the host)."""
+    def run(sk, sl, inv_n):
+        lam = np.empty((sk.shape[0], sk.shape[1], sl.shape[1]))
+        _backend.core.dln_lambda_matrix(sk, sl, inv_n, lam, nthreads)
+        return lam
+    return run
 
 
 def _dln_frame(X, Z, N, fn, threads):
-    """(U, Z̃ = UᵀZV, λ, Vᵀ) of the §8.3 operator: one SVD of X, λ by the compiled kernel."""
     x, z = dln_pair(X, Z, fn)
-    inv_n = _inv_n(N, fn)
-    m, n = x.shape[-2:]
-    U, s, Vt = np.linalg.svd(x, full_matrices=True)
-    sk, sl = padded_sigma(s, m, n)
-    rows = int(np.prod(s.shape[:-1], dtype=np.int64))
-    lam = np.empty((rows, m, n))
-    _backend.core.dln_lambda_matrix(np.ascontiguousarray(sk.reshape(rows, m)),
-                                    np.ascontiguousarray(sl.reshape(rows, n)), inv_n, lam,
-                                    _threads(threads, fn))
-    lam = lam.reshape(s.shape[:-1] + (m, n))
-    zt = np.swapaxes(U, -1, -2) @ z @ np.swapaxes(Vt, -1, -2)
-    return U, zt, lam, Vt
+    return dln_frame(x, z, _inv_n(N, fn), _lam_rows(_threads(threads, fn)))
 
 
 def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
@@ -455,17 +452,13 @@ def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
     is ``dln_operator(X, dE, N)``. ``X``, ``Z``: ``(..., m, n)`` real, broadcast; float64 out.
     ``inverse=True`` needs every ``λ_kl > 0`` (``X`` of full rank, and square for ``N=None``):
     ValueError otherwise — ``g^N`` is undefined there.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_operator"
-    U, zt, lam, Vt = _dln_frame(X, Z, N, fn, threads)
-    if inverse:
-        if not (lam > 0).all():
-            raise value_error(fn, "X", "of full rank for inverse=True (every λ_kl > 0)",
-                              "a rank-deficient X (λ_kl = 0)")
-        core = zt / lam
-    else:
-        core = lam * zt
-    return U @ core @ Vt
+    if _backend.device_route(fn, X, Z):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(X, Z, N, inverse=inverse, threads=threads)
+    return dln_apply(*_dln_frame(X, Z, N, fn, threads), inverse, fn)
 
 
 def dln_metric_norm(X, Z, N=None, *, threads=None):
@@ -474,8 +467,12 @@ def dln_metric_norm(X, Z, N=None, *, threads=None):
     ``λ`` as in :func:`dln_eigenvalues`; ``N=None`` uses ``Λ``, the metric of ``lim 𝒜/N``). Equal
     to ``sqrt(⟨Z, 𝒜^{-1}(Z)⟩)``. Where ``λ_kl = 0`` (rank-deficient ``X``) the metric is
     undefined: ``+∞`` if ``Z̃_kl ≠ 0`` there (the spec's choice). Shape ``(...)``.
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "dln_metric_norm"
+    if _backend.device_route(fn, X, Z):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(X, Z, N, threads=threads)
     _, zt, lam, _ = _dln_frame(X, Z, N, fn, threads)
     return metric_norm_from(zt, lam)
 
@@ -489,8 +486,12 @@ def effective_rank(spectra, *, threads=None):
     ``log erank = log Σσ̂ − Σ σ̂ log σ̂ / Σσ̂`` (Neumaier sums), so no ``q_i`` underflows and the
     result lies in ``[1, rank]``; compiled, one pass per spectrum. NaN for an all-zero (``X = 0``)
     or empty spectrum. Float64, shape ``batch_shape`` (``(n,)`` for ragged input).
+
+    cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """
     fn = "effective_rank"
+    if _backend.device_route(fn, spectra):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
+        return _backend.cuda_route(fn)(spectra, threads=threads)
     b = erank_spectra(spectra, fn)
     out = np.empty(b.lengths.size)
     _backend.core.effective_rank(b.values, b.starts, b.lengths, out, _threads(threads, fn))

@@ -19,6 +19,11 @@ struct KahanSum {
     s = t;
   }
   GSA_HD double value() const { return s + c; }
+  // Merge another accumulator (a block reduction of per-thread sums): its sum, then its error.
+  GSA_HD void add(const KahanSum& o) {
+    add(o.s);
+    c += o.c;
+  }
 };
 
 }  // namespace math

@@ -64,6 +64,50 @@ GSA_HD double dln_grad_term(double u, double inv_n) {
   return first - second;
 }
 
+// The compensated pair sum of the log-volume (spec §8.5): Kahan steps with the running error in
+// comp (the partial sum is sum − comp); a non-finite partial (a −∞ pair: two zero σ, or a zero σ
+// at N = ∞) zeroes comp so that −∞ stays −∞. A plain aggregate (device shared memory).
+struct LogVolumeSum {
+  double sum, comp;
+};
+
+GSA_HD void log_volume_add(LogVolumeSum& a, double term) {
+  const double t = term - a.comp;
+  const double nv = a.sum + t;
+  a.comp = isfinite(nv) ? (nv - a.sum) - t : 0.0;
+  a.sum = nv;
+}
+
+// The pairs (i, j) with j > i of one row (lg: log σ) added into acc, j ascending: the CPU kernel
+// runs i = 0..d−1 in order; the CUDA kernel gives each thread its own i and merges.
+GSA_HD void log_volume_pairs(const double* lg, int64_t d, int64_t i, double inv_n, LogVolumeSum& acc) {
+  for (int64_t j = i + 1; j < d; ++j) log_volume_add(acc, log_dln_lambda_logs(lg[i], lg[j], inv_n));
+}
+
+// a + b for two partial sums (b's sum, then its error −comp).
+GSA_HD LogVolumeSum log_volume_merge(LogVolumeSum a, const LogVolumeSum& b) {
+  log_volume_add(a, b.sum);
+  if (isfinite(a.sum)) log_volume_add(a, -b.comp);
+  return a;
+}
+
+// ∂S/∂σ_i of the log-volume (spec §8.5): Σ_{j≠i} a·g_N(σ_i, σ_j) / σ_i, Kahan-summed in j order;
+// +∞ at σ_i = 0 (d ≥ 2, N ≠ 1); N = 1: λ ≡ 1, S ≡ 0, so 0 (also at σ_i = 0, where the sum
+// below would be 0/0).
+GSA_HD double log_volume_grad(const double* s, const double* lg, int64_t d, int64_t i, double inv_n) {
+  if (inv_n == 1.0) return 0.0;
+  if (d >= 2 && s[i] == 0.0) return INFINITY;
+  double acc = 0.0, cc = 0.0;
+  for (int64_t j = 0; j < d; ++j) {
+    if (j == i) continue;
+    const double t = dln_grad_term(lg[i] - lg[j], inv_n) - cc;
+    const double nv = acc + t;
+    cc = (nv - acc) - t;
+    acc = nv;
+  }
+  return acc / s[i];
+}
+
 // Diagonal correlation ρ of the weights |A[:b, :b]| (spec §7.3, centred form), A row-major with
 // row stride lda. NaN when the mass is 0, all in one row or column, or b < 2. Clamped to [−1, 1].
 GSA_HD double diag_correlation(const double* A, int64_t lda, int64_t b) {

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "gsa_fast/config.hpp"
+#include "gsa_fast/math/compensated.hpp"
 
 namespace gsa {
 namespace math {
@@ -50,11 +51,47 @@ GSA_HD double dln_lambda(double a, double b, double inv_n) {
   return dln_lambda_pre(lM, lm, t, ::pow(t, 2.0 * inv_n), dln_lambda_power(lM, inv_n), inv_n);
 }
 
+// The per-σ pieces of dln_lambda_pre, computed once per singular value by the CPU kernel
+// (cpp/src/depth_graded.cpp) and the CUDA kernel (cuda/depth.cu): σ, log σ, σ^{2−2/N} (σ² for
+// inv_n = 0) and σ^{2/N}. A plain aggregate, so device code can keep a tile of them in shared memory.
+struct DlnSigma {
+  double s, l, p, q;
+};
+
+GSA_HD DlnSigma dln_sigma(double s, double inv_n) {
+  DlnSigma r;
+  r.s = s;
+  r.l = ::log(s);
+  r.p = dln_lambda_power(r.l, inv_n);
+  r.q = ::exp(2.0 * inv_n * r.l);
+  return r;
+}
+
+// A σ the λ formulas accept (finite, ≥ 0); kernels give NaN where one is not.
+GSA_HD bool dln_sigma_ok(double s) { return s >= 0.0 && !isinf(s); }
+
+// λ(a, b) from the per-σ pieces: the larger log is M (ties: a), t = m/M and t^{2/N} as ratios of
+// the stored σ and σ^{2/N} (1 when M = 0).
+GSA_HD double dln_lambda_entry(const DlnSigma& a, const DlnSigma& b, double inv_n) {
+  return a.l >= b.l ? dln_lambda_pre(a.l, b.l, a.s > 0.0 ? b.s / a.s : 1.0,
+                                     a.q > 0.0 ? b.q / a.q : 1.0, a.p, inv_n)
+                    : dln_lambda_pre(b.l, a.l, a.s / b.s, b.q > 0.0 ? a.q / b.q : 1.0, b.p, inv_n);
+}
+
 // Effective rank (Roy–Vetterli, spec §8.6) accumulation for one spectrum, in the stable form
 // σ̂ = σ/σ_max: H = log Σσ̂ − Σ σ̂ log σ̂ / Σσ̂, erank = exp(H) ∈ [1, rank]. The caller passes
 // σ_max (> 0) and, for each σ, adds erank_term into (sum, sum_xlogx) with Neumaier compensation
 // when it wishes; erank_finish turns the two sums into exp(H). σ_max = 0 (X = 0) gives NaN.
 GSA_HD double erank_xlogx(double s_hat) { return s_hat > 0.0 ? s_hat * ::log(s_hat) : 0.0; }
+
+// One σ of a spectrum with maximum mx > 0: σ̂ = σ/mx (exactly 1 at the maximum) into the
+// compensated sums of σ̂ and σ̂ log σ̂ (the CPU kernel adds them in order; the CUDA kernel per
+// thread, then merges the threads' sums with KahanSum::add(KahanSum)).
+GSA_HD void erank_add(double s, double mx, KahanSum& sum, KahanSum& sum_xlogx) {
+  const double h = s / mx;
+  sum.add(h);
+  sum_xlogx.add(erank_xlogx(h));
+}
 
 GSA_HD double erank_finish(double sum_hat, double sum_xlogx) {
   if (!(sum_hat >= 1.0)) return NAN;  // Σσ̂ ≥ σ̂_max = 1 unless σ_max = 0 or NaN
