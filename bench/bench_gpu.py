@@ -285,6 +285,43 @@ def bench_svdvals_big_gpu__gsa_syevd(benchmark, big_f32):
                        rounds=3, iterations=1, warmup_rounds=1)
 
 
+def bench_svdvals_big_gpu__gsa_band_device(benchmark, big_f32):
+    # the two-stage route with the bulge chasing on the device too (cuda/bulge.cu); only dsterf on
+    # the host (until the device tridiagonal solver is wired in)
+    cp = _cupy()
+    benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32), _eig_driver="band_device"),
+                       rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.fixture(scope="module")
+def band4096():
+    """A random symmetric band, q = 4096, b = 64, LAPACK lower band storage."""
+    r = np.random.default_rng(3)
+    band = r.standard_normal((65, 4096))
+    for k in range(65):
+        band[k, 4096 - k:] = 0.0
+    return np.asfortranarray(band)
+
+
+@pytest.mark.benchmark(group="band_to_tridiagonal_gpu_q4096_b64")
+def bench_band_to_tridiagonal_gpu__gsa(benchmark, band4096):
+    # stage 2 on the device (cuda/bulge.cu): the band already there, (d, e) left there
+    cp = _cupy()
+    from gsa_fast import _gpu_band
+    band = cp.asarray(band4096)
+    benchmark.pedantic(_synced(cp, _gpu_band.band_to_tridiagonal, cp, band), rounds=3, iterations=1,
+                       warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="band_to_tridiagonal_gpu_q4096_b64")
+def bench_band_to_tridiagonal_gpu__host_lapack(benchmark, band4096):
+    # the host stage of _eig_driver="band" without dsterf: LAPACK's dsb2st kernels on the host's
+    # cores (_core.bulge_chase's CPU twin would be the same steps on one core)
+    _cupy()
+    from gsa_fast import _two_stage as ts
+    benchmark.pedantic(ts.band_eigvalsh, args=(band4096, ts._host_split(1)[1]), rounds=3, iterations=1)
+
+
 @pytest.mark.benchmark(group="svdvals_gpu_4096x11008_f32")
 def bench_svdvals_big_gpu__cpu(benchmark, big_f32):
     _cupy()

@@ -30,3 +30,26 @@ def bench_two_stage_cpu__gsa(benchmark, gram512):
 @pytest.mark.benchmark(group="two_stage_numpy_xp_q512")
 def bench_two_stage_cpu__numpy(benchmark, gram512):
     benchmark.pedantic(np.linalg.eigvalsh, args=(gram512,), rounds=3, iterations=1)
+
+
+@pytest.fixture(scope="module")
+def band512():
+    r = np.random.default_rng(8)
+    band = r.standard_normal((ts.BAND_WIDTH + 1, Q))
+    for k in range(ts.BAND_WIDTH + 1):
+        band[k, Q - k:] = 0.0
+    return np.asfortranarray(band)
+
+
+# band → tridiagonal + dsterf on one core: the bulge-chasing steps of the device kernel
+# (math/bulge.hpp through the CPU executor) against LAPACK's dsb2st kernels (the host route)
+@pytest.mark.benchmark(group="band_to_tridiagonal_cpu_q512_b64")
+def bench_band_to_tridiagonal_cpu__gsa(benchmark, band512):
+    from gsa_fast import _gpu_band as gb
+    benchmark.pedantic(lambda: gb.tridiagonal_eigvalsh(*gb.band_to_tridiagonal(np, band512)), rounds=3,
+                       iterations=1)
+
+
+@pytest.mark.benchmark(group="band_to_tridiagonal_cpu_q512_b64")
+def bench_band_to_tridiagonal_cpu__lapack(benchmark, band512):
+    benchmark.pedantic(ts.band_eigvalsh, args=(band512, 1), rounds=3, iterations=1)

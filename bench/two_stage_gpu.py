@@ -7,7 +7,9 @@ Usage (a CUDA build of gsa_fast, cupy, one GPU): python bench/two_stage_gpu.py [
 Prints, per route, the best of 3 timed runs after one warm-up (device synchronized) and
 max_k |σ̂_k − σ_k| / σ_1 against the float64 Gram + syevd route; the accuracy contract for float32
 input is 4·max(m, n)·2⁻²⁴. The two-stage route is timed for band widths 16, 32, 64, 128, and split
-into its stages (Gram, dense → band with the host copy of the band, host bulge chasing + dsterf).
+into its stages (Gram, dense → band with the host copy of the band, host bulge chasing + dsterf,
+and the device bulge chasing of cuda/bulge.cu with (d, e) to the host for dsterf); the
+"bulges on the device" rows (svdvals' _eig_driver="band_device") run stage 2 on the device.
 """
 from __future__ import annotations
 
@@ -60,6 +62,15 @@ def main(argv):
         rows.append((f"gram f64 + two-stage, b = {b}", t, err(v)))
     t, v = best(lambda: g.svdvals(x, _eig_driver="band"))
     rows.append((f"svdvals(_eig_driver='band'), b = {ts.BAND_WIDTH}", t, err(v)))
+    for b in (32, 64, 128):  # stage 2 on the device too (cuda/bulge.cu), dsterf on the host
+        def dev(b=b):
+            G = _gpu_spectra._gram_stack(cp, x[None], False)
+            w = ts.eigvalsh_stack(cp, G, b, overwrite=True, stage2="device")
+            return cp.sqrt(cp.clip(w[0, ::-1], 0.0, None))
+        t, v = best(dev)
+        rows.append((f"gram f64 + two-stage, bulges on the device, b = {b}", t, err(v)))
+    t, v = best(lambda: g.svdvals(x, _eig_driver="band_device"))
+    rows.append((f"svdvals(_eig_driver='band_device'), b = {ts.BAND_WIDTH}", t, err(v)))
     t, v = best(lambda: cp.sqrt(cp.clip(cp.linalg.eigvalsh(x @ x.T)[::-1], 0, None)))
     rows.append(("cupy f32 eigvalsh(W @ W.T) (fails the contract)", t, err(v)))
 
@@ -79,6 +90,15 @@ def main(argv):
         t0 = time.perf_counter()
         ts.band_eigvalsh(band, th)
         host.append(f"{(time.perf_counter() - t0) * 1e3:.1f} ms on {th} thread(s)")
+    from gsa_fast import _gpu_band
+    band_dev = cp.asarray(band)
+    t_chase, (d, e) = best(lambda: _gpu_band.band_to_tridiagonal(cp, band_dev))
+    t0 = time.perf_counter()
+    _gpu_band.tridiagonal_eigvalsh(d, e)
+    t_sterf = time.perf_counter() - t0
+    print(f"band -> tridiagonal on the device (cuda/bulge.cu, b = {b}): {t_chase * 1e3:.1f} ms "
+          f"({3 * q} wavefronts: {t_chase / (3 * q) * 1e6:.2f} us each); (d, e) to host + dsterf "
+          f"{t_sterf * 1e3:.1f} ms")
     flops = 2.0 * q ** 3  # full-matrix GEMM updates (see gsa_fast/_two_stage.py)
     print(f"\nstages at b = {b}: Gram {t_gram * 1e3:.1f} ms, dense -> band (incl. band to host) "
           f"{t_band * 1e3:.1f} ms ({flops / t_band / 1e12:.2f} TF/s on 2q^3 flops), "

@@ -49,3 +49,22 @@ def with_spectrum(rng, m, n, s):
     """U diag(s) Vᵀ with Haar-random U (m×m) and V (n×n); s has min(m, n) entries."""
     q = min(m, n)
     return (orth(rng, m)[:, :q] * s) @ orth(rng, n)[:, :q].T
+
+
+def dense_from_band(band):
+    """The symmetric matrix whose LAPACK lower band storage is `band` (b + 1, n): band[r, j] = B[j + r, j]."""
+    n = band.shape[1]
+    B = np.zeros((n, n))
+    for r in range(min(band.shape[0], n)):
+        j = np.arange(n - r)
+        B[j + r, j] = band[r, :n - r]
+        B[j, j + r] = band[r, :n - r]
+    return B
+
+
+def clustered_symmetric(rng, n):
+    """A symmetric n×n matrix with eigenvalues in five tight clusters (1 and 1 + 1e-12 among them)."""
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    lam = np.repeat([1.0, 1.0 + 1e-12, 2.0, -3.0, 1e-9], -(-n // 5))[:n]
+    G = (q * lam) @ q.T
+    return 0.5 * (G + G.T)

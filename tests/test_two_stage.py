@@ -17,22 +17,13 @@ import gsa_fast as g
 from gsa_fast import _two_stage as ts
 from gsa_fast import reference
 
+from _helpers import clustered_symmetric, dense_from_band as _dense_from_band
+
 U = 2.0 ** -53
 
 
 def _tol(n, norm2):
     return 8.0 * max(n, 1) * U * norm2
-
-
-def _dense_from_band(band):
-    """The symmetric matrix whose lower band storage is `band` (b + 1, n)."""
-    n = band.shape[1]
-    B = np.zeros((n, n))
-    for r in range(min(band.shape[0], n)):
-        j = np.arange(n - r)
-        B[j + r, j] = band[r, :n - r]
-        B[j, j + r] = band[r, :n - r]
-    return B
 
 
 def _sym(rng, n):
@@ -73,12 +64,7 @@ def test_rank_deficient_gram(rng, b):
 
 @pytest.mark.parametrize("b", [8, 32, 64])
 def test_clustered_spectrum(rng, b):
-    n = 170
-    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    lam = np.repeat([1.0, 1.0 + 1e-12, 2.0, -3.0, 1e-9], n // 5)
-    G = (q * lam) @ q.T
-    G = 0.5 * (G + G.T)
-    _check(G, b)
+    _check(clustered_symmetric(rng, 170), b)
 
 
 @pytest.mark.parametrize("b", [8, 32])
@@ -174,23 +160,27 @@ def test_dense_to_band_on_device(device, rng, b):
     _check(G, b, device.xp)
 
 
-def test_svdvals_band_route_on_device(device, rng):
-    # svdvals' Gram route with the two-stage eigensolver (_eig_driver="band": the CPU band route on
-    # "cpu", dense → band on the GPU on "cuda"), stacked and ragged, against the float64 reference
-    # within the accuracy contract c·max(m, n)·u·σ_1 (c = 4, u = 2⁻²⁴ for float32 input)
+def _svdvals_route(to_dev, to_host, rng, driver):
+    # svdvals' Gram route with a two-stage eigensolver, stacked and ragged, against the float64
+    # reference within the accuracy contract c·max(m, n)·u·σ_1 (c = 4, u = 2⁻²⁴ for float32 input)
     x = rng.standard_normal((2, 90, 130)).astype(np.float32)
     want = reference.svdvals(x)
-    got = device.asnumpy(g.svdvals(device.asarray(x), _eig_driver="band"))
+    got = to_host(g.svdvals(to_dev(x), _eig_driver=driver))
     assert (np.abs(got - want) <= 4 * 130 * 2.0 ** -24 * want[:, :1]).all()
     parts = [x[0], x[1, :50, :70]]
-    rag = g.svdvals([device.asarray(a) for a in parts], _eig_driver="band")
+    rag = g.svdvals([to_dev(a) for a in parts], _eig_driver=driver)
     for k, a in enumerate(parts):
         w = reference.svdvals(a)
-        v = device.asnumpy(rag.values[rag.offsets[k]:rag.offsets[k + 1]])
+        v = to_host(rag.values[rag.offsets[k]:rag.offsets[k + 1]])
         np.testing.assert_allclose(v, w, rtol=0, atol=4 * max(a.shape) * 2.0 ** -24 * float(w[0]))
 
 
-@pytest.mark.parametrize("driver", ["band", "auto"])
+def test_svdvals_band_route_on_device(device, rng):
+    # _eig_driver="band": the CPU band route on "cpu", dense → band on the GPU on "cuda"
+    _svdvals_route(device.asarray, device.asnumpy, rng, "band")
+
+
+@pytest.mark.parametrize("driver", ["band", "band_device", "auto"])
 def test_device_route_logic_with_numpy(rng, driver):
     # the cupy route's own code (gsa_fast._gpu_spectra), handed numpy as its namespace: the Gram
     # stack, the two-stage eigensolver with Grams reduced in place, the descending square roots;
@@ -205,6 +195,20 @@ def test_device_route_logic_with_numpy(rng, driver):
         w = reference.svdvals(a)
         assert v.shape == w.shape
         assert (np.abs(v - w) <= 4 * max(a.shape) * 2.0 ** -24 * (w[0] if w.size else 0.0)).all()
+
+
+def test_eigvalsh_stack_with_device_stage2(rng):
+    # stage 2 where the Gram lives (_gpu_band: the bulge-chasing executor on numpy), then dsterf
+    G = np.stack([_sym(rng, 70) for _ in range(3)])
+    want = np.linalg.eigvalsh(G)
+    got = ts.eigvalsh_stack(np, G, 16, stage2="device")
+    np.testing.assert_allclose(got, want, rtol=0, atol=_tol(70, np.abs(want).max()))
+    np.testing.assert_allclose(got, ts.eigvalsh_stack(np, G, 16), rtol=0, atol=_tol(70, np.abs(want).max()))
+
+
+def test_svdvals_band_device_route_on_the_device(cupy, rng):
+    # _eig_driver="band_device" (cupy input only): dense → band and the bulge chasing on the GPU
+    _svdvals_route(cupy.asarray, cupy.asnumpy, rng, "band_device")
 
 
 def test_device_route_refuses_unknown_driver(cupy):

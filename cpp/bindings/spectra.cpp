@@ -6,7 +6,9 @@
 #include "interrupt.hpp"
 #include "gsa_fast/kernels/spectra.hpp"
 #include "gsa_fast/linalg/band_eig.hpp"
+#include "gsa_fast/linalg/bulge.hpp"
 #include "gsa_fast/linalg/sterf_lanes.hpp"
+#include "gsa_fast/math/bulge.hpp"
 
 namespace gsa {
 namespace bind {
@@ -135,6 +137,63 @@ void bind_spectra(py::module_& m) {
         return info;
       },
       py::arg("band").noconvert(), py::arg("out").noconvert(), py::arg("nthreads") = 1);
+  // Test hook for the bulge chasing of math/bulge.hpp (the steps of the CUDA kernel cuda/bulge.cu):
+  // `work` (n, ldw) C-contiguous is the working storage (row c = column c: work[c, r − c] = A(r, c),
+  // ldw ≥ 2b, zero beyond the band), overwritten; d (n) and e (max(n − 1, 0)) receive the
+  // tridiagonal matrix. order 0: serial (team > 1: each step on `team` threads with a barrier);
+  // 1: wavefronts (threads workers; 1: descending sweeps); 2: the CUDA kernel's progress counters.
+  m.def(
+      "bulge_chase",
+      [](carray<double> work, int b, carray<double> d, carray<double> e, int order, int threads,
+         int shift, int team) {
+        require(work.ndim() == 2, "bulge_chase: work must be (n, ldw)");
+        const int64_t n = (int64_t)work.shape(0), ldw = (int64_t)work.shape(1);
+        require(n < (int64_t(1) << 31) && b >= 0 && ldw >= std::max<int64_t>(1, 2 * (int64_t)std::min<int64_t>(b, std::max<int64_t>(n - 1, 0))),
+                "bulge_chase: work must have at least 2b columns");
+        require(d.size() == (py::ssize_t)n && e.size() == (py::ssize_t)std::max<int64_t>(n - 1, 0),
+                "bulge_chase: d must have n entries and e n - 1");
+        require(order >= 0 && order <= 2, "bulge_chase: order must be 0, 1 or 2");
+        require(shift >= 2, "bulge_chase: shift must be >= 2");
+        require(team >= 1 && team <= 64 && (team == 1 || order == 0), "bulge_chase: team must be 1..64 (> 1 with order 0 only)");
+        double* W = out_ptr(work, "work");
+        double* dp = out_ptr(d, "d");
+        double* ep = e.size() ? out_ptr(e, "e") : nullptr;
+        int rc;
+        {
+          InterruptScope ctrl_c(&poll_python_signals);  // Ctrl-C between sweeps / wavefronts
+          py::gil_scoped_release nogil;
+          rc = cpu::bulge_chase(n, b, W, ldw, dp, ep, static_cast<cpu::BulgeOrder>(order), threads, shift,
+                                team);
+        }
+        require(rc == 0, "bulge_chase: bad arguments");
+      },
+      py::arg("work").noconvert(), py::arg("b"), py::arg("d").noconvert(), py::arg("e").noconvert(),
+      py::arg("order") = 0, py::arg("threads") = 1, py::arg("shift") = 3, py::arg("team") = 1);
+  // Test hook for the schedule of math/bulge.hpp: one row (t, s, j, kind, r0, rows, c0, cols) per
+  // task, wavefront by wavefront (bulge_wavefront_range), sweeps ascending within a wavefront.
+  m.def(
+      "bulge_schedule",
+      [](int n, int b, int shift) {
+        require(n >= 0 && b >= 0 && shift >= 2, "bulge_schedule: needs n >= 0, b >= 0, shift >= 2");
+        const int bb = std::min(b, std::max(n - 1, 0));
+        std::vector<int64_t> rows;
+        const int T = math::bulge_wavefronts(n, bb, shift);
+        for (int t = 0; t < T; ++t) {
+          int lo = 0, hi = 0;
+          math::bulge_wavefront_range(n, bb, t, &lo, &hi, shift);
+          for (int s = lo; s < hi; ++s) {
+            const int j = math::bulge_task_at(n, bb, s, t, shift);
+            const math::BulgeTask k = math::bulge_task(n, bb, s, j < 0 ? 0 : j);
+            for (int64_t v : {(int64_t)t, (int64_t)s, (int64_t)j, (int64_t)k.kind, (int64_t)k.r0,
+                              (int64_t)k.rows, (int64_t)k.c0, (int64_t)k.cols})
+              rows.push_back(v);
+          }
+        }
+        py::array_t<int64_t> out({(py::ssize_t)(rows.size() / 8), (py::ssize_t)8});
+        std::copy(rows.begin(), rows.end(), out.mutable_data());
+        return out;
+      },
+      py::arg("n"), py::arg("b"), py::arg("shift") = 3);
   // Test hook for the tridiagonal eigensolver behind the small-matrix route: problem k is
   // d[off[k]:off[k+1]] (diagonal) and e[off[k]:off[k+1]] (off-diagonal, last slot scratch), both
   // overwritten in place (eigenvalues ascending in d); returns dsterf-style info per problem.

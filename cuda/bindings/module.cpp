@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "bulge.cuh"
 #include "bures.cuh"
 #include "charts.cuh"
 #include "depth.cuh"
@@ -45,6 +46,21 @@ PYBIND11_MODULE(_cuda, m) {
     }
     return n;
   });
+  m.def(
+      "bulge_chase",
+      [](uintptr_t work, int64_t n, int b, int64_t ldw, uintptr_t progress, uintptr_t d, uintptr_t e,
+         uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::bulge_chase(dptr<double>(work), n, b, ldw, dptr<int>(progress),
+                                       dptr<double>(d), dptr<double>(e), stream);
+        }
+        check(err, "bulge_chase");
+      },
+      py::arg("work"), py::arg("n"), py::arg("b"), py::arg("ldw"), py::arg("progress"), py::arg("d"),
+      py::arg("e"), py::arg("stream"));
+  m.attr("BULGE_MAX_BAND") = gsa::cuda::kBulgeMaxBand;
   m.def(
       "harmonic_range",
       [](uintptr_t a, uintptr_t b, uintptr_t s, int64_t n, uintptr_t h, uintptr_t l, uintptr_t q,

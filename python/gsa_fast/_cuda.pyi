@@ -4,6 +4,10 @@ import typing
 import numpy
 import numpy.typing
 
+BULGE_MAX_BAND: int
+
+def bulge_chase(work: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, b: typing.SupportsInt | typing.SupportsIndex, ldw: typing.SupportsInt | typing.SupportsIndex, progress: typing.SupportsInt | typing.SupportsIndex, d: typing.SupportsInt | typing.SupportsIndex, e: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+
 def bures_diag(a: typing.SupportsInt | typing.SupportsIndex, a_f32: bool, a_off: typing.SupportsInt | typing.SupportsIndex, sa: typing.SupportsInt | typing.SupportsIndex, b: typing.SupportsInt | typing.SupportsIndex, b_f32: bool, b_off: typing.SupportsInt | typing.SupportsIndex, sb: typing.SupportsInt | typing.SupportsIndex, npairs: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, sort_desc: bool, neg_a: typing.SupportsFloat | typing.SupportsIndex, neg_b: typing.SupportsFloat | typing.SupportsIndex, out: typing.SupportsInt | typing.SupportsIndex, status: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None: ...
 
 def bures_load(base: typing.SupportsInt | typing.SupportsIndex, f32: bool, offsets: typing.SupportsInt | typing.SupportsIndex, nmat: typing.SupportsInt | typing.SupportsIndex, rows: typing.SupportsInt | typing.SupportsIndex, cols: typing.SupportsInt | typing.SupportsIndex, rs: typing.SupportsInt | typing.SupportsIndex, cs: typing.SupportsInt | typing.SupportsIndex, symmetric: bool, sym_rtol: typing.SupportsFloat | typing.SupportsIndex, W: typing.SupportsInt | typing.SupportsIndex, out_sum: typing.SupportsInt | typing.SupportsIndex, out_exp: typing.SupportsInt | typing.SupportsIndex, code: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex) -> None: ...

@@ -29,7 +29,8 @@ Eigensolver per size class (:func:`eigvalsh_grams`, svdvals' private ``_eig_driv
   ``syevjBatched`` with cupy's defaults, tolerance = machine precision, 100 sweeps); q > 512: the
   same call on one matrix at a time (a stack of one), exactly what the route did before grouping.
 - ``"jacobi"``: the checked ``syevjBatched`` at every size; ``"syevd"``: one cuSOLVER ``syevd`` per
-  matrix; ``"band"``: the two-stage route of :mod:`gsa_fast._two_stage` on the stack.
+  matrix; ``"band"``: the two-stage route of :mod:`gsa_fast._two_stage` on the stack (bulge chasing
+  on the host; ``"band_device"``: on the device, :mod:`gsa_fast._gpu_band`).
 
 Host round trips: the Jacobi check brings one boolean per matrix of the stack to the host (control
 flow: which matrices to redo); nothing else leaves the device, except on the "band" route, whose
@@ -57,7 +58,8 @@ JACOBI_MAX_SWEEPS = 100       # cuSOLVER's default; Jacobi needs ~10-15 sweeps t
 # matrices over the device is unmeasured. TODO(measure on device): bench_gpu's grouped rows.
 BATCH_MAX_Q = 512
 U64 = 2.0 ** -53
-DRIVERS = ("auto", "syevd", "band", "jacobi")
+DRIVERS = ("auto", "syevd", "band", "band_device", "jacobi")
+_STAGE2 = {"band": "host", "band_device": "device"}  # where the two-stage route chases the bulges
 
 
 class Stack(NamedTuple):
@@ -247,8 +249,8 @@ def eigvalsh_grams(xp, G, driver="auto", regram=None, solvers=None, fn="svdvals"
     count, q = int(G.shape[0]), int(G.shape[-1])
     if count == 0 or q == 0:
         return xp.zeros((count, q), dtype=xp.float64)
-    if driver == "band":
-        return _two_stage.eigvalsh_stack(xp, G, overwrite=True, fn=fn)
+    if driver in _STAGE2:
+        return _two_stage.eigvalsh_stack(xp, G, overwrite=True, fn=fn, stage2=_STAGE2[driver])
     if driver == "syevd":
         w = xp.empty((count, q), dtype=xp.float64)
         for k in range(count):

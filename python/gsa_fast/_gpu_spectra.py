@@ -15,7 +15,8 @@ defaults — not ``syevd``, see docs/gpu.md);
 ``"syevd"`` runs cuSOLVER ``syevd`` on each matrix (the yardstick); ``"jacobi"`` the checked
 ``syevjBatched`` at every size; ``"band"`` is the two-stage route of :mod:`gsa_fast._two_stage` —
 dense → band with float64 GEMMs on the device, then the band ((b+1)·q doubles) to the host for the
-bulge chasing and dsterf, overlapped with the next matrix's reduction. "auto" switches to it once a
+bulge chasing and dsterf, overlapped with the next matrix's reduction; ``"band_device"`` chases the
+bulges on the device too (:mod:`gsa_fast._gpu_band`). "auto" switches to the two-stage route once a
 device run has measured the crossover (``_two_stage.TWO_STAGE_MIN_Q``, expected near q = 2048).
 
 A ragged list is solved in grouped stacks (:mod:`gsa_fast._gpu_batch`): one float64 Gram stack

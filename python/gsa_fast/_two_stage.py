@@ -22,7 +22,12 @@ instead of (4/3)n³, which a GPU's GEMM rate absorbs more easily than the extra 
 triangle-only update would need. Each step is orthogonal, so the band's eigenvalues are those of
 A up to a backward error of order c·n·u·‖A‖ (u = 2⁻⁵³).
 
-Stages 2 and 3 run on the host (:func:`band_eigvalsh`): the band, (b+1)·n doubles, is the only
+Stage 2 can also run on the device (``stage2="device"``, svdvals' private
+``_eig_driver="band_device"``): :func:`gsa_fast._gpu_band.band_to_tridiagonal` chases the bulges
+with the steps of math/bulge.hpp in a persistent CUDA kernel, and only the tridiagonal (2n doubles)
+goes to the host for dsterf (until the device tridiagonal solver is wired in: see _gpu_band).
+
+By default stages 2 and 3 run on the host (:func:`band_eigvalsh`): the band, (b+1)·n doubles, is the only
 transfer; the C++ core chases the bulges with LAPACK's dsb2st kernels on two threads (the same code
 as the CPU band route, with more sweeps at once when the host has the cores) and dsterf gives the
 eigenvalues. :func:`eigvalsh_each` overlaps the host
@@ -35,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _gpu_band
 from ._validate import type_error, value_error
 
 # Band width b of stage 1. 64 is what the CPU band route measured best at n = 4096 (wider bands
@@ -54,13 +59,14 @@ def _to_host(xp, a):
     return xp.asnumpy(a) if hasattr(xp, "asnumpy") else np.asarray(a)
 
 
-def dense_to_band(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="dense_to_band"):
+def dense_to_band(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="dense_to_band", host=True):
     """Stage 1: symmetric float64 ``G`` (n×n, lower triangle and the rest kept symmetric) → band.
 
     Returns the symmetric band matrix of half-bandwidth ``b`` with the eigenvalues of G, in LAPACK
     lower band storage as a host numpy array of shape ``(b + 1, n)`` (``band[r, j] = B[j + r, j]``,
     zero where ``j + r ≥ n``; Fortran-ordered, so ``band.T`` is C-contiguous). ``overwrite=True``
     lets the reduction work in G's own memory (G is destroyed); otherwise one copy of G is made.
+    ``host=False`` returns the band as an ``xp`` array (the same layout) where it was computed.
     """
     if getattr(G, "ndim", None) != 2 or G.shape[0] != G.shape[1]:
         raise value_error(fn, "G", "a square (n, n) matrix", f"shape {getattr(G, 'shape', None)}")
@@ -92,6 +98,8 @@ def dense_to_band(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="dense_to_band"):
     rows = xp.arange(n)[:, None] + xp.arange(b + 1)[None, :]
     cols = xp.broadcast_to(xp.arange(n)[:, None], rows.shape)
     bt = xp.where(rows < n, A[xp.minimum(rows, max(n - 1, 0)), cols], 0.0) if n else xp.zeros((0, b + 1))
+    if not host:
+        return bt.T
     return np.ascontiguousarray(_to_host(xp, bt)).T
 
 
@@ -122,27 +130,44 @@ def _host_split(count):
     return workers, max(2, cores // workers)
 
 
-def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, count=None, overwrite=False, fn="svdvals"):
+def _device_stage2(xp, band, fn):
+    """Stage 2 where the band lives (the bulge chasing of _gpu_band), stage 3 submitted to the host
+    pool: returns the callable for the pool and its arguments."""
+    d, e = _gpu_band.band_to_tridiagonal(xp, band, fn=fn)
+    # TODO(integrator): _gpu_tridiag.eigvalsh_tridiagonal(xp, d, e) on the device once it lands;
+    # until then d and e (2n doubles) are copied to the host for dsterf.
+    return _gpu_band.tridiagonal_eigvalsh, (_to_host(xp, d), _to_host(xp, e), fn)
+
+
+def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, count=None, overwrite=False, fn="svdvals", stage2="host"):
     """Eigenvalues, ascending, of each symmetric float64 matrix that the iterable ``grams`` yields
     (``count`` of them, if known), as a list of host numpy arrays. ``grams`` may be a generator
     that computes each Gram on the device: the Gram and stage 1 of matrix k + 1 then run while the
     host (releasing the GIL) chases the bulges of matrix k. The host stages of several matrices run
-    side by side (:func:`_host_split`)."""
+    side by side (:func:`_host_split`). ``stage2="device"``: the bulge chasing runs where the Gram
+    lives (:mod:`gsa_fast._gpu_band`) and only dsterf on the host."""
     workers, threads = _host_split(count)
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        pending = [pool.submit(band_eigvalsh, dense_to_band(xp, G, b, overwrite=overwrite, fn=fn), threads, fn)
-                   for G in grams]
+        pending = []
+        for G in grams:
+            if stage2 == "device":
+                band = dense_to_band(xp, G, b, overwrite=overwrite, fn=fn, host=False)
+                task, args = _device_stage2(xp, band, fn)
+                pending.append(pool.submit(task, *args))
+            else:
+                band = dense_to_band(xp, G, b, overwrite=overwrite, fn=fn)
+                pending.append(pool.submit(band_eigvalsh, band, threads, fn))
         return [f.result() for f in pending]
     finally:  # on Ctrl-C or an error: drop the queued host stages, wait only for running ones
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def eigvalsh_stack(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="svdvals"):
+def eigvalsh_stack(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="svdvals", stage2="host"):
     """:func:`eigvalsh_each` over a (count, n, n) stack, as an ``xp`` array (count, n)."""
     count, n = int(G.shape[0]), int(G.shape[-1])
     out = np.empty((count, n), dtype=np.float64)
     for k, w in enumerate(eigvalsh_each(xp, (G[k] for k in range(count)), b, count=count, overwrite=overwrite,
-                                        fn=fn)):
+                                        fn=fn, stage2=stage2)):
         out[k] = w
     return xp.asarray(out)
