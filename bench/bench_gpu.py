@@ -553,6 +553,78 @@ def bench_depth_gpu__cpu(benchmark, name):
     args, kw = _depth_inputs(name)
     benchmark.pedantic(getattr(g, name), args=args, kwargs=kw, rounds=1, iterations=1)
 
+
+# ---- the depth family's matrix functions on the device (python/gsa_fast/_gpu_depth_matrix.py) --
+# Never run on a device yet. Sizes: a 32-layer 512² float64 chain for the prefix spectra (depths 8,
+# 16, 32) and β_bal; 16 pairs of 1024² float32 for the alignment (k = 64) and the imbalance;
+# 2048² SPD pairs for the Bures maps; the MiniLM-shaped encoder (random weights, 6 × 384) for
+# jacobian_chain. Each group: the device route (__gsa) against the CPU route (__cpu), same input.
+
+@pytest.fixture(scope="module")
+def depth_gpu_inputs():
+    _cupy()
+    r = np.random.default_rng(9)
+    chain = r.standard_normal((32, 512, 512)) / np.sqrt(512.0)
+    pairs = r.standard_normal((2, 16, 1024, 1024), dtype=np.float32)
+    Q = np.linalg.qr(r.standard_normal((2048, 2048)))[0]
+    A = (Q * np.geomspace(1.0, 1e-3, 2048)) @ Q.T
+    B = (Q[::-1] * np.geomspace(1.0, 1e-2, 2048)) @ Q[::-1].T
+    return {"chain": chain, "pairs": pairs, "A": 0.5 * (A + A.T), "B": 0.5 * (B + B.T)}
+
+
+_DEPTH_GPU = {  # name: (function, arguments from the inputs, keyword arguments)
+    "prefix_rescaled": (g.prefix_log_svdvals, lambda x: (x["chain"], [8, 16, 32]), {"method": "rescaled"}),
+    "prefix_graded": (g.prefix_log_svdvals, lambda x: (x["chain"], [8, 16, 32]), {"method": "graded"}),
+    "balancedness_ratio": (g.balancedness_ratio, lambda x: (x["chain"],), {}),
+    "subspace_alignment": (g.subspace_alignment, lambda x: (x["pairs"][0], x["pairs"][1], 64), {}),
+    "relative_imbalance": (g.relative_imbalance, lambda x: (x["pairs"][0],), {}),
+    "bures_transport_map": (g.bures_transport_map, lambda x: (x["A"], x["B"]), {}),
+    "bures_geodesic": (g.bures_geodesic, lambda x: (x["A"], x["B"], np.array([0.25, 0.5, 0.75])), {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DEPTH_GPU))
+def bench_depth_matrix_gpu__gsa(benchmark, depth_gpu_inputs, name):
+    cp = _cupy()
+    fn, args, kw = _DEPTH_GPU[name]
+    dev = [cp.asarray(a) if isinstance(a, np.ndarray) else a for a in args(depth_gpu_inputs)]
+    benchmark.group = f"depth_matrix_gpu_{name}"
+    benchmark.pedantic(_synced(cp, fn, *dev, **kw), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("name", sorted(_DEPTH_GPU))
+def bench_depth_matrix_gpu__cpu(benchmark, depth_gpu_inputs, name):
+    _cupy()
+    fn, args, kw = _DEPTH_GPU[name]
+    benchmark.group = f"depth_matrix_gpu_{name}"
+    benchmark.pedantic(fn, args=args(depth_gpu_inputs), kwargs=kw, rounds=1, iterations=1)
+
+
+def _jacobian_model():
+    _cupy()
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch has no CUDA device")
+    from gsa_fast.minilm import build_bert
+
+    return build_bert(seed=0, dtype="float32"), np.arange(1, 33)
+
+
+@pytest.mark.benchmark(group="jacobian_chain_gpu_minilm_shape")
+def bench_jacobian_chain_gpu__gsa(benchmark):
+    cp = _cupy()
+    model, ids = _jacobian_model()
+    model = model.to("cuda")
+    benchmark.pedantic(_synced(cp, g.jacobian_chain, model, ids), rounds=3, iterations=1,
+                       warmup_rounds=1)
+
+
+@pytest.mark.benchmark(group="jacobian_chain_gpu_minilm_shape")
+def bench_jacobian_chain_gpu__cpu(benchmark):
+    model, ids = _jacobian_model()
+    benchmark.pedantic(g.jacobian_chain, args=(model, ids), rounds=1, iterations=1)
+
+
 # Stage 3 of the two-stage eigensolver: the eigenvalues of one q = 4096 tridiagonal (what the
 # device's band → tridiagonal stage hands over) by Sturm multisection on the device, for each
 # schedule (points lanes per eigenvalue), against LAPACK dsterf on the host (the route's stage 3

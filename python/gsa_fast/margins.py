@@ -18,7 +18,7 @@ from . import _backend
 from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_report_args,
                      check_rtol, check_widths, compatible, interface_quantities,
                      margins_from_norms, report_from_spectra)
-from ._jacobian import jacobian_chain_impl, scan_chains_impl
+from ._jacobian import jacobian_chain_impl, model_device_type, scan_chains_impl
 from ._validate import type_error
 
 # ChainMargins, MarginReport, scan_chains and plot_margins are helpers (gsa_fast.margins.*),
@@ -312,9 +312,14 @@ def jacobian_chain(model, inputs, *, token=0):
     (their values on the actual forward pass), the attention mask, and the parameters; dropout
     is off (``model.eval()`` is called). ``h_0`` is the embedding output (after its LayerNorm),
     so each ``J_ℓ`` is the derivative of the whole block (attention, residual, LayerNorm, FFN,
-    residual, LayerNorm). torch is imported here only.
+    residual, LayerNorm). torch is imported here only. A model on a CUDA device computes there
+    and returns a float64 cupy array (through DLPack, no host copy;
+    python/gsa_fast/_gpu_depth_matrix.py); CPU models give numpy as before.
     """
-    return jacobian_chain_impl(model, inputs, token, mode="autodiff", fn="jacobian_chain")
+    fn = "jacobian_chain"
+    if model_device_type(model) == "cuda":  # the device route: cupy out
+        return _backend.cuda_route(fn)(model, inputs, token=token)
+    return jacobian_chain_impl(model, inputs, token, mode="autodiff", fn=fn)
 
 
 def scan_chains(layers, get_matrix, *, roles=None, patterns=None, normalize=True):

@@ -28,6 +28,14 @@ namespace cpu {
 void prefix_log_graded(const FactorRef* f, int64_t B, int64_t L, const uint8_t* take, int64_t k,
                        double tau, double* out, uint8_t* resolved, int nthreads);
 
+// The host step of the device route of §4.3(b) (python/gsa_fast/_gpu_depth_matrix.py): the same
+// block cuts and Jacobi SVDs as prefix_log_graded from the w × w triangle R̃ of T̂ᵀ = Q̃R̃
+// (row-major, upper triangle read; the QR ran on the device) and the Benettin sums c (w): the k
+// largest log singular values of diag(e^c) T̂, descending, into out, and the cut/convergence
+// flags into flags (the caller applies the accumulated error estimate); −∞ and 1 past w.
+void graded_triangle_values(const double* R, int64_t w, const double* c, int64_t k, double* out,
+                            uint8_t* flags);
+
 // λ_kl of 𝒜_{N,X} (§8.3), stable form (math/dln.hpp): out[r, i, j] = λ(sk[r, i], sl[r, j]) for
 // rows r < n_rows, i < m, j < n; inv_n = 1/N (0: the N = ∞ log-mean Λ).
 void dln_lambda_matrix(const double* sk, const double* sl, int64_t n_rows, int64_t m, int64_t n,
