@@ -623,3 +623,41 @@ def bench_jacobian_chain_gpu__gsa(benchmark):
 def bench_jacobian_chain_gpu__cpu(benchmark):
     model, ids = _jacobian_model()
     benchmark.pedantic(g.jacobian_chain, args=(model, ids), rounds=1, iterations=1)
+
+
+# Stage 3 of the two-stage eigensolver: the eigenvalues of one q = 4096 tridiagonal (what the
+# device's band → tridiagonal stage hands over) by Sturm multisection on the device, for each
+# schedule (points lanes per eigenvalue), against LAPACK dsterf on the host (the route's stage 3
+# today). extra_info: max |λ − λ_stebz| / (u·max|T_ij|) (bound 24, tests/test_tridiag.py) and
+# whether the device's bits equal the CPU executor's (they must).
+@pytest.fixture(scope="module")
+def tridiag_4096():
+    r = np.random.default_rng(6)
+    return r.standard_normal(4096), r.standard_normal(4095)
+
+
+@pytest.mark.parametrize("points", [1, 4, 8, 16, 32])
+@pytest.mark.benchmark(group="tridiag_eigvalues_gpu_q4096")
+def bench_tridiag_gpu__gsa(benchmark, tridiag_4096, points):
+    cp = _cupy()
+    import scipy.linalg as sl
+
+    from gsa_fast._gpu_tridiag import eigvalsh_tridiagonal
+    d, e = tridiag_4096
+    dd, ed = cp.asarray(d), cp.asarray(e)
+    w = benchmark.pedantic(_synced(cp, eigvalsh_tridiagonal, cp, dd, ed, points=points), rounds=5,
+                           iterations=1, warmup_rounds=1)
+    ref = sl.eigvalsh_tridiagonal(d, e, lapack_driver="stebz", tol=2.0 ** -1021)
+    scale = 2.0 ** -53 * max(np.abs(d).max(), np.abs(e).max())
+    benchmark.extra_info["err_over_uM"] = float(np.abs(cp.asnumpy(w) - ref).max() / scale)
+    benchmark.extra_info["bitwise_equal_cpu"] = bool(
+        np.array_equal(cp.asnumpy(w), eigvalsh_tridiagonal(np, d, e, points=points)))
+
+
+@pytest.mark.benchmark(group="tridiag_eigvalues_gpu_q4096")
+def bench_tridiag_gpu__dsterf(benchmark, tridiag_4096):
+    _cupy()
+    import scipy.linalg as sl
+    d, e = tridiag_4096
+    benchmark.pedantic(sl.eigvalsh_tridiagonal, args=(d, e), kwargs={"lapack_driver": "sterf"}, rounds=3,
+                       iterations=1)

@@ -53,3 +53,35 @@ def bench_band_to_tridiagonal_cpu__gsa(benchmark, band512):
 @pytest.mark.benchmark(group="band_to_tridiagonal_cpu_q512_b64")
 def bench_band_to_tridiagonal_cpu__lapack(benchmark, band512):
     benchmark.pedantic(ts.band_eigvalsh, args=(band512, 1), rounds=3, iterations=1)
+
+# Stage 3's device algorithm (Sturm multisection, gsa_fast._gpu_tridiag) run by its CPU executor
+# on one q = 1024 random tridiagonal, against LAPACK dsterf (implicit QL, what the host route
+# uses) and dstebz (LAPACK's own bisection, to full accuracy). The executor is the device code's
+# CPU twin and test oracle, not a host route: bisection does ≈ 60·n² divisions against dsterf's
+# ≈ 30·n·(few), so dsterf is expected to win on the host by an order of magnitude.
+@pytest.fixture(scope="module")
+def tridiag1024():
+    r = np.random.default_rng(8)
+    return r.standard_normal(1024), r.standard_normal(1023)
+
+
+@pytest.mark.parametrize("points", [1, 8])
+@pytest.mark.benchmark(group="tridiag_eigvalues_cpu_q1024")
+def bench_tridiag_cpu__gsa(benchmark, tridiag1024, points):
+    from gsa_fast._gpu_tridiag import eigvalsh_tridiagonal
+    benchmark.pedantic(eigvalsh_tridiagonal, args=(np, *tridiag1024), kwargs={"points": points},
+                       rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="tridiag_eigvalues_cpu_q1024")
+def bench_tridiag_cpu__dsterf(benchmark, tridiag1024):
+    import scipy.linalg as sl
+    benchmark.pedantic(sl.eigvalsh_tridiagonal, args=tridiag1024, kwargs={"lapack_driver": "sterf"},
+                       rounds=3, iterations=1)
+
+
+@pytest.mark.benchmark(group="tridiag_eigvalues_cpu_q1024")
+def bench_tridiag_cpu__dstebz(benchmark, tridiag1024):
+    import scipy.linalg as sl
+    benchmark.pedantic(sl.eigvalsh_tridiagonal, args=tridiag1024,
+                       kwargs={"lapack_driver": "stebz", "tol": 2.0 ** -1021}, rounds=3, iterations=1)

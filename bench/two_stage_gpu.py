@@ -10,6 +10,8 @@ input is 4·max(m, n)·2⁻²⁴. The two-stage route is timed for band widths 1
 into its stages (Gram, dense → band with the host copy of the band, host bulge chasing + dsterf,
 and the device bulge chasing of cuda/bulge.cu with (d, e) to the host for dsterf); the
 "bulges on the device" rows (svdvals' _eig_driver="band_device") run stage 2 on the device.
+Last, stage 3 on the device (gsa_fast._gpu_tridiag, Sturm multisection): on the (d, e) of the
+device bulge chasing, and alone on a random q × q tridiagonal for each schedule, against dsterf.
 """
 from __future__ import annotations
 
@@ -99,11 +101,41 @@ def main(argv):
     print(f"band -> tridiagonal on the device (cuda/bulge.cu, b = {b}): {t_chase * 1e3:.1f} ms "
           f"({3 * q} wavefronts: {t_chase / (3 * q) * 1e6:.2f} us each); (d, e) to host + dsterf "
           f"{t_sterf * 1e3:.1f} ms")
+    from gsa_fast._gpu_tridiag import eigvalsh_tridiagonal
+    t_tri, w_tri = best(lambda: eigvalsh_tridiagonal(cp, d, e))
+    w_host = _gpu_band.tridiagonal_eigvalsh(d, e)
+    gap = float(np.abs(cp.asnumpy(w_tri) - w_host).max() / np.abs(w_host).max())
+    print(f"(d, e) eigenvalues on the device (cuda/tridiag.cu, default schedule): {t_tri * 1e3:.1f} ms "
+          f"({t_sterf / t_tri:.1f}x the copy + dsterf); max |device - dsterf| / |λ|max = {gap:.1e}")
     flops = 2.0 * q ** 3  # full-matrix GEMM updates (see gsa_fast/_two_stage.py)
     print(f"\nstages at b = {b}: Gram {t_gram * 1e3:.1f} ms, dense -> band (incl. band to host) "
           f"{t_band * 1e3:.1f} ms ({flops / t_band / 1e12:.2f} TF/s on 2q^3 flops), "
           f"host band -> tridiagonal + dsterf {', '.join(host)}")
+    tridiagonal_stage(cp, q, best)
     return 0
+
+
+def tridiagonal_stage(cp, q, best):
+    """Stage 3 alone on a random q × q tridiagonal: device Sturm multisection (each schedule) vs
+    host dsterf, with max |λ − λ_stebz| / (u·max|T_ij|) (bound 24 for the device, see
+    tests/test_tridiag.py)."""
+    import scipy.linalg as sl
+
+    from gsa_fast._gpu_tridiag import eigvalsh_tridiagonal
+    r = np.random.default_rng(3)
+    d, e = r.standard_normal(q), r.standard_normal(q - 1)
+    ref = sl.eigvalsh_tridiagonal(d, e, lapack_driver="stebz", tol=2.0 ** -1021)
+    um = 2.0 ** -53 * max(np.abs(d).max(), np.abs(e).max())
+    t0 = time.perf_counter()
+    w = sl.eigvalsh_tridiagonal(d, e, lapack_driver="sterf")
+    t_host = time.perf_counter() - t0
+    print(f"\nstage 3 alone, q = {q} tridiagonal: host dsterf {t_host * 1e3:.1f} ms, "
+          f"error {np.abs(w - ref).max() / um:.0f} u·M")
+    dd, ed = cp.asarray(d), cp.asarray(e)
+    for points in (1, 4, 8, 16, 32):
+        t, w = best(lambda points=points: eigvalsh_tridiagonal(cp, dd, ed, points=points))
+        print(f"  device multisection, {points:2d} point(s): {t * 1e3:.1f} ms ({t_host / t:.1f}x dsterf), "
+              f"error {np.abs(cp.asnumpy(w) - ref).max() / um:.1f} u·M")
 
 
 if __name__ == "__main__":

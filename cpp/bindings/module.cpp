@@ -26,6 +26,7 @@ void bind_esd(py::module_& m);
 void bind_depth(py::module_& m);
 void bind_depth_graded(py::module_& m);
 void bind_margins(py::module_& m);
+void bind_tridiag(py::module_& m);
 }  // namespace bind
 }  // namespace gsa
 
@@ -65,4 +66,5 @@ PYBIND11_MODULE(_core, m) {
   gsa::bind::bind_depth(m);
   gsa::bind::bind_depth_graded(m);
   gsa::bind::bind_margins(m);
+  gsa::bind::bind_tridiag(m);
 }

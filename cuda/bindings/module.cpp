@@ -16,6 +16,7 @@
 #include "orbit.cuh"
 #include "sums.cuh"
 #include "tails.cuh"
+#include "tridiag.cuh"
 
 namespace py = pybind11;
 
@@ -325,6 +326,21 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("xmax_req"), py::arg("work"), py::arg("work_start"), py::arg("alpha"),
       py::arg("xmin"), py::arg("xmax"), py::arg("D"), py::arg("sigma"),
       py::arg("num_pl_spikes"), py::arg("num_fit"), py::arg("status"), py::arg("stream"));
+  m.def(
+      "tridiag_eigvalues",
+      [](uintptr_t d, uintptr_t e, int64_t count, int64_t n, int points, uintptr_t work,
+         uintptr_t params, uintptr_t w, uintptr_t stream) {
+        int err;
+        {
+          py::gil_scoped_release nogil;
+          err = gsa::cuda::tridiag_eigvalues(dptr<const double>(d), dptr<const double>(e), count, n,
+                                             points, dptr<double>(work), dptr<double>(params),
+                                             dptr<double>(w), stream);
+        }
+        check(err, "tridiag_eigvalues");
+      },
+      py::arg("d"), py::arg("e"), py::arg("count"), py::arg("n"), py::arg("points"), py::arg("work"),
+      py::arg("params"), py::arg("w"), py::arg("stream"));
   m.attr("charts_log_table_min") = gsa::cuda::charts_log_table_min();
   m.def(
       "charts_fit",

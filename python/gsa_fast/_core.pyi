@@ -189,4 +189,6 @@ def subspace_alignment(A: list, B: list, k: typing.SupportsInt | typing.Supports
 
 def tail_margin(alpha: numpy.typing.NDArray[numpy.float64], eps: numpy.typing.NDArray[numpy.float64], d: numpy.typing.NDArray[numpy.int64], out: numpy.typing.NDArray[numpy.float64], nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None: ...
 
+def tridiag_eigvalues(d: numpy.typing.NDArray[numpy.float64], e: numpy.typing.NDArray[numpy.float64], w: numpy.typing.NDArray[numpy.float64], points: typing.SupportsInt | typing.SupportsIndex = 1, nthreads: typing.SupportsInt | typing.SupportsIndex = 0) -> None: ...
+
 version: str
