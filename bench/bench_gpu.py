@@ -286,8 +286,8 @@ def bench_svdvals_big_gpu__gsa_syevd(benchmark, big_f32):
 
 
 def bench_svdvals_big_gpu__gsa_band_device(benchmark, big_f32):
-    # the two-stage route with the bulge chasing on the device too (cuda/bulge.cu); only dsterf on
-    # the host (until the device tridiagonal solver is wired in)
+    # the two-stage route with the bulge chasing (cuda/bulge.cu) and the tridiagonal eigenvalues
+    # (cuda/tridiag.cu) on the device too
     cp = _cupy()
     benchmark.pedantic(_synced(cp, g.svdvals, cp.asarray(big_f32), _eig_driver="band_device"),
                        rounds=3, iterations=1, warmup_rounds=1)

@@ -206,6 +206,46 @@ def test_eigvalsh_stack_with_device_stage2(rng):
     np.testing.assert_allclose(got, ts.eigvalsh_stack(np, G, 16), rtol=0, atol=_tol(70, np.abs(want).max()))
 
 
+class _DeviceStandIn:
+    """numpy under another name: `xp is not numpy`, so _two_stage takes its device branch."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def test_device_stage2_keeps_stage_3_on_the_device(rng, monkeypatch):
+    # On the device, stage 3 is _gpu_tridiag's solver on the (d, e) the bulge kernel left there:
+    # nothing goes to the host pool. A stand-in namespace takes that branch with the CPU twins
+    # of both kernels (recorded), and the values must still be the stack's eigenvalues.
+    from gsa_fast import _gpu_band, _gpu_tridiag
+
+    xp, calls = _DeviceStandIn(), []
+    band_to_tri, tri = _gpu_band.band_to_tridiagonal, _gpu_tridiag.eigvalsh_tridiagonal
+
+    def chase(ns, band, fn):
+        assert ns is xp and not isinstance(band, tuple)
+        calls.append("bulge")
+        return band_to_tri(np, band, fn=fn)
+
+    def solve(ns, d, e, fn):
+        assert ns is xp
+        calls.append("tridiag")
+        return tri(np, d, e, fn=fn)
+
+    def host_dsterf(*args):  # the host stage 3 must not run
+        raise AssertionError("dsterf on the host pool")
+
+    monkeypatch.setattr(_gpu_band, "band_to_tridiagonal", chase)
+    monkeypatch.setattr(_gpu_tridiag, "eigvalsh_tridiagonal", solve)
+    monkeypatch.setattr(_gpu_band, "tridiagonal_eigvalsh", host_dsterf)
+    G = np.stack([_sym(rng, 70) for _ in range(3)])
+    want = np.linalg.eigvalsh(G)
+    got = ts.eigvalsh_stack(xp, G.copy(), 16, stage2="device")
+    assert calls == ["bulge", "tridiag"] * 3
+    np.testing.assert_allclose(got, want, rtol=0, atol=_tol(70, np.abs(want).max()))
+    assert ts.eigvalsh_stack(xp, G[:0], 16, stage2="device").shape == (0, 70)
+
+
 def test_svdvals_band_device_route_on_the_device(cupy, rng):
     # _eig_driver="band_device" (cupy input only): dense → band and the bulge chasing on the GPU
     _svdvals_route(cupy.asarray, cupy.asnumpy, rng, "band_device")

@@ -8,10 +8,9 @@ kernel ``_cuda.bulge_chase`` (cuda/bulge.cu); on numpy the CPU executor ``_core.
 Householder reflector per block, applied on b×b windows, sweep after sweep, the sweeps pipelined
 in wavefronts (docs/gpu.md) — so the CPU tests of this module test the device arithmetic.
 
-The eigenvalues of (d, e) come from :func:`tridiagonal_eigvalsh` on the host (LAPACK dsterf; d
-and e are 2n doubles). TODO(integrator): once ``_gpu_tridiag.eigvalsh_tridiagonal(cp, d, e)``
-(the device tridiagonal solver, worktree "tri") has landed, call it in
-``_two_stage.eigvalsh_each`` instead of copying d and e to the host.
+On the device the eigenvalues of (d, e) come from ``_gpu_tridiag.eigvalsh_tridiagonal`` (Sturm-count
+multisection, cuda/tridiag.cu), called by ``_two_stage.eigvalsh_each``; on the host from
+:func:`tridiagonal_eigvalsh` (LAPACK dsterf, the faster host stage 3).
 """
 from __future__ import annotations
 

@@ -24,8 +24,9 @@ A up to a backward error of order c·n·u·‖A‖ (u = 2⁻⁵³).
 
 Stage 2 can also run on the device (``stage2="device"``, svdvals' private
 ``_eig_driver="band_device"``): :func:`gsa_fast._gpu_band.band_to_tridiagonal` chases the bulges
-with the steps of math/bulge.hpp in a persistent CUDA kernel, and only the tridiagonal (2n doubles)
-goes to the host for dsterf (until the device tridiagonal solver is wired in: see _gpu_band).
+with the steps of math/bulge.hpp in a persistent CUDA kernel, and
+:func:`gsa_fast._gpu_tridiag.eigvalsh_tridiagonal` takes the tridiagonal's eigenvalues there too:
+nothing of the matrix goes to the host.
 
 By default stages 2 and 3 run on the host (:func:`band_eigvalsh`): the band, (b+1)·n doubles, is the only
 transfer; the C++ core chases the bulges with LAPACK's dsb2st kernels on two threads (the same code
@@ -36,11 +37,11 @@ stages of several matrices side by side.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from . import _backend, _gpu_band
+from . import _backend, _gpu_band, _gpu_tridiag
 from ._validate import type_error, value_error
 
 # Band width b of stage 1. 64 is what the CPU band route measured best at n = 4096 (wider bands
@@ -131,21 +132,26 @@ def _host_split(count):
 
 
 def _device_stage2(xp, band, fn):
-    """Stage 2 where the band lives (the bulge chasing of _gpu_band), stage 3 submitted to the host
-    pool: returns the callable for the pool and its arguments."""
+    """Stages 2 and 3 where the band lives. On the device: the bulge chasing of _gpu_band, then the
+    eigenvalues of (d, e) by _gpu_tridiag's multisection, both on the current stream (returns
+    ``(None, w)``: nothing for the host pool, the values stay on the device). With numpy: the
+    bulge chasing's CPU executor, then dsterf submitted to the host pool (returns the callable and
+    its arguments): on the host dsterf is the faster stage 3 (bench/results/gpu.md)."""
     d, e = _gpu_band.band_to_tridiagonal(xp, band, fn=fn)
-    # TODO(integrator): _gpu_tridiag.eigvalsh_tridiagonal(xp, d, e) on the device once it lands;
-    # until then d and e (2n doubles) are copied to the host for dsterf.
-    return _gpu_band.tridiagonal_eigvalsh, (_to_host(xp, d), _to_host(xp, e), fn)
+    if xp is not np:
+        return None, (_gpu_tridiag.eigvalsh_tridiagonal(xp, d, e, fn=fn),)
+    return _gpu_band.tridiagonal_eigvalsh, (d, e, fn)
 
 
 def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, count=None, overwrite=False, fn="svdvals", stage2="host"):
     """Eigenvalues, ascending, of each symmetric float64 matrix that the iterable ``grams`` yields
-    (``count`` of them, if known), as a list of host numpy arrays. ``grams`` may be a generator
+    (``count`` of them, if known), as a list of host numpy arrays (``xp`` arrays for
+    ``stage2="device"`` on the device, where stage 3 runs too). ``grams`` may be a generator
     that computes each Gram on the device: the Gram and stage 1 of matrix k + 1 then run while the
     host (releasing the GIL) chases the bulges of matrix k. The host stages of several matrices run
     side by side (:func:`_host_split`). ``stage2="device"``: the bulge chasing runs where the Gram
-    lives (:mod:`gsa_fast._gpu_band`) and only dsterf on the host."""
+    lives (:mod:`gsa_fast._gpu_band`), and so does stage 3 (:mod:`gsa_fast._gpu_tridiag`) on the
+    device; nothing then waits on the host pool."""
     workers, threads = _host_split(count)
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
@@ -154,20 +160,23 @@ def eigvalsh_each(xp, grams, b=BAND_WIDTH, *, count=None, overwrite=False, fn="s
             if stage2 == "device":
                 band = dense_to_band(xp, G, b, overwrite=overwrite, fn=fn, host=False)
                 task, args = _device_stage2(xp, band, fn)
-                pending.append(pool.submit(task, *args))
+                pending.append(pool.submit(task, *args) if task is not None else args[0])
             else:
                 band = dense_to_band(xp, G, b, overwrite=overwrite, fn=fn)
                 pending.append(pool.submit(band_eigvalsh, band, threads, fn))
-        return [f.result() for f in pending]
+        return [f.result() if isinstance(f, Future) else f for f in pending]
     finally:  # on Ctrl-C or an error: drop the queued host stages, wait only for running ones
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def eigvalsh_stack(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="svdvals", stage2="host"):
-    """:func:`eigvalsh_each` over a (count, n, n) stack, as an ``xp`` array (count, n)."""
+    """:func:`eigvalsh_each` over a (count, n, n) stack, as an ``xp`` array (count, n): host
+    results go up in one copy, device results are stacked where they are."""
     count, n = int(G.shape[0]), int(G.shape[-1])
-    out = np.empty((count, n), dtype=np.float64)
-    for k, w in enumerate(eigvalsh_each(xp, (G[k] for k in range(count)), b, count=count, overwrite=overwrite,
-                                        fn=fn, stage2=stage2)):
-        out[k] = w
-    return xp.asarray(out)
+    ws = eigvalsh_each(xp, (G[k] for k in range(count)), b, count=count, overwrite=overwrite, fn=fn,
+                       stage2=stage2)
+    if not ws:
+        return xp.zeros((0, n), dtype=np.float64)
+    if all(isinstance(w, np.ndarray) for w in ws):
+        return xp.asarray(np.stack(ws))
+    return xp.stack(ws)
