@@ -8,8 +8,11 @@
 #   A lent device allows 10 minutes a command: run "build,gputests" in one call and
 #   "two_stage,bench,targets" in the next. The build lives in .device/site/ (git-ignored) and is
 #   reused by later calls on the same machine; "build" rebuilds it.
-# Logs go to $OUT (default: a temp folder). Offline machines: put the scipy-openblas32 wheel for
-# this Python in $WHEELS (default .whl/).
+# Logs go to $OUT (default: a temp folder). Offline machines (the lent GPU machine is one; its image
+# has cupy, torch, pybind11, scikit-build-core, cmake and ninja but not scipy-openblas32): put the
+# scipy-openblas32 wheel in $WHEELS (default .whl/, git-ignored; carry it), fetched here with
+#   python3 -m pip download --no-deps --only-binary=:all: -d .whl scipy-openblas32
+# (a py3-none wheel: the same file serves the device's Python 3.12).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -31,7 +34,9 @@ if has build || [ ! -d "$site/gsa_fast" ]; then
   else
     "$py" -m pip install -q --no-deps --target "$site" scipy-openblas32 || exit 1
   fi
-  GSA_FAST_CUDA=ON "$py" -m pip install -q --no-build-isolation --no-deps --target "$site" . 2>&1 | tail -5
+  # the build itself imports scipy_openblas32 (CMakeLists.txt): from $site on a machine without it
+  PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" GSA_FAST_CUDA=ON \
+    "$py" -m pip install -q --no-build-isolation --no-deps --target "$site" . 2>&1 | tail -5
   stamp build
 fi
 export PYTHONPATH=$site
