@@ -5,9 +5,8 @@
 Sections (each independent: one that fails prints its error and the rest still run):
 
 1. ``big``: one 4096×11008 float32 matrix, all singular values within the accuracy contract:
-   ``gsa_fast.svdvals`` (default device route, and the two-stage ``_eig_driver="band"`` where the
-   build has it)
-   against cupy's float32 ``eigvalsh(W @ W.T)`` (the fast route that fails the contract), with
+   ``gsa_fast.svdvals`` (default device route; ``_eig_driver="syevd"``, cuSOLVER syevd proper; the
+   two-stage ``"band"`` and ``"band_device"``, where the build has them) against cupy's float32 ``eigvalsh(W @ W.T)`` (the fast route that fails the contract), with
    each route's largest error relative to σ₁ against a float64 ``syevd`` of the float64 Gram.
 2. ``llama``: a Llama-3-70B-shaped slice, synthetic power-law weights generated on the device
    (per block: 8192², 1024×8192 ×2, 28672×8192 ×2, 8192×28672); ``--blocks`` blocks through
@@ -79,12 +78,17 @@ def big(cp, g):
     s1 = float(ref[0])
     rows = []
     routes = [("gsa_fast.svdvals (default device route)", lambda: g.svdvals(w))]
-    try:  # the two-stage eigensolver (docs/gpu.md; bench/two_stage_gpu.py sweeps its band width)
-        g.svdvals(w[:64, :128], _eig_driver="band")
-        routes.append(("gsa_fast.svdvals(_eig_driver='band'): two-stage",
-                       lambda: g.svdvals(w, _eig_driver="band")))
-    except (ValueError, TypeError) as exc:
-        print(f"(two_stage not available: {exc})")
+    # cuSOLVER syevd proper, and the two-stage eigensolver with its bulge chasing and tridiagonal
+    # stage on the host ("band") or on the device too ("band_device"); docs/gpu.md, and
+    # bench/two_stage_gpu.py sweeps the band width
+    for driver, label in (("syevd", "cuSOLVER syevd"), ("band", "two-stage, host stages 2-3"),
+                          ("band_device", "two-stage, all on the device")):
+        try:
+            g.svdvals(w[:64, :128], _eig_driver=driver)
+            routes.append((f"gsa_fast.svdvals(_eig_driver='{driver}'): {label}",
+                           lambda driver=driver: g.svdvals(w, _eig_driver=driver)))
+        except (ValueError, TypeError, RuntimeError) as exc:
+            print(f"({driver} not available: {exc})")
     routes.append(("cupy float32 eigvalsh(W @ W.T) (fails the contract)",
                    lambda: cp.sqrt(cp.clip(cp.linalg.eigvalsh(w @ w.T)[::-1], 0, None))))
     for name, fn in routes:
