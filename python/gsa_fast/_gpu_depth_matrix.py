@@ -374,9 +374,10 @@ def cholesky(xp, a):
         return None
 
 
-def transport_map_on(xp, a, b, fn):
-    """T = L^{-T} (Lᵀ B L)^{1/2} L^{-1} with A = L Lᵀ (validated, symmetrized, broadcast a, b)."""
-    Lc = cholesky(xp, a)
+def transport_map_on(xp, a, b, fn, Lc=None):
+    """T = L^{-T} (Lᵀ B L)^{1/2} L^{-1} with A = L Lᵀ (validated, symmetrized, broadcast a, b);
+    ``Lc``: A's Cholesky factor when the caller has it already."""
+    Lc = cholesky(xp, a) if Lc is None else Lc
     if Lc is None:
         raise value_error(fn, "A", "positive definite (no transport map from a singular A)",
                           "a singular or indefinite matrix")
@@ -393,8 +394,9 @@ def geodesic_on(xp, a, b, tt, fn):
     eye = xp.eye(n)
     ts = [float(s) for s in np.atleast_1d(tt)]
     outs = []
-    if cholesky(xp, a) is not None:
-        T = transport_map_on(xp, a, b, fn)
+    Lc = cholesky(xp, a)
+    if Lc is not None:  # factored once: the transport map reuses it
+        T = transport_map_on(xp, a, b, fn, Lc)
         for s in ts:
             Mt = s * T + (1.0 - s) * eye
             outs.append(_sym(Mt @ a @ Mt))
