@@ -20,7 +20,8 @@ Host transfers (small, for control flow or for the host-side assembly; never a f
   the compiled block-Jacobi step of the CPU kernel (``_core.graded_triangle_values``, the same
   cuts and LAPACK ``dgesvj``) gives the values on the host, which go back to the device.
 * subspace_alignment: one finiteness verdict per pair and one NaN verdict at the end.
-* balancedness_ratio: two scalars per factor (its scaled Frobenius norm), plus the above.
+* balancedness_ratio: one transfer per chain (two scalars per factor: its scaled Frobenius
+  norm, _depth_common.chain_frob_log), plus the above.
 * the Bures routes: the Cholesky verdict (cuSOLVER ``potrf``'s info) and the PSD/symmetry checks.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from ._depth_common import (PrefixLogSvdvals, _alignment_summary, _chain, _check_finite_chain, _psd_sqrt,
                             _spd_pair, _sym, alignment_args, balanced_log_ratio, chain_frob_log, default_tau,
-                            prefix_args, prefix_method, resolved_mask, _U64)
+                            prefix_args, prefix_method, resolved_mask, scaled_parts, _U64)
 from ._gpu_margins import device_float, matmul_f64, to_host
 from ._validate import as_real_array, value_error
 
@@ -49,22 +50,9 @@ def _safe_log(xp, s):
     return xp.where(s > 0, xp.log(xp.where(s > 0, s, 1.0)), -np.inf)
 
 
-def _scaled_parts(xp, Y):
-    """(max |Y|, Σ (Y/max)²) as device scalars: ‖Y‖_F = max·√Σ never overflows for finite ``Y``."""
-    with np.errstate(invalid="ignore", over="ignore"):  # a product that overflowed: inf/NaN out
-        mx = xp.abs(Y).max()
-        return mx, ((Y / xp.where(mx > 0, mx, 1.0)) ** 2).sum()
-
-
 def _norm_from(mx, ssq) -> float:
     mx = float(mx)
     return mx * math.sqrt(float(ssq)) if mx > 0.0 and math.isfinite(mx) else mx
-
-
-def scaled_norm(xp, Y) -> float:
-    """``‖Y‖_F`` scaled by the largest entry (the CPU kernel's ``frob``): two scalars to the host;
-    inf/NaN for a non-finite ``Y``."""
-    return _norm_from(*to_host(xp.stack(_scaled_parts(xp, Y))))
 
 
 # ---- §4.3(a): the rescaled direct product ---------------------------------------------------------
@@ -82,7 +70,7 @@ def rescaled_chain(xp, chain, d, k):
     rows = []
     for l, M in enumerate(chain, start=1):
         Y = matmul_f64(xp, M, P)
-        mx, ssq = _scaled_parts(xp, Y)
+        mx, ssq = scaled_parts(xp, Y)
         with np.errstate(invalid="ignore", over="ignore"):
             nrm = mx * xp.sqrt(ssq)  # ‖Y‖_F, scaled (the kernel's frob); NaN/inf if Y is not finite
             event = xp.where(xp.isfinite(nrm), xp.where(nrm > 0, 0, 1), 2).astype(np.int8)
@@ -134,7 +122,7 @@ def graded_chain(xp, chain, d, k, tau):
             wp = R.shape[0]
             # one transfer: ‖Y‖_F (= ‖R‖_F, scaled: max and sum of squares) and |diag R| for the
             # §4.2 rank rule and the Benettin sums
-            head = to_host(xp.concatenate([xp.stack(_scaled_parts(xp, R)), xp.abs(xp.diagonal(R))]))
+            head = to_host(xp.concatenate([xp.stack(scaled_parts(xp, R)), xp.abs(xp.diagonal(R))]))
             fro, diag = _norm_from(head[0], head[1]), head[2:]
             if not math.isfinite(fro):
                 bad = True
