@@ -324,9 +324,9 @@ def imbalance_on(xp, chains, bshape):
     rows = []
     for c in chains:
         vals = []
+        w1 = c[0].astype(np.float64, copy=False) if L > 1 else None
         for p in range(L - 1):
-            w0 = c[p].astype(np.float64, copy=False)
-            w1 = c[p + 1].astype(np.float64, copy=False)
+            w0, w1 = w1, c[p + 1].astype(np.float64, copy=False)  # each factor widened once
             g0 = w0 @ w0.T
             num = xp.linalg.norm(g0 - w1.T @ w1)
             den = xp.linalg.norm(g0)
