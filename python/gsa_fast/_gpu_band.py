@@ -72,13 +72,11 @@ def tridiagonal_eigvalsh(d, e, fn="band_to_tridiagonal"):
     """Eigenvalues, ascending, of the symmetric tridiagonal (d, e) on the host (LAPACK dsterf through
     the band route's core entry with half-bandwidth 1); d and e may live on the device (2n doubles
     are copied)."""
+    from ._two_stage import band_eigvalsh  # (_two_stage imports this module)
+
     d, e = to_host(d), to_host(e)
     n = int(d.shape[0])
     bt = np.zeros((n, 2), dtype=np.float64)
     bt[:, 0] = d
     bt[:n - 1, 1] = e[:max(n - 1, 0)]
-    w = np.empty(n, dtype=np.float64)
-    info = _backend.core.band_storage_eigvalues(bt, w, 1)
-    if info:
-        raise RuntimeError(f"{fn}(): LAPACK dsterf failed (info = {info})")
-    return w
+    return band_eigvalsh(bt.T, 1, fn)  # the (2, n) band with b = 1: dsterf, no copy of bt
