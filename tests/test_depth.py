@@ -1072,6 +1072,9 @@ _BAD = [
     ("prefix_log_svdvals", (np.ones((3, 4, 4), dtype=np.int32),), {}),
     ("prefix_log_svdvals", ([np.ones((4, 3)), np.ones((4, 5))],), {}),
     ("prefix_log_svdvals", (np.ones((4, 4)),), {}),
+    ("prefix_log_svdvals", (np.ones((3, 4, 4)),), dict(threads="x")),  # checked, though unused there
+    ("balancedness_ratio", (np.ones((3, 4, 4)),), dict(threads=0.5)),
+    ("subspace_alignment", (np.ones((4, 3)), np.ones((4, 3)), 2), dict(threads="x")),
     ("balancedness_ratio", ([np.ones((2, 2)), np.ones((3, 3))],), {}),
     ("balancedness_ratio", ([np.ones((2, 2)), np.full((2, 2), np.inf)],), {}),
     ("relative_imbalance", ([np.ones((2, 2)), np.ones((2, 2), dtype=np.float32)],), {}),

@@ -34,7 +34,7 @@ from ._depth_common import (PrefixLogSvdvals, _alignment_summary, _chain, _check
                             _spd_pair, _sym, alignment_args, balanced_log_ratio, chain_frob_log, default_tau,
                             prefix_args, prefix_method, resolved_mask, scaled_parts, _U64)
 from ._gpu_margins import device_float, matmul_f64, to_host
-from ._validate import as_real_array, value_error
+from ._validate import as_real_array, as_threads, value_error
 
 __all__ = ["prefix_log_svdvals", "balancedness_ratio", "subspace_alignment", "relative_imbalance",
            "bures_transport_map", "bures_geodesic", "jacobian_chain"]
@@ -217,6 +217,7 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=N
     fn = "prefix_log_svdvals"
     chains, bshape, d, k = prefix_args(factors, depths, k, fn, matrix=_matrix(cp), xp=cp)
     method = prefix_method(method, fn)
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     out, res, use_g = prefix_on(cp, chains, d, k, method)
     return PrefixLogSvdvals(out.reshape(bshape + (len(d), k)), res.reshape(bshape + (len(d), k)),
                             d, cp.asarray(use_g.reshape(bshape)))
@@ -240,6 +241,7 @@ def balancedness_ratio(factors, *, threads=None):
     fn = "balancedness_ratio"
     chains, bshape = _chain(factors, fn, matrix=_matrix(cp))
     _check_finite_chain(chains, fn, xp=cp)
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     N = len(chains[0])
     k = min(chains[0][0].shape[1], chains[0][-1].shape[0])  # the CPU route's default k at depth N
     out, _, _ = prefix_on(cp, chains, np.array([N], dtype=np.int64), k, "auto")
@@ -312,6 +314,7 @@ def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
     fn = "subspace_alignment"
     _backend.namespace(A, B)
     la, lb, bshape, k = alignment_args(A, B, k, side_a, side_b, fn, matrix=_matrix(cp), xp=cp)
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     return alignment_on(cp, la, lb, bshape, k, fn)
 
 
