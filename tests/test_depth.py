@@ -1072,10 +1072,15 @@ _BAD = [
     ("prefix_log_svdvals", (np.ones((3, 4, 4), dtype=np.int32),), {}),
     ("prefix_log_svdvals", ([np.ones((4, 3)), np.ones((4, 5))],), {}),
     ("prefix_log_svdvals", (np.ones((4, 4)),), {}),
+    ("prefix_log_svdvals", (np.ones((3, 4, 4)),), dict(threads="x")),  # checked, though unused there
+    ("balancedness_ratio", (np.ones((3, 4, 4)),), dict(threads=0.5)),
+    ("subspace_alignment", (np.ones((4, 3)), np.ones((4, 3)), 2), dict(threads="x")),
     ("balancedness_ratio", ([np.ones((2, 2)), np.ones((3, 3))],), {}),
     ("balancedness_ratio", ([np.ones((2, 2)), np.full((2, 2), np.inf)],), {}),
     ("relative_imbalance", ([np.ones((2, 2)), np.ones((2, 2), dtype=np.float32)],), {}),
     ("relative_imbalance", (np.full((3, 2, 2), np.nan),), {}),
+    ("relative_imbalance", (np.where(np.arange(2 * 3)[:, None, None].reshape(2, 3, 1, 1) == 4, np.nan,
+                                     np.ones((2, 3, 2, 2))),), {}),  # chain 1, factor 1
     ("subspace_alignment", (np.ones((4, 3)), np.ones((5, 3)), 2), {}),
     ("subspace_alignment", (np.ones((4, 3)), np.ones((4, 3)), 4), {}),
     ("subspace_alignment", (np.ones((4, 3)), np.ones((4, 3)), 2), dict(side_a="up")),
@@ -1103,6 +1108,17 @@ def test_device_routes_raise_the_cpu_errors(numpy_as_cupy, name, args, kwargs):
     with pytest.raises(type(cpu.value)) as dev:
         getattr(gm, name)(*dev_args, **kwargs)
     assert str(dev.value) == str(cpu.value)
+
+
+def test_nonfinite_factor_is_named_by_its_place_in_its_chain(numpy_as_cupy):
+    """The finiteness verdicts of a batch of chains are read in one transfer on the device
+    (_check_finite_chain); the message still names the first bad factor's index in its chain."""
+    W = np.ones((3, 4, 2, 2))
+    W[1, 2, 0, 0] = np.nan  # chain 1, factor 2 (flat factor 6)
+    W[2, 0, 1, 1] = np.inf  # a later chain: not the first
+    for fn in (g.relative_imbalance, numpy_as_cupy.relative_imbalance):
+        with pytest.raises(ValueError, match="non-finite values in factor 2$"):
+            fn(W if fn is g.relative_imbalance else _dev(W))
 
 
 def test_depth_matrix_functions_on_device(device, rng):

@@ -125,10 +125,34 @@ def test_gram_run_matches_one_matrix_at_a_time(rng, shape, bf16):
     q = min(shape)
     want = np.stack([gb.gram_into(np, np.empty((q, q)), a, bf16) for a in mats])
     for chunk in (gb.CHUNK_BYTES, 8 * 37 * 11 * 3, 8 * 37 * 11):
-        out = np.full((7, q, q), np.nan)
-        gb.gram_run_into(np, out, mats, bf16, chunk)
-        np.testing.assert_array_equal(out, out.transpose(0, 2, 1))
-        np.testing.assert_allclose(out, want, rtol=0, atol=max(shape) * 2.0 ** -52 * np.abs(want).max())
+        for given in (mats, np.stack(mats)):  # a list (one cast per matrix) or a stack (per buffer)
+            out = np.full((7, q, q), np.nan)
+            gb.gram_run_into(np, out, given, bf16, chunk)
+            np.testing.assert_array_equal(out, out.transpose(0, 2, 1))
+            np.testing.assert_allclose(out, want, rtol=0, atol=max(shape) * 2.0 ** -52 * np.abs(want).max())
+
+
+def test_stacked_gram_converts_at_most_a_chunk_at_a_time(rng, monkeypatch):
+    """_gpu_spectra's promise: the device Gram of a stack holds one converted chunk, never a
+    float64 copy of a whole matrix, also when one matrix is larger than CHUNK_BYTES (it is
+    converted in slabs of its long side, _gpu_batch.gram_into)."""
+    from gsa_fast import _gpu_spectra
+
+    chunk = 8 * 11 * 10  # 10 rows of an (m, 11) matrix
+    sizes, real = [], gb.to_f64
+
+    def to_f64(xp, a, bf16):
+        sizes.append(8 * a.size)
+        return real(xp, a, bf16)
+
+    monkeypatch.setattr(_gpu_spectra, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(_gpu_spectra, "_to_f64", to_f64)
+    monkeypatch.setattr(gb, "to_f64", to_f64)
+    a = rng.standard_normal((3, 37, 11)).astype(np.float32)
+    got = _gpu_spectra._gram_stack(np, a, False)
+    assert sizes and max(sizes) <= chunk, sizes
+    want = np.stack([ref.gram(x) for x in a])
+    np.testing.assert_allclose(got, want, rtol=0, atol=37 * 2.0 ** -52 * np.abs(want).max())
 
 
 # ---- the executor on numpy ---------------------------------------------------------------------

@@ -153,11 +153,16 @@ def _chain(factors, fn, arg="factors", matrix=None):
 
 
 def _check_finite_chain(chains, fn, arg="factors", xp=np):
-    """Every factor finite (``xp``: the factors' array namespace; one verdict per factor)."""
-    for c in chains:
-        for i, m in enumerate(c):
-            if not bool(xp.isfinite(m).all()):
-                raise value_error(fn, arg, "finite (no NaN or Inf)", f"non-finite values in factor {i}")
+    """Every factor finite (``xp``: the factors' array namespace). The verdicts are stacked and
+    read in one transfer: a device chain costs one host synchronization, not one per factor."""
+    verdicts = [xp.isfinite(m).all() for c in chains for m in c]
+    if not verdicts:
+        return
+    ok = xp.stack(verdicts)
+    ok = np.asarray(ok.get() if hasattr(ok, "get") else ok, dtype=bool)
+    if not ok.all():
+        i = int(np.argmin(ok)) % len(chains[0])  # the first bad factor's place in its chain
+        raise value_error(fn, arg, "finite (no NaN or Inf)", f"non-finite values in factor {i}")
 
 
 def _check_k(k, chains, fn):
@@ -543,15 +548,20 @@ def graded_blocks(c):
     return [(cuts[t], cuts[t + 1], gaps[t], gaps[t + 1]) for t in range(len(cuts) - 1)]
 
 
+def scaled_parts(xp, Y):
+    """(max |Y|, Σ (Y/max)²) as 0-d arrays of namespace ``xp``: ‖Y‖_F = max·√Σ never overflows
+    for finite ``Y`` (the CPU kernel's scaled ``frob``); inf/NaN out for a non-finite ``Y``."""
+    with np.errstate(invalid="ignore", over="ignore"):  # a product that overflowed: inf/NaN out
+        mx = xp.abs(Y).max()
+        return mx, ((Y / xp.where(mx > 0, mx, 1.0)) ** 2).sum()
+
+
 def chain_frob_log(c, xp=np):
-    """log Σ_p ‖W_p‖_F² of one chain in float64, scaled (no overflow for any finite input); two
-    host scalars per factor for a device chain."""
-    logs = []
-    for m in c:
-        a = xp.abs(m.astype(np.float64))
-        mx = float(a.max())
-        logs.append(-np.inf if mx == 0 else 2.0 * (math.log(mx) + 0.5 * math.log(float(((a / mx) ** 2).sum()))))
-    logs = np.array(logs)
+    """log Σ_p ‖W_p‖_F² of one chain in float64, scaled (no overflow for any finite input); for a
+    device chain the two scalars of every factor come to the host in one transfer."""
+    parts = xp.stack([x for m in c for x in scaled_parts(xp, m.astype(np.float64, copy=False))])
+    h = np.asarray(parts.get() if hasattr(parts, "get") else parts, dtype=np.float64).reshape(-1, 2)
+    logs = np.array([-np.inf if mx == 0 else 2.0 * (math.log(mx) + 0.5 * math.log(ssq)) for mx, ssq in h])
     top = logs.max()
     return top if top == -np.inf else top + math.log(np.exp(logs - top).sum())
 

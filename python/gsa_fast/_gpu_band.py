@@ -23,6 +23,16 @@ from ._validate import type_error, value_error
 SHIFT = 3  # math::kBulgeShift: sweep s starts SHIFT steps after sweep s − 1
 
 
+def check_band(band, fn):
+    """The rules of a band operand (float64, shape (b + 1, n) with b >= 0), on either side: here
+    and in _two_stage.band_eigvalsh."""
+    if getattr(band, "dtype", None) != np.float64:
+        raise type_error(fn, "band", "a float64 array", band)
+    if band.ndim != 2 or band.shape[0] < 1:
+        raise value_error(fn, "band", "an array of shape (b + 1, n)", f"shape {band.shape}")
+    return band
+
+
 def work_storage(xp, band):
     """(W, b): the working storage of math/bulge.hpp for a band (b + 1, n) in LAPACK lower band
     storage — W (n, ldw) with W[c, r − c] = A(r, c), ldw = max(1, 2b), zeros beyond the band (the
@@ -41,10 +51,7 @@ def band_to_tridiagonal(xp, band, *, fn="band_to_tridiagonal", order=0, threads=
     in one (n, 2b) copy). cupy: one cooperative kernel on the current stream, no host round trip.
     numpy: the CPU executor; ``order`` (0 serial, 1 wavefronts), ``threads`` and ``shift`` choose
     its schedule (tests; the result is bitwise the same for every valid choice)."""
-    if getattr(band, "dtype", None) != np.float64:
-        raise type_error(fn, "band", "a float64 array", band)
-    if band.ndim != 2 or band.shape[0] < 1:
-        raise value_error(fn, "band", "an array of shape (b + 1, n)", f"shape {band.shape}")
+    check_band(band, fn)
     n = int(band.shape[1])
     device = _backend.is_cupy(band)
     if device != (xp is not np):
@@ -72,13 +79,11 @@ def tridiagonal_eigvalsh(d, e, fn="band_to_tridiagonal"):
     """Eigenvalues, ascending, of the symmetric tridiagonal (d, e) on the host (LAPACK dsterf through
     the band route's core entry with half-bandwidth 1); d and e may live on the device (2n doubles
     are copied)."""
+    from ._two_stage import band_eigvalsh  # (_two_stage imports this module)
+
     d, e = to_host(d), to_host(e)
     n = int(d.shape[0])
     bt = np.zeros((n, 2), dtype=np.float64)
     bt[:, 0] = d
     bt[:n - 1, 1] = e[:max(n - 1, 0)]
-    w = np.empty(n, dtype=np.float64)
-    info = _backend.core.band_storage_eigvalues(bt, w, 1)
-    if info:
-        raise RuntimeError(f"{fn}(): LAPACK dsterf failed (info = {info})")
-    return w
+    return band_eigvalsh(bt.T, 1, fn)  # the (2, n) band with b = 1: dsterf, no copy of bt

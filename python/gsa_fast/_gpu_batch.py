@@ -137,21 +137,26 @@ def gram_into(xp, out, a, bf16, chunk_bytes=CHUNK_BYTES):
 
 def gram_run_into(xp, out, mats, bf16, chunk_bytes=CHUNK_BYTES):
     """The float64 Grams of matrices of one shape and kind into ``out`` (len(mats), q, q): each
-    converted into a float64 buffer of at most ``chunk_bytes`` (one cast per matrix), then one
-    batched product and one symmetrization per buffer. A matrix larger than ``chunk_bytes`` goes
-    through :func:`gram_into` (its own slabs)."""
-    m, n = mats[0].shape
+    converted into a float64 buffer of at most ``chunk_bytes`` (one cast per matrix of a list,
+    one per buffer of a (count, m, n) stack), then one batched product and one symmetrization
+    per buffer. A matrix larger than half of ``chunk_bytes`` goes through :func:`gram_into` (its
+    own slabs), so no float64 copy of a whole large matrix is made."""
+    stack = not isinstance(mats, (list, tuple))
+    m, n = mats.shape[-2:] if stack else mats[0].shape
     per = int(chunk_bytes) // max(8 * m * n, 1)
     if per < 2:
-        for k, a in enumerate(mats):
-            gram_into(xp, out[k], a, bf16, chunk_bytes)
+        for k in range(len(mats)):
+            gram_into(xp, out[k], mats[k], bf16, chunk_bytes)
         return out
     tall = n <= m
     for j in range(0, len(mats), per):
         part = mats[j:j + per]
-        buf = xp.empty((len(part), m, n), dtype=xp.float64)
-        for t, a in enumerate(part):
-            buf[t] = to_f64(xp, a, True) if bf16 else a  # the cast happens in the copy
+        if stack:
+            buf = to_f64(xp, part, bf16)
+        else:
+            buf = xp.empty((len(part), m, n), dtype=xp.float64)
+            for t, a in enumerate(part):
+                buf[t] = to_f64(xp, a, True) if bf16 else a  # the cast happens in the copy
         g = xp.matmul(buf.transpose(0, 2, 1), buf) if tall else xp.matmul(buf, buf.transpose(0, 2, 1))
         out[j:j + len(part)] = 0.5 * (g + g.transpose(0, 2, 1))
     return out

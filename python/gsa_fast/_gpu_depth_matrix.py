@@ -20,7 +20,8 @@ Host transfers (small, for control flow or for the host-side assembly; never a f
   the compiled block-Jacobi step of the CPU kernel (``_core.graded_triangle_values``, the same
   cuts and LAPACK ``dgesvj``) gives the values on the host, which go back to the device.
 * subspace_alignment: one finiteness verdict per pair and one NaN verdict at the end.
-* balancedness_ratio: two scalars per factor (its scaled Frobenius norm), plus the above.
+* balancedness_ratio: one transfer per chain (two scalars per factor: its scaled Frobenius
+  norm, _depth_common.chain_frob_log), plus the above.
 * the Bures routes: the Cholesky verdict (cuSOLVER ``potrf``'s info) and the PSD/symmetry checks.
 """
 from __future__ import annotations
@@ -31,9 +32,9 @@ import numpy as np
 
 from ._depth_common import (PrefixLogSvdvals, _alignment_summary, _chain, _check_finite_chain, _psd_sqrt,
                             _spd_pair, _sym, alignment_args, balanced_log_ratio, chain_frob_log, default_tau,
-                            prefix_args, prefix_method, resolved_mask, _U64)
+                            prefix_args, prefix_method, resolved_mask, scaled_parts, _U64)
 from ._gpu_margins import device_float, matmul_f64, to_host
-from ._validate import as_real_array, value_error
+from ._validate import as_real_array, as_threads, value_error
 
 __all__ = ["prefix_log_svdvals", "balancedness_ratio", "subspace_alignment", "relative_imbalance",
            "bures_transport_map", "bures_geodesic", "jacobian_chain"]
@@ -49,22 +50,9 @@ def _safe_log(xp, s):
     return xp.where(s > 0, xp.log(xp.where(s > 0, s, 1.0)), -np.inf)
 
 
-def _scaled_parts(xp, Y):
-    """(max |Y|, Σ (Y/max)²) as device scalars: ‖Y‖_F = max·√Σ never overflows for finite ``Y``."""
-    with np.errstate(invalid="ignore", over="ignore"):  # a product that overflowed: inf/NaN out
-        mx = xp.abs(Y).max()
-        return mx, ((Y / xp.where(mx > 0, mx, 1.0)) ** 2).sum()
-
-
 def _norm_from(mx, ssq) -> float:
     mx = float(mx)
     return mx * math.sqrt(float(ssq)) if mx > 0.0 and math.isfinite(mx) else mx
-
-
-def scaled_norm(xp, Y) -> float:
-    """``‖Y‖_F`` scaled by the largest entry (the CPU kernel's ``frob``): two scalars to the host;
-    inf/NaN for a non-finite ``Y``."""
-    return _norm_from(*to_host(xp.stack(_scaled_parts(xp, Y))))
 
 
 # ---- §4.3(a): the rescaled direct product ---------------------------------------------------------
@@ -82,7 +70,7 @@ def rescaled_chain(xp, chain, d, k):
     rows = []
     for l, M in enumerate(chain, start=1):
         Y = matmul_f64(xp, M, P)
-        mx, ssq = _scaled_parts(xp, Y)
+        mx, ssq = scaled_parts(xp, Y)
         with np.errstate(invalid="ignore", over="ignore"):
             nrm = mx * xp.sqrt(ssq)  # ‖Y‖_F, scaled (the kernel's frob); NaN/inf if Y is not finite
             event = xp.where(xp.isfinite(nrm), xp.where(nrm > 0, 0, 1), 2).astype(np.int8)
@@ -134,7 +122,7 @@ def graded_chain(xp, chain, d, k, tau):
             wp = R.shape[0]
             # one transfer: ‖Y‖_F (= ‖R‖_F, scaled: max and sum of squares) and |diag R| for the
             # §4.2 rank rule and the Benettin sums
-            head = to_host(xp.concatenate([xp.stack(_scaled_parts(xp, R)), xp.abs(xp.diagonal(R))]))
+            head = to_host(xp.concatenate([xp.stack(scaled_parts(xp, R)), xp.abs(xp.diagonal(R))]))
             fro, diag = _norm_from(head[0], head[1]), head[2:]
             if not math.isfinite(fro):
                 bad = True
@@ -229,6 +217,7 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=N
     fn = "prefix_log_svdvals"
     chains, bshape, d, k = prefix_args(factors, depths, k, fn, matrix=_matrix(cp), xp=cp)
     method = prefix_method(method, fn)
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     out, res, use_g = prefix_on(cp, chains, d, k, method)
     return PrefixLogSvdvals(out.reshape(bshape + (len(d), k)), res.reshape(bshape + (len(d), k)),
                             d, cp.asarray(use_g.reshape(bshape)))
@@ -252,6 +241,7 @@ def balancedness_ratio(factors, *, threads=None):
     fn = "balancedness_ratio"
     chains, bshape = _chain(factors, fn, matrix=_matrix(cp))
     _check_finite_chain(chains, fn, xp=cp)
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     N = len(chains[0])
     k = min(chains[0][0].shape[1], chains[0][-1].shape[0])  # the CPU route's default k at depth N
     out, _, _ = prefix_on(cp, chains, np.array([N], dtype=np.int64), k, "auto")
@@ -324,6 +314,7 @@ def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
     fn = "subspace_alignment"
     _backend.namespace(A, B)
     la, lb, bshape, k = alignment_args(A, B, k, side_a, side_b, fn, matrix=_matrix(cp), xp=cp)
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     return alignment_on(cp, la, lb, bshape, k, fn)
 
 
@@ -336,9 +327,9 @@ def imbalance_on(xp, chains, bshape):
     rows = []
     for c in chains:
         vals = []
+        w1 = c[0].astype(np.float64, copy=False) if L > 1 else None
         for p in range(L - 1):
-            w0 = c[p].astype(np.float64, copy=False)
-            w1 = c[p + 1].astype(np.float64, copy=False)
+            w0, w1 = w1, c[p + 1].astype(np.float64, copy=False)  # each factor widened once
             g0 = w0 @ w0.T
             num = xp.linalg.norm(g0 - w1.T @ w1)
             den = xp.linalg.norm(g0)
@@ -374,9 +365,10 @@ def cholesky(xp, a):
         return None
 
 
-def transport_map_on(xp, a, b, fn):
-    """T = L^{-T} (Lᵀ B L)^{1/2} L^{-1} with A = L Lᵀ (validated, symmetrized, broadcast a, b)."""
-    Lc = cholesky(xp, a)
+def transport_map_on(xp, a, b, fn, Lc=None):
+    """T = L^{-T} (Lᵀ B L)^{1/2} L^{-1} with A = L Lᵀ (validated, symmetrized, broadcast a, b);
+    ``Lc``: A's Cholesky factor when the caller has it already."""
+    Lc = cholesky(xp, a) if Lc is None else Lc
     if Lc is None:
         raise value_error(fn, "A", "positive definite (no transport map from a singular A)",
                           "a singular or indefinite matrix")
@@ -393,8 +385,9 @@ def geodesic_on(xp, a, b, tt, fn):
     eye = xp.eye(n)
     ts = [float(s) for s in np.atleast_1d(tt)]
     outs = []
-    if cholesky(xp, a) is not None:
-        T = transport_map_on(xp, a, b, fn)
+    Lc = cholesky(xp, a)
+    if Lc is not None:  # factored once: the transport map reuses it
+        T = transport_map_on(xp, a, b, fn, Lc)
         for s in ts:
             Mt = s * T + (1.0 - s) * eye
             outs.append(_sym(Mt @ a @ Mt))

@@ -148,7 +148,6 @@ def _host_scalar(x):
 
 def separation_ratios(log_s, eps=None):
     fn = "separation_ratios"
-    _backend.namespace(log_s)
     a = _log_spectra(log_s, fn, "log_s", real=device_real(allow_inf=True, what=LOG_SPECTRA))
     e = None if eps is None else float(as_real_array(_host_scalar(eps), fn, "eps", lo=0.0, lo_open=True))
     return separation_from(a, e)

@@ -64,16 +64,11 @@ _to_f64 = _gpu_batch.to_f64
 
 
 def _gram_stack(cp, a, bf16):
-    """float64 Grams of a (b, m, n) stack, chunked over matrices."""
+    """float64 Grams of a (b, m, n) stack, chunked over matrices (a matrix beyond CHUNK_BYTES in
+    slabs of its long side): :func:`_gpu_batch.gram_run_into` on the stack."""
     b, m, n = a.shape
     q = min(m, n)
-    out = cp.empty((b, q, q), dtype=cp.float64)
-    per = max(1, CHUNK_BYTES // max(8 * m * n, 1))
-    for i in range(0, b, per):
-        c = _to_f64(cp, a[i:i + per], bf16)
-        g = cp.matmul(c.transpose(0, 2, 1), c) if n <= m else cp.matmul(c, c.transpose(0, 2, 1))
-        out[i:i + per] = 0.5 * (g + g.transpose(0, 2, 1))
-    return out
+    return _gpu_batch.gram_run_into(cp, cp.empty((b, q, q), dtype=cp.float64), a, bf16, CHUNK_BYTES)
 
 
 def _values_stack(cp, a, bf16, method, eig_driver="auto", fn="svdvals"):

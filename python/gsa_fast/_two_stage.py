@@ -109,11 +109,7 @@ def band_eigvalsh(band, threads=2, fn="band_eigvalsh"):
     ``(b + 1, n)`` (as :func:`dense_to_band` returns it): LAPACK's dsb2st bulge chasing with up to
     ``threads`` sweeps at once (cpp/src/linalg/band_eig.cpp, shared with the CPU band route), then
     dsterf. The result is bitwise the same for every ``threads``."""
-    band = np.asarray(band)
-    if band.dtype != np.float64:
-        raise type_error(fn, "band", "a float64 array", band)
-    if band.ndim != 2 or band.shape[0] < 1:
-        raise value_error(fn, "band", "an array of shape (b + 1, n)", f"shape {band.shape}")
+    band = _gpu_band.check_band(np.asarray(band), fn)
     bt = np.ascontiguousarray(band.T)  # no copy for dense_to_band's Fortran-ordered result
     w = np.empty(bt.shape[0], dtype=np.float64)
     info = _backend.core.band_storage_eigvalues(bt, w, int(threads))

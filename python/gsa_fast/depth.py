@@ -401,6 +401,7 @@ def balancedness_ratio(factors, *, threads=None):
         return _backend.cuda_route(fn)(factors, threads=threads)
     chains, bshape = _chain(factors, fn)
     _check_finite_chain(chains, fn)
+    _threads(threads, fn)  # named here (the device route checks it too)
     N = len(chains[0])
     log_s = prefix_log_svdvals(factors, depths=[N], threads=threads).log_s[..., 0, :]
     return balancedness_on(np, chains, bshape, log_s)
