@@ -42,6 +42,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from . import _backend, _gpu_band, _gpu_tridiag
+from ._gpu_margins import to_host
 from ._validate import type_error, value_error
 
 # Band width b of stage 1. 64 is what the CPU band route measured best at n = 4096 (wider bands
@@ -53,11 +54,6 @@ BAND_WIDTH = 64
 # measures the crossover; this is where the two-stage route is expected to win (q ≥ 2048 on the
 # H100 record: syevd takes 1.5 s at q = 4096). TODO(measure on device): make "auto" use it.
 TWO_STAGE_MIN_Q = 2048
-
-
-def _to_host(xp, a):
-    """A numpy copy of a (cupy: the one device → host transfer; numpy: a itself)."""
-    return xp.asnumpy(a) if hasattr(xp, "asnumpy") else np.asarray(a)
 
 
 def dense_to_band(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="dense_to_band", host=True):
@@ -101,7 +97,7 @@ def dense_to_band(xp, G, b=BAND_WIDTH, *, overwrite=False, fn="dense_to_band", h
     bt = xp.where(rows < n, A[xp.minimum(rows, max(n - 1, 0)), cols], 0.0) if n else xp.zeros((0, b + 1))
     if not host:
         return bt.T
-    return np.ascontiguousarray(_to_host(xp, bt)).T
+    return np.ascontiguousarray(to_host(bt)).T
 
 
 def band_eigvalsh(band, threads=2, fn="band_eigvalsh"):
