@@ -96,7 +96,8 @@ __global__ void bulge_kernel(double* W, int n, int b, int ldw, int* progress) {
 }
 
 __global__ void tridiagonal_kernel(const double* W, int n, int b, int ldw, double* d, double* e) {
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+  // int64 index: the launcher takes n up to 2^31 − 1, where i + stride would overflow an int
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     d[i] = W[(size_t)i * ldw];
     if (i + 1 < n) e[i] = b >= 1 ? W[(size_t)i * ldw + 1] : 0.0;
   }

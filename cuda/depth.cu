@@ -2,7 +2,8 @@
 // GSA_HD arithmetic of math/dln.hpp and math/depth.hpp shared with the CPU kernels:
 // * dln_lambda_matrix: one block per (row, 32 × 32 tile of λ); the tile's 32 + 32 per-σ pieces
 //   (log, powers) once in shared memory, then one dln_lambda_entry per thread and entry, written
-//   along j (coalesced). Bitwise the CPU's arithmetic up to device log/exp/expm1 (≤ 1 ulp apart).
+//   along j (coalesced). The CPU's arithmetic, but not its bits: the device's log/exp/expm1 are
+//   ≤ 1 ulp from the host's and nvcc contracts a·b ± c into FMAs (e.g. 1 − t·t): a few ulps.
 // * dln_log_volume: one block per row; log σ into the work row, then thread t sums the pairs of
 //   rows i ≡ t (mod 256) with the CPU's Kahan step (log_volume_pairs) and the block merges the
 //   256 partial sums in a fixed tree (log_volume_merge): the order differs from the CPU's, the

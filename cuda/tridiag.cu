@@ -50,15 +50,12 @@ __global__ void tridiag_prep_kernel(const double* d, const double* e, int64_t co
     double* e2 = sd + n;
     double gl = INFINITY, gu = -INFINITY, emax2 = 0.0;
     for (int64_t j = tid; j < n; j += kThreads) {
-      const double dj = ldexp(dk[j], ex);
-      const double ej = j + 1 < n ? ldexp(ek[j], ex) : 0.0;
-      const double ep = j > 0 ? ldexp(ek[j - 1], ex) : 0.0;
-      sd[j] = dj;
-      e2[j] = ep * ep;
-      emax2 = fmax(emax2, ep * ep);
-      const double r = math::tridiag_row_radius(ep, ej);
-      gl = fmin(gl, dj - r);
-      gu = fmax(gu, dj + r);
+      const math::TridiagRow row = math::tridiag_scaled_row(n, dk, ek, j, ex);
+      sd[j] = row.sd;
+      e2[j] = row.e2;
+      emax2 = fmax(emax2, row.e2);
+      gl = fmin(gl, row.lo);
+      gu = fmax(gu, row.hi);
     }
     gl = block_min<kThreads>(gl, red);
     gu = block_max<kThreads>(gu, red);

@@ -593,6 +593,13 @@ def test_dln_log_volume_properties(rng):
     assert g.dln_log_volume([1.0, 0.0, 2.0]) == -np.inf
     assert np.isfinite(g.dln_log_volume([1.0, 0.0, 2.0], 2))
     assert g.dln_log_volume([1.0, 0.0, 0.0], 2) == -np.inf
+    # N = 1: λ ≡ 1, so S ≡ 0 and ∂S/∂σ ≡ 0, also at a zero σ (math/depth.hpp log_volume_grad; the
+    # per-pair sum there would be 0/0) and with two zeros
+    for zs in ([1.0, 0.0, 2.0], [0.0, 0.0, 2.0]):
+        S1, G1 = g.dln_log_volume(zs, 1, grad=True)
+        assert S1 == 0.0 and np.array_equal(G1, np.zeros(3))
+        S1r, G1r = R.dln_log_volume(zs, 1, grad=True)
+        assert S1r == 0.0 and np.array_equal(G1r, np.zeros(3))
     # §8.7: the isotropic point σ* = ((d − 1)/(2β))^{1/p} is stationary for E_p − S_∞/β
     beta, p = 2.0, 3.0
     star = np.full(d, ((d - 1) / (2 * beta)) ** (1 / p))

@@ -32,20 +32,14 @@ Prepared prepare(int64_t n, const double* d, const double* e, double* sd, double
   }
   const int k = math::tridiag_scale_exponent(amax);
   p.exponent = k;
-  double gl = INFINITY, gu = -INFINITY, emax2 = 0.0, eprev = 0.0;
-  e2[0] = 0.0;
+  double gl = INFINITY, gu = -INFINITY, emax2 = 0.0;
   for (int64_t j = 0; j < n; ++j) {
-    const double dj = std::ldexp(d[j], k);
-    const double ej = j + 1 < n ? std::ldexp(e[j], k) : 0.0;
-    sd[j] = dj;
-    if (j + 1 < n) {
-      e2[j + 1] = ej * ej;
-      emax2 = std::max(emax2, e2[j + 1]);
-    }
-    const double r = math::tridiag_row_radius(eprev, ej);
-    gl = std::min(gl, dj - r);
-    gu = std::max(gu, dj + r);
-    eprev = ej;
+    const math::TridiagRow row = math::tridiag_scaled_row(n, d, e, j, k);
+    sd[j] = row.sd;
+    e2[j] = row.e2;
+    emax2 = std::max(emax2, row.e2);
+    gl = std::min(gl, row.lo);
+    gu = std::max(gu, row.hi);
   }
   p.b = math::tridiag_bounds(gl, gu, emax2);
   return p;

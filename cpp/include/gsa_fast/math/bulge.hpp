@@ -60,23 +60,17 @@ GSA_HD int bulge_sweeps(int n, int b) { return (b >= 2 && n >= 3) ? n - 2 : 0; }
 // Steps of sweep s (0 ≤ s < bulge_sweeps): kind 1, then (kind 2, kind 3) per further block.
 GSA_HD int bulge_steps(int n, int b, int s) { return 1 + 2 * ((n - 2 - s) / b); }
 
-// Wavefronts: t runs over [0, bulge_wavefronts). t(s, j) = j + shift·s; the last task is the
-// last step of the last sweep when shift ≥ 2 (j + shift·s then grows with s).
+// Wavefronts: t runs over [0, bulge_wavefronts). t(s, j) = j + shift·s, shift ≥ 2 (every caller
+// checks it): steps(s) falls by at most 2 per sweep, so shift·s + steps(s) grows with s and the
+// last task is the last step of the last sweep.
 GSA_HD int bulge_wavefronts(int n, int b, int shift = kBulgeShift) {
   const int S = bulge_sweeps(n, b);
-  if (S == 0) return 0;
-  if (shift >= 2) return shift * (S - 1) + bulge_steps(n, b, S - 1);  // shift·s + steps(s) grows
-  int T = 0;
-  for (int s = 0; s < S; ++s) {
-    const int t = shift * s + bulge_steps(n, b, s);
-    T = t > T ? t : T;
-  }
-  return T;
+  return S == 0 ? 0 : shift * (S - 1) + bulge_steps(n, b, S - 1);
 }
 
 // The sweeps with a task at wavefront t: s in [*lo, *hi) (empty when *lo ≥ *hi), each running step
 // j = t − shift·s. Needs shift ≥ 2 (then shift·s + steps(s) grows with s, so the active sweeps are
-// contiguous); for shift = 1 use bulge_task_at per sweep.
+// contiguous).
 GSA_HD void bulge_wavefront_range(int n, int b, int t, int* lo, int* hi, int shift = kBulgeShift) {
   const int S = bulge_sweeps(n, b);
   int h = t < 0 ? 0 : t / shift + 1;  // j ≥ 0

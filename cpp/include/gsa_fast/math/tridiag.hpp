@@ -78,9 +78,28 @@ struct TridiagBounds {
   double abstol;  // absolute stopping width
 };
 
-// Gershgorin row j of the scaled matrix: [d_j − r_j, d_j + r_j], r_j = |e_{j−1}| + |e_j|. The
-// caller reduces lo_j/hi_j (min/max) and max e_j² over rows, then widens with tridiag_bounds.
-GSA_HD double tridiag_row_radius(double e_prev, double e_next) { return fabs(e_prev) + fabs(e_next); }
+// Row j of the problem scaled by 2^ex (0 ≤ j < n; e has n − 1 entries): the scaled diagonal sd,
+// the shifted square e2 = (2^ex·e_{j−1})² (0 for j = 0) and the Gershgorin interval [lo, hi] =
+// [sd − r, sd + r], r = |e_{j−1}| + |e_j| (scaled). The CPU executor runs it row by row, the CUDA
+// prep kernel one row per thread; the caller reduces lo (min), hi and e2 (max) over the rows, then
+// widens with tridiag_bounds. ldexp is exact, so the rows (and the reductions, min/max being exact
+// in any order) are bitwise the same on both.
+struct TridiagRow {
+  double sd, e2, lo, hi;
+};
+
+GSA_HD TridiagRow tridiag_scaled_row(int64_t n, const double* d, const double* e, int64_t j, int ex) {
+  const double dj = ldexp(d[j], ex);
+  const double ep = j > 0 ? ldexp(e[j - 1], ex) : 0.0;
+  const double en = j + 1 < n ? ldexp(e[j], ex) : 0.0;
+  const double r = fabs(ep) + fabs(en);
+  TridiagRow row;
+  row.sd = dj;
+  row.e2 = ep * ep;
+  row.lo = dj - r;
+  row.hi = dj + r;
+  return row;
+}
 
 // Widens the Gershgorin interval [gl, gu] of an n × n scaled matrix by the count's backward error
 // (5u·max|e| ≤ 5u·tnorm, plus the rounding of gl/gu themselves) so that count(lo) = 0 and
