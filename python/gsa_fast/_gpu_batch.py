@@ -231,8 +231,8 @@ def jacobi_checked(xp, G, regram, solvers, tol=None, max_sweeps=JACOBI_MAX_SWEEP
     identity ``|‖G‖_F² − Σλ²| ≤ frobenius_slack(q)·‖G‖_F²`` (a larger gap means ``‖off‖_F`` above
     ~sqrt(slack)·‖G‖_F: a gross failure, e.g. the values left on the diagonal)
     solved again by ``solvers.syevd`` on ``regram(k)``, its Gram formed anew."""
-    count, q = int(G.shape[0]), int(G.shape[-1])
-    fro2 = (G * G).reshape(count, -1).sum(axis=1)  # before the call: syevj destroys G
+    q = int(G.shape[-1])
+    fro2 = xp.einsum("kij,kij->k", G, G)  # before the call (syevj destroys G); no stack-sized temporary
     w, info = solvers.jacobi(G, jacobi_tol(q) if tol is None else tol, max_sweeps)
     gap = xp.abs(fro2 - (w * w).sum(axis=1))
     bad = (info != 0) | ~(gap <= frobenius_slack(q) * fro2)  # NaN counts as bad
