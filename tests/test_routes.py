@@ -8,6 +8,7 @@ import ast
 import importlib
 import inspect
 import pathlib
+import re
 
 import pytest
 
@@ -81,6 +82,21 @@ def test_cuda_route_and_its_device_test(name):
     # harmonic_sums/harmonic_range share harmonic's CUDA launcher (_gpu_sums.harmonic_range)
     siblings = {n for n, r in ROUTES.items() if r.cuda == route.cuda}
     assert device_calls & siblings, f"no device-parametrized test in tests/test_{route.family}.py calls {name}"
+
+
+def test_gpu_docs_table_lists_every_cuda_route():
+    # docs/gpu.md opens with the table of what runs on the device: one row per family lists its
+    # functions, so a new device route must be added there (and a row never names a function
+    # that has none)
+    text = (ROOT / "docs" / "gpu.md").read_text()
+    head = text.split("\n## ", 1)[0]
+    rows = [line for line in head.splitlines() if line.startswith("| ")][1:]  # past the header
+    listed = {}
+    for row in rows:
+        family, functions = [c.strip() for c in row.strip("|").split("|")[:2]]
+        for f in re.findall(r"`([a-z_0-9]+)`", functions):
+            listed[f] = family
+    assert listed == {n: r.family for n, r in ROUTES.items() if r.cuda is not None}
 
 
 def test_one_place_knows_about_cupy():
