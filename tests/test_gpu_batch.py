@@ -368,6 +368,35 @@ def test_large_grams_go_one_per_call_in_auto(rng, monkeypatch):
         assert (np.abs(v - w) <= 4 * max(a.shape) * U24 * w[0]).all()
 
 
+class FailingStack(Recording):
+    """cupy's stacked eigvalsh (syevjBatched, its info unreported) gone wrong: the first matrix of
+    each call keeps its diagonal as its values, the second gets a NaN."""
+
+    def stack(self, G):
+        diag = np.sort(np.diagonal(G, axis1=1, axis2=2), axis=1)
+        w = super().stack(G)
+        G[:] = -1.0  # destroyed: the fallback must re-form the Gram
+        w[0] = diag[0]
+        if w.shape[0] > 1:
+            w[1, 0] = np.nan
+        return w
+
+
+@pytest.mark.parametrize("batch_max_q", [512, 50])  # the stacked call, and one matrix per call
+def test_auto_checks_the_stacked_eigvalsh_it_cannot_see_the_info_of(rng, monkeypatch, batch_max_q):
+    # q = 64 > JACOBI_MAX_Q: "auto" hands the stack to the namespace's eigvalsh; a wrong result
+    # there is caught by the Frobenius identity and solved again by syevd from a fresh Gram
+    monkeypatch.setattr(gb, "BATCH_MAX_Q", batch_max_q)
+    mats = [rng.standard_normal((64, 100)).astype(np.float32) for _ in range(4)]
+    rec = FailingStack()
+    got = gb.grouped_values(np, [(a, False) for a in mats], solvers=rec)
+    redone = [e for e in rec.log if e[0] == "syevd"]
+    assert redone == [("syevd", 64)] * (2 if batch_max_q == 512 else 4)
+    for a, v in zip(mats, got):
+        w = ref.svdvals(a)
+        assert (np.abs(v - w) <= 4 * 100 * U24 * w[0]).all()
+
+
 # ---- on the device ------------------------------------------------------------------------------
 
 def test_grouped_route_on_the_device_meets_the_contract(cupy, rng):  # pragma: no cover - GPU only

@@ -27,12 +27,14 @@ Eigensolver per size class (:func:`eigvalsh_grams`, svdvals' private ``_eig_driv
   gap above rounding gets its Gram formed again and solved by ``syevd``.
 - ``"auto"``, 32 < q ≤ ``BATCH_MAX_Q`` (512): ``xp.linalg.eigvalsh`` on the whole stack (cupy:
   ``syevjBatched`` with cupy's defaults, tolerance = machine precision, 100 sweeps); q > 512: the
-  same call on one matrix at a time (a stack of one), exactly what the route did before grouping.
+  same call on one matrix at a time (a stack of one), the call the route made before grouping.
+  cupy does not report that call's ``info``, so its values get the same Frobenius check
+  (:func:`stack_checked`) and the same ``syevd`` fallback: never a silently unconverged result.
 - ``"jacobi"``: the checked ``syevjBatched`` at every size; ``"syevd"``: one cuSOLVER ``syevd`` per
   matrix; ``"band"``: the two-stage route of :mod:`gsa_fast._two_stage` on the stack (bulge chasing
   on the host; ``"band_device"``: on the device, :mod:`gsa_fast._gpu_band`).
 
-Host round trips: the Jacobi check brings one boolean per matrix of the stack to the host (control
+Host round trips: the checks bring one boolean per matrix of the stack to the host (control
 flow: which matrices to redo); nothing else leaves the device, except on the "band" route, whose
 host stages take each band (:mod:`gsa_fast._two_stage`).
 """
@@ -225,15 +227,15 @@ def frobenius_slack(q: int) -> float:
     return (4.0 * q * q + 64.0 * q) * U64
 
 
-def jacobi_checked(xp, G, regram, solvers, tol=None, max_sweeps=JACOBI_MAX_SWEEPS):
-    """Ascending eigenvalues (count, q) of the stack G (destroyed) by ``solvers.jacobi``, with
-    every matrix that it did not converge on (``info ≠ 0``) or whose values fail the Frobenius
-    identity ``|‖G‖_F² − Σλ²| ≤ frobenius_slack(q)·‖G‖_F²`` (a larger gap means ``‖off‖_F`` above
-    ~sqrt(slack)·‖G‖_F: a gross failure, e.g. the values left on the diagonal)
+def checked(xp, G, regram, solvers, solve):
+    """Ascending eigenvalues (count, q) of the stack G (destroyed) by ``solve(G) -> (w, info)``,
+    with every matrix that it did not converge on (``info ≠ 0``) or whose values fail the
+    Frobenius identity ``|‖G‖_F² − Σλ²| ≤ frobenius_slack(q)·‖G‖_F²`` (a larger gap means
+    ``‖off‖_F`` above ~sqrt(slack)·‖G‖_F: a gross failure, e.g. the values left on the diagonal)
     solved again by ``solvers.syevd`` on ``regram(k)``, its Gram formed anew."""
     q = int(G.shape[-1])
-    fro2 = xp.einsum("kij,kij->k", G, G)  # before the call (syevj destroys G); no stack-sized temporary
-    w, info = solvers.jacobi(G, jacobi_tol(q) if tol is None else tol, max_sweeps)
+    fro2 = xp.einsum("kij,kij->k", G, G)  # before the call (the solver destroys G); no stack-sized temporary
+    w, info = solve(G)
     gap = xp.abs(fro2 - (w * w).sum(axis=1))
     bad = (info != 0) | ~(gap <= frobenius_slack(q) * fro2)  # NaN counts as bad
     redo = np.flatnonzero(to_host(bad))  # one bool per matrix to the host: control flow
@@ -242,11 +244,23 @@ def jacobi_checked(xp, G, regram, solvers, tol=None, max_sweeps=JACOBI_MAX_SWEEP
     return w
 
 
+def jacobi_checked(xp, G, regram, solvers, tol=None, max_sweeps=JACOBI_MAX_SWEEPS):
+    """:func:`checked` around ``solvers.jacobi`` (syevjBatched at ``tol``, default
+    :func:`jacobi_tol`)."""
+    tol = jacobi_tol(int(G.shape[-1])) if tol is None else tol
+    return checked(xp, G, regram, solvers, lambda G: solvers.jacobi(G, tol, max_sweeps))
+
+
+def stack_checked(xp, G, regram, solvers):
+    """:func:`checked` around ``solvers.stack`` (cupy: its stacked eigvalsh, syevjBatched with
+    cupy's defaults, whose ``info`` cupy does not report: only the Frobenius identity checks it)."""
+    return checked(xp, G, regram, solvers, lambda G: (solvers.stack(G), xp.zeros(G.shape[0], dtype=xp.int32)))
+
+
 def eigvalsh_grams(xp, G, driver="auto", regram=None, solvers=None, fn="svdvals"):
     """Ascending eigenvalues, shape (count, q), of the symmetric float64 stack G (count, q, q),
-    which is ours to destroy. ``regram(k)`` forms the Gram of matrix k anew: the Jacobi fallback
-    needs it (no copy of the stack is kept), so it must be given for "jacobi" and for "auto" with
-    q ≤ JACOBI_MAX_Q."""
+    which is ours to destroy. ``regram(k)`` forms the Gram of matrix k anew: the checked solvers'
+    fallback needs it (no copy of the stack is kept), so it must be given for "jacobi" and "auto"."""
     if driver not in DRIVERS:
         raise value_error(fn, "_eig_driver", "one of " + ", ".join(map(repr, DRIVERS)) + " for cupy input",
                           repr(driver))
@@ -261,15 +275,15 @@ def eigvalsh_grams(xp, G, driver="auto", regram=None, solvers=None, fn="svdvals"
         for k in range(count):
             w[k] = solvers.syevd(G[k])
         return w
+    if regram is None:
+        raise ValueError(f"{fn}(): the checked eigensolvers need regram (the fallback re-forms a Gram)")
     if driver == "jacobi" or q <= JACOBI_MAX_Q:
-        if regram is None:
-            raise ValueError(f"{fn}(): the Jacobi route needs regram (the fallback re-forms a Gram)")
         return jacobi_checked(xp, G, regram, solvers)
     if q <= BATCH_MAX_Q:
-        return solvers.stack(G)
+        return stack_checked(xp, G, regram, solvers)
     w = xp.empty((count, q), dtype=xp.float64)
     for k in range(count):
-        w[k] = solvers.stack(G[k:k + 1])[0]
+        w[k] = stack_checked(xp, G[k:k + 1], lambda _, k=k: regram(k), solvers)[0]
     return w
 
 
