@@ -3,8 +3,9 @@
 # GPU benchmarks and issue 12's targets (record the output in bench/results/gpu.md).
 #
 # Usage: bash bench/gpu_run.sh [PHASES] [extra pytest args]
-#   PHASES: a comma list of build, gputests, tests, two_stage, bench, targets
-#           (default: build,gputests,two_stage,bench,targets; "tests" is the whole suite).
+#   PHASES: a comma list of build, gputests, sanitize, tests, two_stage, bench, targets
+#           (default: build,gputests,two_stage,bench,targets; "tests" is the whole suite;
+#           "sanitize" runs the device tests of our own kernels under compute-sanitizer).
 #   A lent device allows 10 minutes a command: run "build,gputests" in one call and
 #   "two_stage,bench,targets" in the next. The build lives in .device/site/ (git-ignored) and is
 #   reused by later calls on the same machine; "build" rebuilds it.
@@ -47,6 +48,24 @@ if has gputests; then  # every test marked gpu (tests/conftest.py marks them all
   grep -E "passed|failed|error" "$out/gputests.txt" | tail -3
   grep -E "^(FAILED|ERROR)" "$out/gputests.txt" | head -40
   stamp gputests
+fi
+if has sanitize; then  # our kernels under compute-sanitizer: out-of-bounds/misaligned accesses and
+  # shared-memory races in kernels that the CPU tests can only cover through their shared headers.
+  # Needs a runtime where the sanitizer sees the device (KINDS.md: Firecracker yes, gVisor no).
+  san=${SANITIZER:-compute-sanitizer}
+  if command -v "$san" > /dev/null; then
+    for tool in memcheck racecheck; do
+      timeout "${SANITIZE_TIMEOUT:-240}" "$san" --tool "$tool" --error-exitcode 99 --print-limit 20 \
+        "$py" -m pytest -q -p no:cacheprovider -m gpu -x tests/test_bulge.py tests/test_tridiag.py \
+        tests/test_depth.py tests/test_esd.py tests/test_charts.py tests/test_tails.py "$@" \
+        > "$out/sanitize_$tool.txt" 2>&1
+      echo "[gpu_run] compute-sanitizer $tool: exit $? (0 clean, 99 errors found, 124 timed out)"
+      grep -E "========= (ERROR|Invalid|Race|.*hazard)|passed|failed" "$out/sanitize_$tool.txt" | head -20
+    done
+  else
+    echo "[gpu_run] sanitize: $san not found"
+  fi
+  stamp sanitize
 fi
 if has tests; then
   "$py" -m pytest -q -p no:cacheprovider tests "$@" > "$out/tests.txt" 2>&1
