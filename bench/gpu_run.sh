@@ -9,6 +9,7 @@
 #   A lent device allows 10 minutes a command: run "build,gputests" in one call and
 #   "two_stage,bench,targets" in the next. The build lives in .device/site/ (git-ignored) and is
 #   reused by later calls on the same machine; "build" rebuilds it.
+# TARGETS_ARGS passes options to bench/gpu_targets.py (e.g. "--only llama --blocks 2 --driver band_device").
 # Logs go to $OUT (default: a temp folder). Offline machines (the lent GPU machine is one; its image
 # has cupy, torch, pybind11, scikit-build-core, cmake and ninja but not scipy-openblas32): put the
 # scipy-openblas32 wheel in $WHEELS (default .whl/, git-ignored; carry it), fetched here with
@@ -82,7 +83,7 @@ if has bench; then
   stamp bench
 fi
 if has targets; then  # issue 12's targets: big matrix, Llama-3-70B-shaped slice, reductions' bandwidth
-  timeout "${TARGETS_TIMEOUT:-240}" "$py" bench/gpu_targets.py > "$out/targets.txt" 2>&1
+  timeout "${TARGETS_TIMEOUT:-240}" "$py" bench/gpu_targets.py ${TARGETS_ARGS:-} > "$out/targets.txt" 2>&1
   cat "$out/targets.txt"
   stamp targets
 fi

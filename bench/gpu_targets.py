@@ -1,6 +1,6 @@
 """Issue 12's device targets, measured in one run (bench/gpu_run.sh calls it; needs a GPU and cupy).
 
-    python bench/gpu_targets.py [--blocks 1] [--peers 1] [--width 8192] [--spectra 100000]
+    python bench/gpu_targets.py [--blocks 1] [--peers 1] [--width 8192] [--spectra 100000] [--driver auto]
 
 Sections (each independent: one that fails prints its error and the rest still run):
 
@@ -105,7 +105,7 @@ def big(cp, g):
 LLAMA_BLOCK = [((8192, 8192), 1), ((1024, 8192), 2), ((28672, 8192), 2), ((8192, 28672), 1)]
 
 
-def llama(cp, g, blocks, peers):
+def llama(cp, g, blocks, peers, driver="auto"):
     try:
         import torch
 
@@ -119,12 +119,12 @@ def llama(cp, g, blocks, peers):
             for c in range(count):
                 w = _power_law(cp, *shape, 0.5, seed=1000 * b + 10 * k + c)
                 _sync(cp)
-                t, _ = _best(cp, lambda: g.svdvals(w), rounds=1, warmup=0)
+                t, _ = _best(cp, lambda: g.svdvals(w, _eig_driver=driver), rounds=1, warmup=0)
                 t_gsa += t
                 n_mats += 1
                 per_shape.setdefault(shape, []).append(t)
                 w = None
-    print(f"| Llama-3-70B-shaped slice: {blocks} block(s), {n_mats} matrices | time (s) |")
+    print(f"| Llama-3-70B-shaped slice: {blocks} block(s), {n_mats} matrices, _eig_driver={driver!r} | time (s) |")
     print("|---|---|")
     print(f"| gsa_fast.svdvals, measured | {t_gsa:.2f} |")
     print(f"| gsa_fast.svdvals, extrapolated ×{80 / blocks:g} to 80 blocks | "
@@ -180,6 +180,8 @@ def main():
     ap.add_argument("--spectra", type=int, default=100_000)
     ap.add_argument("--width", type=int, default=8192)
     ap.add_argument("--only", default="big,reductions,llama")
+    ap.add_argument("--driver", default="auto",
+                    help="svdvals' _eig_driver for the llama slice (the fastest of the big section's rows)")
     a = ap.parse_args()
     import cupy as cp
 
@@ -193,7 +195,7 @@ def main():
             if sec == "big":
                 big(cp, g)
             elif sec == "llama":
-                llama(cp, g, a.blocks, a.peers)
+                llama(cp, g, a.blocks, a.peers, a.driver)
             elif sec == "reductions":
                 reductions(cp, g, a.spectra, a.width, peak)
         except Exception:  # one section's failure must not hide the others' numbers
