@@ -83,7 +83,7 @@ def eigvalsh_tridiagonal(xp, d, e, *, points=None, threads=None, fn="eigvalsh_tr
     nthreads = as_threads(threads, fn)
     if n == 0 or count == 0:
         return xp.empty(d.shape, dtype=np.float64)
-    if not bool(xp.isfinite(d).all()) or not bool(xp.isfinite(e).all()):  # one scalar each
+    if not bool(xp.isfinite(d).all() & xp.isfinite(e).all()):  # one host read for both
         raise value_error(fn, "d and e", "finite", "NaN or Inf")
     if xp is np:
         d2 = np.ascontiguousarray(d).reshape(count, n)  # copies only a strided view: O(n) against O(n²) work
