@@ -62,6 +62,29 @@ def test_device_objects_are_refused_by_host_functions():
             _interop.as_numpy(obj, "fn", "x")
 
 
+def test_host_functions_refuse_device_memory_before_converting_it(monkeypatch):
+    """With cupy importable but no usable device (a driver too old, a machine without a GPU), a
+    function without a CUDA route must refuse device memory from the object itself, not by first
+    wrapping it in cupy (which needs a device and fails with cupy's own error). The stub cupy
+    below fails the test if anything tries to convert."""
+    import types
+
+    import gsa_fast as g
+
+    stub = types.ModuleType("cupy")
+
+    def refuse(*a, **k):
+        raise AssertionError("device memory was handed to cupy before the device check")
+
+    stub.asarray = stub.from_dlpack = refuse
+    monkeypatch.setitem(sys.modules, "cupy", stub)
+    for obj in (FakeCuda(), FakeCudaDLPack()):
+        with pytest.raises(TypeError, match=r"truncation_rank\(\): spectra must be a numpy array \(no CUDA"):
+            g.truncation_rank(obj, 0.1)
+        with pytest.raises(TypeError, match=r"must be a host array"):
+            _interop.as_numpy(obj, "fn", "x")
+
+
 def test_torch_cpu_tensors_are_views():
     torch = pytest.importorskip("torch")
     t = torch.arange(12, dtype=torch.float32).reshape(3, 4)

@@ -24,12 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import type_error
+from ._validate import DLPACK_CUDA_DEVICES, on_device, type_error
 
 __all__ = ["as_array", "as_numpy", "is_torch", "restore"]
-
-_KDLCUDA = (2, 3, 13)  # DLPack device types: CUDA, CUDA host-pinned, CUDA managed
-
 
 def is_torch(x) -> bool:
     """True for a torch.Tensor (by its type's module: does not import torch)."""
@@ -86,7 +83,7 @@ def as_array(x):
         return x if cupy is None else cupy.asarray(x)
     if hasattr(x, "__dlpack__"):
         dev = x.__dlpack_device__()[0] if hasattr(x, "__dlpack_device__") else 1
-        if int(dev) in _KDLCUDA:
+        if int(dev) in DLPACK_CUDA_DEVICES:
             cupy = _cupy()
             return x if cupy is None else cupy.from_dlpack(x)
         return np.from_dlpack(x)
@@ -95,29 +92,9 @@ def as_array(x):
     return x
 
 
-def _on_device(a) -> bool:
-    return type(a).__module__.split(".")[0] == "cupy"
-
-
-def _device_object(x) -> bool:
-    """Device memory, decided without importing cupy or converting anything."""
-    if isinstance(x, np.ndarray):
-        return False
-    if _on_device(x) or hasattr(x, "__cuda_array_interface__"):
-        return True
-    if is_torch(x):
-        return x.device.type != "cpu"
-    if hasattr(x, "__dlpack_device__"):
-        try:
-            return int(x.__dlpack_device__()[0]) in _KDLCUDA
-        except Exception:  # pragma: no cover - a broken producer: let the conversion report it
-            return False
-    return False
-
-
 def as_numpy(x, fn: str, arg: str):
     """:func:`as_array` for host-only functions: device memory raises TypeError (no hidden copy)."""
-    if _device_object(x) or (isinstance(x, (list, tuple)) and any(_device_object(e) for e in x)):
+    if on_device(x) or (isinstance(x, (list, tuple)) and any(on_device(e) for e in x)):
         raise type_error(fn, arg, "a host array (this function has no CUDA kernel; move it with .cpu())", x)
     return as_array(x)
 

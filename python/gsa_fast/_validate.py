@@ -54,12 +54,26 @@ def value_error(fn: str, arg: str, expected: str, got: str) -> ValueError:
 # copied once, in their own dtype, to the smallest unit-stride array the kernel needs.
 
 
+DLPACK_CUDA_DEVICES = (2, 3, 13)  # DLPack device types: CUDA, CUDA host-pinned, CUDA managed
+
+
 def on_device(x) -> bool:
-    """True for cupy arrays and other CUDA-resident arrays (without importing cupy)."""
+    """True for cupy arrays and other CUDA-resident arrays: ``__cuda_array_interface__`` objects,
+    torch CUDA tensors and DLPack producers on a CUDA device, decided from the object alone (no
+    import of cupy or torch, no conversion)."""
+    if isinstance(x, np.ndarray):
+        return False
     t = type(x)
-    if t.__module__.split(".")[0] == "cupy":
+    if t.__module__.split(".")[0] == "cupy" or hasattr(x, "__cuda_array_interface__"):
         return True
-    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+    if t.__module__.split(".")[0] == "torch" and hasattr(x, "device"):
+        return getattr(x.device, "type", "cpu") != "cpu"
+    if hasattr(x, "__dlpack_device__"):
+        try:
+            return int(x.__dlpack_device__()[0]) in DLPACK_CUDA_DEVICES
+        except Exception:  # a broken producer: the conversion reports it
+            return False
+    return False
 
 
 def no_cuda_route(fn: str, arg: str, x) -> TypeError:
@@ -109,11 +123,11 @@ def host_array(x, fn: str, arg: str, expected: str) -> np.ndarray:
     if type(x) is np.ndarray and x.dtype.isnative:  # the common case: one type and one flag check
         return x
     if type(x) is not np.ndarray:
+        if on_device(x):  # before any conversion: wrapping device memory needs cupy and a device
+            raise no_cuda_route(fn, arg, x)
         x = foreign(x)
         if isinstance(x, (str, bytes)) or x is None:
             raise type_error(fn, arg, expected, x)
-        if on_device(x):
-            raise no_cuda_route(fn, arg, x)
         try:
             x = np.asarray(x)
         except Exception as exc:  # ragged nested lists and the like
