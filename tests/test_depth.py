@@ -1468,3 +1468,25 @@ def test_device_summation_order_matches_the_cpu_kernels(rng, tmp_path):
         ok = np.isfinite(want_s)
         np.testing.assert_allclose(got[ok, 0], want_s[ok], rtol=1e-14, atol=1e-14)
         np.testing.assert_allclose(got[:, 1], want_e, rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(0,), (5, 0), (0, 0, 0), (0, 4)])
+def test_dln_spectral_functions_of_empty_batches(shape):
+    """Empty batches and zero-width spectra give empty results of the documented shapes (the
+    reshape(-1, 0) of an empty batch was ambiguous); a zero-width log volume is the empty sum, 0."""
+    s = np.empty(shape)
+    for m in (g, R):
+        lam = m.dln_eigenvalues(s, 3)
+        assert lam.shape == shape + (shape[-1],)
+        vol = m.dln_log_volume(s, 3)
+        assert np.shape(vol) == shape[:-1]
+        if shape[-1] == 0:
+            assert np.all(np.asarray(vol) == 0.0)
+
+
+def test_rank_law_and_lyapunov_refuse_widths_beyond_2_pow_53():
+    for m in (g, R):
+        with pytest.raises(ValueError, match=r"gated_rank_law\(\): n must be an integer <= 2\*\*53"):
+            m.gated_rank_law(2**63, 5, 0.5)
+        with pytest.raises(ValueError, match=r"random_lyapunov\(\): n must be an integer <= 2\*\*53"):
+            m.random_lyapunov(2**53 + 1)

@@ -83,3 +83,20 @@ def test_reference_rejects_the_same(name, args):
             getattr(ref, name)(bad, *args)
     with pytest.raises(ValueError, match="spectrum 3"):
         getattr(ref, name)(_nan3(), *args)
+
+
+@pytest.mark.parametrize("mod", [g, ref], ids=["fast", "reference"])
+def test_lists_of_spectra_are_lists_of_1d_arrays(mod):
+    """A list of spectra is the ragged-batch form: each element one 1-D spectrum. A 2-D element
+    is refused (it used to be flattened into one spectrum), and a non-real element gets a
+    TypeError naming its index; a ragged list works for effective_rank as for the others."""
+    with pytest.raises(ValueError, match=r"truncation_rank\(\): spectra must be a list of 1-D spectra; "
+                                         r"got element 0 of shape \(2, 3\)"):
+        mod.truncation_rank([np.ones((2, 3)), np.ones((2, 3))], 0.1)
+    with pytest.raises(ValueError, match=r"energy\(\): spectra must be a list of 1-D spectra"):
+        mod.energy([np.ones(3), np.ones((4, 4))])
+    with pytest.raises(TypeError, match=r"effective_rank\(\): spectra\[1\] must be a real 1-D array"):
+        mod.effective_rank([np.ones(3), ["a", "b"]])
+    np.testing.assert_allclose(mod.effective_rank([np.ones(3), np.ones(4, np.float32)]), [3.0, 4.0], rtol=1e-15)
+    with pytest.raises(ValueError, match=r"RaggedSpectra.from_list\(\): spectra must be a list of 1-D arrays"):
+        g.RaggedSpectra.from_list([np.ones((2, 2))])

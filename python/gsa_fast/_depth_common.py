@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._ragged import RaggedSpectra, as_spectra
-from ._validate import as_float_array, as_int, as_real_array, as_threads, type_error, value_error
+from ._validate import MAX_WIDTH, as_float_array, as_int, as_real_array, as_threads, type_error, value_error
 
 PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume', 'balancedness_ratio', 'dln_eigenvalues', 'dln_operator', 'dln_metric_norm', 'effective_rank']
 
@@ -268,6 +268,8 @@ def resolved_mask(log_s, depths, n, xp=np):
 
 def _check_lyap_args(n, p, sigma, r, fn):
     n = as_int(n, fn, "n", minimum=1)
+    if n > MAX_WIDTH:  # the width limit of every function (exact in float64); O(n) tables follow
+        raise value_error(fn, "n", "an integer <= 2**53", repr(n))
     # 0-d arrays count as scalars (the device routes hand their 0-d parameters over the same way)
     p, sigma = (x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in (p, sigma))
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
@@ -358,7 +360,7 @@ def rank_law_args(n, L, p, r0, model, fn):
 def _log_sf_binom(n, p):
     """log P(Bin(n, p) ≥ r) for r = 0..n (log-sum-exp of the tail)."""
     t = np.arange(n + 1)
-    lg = np.array([math.lgamma(x + 1.0) for x in range(n + 1)])
+    lg = np.fromiter((math.lgamma(x + 1.0) for x in range(n + 1)), dtype=np.float64, count=n + 1)  # allocated first
     if p == 1.0:
         out = np.zeros(n + 1)
         return out
@@ -652,7 +654,7 @@ def erank_spectra(spectra, fn):
     that every singular value is finite and ≥ 0 (on the caller's array: a strided dense batch's flat
     view also spans the gaps between rows)."""
     b = as_spectra(spectra, fn, "spectra")
-    a = np.asarray(spectra.values if isinstance(spectra, RaggedSpectra) else spectra)
+    a = b.values if b.ragged else np.asarray(spectra)  # a ragged list was concatenated by as_spectra
     if a.size and not (np.isfinite(a).all() and (a >= 0).all()):
         raise value_error(fn, "spectra", "finite singular values >= 0", "NaN, Inf or a negative value")
     return b

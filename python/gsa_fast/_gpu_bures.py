@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _backend
 from . import _status as _st
+from ._validate import batch_rows
 
 _NONE = np.iinfo(np.int64).max
 
@@ -125,7 +126,7 @@ def general(fn, P, Q, batch, sym, psd, want):
 
 def _svdvals(cp, M):
     """Singular values of every matrix of a (..., r, c) stack as a contiguous float64 (pairs, k)."""
-    M = M.reshape((-1,) + M.shape[-2:])  # cuSOLVER's batched SVD on one 3-D stack
+    M = batch_rows(M, 2)  # cuSOLVER's batched SVD on one 3-D stack
     return cp.ascontiguousarray(cp.linalg.svd(M, compute_uv=False), dtype=cp.float64)
 
 

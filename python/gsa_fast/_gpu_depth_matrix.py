@@ -398,6 +398,8 @@ def geodesic_on(xp, a, b, tt, fn):
         for s in ts:
             Wt = (1.0 - s) * ra + s * (rb @ U)
             outs.append(_sym(Wt @ Wt.swapaxes(-1, -2)))
+    if not outs:  # an empty 1-D t: no points, the shape of (0, ...) all the same
+        return xp.empty((0,) + np.broadcast_shapes(a.shape, b.shape))
     out = xp.stack(outs)
     return out[0] if tt.ndim == 0 else out
 

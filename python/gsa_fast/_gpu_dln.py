@@ -33,7 +33,7 @@ from ._depth_common import (LOG_SPECTRA, RandomLyapunov, RankLaw, _inv_n, _log_s
 from ._gpu_energy import _layout
 from ._gpu_margins import to_host
 from ._gpu_orbit import check_real
-from ._validate import as_real_array, as_threads, type_error, value_error
+from ._validate import as_real_array, as_threads, batch_rows, type_error, value_error
 
 __all__ = ["dln_log_volume", "dln_eigenvalues", "dln_operator", "dln_metric_norm", "effective_rank",
            "separation_ratios", "depth_scaling_fit", "random_lyapunov", "gated_rank_law"]
@@ -80,7 +80,7 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
     s = _spectra_rows(sigma, fn, real=device_real())
     inv_n = _inv_n(N, fn)
     as_threads(threads, fn)  # checked as on the CPU; no effect on the device
-    flat = cp.ascontiguousarray(s.reshape(-1, s.shape[-1]))
+    flat = cp.ascontiguousarray(batch_rows(s))
     return lam_rows(cp, cuda)(flat, flat, inv_n).reshape(s.shape + (s.shape[-1],))
 
 
@@ -91,7 +91,7 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     s = _spectra_rows(sigma, fn, real=device_real())
     inv_n = _inv_n(N, fn)
     as_threads(threads, fn)
-    flat = cp.ascontiguousarray(s.reshape(-1, s.shape[-1]))
+    flat = cp.ascontiguousarray(batch_rows(s))
     rows, d = flat.shape
     S = cp.empty(rows, dtype=cp.float64)
     G = cp.empty_like(flat) if grad else None

@@ -29,7 +29,7 @@ import numpy as np
 from . import _backend, _gpu_batch
 from ._gpu_margins import to_host
 from ._ragged import RaggedSpectra
-from ._validate import type_error, value_error
+from ._validate import batch_rows, type_error, value_error
 
 CHUNK_BYTES = 512 * 2**20
 _DEVICE_EIG_DRIVERS = _gpu_batch.DRIVERS  # eigensolvers of the Gram route on the device
@@ -127,7 +127,7 @@ def gram(x, fn="gram", dtype=None):
     if isinstance(x, (list, tuple)):
         return [_gram_stack(cp, a[None], bf16)[0] for a, bf16 in _checked_list(cp, x, fn, dtype)]
     bf16 = _check(cp, x, fn, "x", dtype)
-    stack = x.reshape((-1,) + x.shape[-2:])
+    stack = batch_rows(x, 2)
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
                      lambda i: _name(i, x.shape[:-2]))
     return _gram_stack(cp, stack, bf16).reshape(x.shape[:-2] + (min(x.shape[-2:]),) * 2)
@@ -148,7 +148,7 @@ def svdvals(x, method="gram", fn="svdvals", dtype=None, eig_driver="auto"):
         values = cp.concatenate(parts) if parts else cp.zeros(0)
         return RaggedSpectra(values, offsets)
     bf16 = _check(cp, x, fn, "x", dtype)
-    stack = x.reshape((-1,) + x.shape[-2:])
+    stack = batch_rows(x, 2)
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
                      lambda i: _name(i, x.shape[:-2]))
     return _values_stack(cp, stack, bf16, method, eig_driver, fn).reshape(x.shape[:-2] + (min(x.shape[-2:]),))

@@ -37,7 +37,11 @@ class RaggedSpectra:
     @classmethod
     def from_list(cls, spectra) -> "RaggedSpectra":
         """Concatenate a list of 1-D arrays (copies: use for small or test inputs)."""
-        parts = [np.asarray(s, dtype=np.float64).reshape(-1) for s in spectra]
+        parts = [np.asarray(s, dtype=np.float64) for s in spectra]
+        for i, p in enumerate(parts):
+            if p.ndim != 1:
+                raise value_error("RaggedSpectra.from_list", "spectra", "a list of 1-D arrays",
+                                  f"element {i} of shape {p.shape}")
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([p.size for p in parts])
         values = np.concatenate(parts) if parts else np.zeros(0)
@@ -113,9 +117,15 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
         values = unit_stride(values)  # a strided or reversed view: one same-dtype copy
         return SpectraBatch(values, offsets[:-1], np.diff(offsets), (offsets.size - 1,), True)
     if isinstance(x, (list, tuple)) and x and all(hasattr(s, "__len__") for s in x):
-        lens = {np.shape(s) for s in x}
-        if len(lens) > 1 or any(np.ndim(s) != 1 for s in x):
-            return as_spectra(RaggedSpectra.from_list(x), fn, arg, dtypes=dtypes)
+        # a list of spectra: each one 1-D and real (a 2-D element is an error, not flattened)
+        parts = [host_array(s, fn, f"{arg}[{i}]", "a 1-D array of singular values") for i, s in enumerate(x)]
+        for i, p in enumerate(parts):
+            if p.dtype == object or p.dtype.kind not in "iuf":
+                raise type_error(fn, f"{arg}[{i}]", "a real 1-D array of singular values", x[i])
+            if p.ndim != 1:
+                raise value_error(fn, arg, "a list of 1-D spectra", f"element {i} of shape {p.shape}")
+        if len({p.shape for p in parts}) > 1:
+            return as_spectra(RaggedSpectra.from_list(parts), fn, arg, dtypes=dtypes)
     a = host_array(x, fn, arg, "an array of spectra or RaggedSpectra")
     if a.dtype.kind in "iub" or a.dtype == object or a.dtype.kind not in "f":
         if a.dtype.kind in "iu":  # integer spectra are exact: convert (small inputs in practice)

@@ -253,6 +253,16 @@ def as_width(x, fn: str, arg: str = "d", *, minimum: int = 1) -> np.ndarray:
     return d
 
 
+def batch_rows(a, k: int = 1):
+    """``a`` (numpy or cupy) as ``(rows, *a.shape[-k:])``: its batch axes flattened into one. Unlike
+    ``reshape(-1, ...)``, defined for an empty batch with a zero-length trailing axis (where -1 is
+    ambiguous)."""
+    rows = 1
+    for n in a.shape[:a.ndim - k]:
+        rows *= int(n)
+    return a.reshape((rows,) + tuple(a.shape[a.ndim - k:]))
+
+
 def broadcast_flat(*arrays):
     """Broadcast small parameter arrays; return the result shape and contiguous 1-D copies."""
     b = np.broadcast_arrays(*arrays)

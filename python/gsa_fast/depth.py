@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from . import _backend
-from ._validate import as_int, as_real_array, value_error
+from ._validate import as_int, as_real_array, batch_rows, value_error
 from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.depth.Alignment, ...)
     PUBLIC, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation, DepthFit, Alignment,
     _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
@@ -376,7 +376,7 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     if s.ndim < 1:
         raise value_error(fn, "sigma", "an array (..., d) of singular values", "a scalar")
     inv_n = _inv_n(N, fn)
-    flat = np.ascontiguousarray(s.reshape(-1, s.shape[-1]), dtype=np.float64)
+    flat = np.ascontiguousarray(batch_rows(s), dtype=np.float64)
     S = np.empty(flat.shape[0])
     G = np.empty_like(flat) if grad else None
     _backend.core.dln_log_volume(flat, inv_n, S, G, _threads(threads, fn))
@@ -424,7 +424,7 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
         return _backend.cuda_route(fn)(sigma, N, threads=threads)
     s = _spectra_rows(sigma, fn)
     inv_n = _inv_n(N, fn)
-    flat = np.ascontiguousarray(s.reshape(-1, s.shape[-1]), dtype=np.float64)
+    flat = np.ascontiguousarray(batch_rows(s), dtype=np.float64)
     return _lam_rows(_threads(threads, fn))(flat, flat, inv_n).reshape(s.shape + (s.shape[-1],))
 
 

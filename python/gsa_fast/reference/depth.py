@@ -17,7 +17,7 @@ from .._depth_common import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapun
                      _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args,
                      default_tau, prefix_method, RESOLVED_GAP as _RESOLVED_GAP, graded_blocks as _graded_blocks,
                      chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from, erank_spectra)
-from .._validate import as_int, as_real_array, value_error
+from .._validate import as_int, as_real_array, batch_rows, value_error
 
 __all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
 
@@ -235,7 +235,7 @@ def separation_ratios(log_s, eps=None):
     """Reference: element loops."""
     fn = "separation_ratios"
     a = _log_spectra(log_s, fn, "log_s")
-    flat = a.reshape(-1, a.shape[-1])
+    flat = batch_rows(a)
     K = a.shape[-1]
     ratios = np.empty((flat.shape[0], max(K - 1, 0)))
     gaps = np.empty_like(ratios)
@@ -265,7 +265,7 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     """Reference: np.polyfit (degree 1) per column."""
     fn = "depth_scaling_fit"
     a, w, ell = fit_window(y, start, stop, fn)
-    flat = np.moveaxis(w, -2, -1).reshape(-1, w.shape[-2])
+    flat = batch_rows(np.moveaxis(w, -2, -1))
     res = np.full((flat.shape[0], 3), np.nan)
     for i, yy in enumerate(flat):
         if len(yy) >= 2 and np.isfinite(yy).all():
@@ -408,7 +408,7 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     _inv_n(N, fn)
     if N is not None and isinstance(N, float):
         N = None
-    flat = s.reshape(-1, s.shape[-1])
+    flat = batch_rows(s)
     d = s.shape[-1]
     S = np.empty(flat.shape[0])
     G = np.empty_like(flat)
@@ -450,7 +450,7 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
     _inv_n(N, fn)
     if isinstance(N, float):
         N = None
-    flat = s.reshape(-1, s.shape[-1])
+    flat = batch_rows(s)
     d = s.shape[-1]
     out = np.empty((flat.shape[0], d, d))
     for r, row in enumerate(flat):
