@@ -45,6 +45,8 @@ export PYTHONPATH=$site
 "$py" -c "import gsa_fast, json; print(json.dumps(gsa_fast.build_info()))" || exit 1
 
 if has gputests; then  # every test marked gpu (tests/conftest.py marks them all): minutes, not the suite
+  # first the cupy API check (seconds; needs cupy, not a device): names and signatures of every call
+  "$py" -m pytest -q -p no:cacheprovider tests/test_cupy_api.py 2>&1 | tail -3
   "$py" -m pytest -q -p no:cacheprovider -m gpu -rs tests "$@" > "$out/gputests.txt" 2>&1
   grep -E "passed|failed|error" "$out/gputests.txt" | tail -3
   grep -E "^(FAILED|ERROR)" "$out/gputests.txt" | head -40
