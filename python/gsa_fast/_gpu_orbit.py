@@ -119,7 +119,7 @@ def orbit_binary(fn, op, a, b, d, names=("alpha", "beta")):
 
 def orbit_probs(fn, alpha, d, probs_width):
     """p_k(α), k = 1..d, as a float64 cupy array alpha.shape + (d,); ``probs_width`` is the CPU
-    route's check of d (gsa_fast.orbit._probs_width)."""
+    route's check of d (gsa_fast._scalar_args.probs_width)."""
     cp = _backend.namespace(alpha, d)
     cuda = _backend.require_cuda(fn)
     a = _real(cp, alpha, fn, "alpha")

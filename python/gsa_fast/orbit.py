@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import as_int, as_real_array, as_width, broadcast_flat, value_error
+from ._scalar_args import binary_params, derivative_arg, probs_params, probs_width as _probs_width, unary_params
 
 __all__ = [
     "orbit_probs",
@@ -46,8 +46,6 @@ __all__ = [
     "bures_length",
 ]
 
-_MAX_PROBS = 10**8
-
 # op codes of gsa::cpu::OrbitUnaryOp / OrbitBinaryOp, exported by the extension
 _U, _B = _backend.core.OrbitUnaryOp, _backend.core.OrbitBinaryOp
 _LOG_PARTITION, _RADIAL, _RADIAL_D1, _RADIAL_D2 = int(_U.log_partition), int(_U.radial), int(_U.radial_d1), int(_U.radial_d2)
@@ -55,16 +53,10 @@ _VARIANCE, _FISHER, _ENTROPY = int(_U.variance), int(_U.fisher), int(_U.entropy)
 _KL, _BURES, _BURES_LENGTH = int(_B.kl), int(_B.bures), int(_B.bures_length)
 
 
-def _alpha(x, fn, arg="alpha"):
-    return as_real_array(x, fn, arg, lo=0.0)
-
-
 def _unary(fn, op, alpha, d):
     if _backend.device_route(fn, alpha, d):  # cupy in, cupy out (cuda/orbit.cu)
         return _backend.cuda_route(fn)(fn, op, alpha, d)
-    a = _alpha(alpha, fn)
-    w = as_width(d, fn)
-    shape, (a, w) = broadcast_flat(a.astype(np.float64, copy=False), w.astype(np.int64, copy=False))
+    shape, (a, w) = unary_params(fn, alpha, d)
     out = np.empty(a.size)
     _backend.core.orbit_unary(op, a, w, out)
     return out.reshape(shape)[()]
@@ -73,10 +65,7 @@ def _unary(fn, op, alpha, d):
 def _binary(fn, op, a, b, d, names=("alpha", "beta")):
     if _backend.device_route(fn, a, b, d):  # cupy in, cupy out (cuda/orbit.cu)
         return _backend.cuda_route(fn)(fn, op, a, b, d, names)
-    a = _alpha(a, fn, names[0])
-    b = _alpha(b, fn, names[1])
-    w = as_width(d, fn)
-    shape, (a, b, w) = broadcast_flat(a, b, w)
+    shape, (a, b, w) = binary_params(fn, a, b, d, names)
     out = np.empty(a.size)
     _backend.core.orbit_binary(op, a, b, w, out)
     return out.reshape(shape)[()]
@@ -101,26 +90,12 @@ def orbit_probs(alpha, d):
     fn = "orbit_probs"
     if _backend.device_route(fn, alpha, d):  # cupy in, cupy out (cuda/orbit.cu)
         return _backend.cuda_route(fn)(fn, alpha, d, _probs_width)
-    a = _alpha(alpha, fn)
-    d = _probs_width(fn, as_width(d, fn), a.size)
+    a, d = probs_params(fn, alpha, d)
     shape = a.shape
     a = np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
     out = np.empty(a.size * d)
     _backend.core.orbit_probs(a, d, out)
     return out.reshape(shape + (d,))
-
-
-def _probs_width(fn, w, size):
-    """orbit_probs' d (checked by as_width; numpy or cupy) as an int, within the size limits."""
-    if w.ndim != 0:
-        raise value_error(fn, "d", "a scalar integer", f"an array of shape {w.shape}")
-    d = int(w)
-    if d > _MAX_PROBS:
-        raise value_error(fn, "d", "<= 1e8 (orbit_probs materializes p; use the sum-based "
-                          "functions for larger d)", repr(d))
-    if size * d > _MAX_PROBS:
-        raise value_error(fn, "alpha", "small enough that alpha.size * d <= 1e8", f"alpha.size = {size}")
-    return d
 
 
 def log_partition(alpha, d):
@@ -149,7 +124,7 @@ def radial(alpha, d, derivative=0):
     -------
     float64 of the broadcast shape. Relative error ≤ 1e-13 for ``d ≤ 1e15``.
     """
-    derivative = as_int(derivative, "radial", "derivative", choices={0, 1, 2})
+    derivative = derivative_arg(derivative, "radial")
     return _unary("radial", (_RADIAL, _RADIAL_D1, _RADIAL_D2)[derivative], alpha, d)
 
 

@@ -13,28 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import MAX_WIDTH, as_count_array, as_int, as_real_array
+from ._scalar_args import power_arg, sum_params
 
 __all__ = ["harmonic", "harmonic_sums", "harmonic_range"]
-
-_MAX_D = MAX_WIDTH  # the one width limit (_validate.py)
-
-
-def _params(fn, a, b, s):
-    a = as_count_array(a, fn, "a" if fn == "harmonic_range" else "d", minimum=0 if fn != "harmonic_range" else 1)
-    b = as_count_array(b, fn, "b" if fn == "harmonic_range" else "d", minimum=0)
-    s = as_real_array(s, fn, "s", lo=0.0)
-    if b.size and b.max() > _MAX_D:
-        raise ValueError(f"{fn}(): d must be <= 2**53; got {int(b.max())}")
-    a, b, s = np.broadcast_arrays(a, b, s)
-    return a, b, s
 
 
 def _run(fn, a, b, s, want):
     """want: tuple of 0/1/2 selecting H, L, Q. Returns a list of arrays (or numpy scalars)."""
     if _backend.device_route(fn, a, b, s):  # cupy in, cupy out (cuda/sums.cu)
         return _backend.cuda_route(fn)(fn, a, b, s, want)
-    a, b, s = _params(fn, a, b, s)
+    a, b, s = sum_params(fn, a, b, s)
     shape = s.shape
     a = np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
     b = np.ascontiguousarray(b, dtype=np.int64).reshape(-1)
@@ -60,7 +48,7 @@ def harmonic(d, s, power=0):
     -------
     float64 array of the broadcast shape (a numpy scalar for scalar input); cupy in, cupy out.
     """
-    power = as_int(power, "harmonic", "power", choices={0, 1, 2})
+    power = power_arg(power, "harmonic")
     return _run("harmonic", 1, d, s, (power,))[0]
 
 
@@ -75,5 +63,5 @@ def harmonic_range(a, b, s, power=0):
     ``1 ≤ a``; an empty range (``b < a``) gives 0. Same accuracy as :func:`harmonic`: the segment
     is summed directly from ``a``, never as a difference of two prefix sums.
     """
-    power = as_int(power, "harmonic_range", "power", choices={0, 1, 2})
+    power = power_arg(power, "harmonic_range")
     return _run("harmonic_range", a, b, s, (power,))[0]

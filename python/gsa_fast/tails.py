@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import MAX_LAPACK_INT, empty_result, as_count_array, as_int, as_real_array, as_width, broadcast_flat, type_error, value_error
+from ._scalar_args import lip_constant, margin_params, plateau_params, rank_params, tail_params
+from ._validate import as_width
 
 __all__ = [
     "orbit_tail",
@@ -26,15 +27,6 @@ __all__ = [
     "plateau_thresholds",
     "tail_lipschitz",
 ]
-
-
-
-def _alpha(x, fn):
-    return as_real_array(x, fn, "alpha", lo=0.0)
-
-
-def _eps_open(x, fn):
-    return as_real_array(x, fn, "eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 
 
 def orbit_tail(alpha, r, d):
@@ -57,13 +49,7 @@ def orbit_tail(alpha, r, d):
     fn = "orbit_tail"
     if _backend.device_route(fn, alpha, r, d):  # cupy in, cupy out (cuda/tails.cu)
         return _backend.cuda_route(fn)(alpha, r, d)
-    a = _alpha(alpha, fn)
-    rr = as_count_array(r, fn, "r", minimum=0)
-    w = as_width(d, fn)
-    shape, (a, rr, w) = broadcast_flat(a, rr, w)
-    if rr.size and np.any(rr > w):
-        i = int(np.argmax(rr > w))
-        raise value_error(fn, "r", "<= d", f"r = {int(rr[i])} with d = {int(w[i])}")
+    shape, (a, rr, w) = tail_params(fn, alpha, r, d)
     out = np.empty(a.size)
     _backend.core.orbit_tail(a, rr, w, out)
     return out.reshape(shape)[()]
@@ -92,10 +78,7 @@ def orbit_truncation_rank(alpha, eps, d):
     fn = "orbit_truncation_rank"
     if _backend.device_route(fn, alpha, eps, d):  # cupy in, cupy out (cuda/tails.cu)
         return _backend.cuda_route(fn)(alpha, eps, d)
-    a = _alpha(alpha, fn)
-    e = as_real_array(eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
-    w = as_width(d, fn)
-    shape, (a, e, w) = broadcast_flat(a, e, w)
+    shape, (a, e, w) = rank_params(fn, alpha, eps, d)
     out = np.empty(a.size, dtype=np.int64)
     _backend.core.orbit_truncation_rank(a, e, w, out)
     return out.reshape(shape)[()]
@@ -111,10 +94,7 @@ def tail_margin(alpha, eps, d):
     fn = "tail_margin"
     if _backend.device_route(fn, alpha, eps, d):  # cupy in, cupy out (cuda/tails.cu)
         return _backend.cuda_route(fn)(alpha, eps, d)
-    a = _alpha(alpha, fn)
-    e = _eps_open(eps, fn)
-    w = as_width(d, fn)
-    shape, (a, e, w) = broadcast_flat(a, e, w)
+    shape, (a, e, w) = margin_params(fn, alpha, eps, d)
     out = np.empty(a.size)
     _backend.core.tail_margin(a, e, w, out)
     return out.reshape(shape)[()]
@@ -148,14 +128,7 @@ def plateau_thresholds(eps, d, rmax=None):
     fn = "plateau_thresholds"
     if _backend.device_route(fn, eps, d):  # cupy in, cupy out (cuda/tails.cu)
         return _backend.cuda_route(fn)(eps, d, rmax)
-    e = _eps_open(eps, fn)
-    w = as_width(d, fn)
-    if rmax is None:
-        rmax = int(min(int(w.max()), 64)) if w.size else 0
-    else:
-        rmax = as_int(rmax, fn, "rmax", minimum=0, maximum=MAX_LAPACK_INT)
-    shape, (e, w) = broadcast_flat(e, w)
-    out = empty_result(e.size * rmax, fn, "rmax", repr(rmax))
+    shape, (e, w), rmax, out = plateau_params(fn, eps, d, rmax)
     _backend.core.plateau_thresholds(e, w, rmax, out)
     return out.reshape(shape + (rmax,))
 
@@ -179,11 +152,7 @@ def tail_lipschitz(d, lip="paper"):
     fn = "tail_lipschitz"
     if _backend.device_route(fn, d):  # cupy in, cupy out
         return _backend.cuda_route(fn)(d, lip)
-    if not isinstance(lip, str):
-        raise type_error(fn, "lip", 'a str ("paper" or "sharp")', lip)
-    if lip not in ("paper", "sharp"):
-        raise value_error(fn, "lip", '"paper" or "sharp"', repr(lip))
-    c = 2.0 if lip == "paper" else 0.5
+    c = lip_constant(lip, fn)
     if type(d) is np.ndarray and d.dtype == np.int64 and d.ndim and d.flags.c_contiguous:
         # Fast path (issue 15): one compiled pass validates 1 <= d <= 2**53 and writes c·log d;
         # a bad width falls through to as_width for the error message.

@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from .._validate import as_real_array
+from .._scalar_args import binary_params, derivative_arg, probs_params, unary_params
 from ._numerics import integrate
 
-from .sums import harmonic_range, harmonic_sums
+from .sums import range_sums
 
 __all__ = [
     "orbit_probs",
@@ -73,26 +73,33 @@ def _stats(alpha: float, d: int, var: bool = False) -> dict:
         mu = math.fsum(p * logk)
         var = math.fsum(p * (logk - mu) ** 2)
         return {"H": H, "g": math.fsum(w[1:]), "mu": mu, "var": var, "s": s}
-    H, L, _ = harmonic_sums(d, s)
+    H, L = range_sums(1, d, s, 0), range_sums(1, d, s, 1)
     H, L = float(H), float(L)
     mu = L / H
-    out = {"H": H, "g": float(harmonic_range(2, d, s)), "mu": mu, "s": s}
+    out = {"H": H, "g": float(range_sums(2, d, s)), "mu": mu, "s": s}
     if var:
         out["var"] = weighted_sum(d, s, lambda u: (u - mu) ** 2, lambda u: 2 * (u - mu)) / H
     return out
 
 
-def _map(fn, *args):
-    arrays = np.broadcast_arrays(*[np.asarray(a) for a in args])
-    out = np.empty(arrays[0].shape)
-    for idx in np.ndindex(out.shape):
-        out[idx] = fn(*[a[idx].item() for a in arrays])
-    return out[()]
+def _map(one, shape, flat):
+    """one(*scalars) over the flat validated parameter arrays, reshaped to the broadcast shape."""
+    out = np.empty(flat[0].size)
+    for i in range(out.size):
+        out[i] = one(*[a[i].item() for a in flat])
+    return out.reshape(shape)[()]
+
+
+def _unary(fn, one, alpha, d):
+    return _map(one, *unary_params(fn, alpha, d))
+
+
+def _binary(fn, one, a, b, d, names=("alpha", "beta")):
+    return _map(one, *binary_params(fn, a, b, d, names))
 
 
 def orbit_probs(alpha, d):
-    alpha = np.asarray(alpha, dtype=np.float64)
-    d = int(d)
+    alpha, d = probs_params("orbit_probs", alpha, d)
     k = np.arange(1, d + 1, dtype=np.float64)
     out = np.empty(alpha.shape + (d,))
     for idx in np.ndindex(alpha.shape):
@@ -102,10 +109,12 @@ def orbit_probs(alpha, d):
 
 
 def log_partition(alpha, d):
-    return _map(lambda a, n: math.log1p(_stats(a, int(n))["g"]), alpha, d)
+    return _unary("log_partition", lambda a, n: math.log1p(_stats(a, int(n))["g"]), alpha, d)
 
 
 def radial(alpha, d, derivative=0):
+    derivative = derivative_arg(derivative, "radial")
+
     def one(a, n):
         n = int(n)
         st = _stats(a, n)
@@ -115,15 +124,15 @@ def radial(alpha, d, derivative=0):
             return st["mu"]
         return -2.0 * _stats(a, n, True)["var"]
 
-    return _map(one, alpha, d)
+    return _unary("radial", one, alpha, d)
 
 
 def orbit_variance(alpha, d):
-    return _map(lambda a, n: _stats(a, int(n), True)["var"], alpha, d)
+    return _unary("orbit_variance", lambda a, n: _stats(a, int(n), True)["var"], alpha, d)
 
 
 def fisher_information(alpha, d):
-    return _map(lambda a, n: 4.0 * _stats(a, int(n), True)["var"], alpha, d)
+    return _unary("fisher_information", lambda a, n: 4.0 * _stats(a, int(n), True)["var"], alpha, d)
 
 
 def orbit_entropy(alpha, d):
@@ -136,7 +145,7 @@ def orbit_entropy(alpha, d):
             return -math.fsum(np.exp(logp) * logp)
         return math.log1p(st["g"]) + st["s"] * st["mu"]
 
-    return _map(one, alpha, d)
+    return _unary("orbit_entropy", one, alpha, d)
 
 
 def _kl_one(a, b, n):
@@ -163,7 +172,7 @@ def _kl_one(a, b, n):
 
 
 def orbit_kl(alpha, beta, d):
-    return _map(_kl_one, alpha, beta, d)
+    return _binary("orbit_kl", _kl_one, alpha, beta, d)
 
 
 def _bures_one(a, b, n):
@@ -197,13 +206,13 @@ def _bures_one(a, b, n):
 
 
 def orbit_bures_distance(alpha, beta, d):
-    return _map(_bures_one, alpha, beta, d)
+    return _binary("orbit_bures_distance", _bures_one, alpha, beta, d)
 
 
 def _fast_var(a, n):
     if n <= MATERIALIZE:
         return _stats(a, n, True)["var"]
-    H, L, Q = (float(x) for x in harmonic_sums(n, 2 * a))
+    H, L, Q = (float(range_sums(1, n, 2 * a, j)) for j in range(3))
     return max(Q / H - (L / H) ** 2, 0.0)
 
 
@@ -225,14 +234,10 @@ def _bures_speed_integral(lo, hi, n):
 
 
 def bures_length(alpha0, alpha1, d):
-    # the fast route's domain checks (finite α ≥ 0, integer widths): NaN would never converge
-    as_real_array(alpha0, "bures_length", "alpha0", lo=0.0)
-    as_real_array(alpha1, "bures_length", "alpha1", lo=0.0)
-
     def one(a0, a1, n):
         n = int(n)
         if n == 1 or a0 == a1:
             return 0.0
         return _bures_speed_integral(min(a0, a1), max(a0, a1), n)
 
-    return _map(one, alpha0, alpha1, d)
+    return _binary("bures_length", one, alpha0, alpha1, d, names=("alpha0", "alpha1"))

@@ -11,9 +11,11 @@ import math
 
 import numpy as np
 
+from .._scalar_args import lip_constant, margin_params, plateau_params, rank_params, tail_params
+from .._validate import as_width
 from ._numerics import bisect_root
 
-from .sums import harmonic, harmonic_range
+from .sums import range_sums
 
 __all__ = [
     "orbit_tail",
@@ -50,7 +52,7 @@ def _power_sum(a: int, b: int, s: float) -> float:
         return math.fsum(k ** (-s))
     if b < 2 * a:  # far-out segment: reference.harmonic_range forms log(b/a) as log b − log a
         return _far_suffix(a, b, s)
-    return float(harmonic_range(a, b, s))
+    return float(range_sums(a, b, s))
 
 
 def _tail(alpha: float, r: int, d: int) -> float:
@@ -61,19 +63,19 @@ def _tail(alpha: float, r: int, d: int) -> float:
     s = 2.0 * alpha
     if s == 0.0:
         return (d - r) / d
-    return _power_sum(r + 1, d, s) / (_power_sum(1, d, s) if d <= MATERIALIZE else float(harmonic(d, s)))
+    return _power_sum(r + 1, d, s) / (_power_sum(1, d, s) if d <= MATERIALIZE else float(range_sums(1, d, s)))
 
 
-def _map(fn, *args, dtype=np.float64):
-    arrays = np.broadcast_arrays(*[np.asarray(a) for a in args])
-    out = np.empty(arrays[0].shape, dtype=dtype)
-    for idx in np.ndindex(out.shape):
-        out[idx] = fn(*[a[idx].item() for a in arrays])
-    return out[()]
+def _map(one, shape, flat, dtype=np.float64):
+    """one(*scalars) over the flat validated parameter arrays, reshaped to the broadcast shape."""
+    out = np.empty(flat[0].size, dtype=dtype)
+    for i in range(out.size):
+        out[i] = one(*[a[i].item() for a in flat])
+    return out.reshape(shape)[()]
 
 
 def orbit_tail(alpha, r, d):
-    return _map(lambda a, rr, n: _tail(a, int(rr), int(n)), alpha, r, d)
+    return _map(lambda a, rr, n: _tail(a, int(rr), int(n)), *tail_params("orbit_tail", alpha, r, d))
 
 
 def _rank(alpha: float, eps: float, d: int) -> int:
@@ -102,7 +104,8 @@ def _rank(alpha: float, eps: float, d: int) -> int:
 
 
 def orbit_truncation_rank(alpha, eps, d):
-    return _map(lambda a, e, n: _rank(a, e, int(n)), alpha, eps, d, dtype=np.int64)
+    return _map(lambda a, e, n: _rank(a, e, int(n)), *rank_params("orbit_truncation_rank", alpha, eps, d),
+                dtype=np.int64)
 
 
 def tail_margin(alpha, eps, d):
@@ -111,7 +114,7 @@ def tail_margin(alpha, eps, d):
         r = _rank(a, e, n)
         return max(0.0, min(e - _tail(a, r, n), _tail(a, r - 1, n) - e))
 
-    return _map(one, alpha, eps, d)
+    return _map(one, *margin_params("tail_margin", alpha, eps, d))
 
 
 def _threshold(eps: float, d: int, r: int) -> float:
@@ -124,17 +127,16 @@ def _threshold(eps: float, d: int, r: int) -> float:
 
 
 def plateau_thresholds(eps, d, rmax=None):
-    d0 = np.asarray(d, dtype=np.int64)
-    if rmax is None:  # from d as given, before broadcasting (eps=[] still gives (0, 64))
-        rmax = int(min(int(d0.max()), 64)) if d0.size else 0
-    eps, d = np.broadcast_arrays(np.asarray(eps, dtype=np.float64), d0)
-    out = np.empty(eps.shape + (rmax,))
-    for idx in np.ndindex(eps.shape):
+    # rmax defaults to min(max(d), 64) from d as given, before broadcasting (eps=[] gives (0, 64))
+    shape, (eps, d), rmax, out = plateau_params("plateau_thresholds", eps, d, rmax)
+    out = out.reshape(eps.size, rmax)
+    for i in range(eps.size):
         for r in range(1, rmax + 1):
-            out[idx + (r - 1,)] = _threshold(float(eps[idx]), int(d[idx]), r)
-    return out
+            out[i, r - 1] = _threshold(float(eps[i]), int(d[i]), r)
+    return out.reshape(shape + (rmax,))
 
 
 def tail_lipschitz(d, lip="paper"):
-    c = {"paper": 2.0, "sharp": 0.5}[lip]
-    return (c * np.log(np.asarray(d, dtype=np.float64)))[()]
+    fn = "tail_lipschitz"
+    c = lip_constant(lip, fn)
+    return (c * np.log(as_width(d, fn).astype(np.float64)))[()]
