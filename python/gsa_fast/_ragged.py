@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import describe, host_array, type_error, unit_stride, value_error
+from ._validate import (as_width, describe, first_invalid, host_array, invalid_value_error, type_error, unit_stride,
+                        value_error)
 
 __all__ = ["RaggedSpectra"]
 
@@ -152,3 +153,53 @@ def as_spectra(x, fn: str, arg: str = "spectra", *, dtypes=(np.float32, np.float
         starts = (idx * st[:, None]).sum(axis=0) if n else np.zeros(0, dtype=np.int64)
     return SpectraBatch(_flat_view(a), starts.astype(np.int64), np.full(max(n, 0), w, dtype=np.int64),
                         batch_shape, False)
+
+
+def _empty_strides_fixed(x):
+    """numpy ≥ 2 gives empty arrays zero strides, which as_spectra reads as a non-unit last-axis
+    stride; give an empty array C strides (no memory is touched)."""
+    if isinstance(x, np.ndarray) and x.size == 0 and x.ndim >= 1:
+        c = np.empty(0, dtype=x.dtype).itemsize
+        strides = tuple(int(np.prod(x.shape[k + 1:], dtype=np.int64)) * c for k in range(x.ndim))
+        return np.lib.stride_tricks.as_strided(x, shape=x.shape, strides=strides, writeable=False)
+    return x
+
+
+def spectra_batch(spectra, fn: str, arg: str = "spectra") -> SpectraBatch:
+    """:func:`as_spectra` of the energy functions' ``spectra`` argument (empty arrays of any
+    strides accepted); shared by gsa_fast.energy and its reference twin."""
+    return as_spectra(_empty_strides_fixed(spectra), fn, arg)
+
+
+def spectrum_name(b: SpectraBatch, i: int) -> str:
+    """How errors name spectrum ``i`` of a batch: "spectrum 3", or "spectrum (1, 2)" for an
+    N-D dense batch."""
+    if b.ragged or len(b.batch_shape) <= 1:
+        return f"spectrum {i}"
+    return f"spectrum {tuple(int(j) for j in np.unravel_index(i, b.batch_shape))}"
+
+
+def spectra_values(b: SpectraBatch, fn: str, arg: str = "spectra") -> list:
+    """The spectra of a validated batch as float64 arrays, or the error the kernels' Status gives
+    for the first NaN, ±Inf or negative value (lowest spectrum, then lowest position): the
+    reference twins' side of the check the C++ kernels make while they compute."""
+    out = []
+    for i in range(b.lengths.size):
+        s = b.values[b.starts[i]:b.starts[i] + b.lengths[i]]
+        bad = first_invalid(s)
+        if bad is not None:
+            raise invalid_value_error(fn, arg, bad[0], bad[1], spectrum_name(b, i))
+        out.append(np.asarray(s, dtype=np.float64))
+    return out
+
+
+def batch_widths(d, b: SpectraBatch, fn: str, arg: str = "d") -> np.ndarray:
+    """A width argument ``d`` (validated by :func:`_validate.as_width`) broadcast to the batch
+    shape of ``b``, flat int64 (one per spectrum)."""
+    dd = as_width(d, fn, arg)
+    try:
+        dd = np.broadcast_to(dd, b.batch_shape)
+    except ValueError:
+        raise value_error(fn, arg, f"broadcastable to the batch shape {b.batch_shape}",
+                          f"shape {dd.shape}") from None
+    return np.ascontiguousarray(dd.reshape(-1), dtype=np.int64)

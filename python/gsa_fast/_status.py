@@ -5,12 +5,12 @@ and where; nothing here re-scans the data."""
 from __future__ import annotations
 
 from . import _core
-from ._validate import value_error
+from ._validate import invalid_value_error, lapack_error, nonfinite_error
 
 _C = _core.StatusCode
 OK, NONFINITE, LAPACK = int(_C.ok), int(_C.nonfinite), int(_C.lapack)
 NEGATIVE, ASYMMETRIC = int(_C.negative), int(_C.asymmetric)
-_FOUND = {int(_C.nan): "NaN", int(_C.inf): "Inf", int(_C.negative): "a negative value"}
+_FOUND = {int(_C.nan): "nan", int(_C.inf): "inf", int(_C.negative): "negative"}  # _validate.FOUND keys
 
 
 def raise_status(fn: str, status, *, arg: str | None = None, element=None, describe=None) -> None:
@@ -26,8 +26,7 @@ def raise_status(fn: str, status, *, arg: str | None = None, element=None, descr
         raise describe(int(code), index, position, info)
     el = element(index)
     if code == LAPACK:
-        raise RuntimeError(f"{fn}(): LAPACK failed on {el} (info = {info})")
+        raise lapack_error(fn, el, info)
     if code == NONFINITE:
-        raise ValueError(f"{fn}(): {el} must be finite (no NaN or Inf); got non-finite values")
-    raise value_error(fn, arg, "finite nonnegative singular values",
-                      f"{_FOUND[code]} at position {position} of {el}")
+        raise nonfinite_error(fn, el)
+    raise invalid_value_error(fn, arg, _FOUND[code], position, el)

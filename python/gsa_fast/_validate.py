@@ -45,6 +45,41 @@ def value_error(fn: str, arg: str, expected: str, got: str) -> ValueError:
     return ValueError(f"{fn}(): {arg} must be {expected}; got {got}")
 
 
+# ---- the wording of the kernels' Status channel ----------------------------------------------------
+# _status.raise_status turns a kernel's Status into these errors; the reference twins, which find
+# the same failures with numpy, raise them through the same builders (one wording, one place).
+
+FOUND = {"nan": "NaN", "inf": "Inf", "negative": "a negative value"}
+
+
+def invalid_value_error(fn: str, arg: str, found: str, position: int, element: str) -> ValueError:
+    """An invalid singular value (``found``: "nan", "inf" or "negative") at ``position`` of
+    batch element ``element`` (e.g. "spectrum 3")."""
+    return value_error(fn, arg, "finite nonnegative singular values",
+                       f"{FOUND[found]} at position {position} of {element}")
+
+
+def nonfinite_error(fn: str, element: str) -> ValueError:
+    """NaN or Inf somewhere in batch element ``element`` (position unknown)."""
+    return ValueError(f"{fn}(): {element} must be finite (no NaN or Inf); got non-finite values")
+
+
+def lapack_error(fn: str, element: str, info: int) -> RuntimeError:
+    return RuntimeError(f"{fn}(): LAPACK failed on {element} (info = {info})")
+
+
+def first_invalid(x) -> tuple | None:
+    """(found, position) of the first NaN, ±Inf or negative entry of the 1-D ``x`` in storage
+    order, or None: what the kernels' ``first_invalid`` (status.hpp) reports, for the twins."""
+    x = np.asarray(x)
+    bad = np.flatnonzero(~(x >= 0) | np.isinf(x))
+    if not bad.size:
+        return None
+    k = int(bad[0])
+    v = float(x[k])
+    return ("nan" if np.isnan(v) else "inf" if np.isinf(v) else "negative"), k
+
+
 # ---- the one normalization step ------------------------------------------------------------------
 # Every array argument of every public function (and of its reference twin) passes through
 # `host_array` (or, for matrices and spectra, through `native`/`unit_stride` after it): foreign
@@ -267,6 +302,16 @@ def broadcast_flat(*arrays):
     """Broadcast small parameter arrays; return the result shape and contiguous 1-D copies."""
     b = np.broadcast_arrays(*arrays)
     return b[0].shape, [np.ascontiguousarray(x).reshape(-1) for x in b]
+
+
+def as_tol(tol, fn: str, arg: str = "tol") -> float:
+    """A finite real threshold >= 0 (a rank tolerance) as a Python float."""
+    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (numbers.Real, np.floating, np.integer)):
+        raise type_error(fn, arg, "a real number >= 0", tol)
+    t = float(tol)
+    if not (t >= 0.0) or np.isinf(t):
+        raise value_error(fn, arg, "a finite real number >= 0", describe(tol))
+    return t
 
 
 def as_eps_levels(eps, fn: str) -> np.ndarray:

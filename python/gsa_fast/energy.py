@@ -31,14 +31,13 @@ Conventions for degenerate spectra (flag-free, documented here once):
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
 from . import _backend
-from ._ragged import RaggedSpectra, SpectraBatch, as_spectra
+from ._ragged import RaggedSpectra, SpectraBatch, batch_widths, spectra_batch, spectrum_name
 from ._status import raise_status
-from ._validate import as_eps_levels, as_width, describe, type_error, value_error
+from ._validate import as_eps_levels, as_tol, as_width, value_error
 
 __all__ = [
     "truncation_rank",
@@ -54,29 +53,13 @@ __all__ = [
 # shared plumbing
 
 
-def _empty_strides_fixed(x):
-    """numpy ≥ 2 gives empty arrays zero strides, which _ragged.as_spectra reads as a non-unit
-    last-axis stride; give an empty array C strides (no memory is touched)."""
-    if isinstance(x, np.ndarray) and x.size == 0 and x.ndim >= 1:
-        c = np.empty(0, dtype=x.dtype).itemsize
-        strides = tuple(int(np.prod(x.shape[k + 1:], dtype=np.int64)) * c for k in range(x.ndim))
-        return np.lib.stride_tricks.as_strided(x, shape=x.shape, strides=strides, writeable=False)
-    return x
-
-
 def _batch(spectra, fn: str) -> SpectraBatch:
-    return as_spectra(_empty_strides_fixed(spectra), fn, "spectra")
-
-
-def _index_name(b: SpectraBatch, i: int) -> str:
-    if b.ragged or len(b.batch_shape) <= 1:
-        return str(i)
-    return str(tuple(int(j) for j in np.unravel_index(i, b.batch_shape)))
+    return spectra_batch(spectra, fn, "spectra")
 
 
 def _run(fn: str, b: SpectraBatch, **kw) -> None:
     status = _backend.core.energy_stats(b.values, b.starts, b.lengths, **kw)
-    raise_status(fn, status, arg="spectra", element=lambda i: f"spectrum {_index_name(b, i)}")
+    raise_status(fn, status, arg="spectra", element=lambda i: spectrum_name(b, i))
 
 
 def _scalar_or_array(a: np.ndarray):
@@ -266,20 +249,14 @@ def radial_functional(spectra, d=None):
     if d is None:
         _run(fn, b, out_radial=out)
     else:
-        dd = as_width(d, fn)
-        try:
-            dd = np.broadcast_to(dd, b.batch_shape)
-        except ValueError:
-            raise value_error(fn, "d", f"broadcastable to the batch shape {b.batch_shape}",
-                              f"shape {dd.shape}") from None
-        dd = np.ascontiguousarray(dd.reshape(-1), dtype=np.int64)
+        dd = batch_widths(d, b, fn)
         rank = np.empty(n, dtype=np.int64)
         _run(fn, b, out_radial=out, radial_d=dd, out_rank=rank)
         small = np.flatnonzero(dd < rank)
         if small.size:
             i = int(small[0])
             raise value_error(fn, "d", "at least the number of nonzero singular values",
-                              f"d={int(dd[i])} for spectrum {_index_name(b, i)} with {int(rank[i])}")
+                              f"d={int(dd[i])} for {spectrum_name(b, i)} with {int(rank[i])}")
     return _scalar_or_array(out.reshape(b.batch_shape))
 
 
@@ -301,11 +278,7 @@ def rank_count(spectra, tol=0.0):
     fn = "rank_count"
     on_device = _backend.device_route(fn, spectra)
     b = None if on_device else _batch(spectra, fn)
-    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (numbers.Real, np.floating, np.integer)):
-        raise type_error(fn, "tol", "a real number >= 0", tol)
-    t = float(tol)
-    if not (t >= 0.0) or np.isinf(t):
-        raise value_error(fn, "tol", "a finite real number >= 0", describe(tol))
+    t = as_tol(tol, fn)
     if on_device:  # cupy in, cupy out (cuda/energy.cu)
         return _backend.cuda_route(fn)(spectra, t, fn)
     out = np.empty(b.lengths.size, dtype=np.int64)

@@ -7,12 +7,11 @@ all-zero or empty spectra give ``ν ≡ 0``, ``T ≡ 0``, ``r_ε = 0``, entropy 
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from .._ragged import RaggedSpectra, as_spectra
-from .._validate import as_count_array, as_eps_levels, describe, type_error, value_error
+from .._ragged import RaggedSpectra, batch_widths, spectra_batch, spectra_values, spectrum_name
+from .._validate import as_eps_levels, as_tol, value_error
 
 __all__ = [
     "truncation_rank",
@@ -24,24 +23,16 @@ __all__ = [
 ]
 
 
-def _spectra(spectra, fn):
-    """(list of float64 1-D spectra, batch_shape, ragged, dense width) after validation."""
-    if isinstance(spectra, np.ndarray) and spectra.size == 0 and spectra.ndim >= 1:
-        spectra = np.zeros(spectra.shape, dtype=spectra.dtype)  # numpy ≥ 2: empty strides are 0
-        spectra = np.lib.stride_tricks.as_strided(spectra, strides=tuple(
-            int(np.prod(spectra.shape[k + 1:])) * spectra.itemsize for k in range(spectra.ndim)))
-    b = as_spectra(spectra, fn, "spectra")
-    out = []
-    for i in range(b.lengths.size):
-        s = np.asarray(b.values[b.starts[i]:b.starts[i] + b.lengths[i]], dtype=np.float64)
-        if not np.all(np.isfinite(s)) or np.any(s < 0):
-            idx = i if b.ragged or len(b.batch_shape) <= 1 else tuple(
-                int(j) for j in np.unravel_index(i, b.batch_shape))
-            what = "NaN" if np.isnan(s).any() else "Inf" if np.isinf(s).any() else "a negative value"
-            raise value_error(fn, "spectra", "finite nonnegative singular values", f"{what} in spectrum {idx}")
-        out.append(s)
+def _spectra(spectra, fn, check=None):
+    """(list of float64 1-D spectra, batch_shape, ragged, dense width, batch) after the fast
+    route's validation, in its order: layout and dtype (gsa_fast._ragged), then ``check(batch)``
+    for the other arguments, then the values the kernel checks (first NaN/Inf/negative)."""
+    b = spectra_batch(spectra, fn, "spectra")
+    if check is not None:
+        check(b)
+    out = spectra_values(b, fn, "spectra")
     width = 0 if b.ragged else (int(b.lengths[0]) if b.lengths.size else int(np.shape(spectra)[-1]))
-    return out, b.batch_shape, b.ragged, width
+    return out, b.batch_shape, b.ragged, width, b
 
 
 def _suffix_energy(s):
@@ -64,8 +55,9 @@ def _tails(s):
 def truncation_rank(spectra, eps):
     """r_ε = min{r ≥ 1 : T(r) ≤ ε}; ε = 0 → rank; zero/empty spectrum → 0 (spec §8.1)."""
     fn = "truncation_rank"
-    e = as_eps_levels(eps, fn)
-    specs, shape, _, _ = _spectra(spectra, fn)
+    levels = []
+    specs, shape, _, _, _ = _spectra(spectra, fn, lambda b: levels.append(as_eps_levels(eps, fn)))
+    e = levels[0]
     out = np.zeros((len(specs), e.size), dtype=np.int64)
     for i, s in enumerate(specs):
         T = _tails(s)
@@ -85,7 +77,7 @@ def truncation_rank(spectra, eps):
 
 
 def _per_spectrum_array(fn, spectra, f, extra):
-    specs, shape, ragged, width = _spectra(spectra, fn)
+    specs, shape, ragged, width, _ = _spectra(spectra, fn)
     parts = [f(s) for s in specs]
     if ragged:
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
@@ -113,7 +105,7 @@ def spectrum_tails(spectra):
 
 def spectral_entropy(spectra):
     """Ent = −Σ p log p, 0 log 0 = 0 (spec §4.4); log p_1 = log1p(−T(1)) for accuracy near rank 1."""
-    specs, shape, _, _ = _spectra(spectra, "spectral_entropy")
+    specs, shape, _, _, _ = _spectra(spectra, "spectral_entropy")
     out = np.zeros(len(specs))
     for i, s in enumerate(specs):
         _, sq, suffix = _suffix_energy(s)
@@ -131,16 +123,16 @@ def spectral_entropy(spectra):
 def radial_functional(spectra, d=None):
     """m = ½ log d − ½ log1p(R), R = Σ_{k≥2} σ_k²/σ_1², d = q_+ by default (spec §4.2, §2.3)."""
     fn = "radial_functional"
-    specs, shape, _, _ = _spectra(spectra, fn)
-    if d is not None:
-        dd = np.broadcast_to(as_count_array(d, fn, "d", minimum=1), shape).reshape(-1)
+    widths = []
+    specs, shape, _, _, b = _spectra(spectra, fn, None if d is None else
+                                     lambda b: widths.append(batch_widths(d, b, fn)))
     out = np.full(len(specs), np.nan)
     for i, s in enumerate(specs):
         rank = int(np.count_nonzero(s))
-        di = rank if d is None else int(dd[i])
+        di = rank if d is None else int(widths[0][i])
         if di < rank:
             raise value_error(fn, "d", "at least the number of nonzero singular values",
-                              f"d={di} for spectrum {i} with {rank}")
+                              f"d={di} for {spectrum_name(b, i)} with {rank}")
         if rank == 0:
             continue
         _, sq, suffix = _suffix_energy(s)
@@ -153,10 +145,6 @@ def radial_functional(spectra, d=None):
 def rank_count(spectra, tol=0.0):
     """q_+ = #{σ > tol} (spec §2.3)."""
     fn = "rank_count"
-    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (numbers.Real, np.floating, np.integer)):
-        raise type_error(fn, "tol", "a real number >= 0", tol)
-    if not (float(tol) >= 0.0) or np.isinf(tol):
-        raise value_error(fn, "tol", "a finite real number >= 0", describe(tol))
-    specs, shape, _, _ = _spectra(spectra, fn)
+    specs, shape, _, _, _ = _spectra(spectra, fn, lambda b: as_tol(tol, fn))
     out = np.array([np.count_nonzero(s > tol) for s in specs], dtype=np.int64).reshape(shape)
     return out[()] if out.ndim == 0 else out
