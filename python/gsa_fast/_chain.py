@@ -66,6 +66,14 @@ def as_factor_list(factors, fn: str, arg: str = "factors") -> list:
     return [_matrix(a, fn, f"{arg}[{i}]") for i, a in enumerate(items)]
 
 
+def check_chain_dtype(factors, fn: str, arg: str = "factors") -> None:
+    """One dtype per chain: the first factor's (host or device arrays)."""
+    dt = factors[0].dtype
+    for i, a in enumerate(factors):
+        if a.dtype != dt:
+            raise type_error(fn, f"{arg}[{i}]", f"of the chain's dtype ({dt})", a)
+
+
 def _as_list(a, fn: str, arg: str) -> list:
     """A list of matrices, or a (batch, m, k) stack read as one."""
     if isinstance(a, (list, tuple)):

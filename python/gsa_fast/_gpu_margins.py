@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._chain import (ChainMargins, check_pairs, check_report_args, check_rtol, check_widths, compatible,
-                     margins_from_norms, report_from_spectra)
+from ._chain import (ChainMargins, check_chain_dtype, check_pairs, check_report_args, check_rtol, check_widths,
+                     compatible, margins_from_norms, report_from_spectra)
 from ._validate import type_error, value_error
 
 __all__ = ["product_norm", "chain_margins", "margin_report"]
@@ -265,9 +265,7 @@ def _device_factors(cp, factors, fn):
     if not items:
         raise value_error(fn, "factors", "a non-empty chain", "0 factors")
     fs = [_device_matrix(cp, a, fn, f"factors[{i}]") for i, a in enumerate(items)]
-    for i, a in enumerate(fs):
-        if a.dtype != fs[0].dtype:
-            raise type_error(fn, f"factors[{i}]", f"of the chain's dtype ({fs[0].dtype})", a)
+    check_chain_dtype(fs, fn)
     _check_finite(cp, fs, fn, [f"factors[{i}]" for i in range(len(fs))])
     return fs
 

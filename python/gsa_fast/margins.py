@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_report_args,
-                     check_rtol, check_widths, compatible, interface_quantities,
+from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check_chain_dtype,
+                     check_report_args, check_rtol, check_widths, compatible, interface_quantities,
                      margins_from_norms, report_from_spectra)
 from ._jacobian import jacobian_chain_impl, model_device_type, scan_chains_impl
-from ._validate import type_error
+
 
 # ChainMargins, MarginReport, scan_chains and plot_margins are helpers (gsa_fast.margins.*),
 # not kernels: __all__ lists the kernels only.
@@ -119,13 +119,6 @@ def _chain_kernel(factors, want_norm, want_prod, *, fro=True, block=0, rtol=RTOL
     return nrm, fr, pn, ni, pi, reads
 
 
-def _check_dtype(factors, fn):
-    dt = factors[0].dtype
-    for i, a in enumerate(factors):
-        if a.dtype != dt:
-            raise type_error(fn, f"factors[{i}]", f"of the chain's dtype ({dt})", a)
-
-
 #: Factors at most this large (bytes) stay in the last-level cache between the passes of one
 #: Krylov problem, so solving the problems one by one (in parallel, no synchronisation between
 #: sweeps) is faster than the lockstep schedule, whose point is to read large factors from memory
@@ -136,7 +129,7 @@ _LOCKSTEP_MIN_BYTES = 8 << 20
 def _chain_norms(factors, fn, rtol=RTOL):
     """Raw ‖A_ℓ‖, ‖A_ℓ‖_F and ‖A_{ℓ+1}A_ℓ‖ (NaN where undefined): one lockstep kernel call for
     chains with a factor over :data:`_LOCKSTEP_MIN_BYTES`, else independent problems."""
-    _check_dtype(factors, fn)
+    check_chain_dtype(factors, fn)
     comp = compatible(factors)
     if max(a.nbytes for a in factors) > _LOCKSTEP_MIN_BYTES:
         nrm, fro, pn, _, _, _ = _chain_kernel(factors, np.ones(len(factors), bool), comp,
@@ -258,7 +251,7 @@ def _report_margins(spectra, products=None):
     widths instead of being computed again."""
 
     def margins_of(factors, widths, normalize, fn):
-        _check_dtype(factors, fn)
+        check_chain_dtype(factors, fn)
         nrm = np.array([float(s[0]) if s.size else 0.0 for s in spectra])
         fro = np.array([float(np.linalg.norm(s)) for s in spectra])
         comp = compatible(factors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._chain import (as_factor_list, as_pairs, check_nonzero, check_report_args, check_rtol,
+from .._chain import (as_factor_list, as_pairs, check_chain_dtype, check_nonzero, check_report_args, check_rtol,
                       check_widths, compatible, interface_quantities, report_from_spectra)
 from .._jacobian import jacobian_chain_impl
 
@@ -25,6 +25,7 @@ def product_norm(X, Y, *, rtol=1e-12):
 
 
 def _margins_of(factors, widths, normalize, fn):
+    check_chain_dtype(factors, fn)  # where the fast route checks it (its chain norms)
     F = [a.astype(np.float64) for a in factors]
     fro = [float(np.linalg.norm(a)) for a in F]
     if normalize:
