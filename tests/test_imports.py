@@ -43,7 +43,8 @@ def test_reference_runs_without_the_compiled_modules():
     loaded = eval(r.stdout.strip().splitlines()[-1])
     assert set(loaded) <= {"gsa_fast._validate", "gsa_fast._ragged", "gsa_fast._chart_args", "gsa_fast._results",
                            "gsa_fast._esd_common", "gsa_fast._depth_common",
-                           "gsa_fast._chain", "gsa_fast._jacobian", "gsa_fast._scalar_args"}, loaded
+                           "gsa_fast._chain", "gsa_fast._jacobian", "gsa_fast._scalar_args",
+                           "gsa_fast._spectra_args", "gsa_fast._bures_args"}, loaded
 
 
 def test_import_is_lazy_about_reference_and_cuda():

@@ -45,194 +45,29 @@ as dgesdd overwrites its input).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from . import _backend
 from ._ragged import RaggedSpectra
 from ._results import SpectraInfo, TopK  # noqa: F401  (result types, gsa_fast.spectra.TopK)
+from . import _spectra_args as _args
+from ._spectra_args import MatrixBatch as _Batch, check_dims as _check_dims, index_name as _index_name
+from ._spectra_args import matrix_batch as _batch
 from ._status import raise_status
-from ._validate import (MAX_LAPACK_INT, MAX_SEED, UNIT_ROUNDOFF, as_int, as_threads, host_array, type_error,
-                        value_error)
+from ._validate import UNIT_ROUNDOFF, as_threads, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 
-try:  # optional: numpy has no bfloat16 type of its own
-    import ml_dtypes as _ml_dtypes
-
-    _BF16 = np.dtype(_ml_dtypes.bfloat16)
-except Exception:  # pragma: no cover - depends on the environment
-    _BF16 = None
-
 _DT = _backend.core.SpectraDType
 _F64, _F32, _F16, _BF16_CODE = int(_DT.f64), int(_DT.f32), int(_DT.f16), int(_DT.bf16)
+# _spectra_args.matrix_batch's storage kinds are the kernels' codes
+assert (_F64, _F32, _F16, _BF16_CODE) == (_args.F64, _args.F32, _args.F16, _args.BF16)
 # unit roundoff of each storage format (the accuracy contract's u)
 _UNIT_ROUNDOFF = {_F64: UNIT_ROUNDOFF["float64"], _F32: UNIT_ROUNDOFF["float32"],
                   _F16: UNIT_ROUNDOFF["float16"], _BF16_CODE: UNIT_ROUNDOFF["bfloat16"]}
 _METHODS = {"gram": int(_backend.core.SpectraMethod.gram), "svd": int(_backend.core.SpectraMethod.svd),
             "topk": -1}  # topk has its own kernel (spectra_topk)
 _EIG_DRIVERS = {name: int(v) for name, v in _backend.core.EigDriver.__members__.items()}
-
-
-# ---- input normalization ----------------------------------------------------------------------
-
-def _is_bf16_flag(dtype) -> bool:
-    if isinstance(dtype, str):
-        return dtype.lower() in ("bfloat16", "bf16")
-    try:
-        return _BF16 is not None and np.dtype(dtype) == _BF16
-    except TypeError:
-        return False
-
-
-def _dtype_code(a, fn, arg, dtype):
-    """Storage code of a matrix (0 f64, 1 f32, 2 f16, 3 bf16) and the array the kernel reads."""
-    dt = a.dtype
-    expected = "a real floating array (float16/32/64 or bfloat16)"
-    if dtype is not None:
-        if dt in (np.dtype(np.uint16), np.dtype(np.int16)):
-            return _BF16_CODE, a
-        if _BF16 is not None and dt == _BF16:
-            return _BF16_CODE, a.view(np.uint16)
-        raise type_error(fn, arg, "a uint16 array of raw bfloat16 bits when dtype='bfloat16'", a)
-    if _BF16 is not None and dt == _BF16:
-        return _BF16_CODE, a.view(np.uint16)
-    codes = {np.dtype(np.float64): _F64, np.dtype(np.float32): _F32, np.dtype(np.float16): _F16}
-    if dt in codes:
-        return codes[dt], a
-    if dt == np.uint16:
-        expected += " (pass dtype='bfloat16' for raw bfloat16 bits)"
-    raise type_error(fn, arg, expected, a)
-
-
-def _layout(shape, strides, itemsize, fn, arg):
-    """(rows, cols, ld, trans) of the kernel's row-major view of one matrix, or ValueError."""
-    m, n = shape
-    rs, cs = strides
-    if m == 0 or n == 0:
-        return n, m, max(m, 1), 1  # nothing is read
-    if rs % itemsize or cs % itemsize:
-        raise value_error(fn, arg, "strides that are multiples of the item size", f"strides {tuple(strides)}")
-    rs //= itemsize
-    cs //= itemsize
-    if (n == 1 or cs == 1) and (m == 1 or rs >= n):
-        return m, n, (rs if m > 1 else n), 0
-    if (m == 1 or rs == 1) and (n == 1 or cs >= m):
-        return n, m, (cs if n > 1 else m), 1
-    raise value_error(
-        fn, arg, "unit stride along one of its last two axes with non-negative strides "
-        "(use np.ascontiguousarray)", f"strides {tuple(strides)} for shape {tuple(shape)}")
-
-
-class _Batch(NamedTuple):
-    ptrs: np.ndarray
-    codes: np.ndarray
-    rows: np.ndarray
-    cols: np.ndarray
-    ld: np.ndarray
-    trans: np.ndarray
-    m: np.ndarray  # user's shapes
-    n: np.ndarray
-    batch_shape: tuple
-    ragged: bool
-    keep: list  # arrays whose memory the pointers refer to
-    width: int  # min(m, n) of a stacked batch
-
-
-def _as_matrix_array(x, fn, arg):
-    if isinstance(x, (int, float, complex)):
-        raise type_error(fn, arg, "an array of shape (..., m, n) or a list of 2-D arrays", x)
-    return host_array(x, fn, arg, "an array of shape (..., m, n) or a list of 2-D arrays")
-
-
-def _readable(v, order_free: bool):
-    """v itself when the kernel can read its matrices in place (unit stride along one of the last
-    two axes, non-negative strides there); for singular values (``order_free``) a reversed row or
-    column axis is read through a view with that axis flipped back (a permutation leaves σ
-    unchanged). Otherwise one C-contiguous copy in v's own dtype (never a float64 copy)."""
-    if v.size == 0 or v.ndim < 2:
-        return v
-    if order_free:
-        if v.strides[-2] < 0:
-            v = v[..., ::-1, :]
-        if v.strides[-1] < 0:
-            v = v[..., ::-1]
-    rs, cs = v.strides[-2:]
-    m, n = v.shape[-2:]
-    item = v.itemsize
-    ok = rs % item == 0 and cs % item == 0 and rs >= 0 and cs >= 0 and (
-        ((n == 1 or cs == item) and (m == 1 or rs >= n * item))
-        or ((m == 1 or rs == item) and (n == 1 or cs >= m * item)))
-    return v if ok else np.ascontiguousarray(v)
-
-
-def _batch(x, fn, dtype, order_free=False) -> _Batch:
-    """Descriptors of every matrix in x without copying (nested Python lists are converted)."""
-    if dtype is not None and not _is_bf16_flag(dtype):
-        raise value_error(fn, "dtype", "None or 'bfloat16'", repr(dtype))
-    ragged = isinstance(x, (list, tuple)) and all(
-        isinstance(a, np.ndarray) or (hasattr(a, "shape") and not isinstance(a, np.generic)) for a in x)
-    if ragged:
-        mats = [_as_matrix_array(a, fn, f"x[{i}]") for i, a in enumerate(x)]
-        for i, a in enumerate(mats):
-            if a.ndim != 2:
-                _dtype_code(a, fn, f"x[{i}]", dtype)
-                raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
-        batch_shape = (len(mats),)
-    else:
-        a = _as_matrix_array(x, fn, "x")
-        if a.ndim < 2:
-            _dtype_code(a, fn, "x", dtype)
-            raise value_error(fn, "x", "an array of shape (..., m, n) or a list of 2-D arrays",
-                              f"shape {a.shape}")
-        batch_shape = a.shape[:-2]
-    if ragged:
-        codes, ptrs, rows, cols, ld, trans, ms, ns, keep = [], [], [], [], [], [], [], [], []
-        for i, a in enumerate(mats):
-            code, v = _dtype_code(a, fn, f"x[{i}]", dtype)
-            v = _readable(v, order_free)
-            r, c, l, t = _layout(v.shape, v.strides, v.itemsize, fn, f"x[{i}]")
-            codes.append(code); rows.append(r); cols.append(c); ld.append(l); trans.append(t)
-            ptrs.append(v.__array_interface__["data"][0])
-            ms.append(v.shape[0]); ns.append(v.shape[1]); keep.append(v)
-        as64 = lambda z: np.asarray(z, dtype=np.int64).reshape(-1)  # noqa: E731
-        return _Batch(as64(ptrs), as64(codes), as64(rows), as64(cols), as64(ld), as64(trans),
-                      as64(ms), as64(ns), batch_shape, True, keep, 0)
-    code, v = _dtype_code(a, fn, "x", dtype)
-    v = _readable(v, order_free)
-    m, n = v.shape[-2:]
-    nb = int(np.prod(batch_shape, dtype=np.int64))
-    if nb == 0:  # nothing is read
-        r, c, l, t = m, n, max(n, 1), 0
-    else:
-        r, c, l, t = _layout((m, n), v.strides[-2:], v.itemsize, fn, "x")
-    base = v.__array_interface__["data"][0]
-    if batch_shape and nb:
-        idx = np.indices(batch_shape, dtype=np.int64).reshape(len(batch_shape), -1)
-        st = np.array(v.strides[:-2], dtype=np.int64)
-        ptrs = base + (idx * st[:, None]).sum(axis=0)
-    else:
-        ptrs = np.full(nb, base, dtype=np.int64)
-    full = lambda val: np.full(nb, val, dtype=np.int64)  # noqa: E731
-    return _Batch(ptrs.astype(np.int64), full(code), full(r), full(c), full(l), full(t), full(m), full(n),
-                  batch_shape, False, [v], min(m, n))
-
-
-def _check_dims(b: "_Batch", fn):
-    """Matrix sides and leading dimensions go to LAPACK as 32-bit integers."""
-    for name, a in (("rows", b.m), ("columns", b.n), ("row stride", b.ld)):
-        if a.size and int(a.max()) > MAX_LAPACK_INT:
-            i = int(np.argmax(a))
-            arg = "x" if not b.ragged and b.batch_shape == () else _index_name(b, i)
-            raise value_error(fn, arg, f"a matrix with {name} <= 2**31 - 1 (LAPACK's "
-                              "32-bit integers)", f"{int(a[i])}")
-
-
-def _index_name(b: _Batch, i: int) -> str:
-    if b.ragged or len(b.batch_shape) <= 1:
-        return f"x[{i}]"
-    return "x[" + ", ".join(str(int(j)) for j in np.unravel_index(i, b.batch_shape)) + "]"
 
 
 def _raise(fn, b: _Batch, status):
@@ -336,23 +171,14 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     RuntimeError naming the matrix if LAPACK reports ``info ≠ 0``.
     """
     fn = "svdvals"
-    if not isinstance(method, str) or method not in _METHODS:
-        raise value_error(fn, "method", "one of 'gram', 'svd', 'topk'", repr(method))
+    _args.check_method(method, fn)
     if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
         if return_info:
             raise value_error(fn, "return_info", "False for cupy input", "True")
         return _backend.cuda_route(fn)(x, method, fn, dtype, _eig_driver)
     eig_driver = _eig_driver
     t = as_threads(threads, fn)
-    if method == "topk":
-        if k is None:
-            raise value_error(fn, "k", "an int >= 1 for method='topk'", "None")
-        k = as_int(k, fn, "k", minimum=1, maximum=MAX_LAPACK_INT)
-        oversample = as_int(oversample, fn, "oversample", minimum=0, maximum=MAX_LAPACK_INT)
-        power_iters = as_int(power_iters, fn, "power_iters", minimum=0, maximum=MAX_LAPACK_INT)
-        seed = as_int(seed, fn, "seed", minimum=0, maximum=MAX_SEED)
-    elif k is not None:
-        raise value_error(fn, "k", "None unless method='topk'", repr(k))
+    k, oversample, power_iters, seed = _args.topk_params(method, k, oversample, power_iters, seed, fn)
     b = _batch(x, fn, dtype, order_free=True)
     _check_dims(b, fn)
     q = np.minimum(b.m, b.n)

@@ -7,40 +7,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _spectra_args as _args
 from .._ragged import RaggedSpectra
 from .._results import SpectraInfo, TopK
-from .._validate import UNIT_ROUNDOFF
+from .._validate import UNIT_ROUNDOFF, as_threads
 
 __all__ = ["gram", "svdvals"]
 
 _U = UNIT_ROUNDOFF
 
 
-def _upcast(a, dtype=None):
-    """float64 copy of one matrix; uint16 with dtype='bfloat16' holds raw bfloat16 bits."""
-    a = np.asarray(a)
-    if dtype is not None or a.dtype.name == "bfloat16":
-        bits = a.view(np.uint16) if a.dtype.name == "bfloat16" else a.astype(np.uint16)
-        return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64), "bfloat16"
-    if a.dtype.kind != "f":
-        raise TypeError(f"svdvals(): x must be a real floating array; got dtype {a.dtype}")
-    return a.astype(np.float64), a.dtype.name
-
-
-def _matrices(x):
-    if isinstance(x, (list, tuple)) and all(isinstance(a, np.ndarray) for a in x):
-        return list(x), True, (len(x),)
-    a = np.asarray(x)
-    if a.ndim < 2:
-        raise ValueError(f"svdvals(): x must be an array of shape (..., m, n); got shape {a.shape}")
-    nb = int(np.prod(a.shape[:-2], dtype=np.int64))
-    flat = a.reshape((nb,) + a.shape[-2:])
-    return [flat[i] for i in range(nb)], False, a.shape[:-2]
-
-
-def _check_finite(a64, i):
-    if not np.isfinite(a64).all():
-        raise ValueError(f"svdvals(): x[{i}] must be finite (no NaN or Inf); got non-finite values")
+def _matrices(x, fn, dtype, order_free=False):
+    """(float64 matrices, storage names, batch) after the fast route's checks (_spectra_args),
+    then the check its kernels make (NaN/Inf: the first such matrix)."""
+    b = _args.matrix_batch(x, fn, dtype, order_free)
+    _args.check_dims(b, fn)
+    mats = _args.matrices(b)
+    for i, a in enumerate(mats):
+        if not np.isfinite(a).all():
+            raise _args.nonfinite(fn, b, i)
+    return mats, [_args.STORAGE[c] for c in b.codes], b
 
 
 def _pow2_scale(a):
@@ -51,23 +37,22 @@ def _pow2_scale(a):
 
 def gram(x, *, threads=None, dtype=None):
     """AᵀA (m ≥ n) or AAᵀ (m < n) of every matrix, in float64 (see :func:`gsa_fast.gram`)."""
-    mats, ragged, batch_shape = _matrices(x)
+    fn = "gram"
+    as_threads(threads, fn)
+    mats, _, b = _matrices(x, fn, dtype)
     out = []
-    for i, a in enumerate(mats):
-        a64, _ = _upcast(a, dtype)
-        _check_finite(a64, i)
+    for a64 in mats:
         # exact power-of-two scaling to max|a| in [0.5, 1) (capped at 2^1022 for subnormal
         # input), undone by two divisions: products of huge entries overflow one by one, whose
         # ±inf then sum to NaN or the wrong sign; those of subnormal entries flush to 0
         sc = _pow2_scale(a64)
-        b = a64 * sc
+        c = a64 * sc
         with np.errstate(over="ignore", under="ignore"):  # a Gram beyond 1e308 is ±inf
-            out.append((b.T @ b if b.shape[0] >= b.shape[1] else b @ b.T) / sc / sc)
-    if ragged:
+            out.append((c.T @ c if c.shape[0] >= c.shape[1] else c @ c.T) / sc / sc)
+    if b.ragged:
         return out
-    a = np.asarray(x)
-    q = min(a.shape[-2:])
-    return np.array(out, dtype=np.float64).reshape(batch_shape + (q, q))
+    q = b.width
+    return np.array(out, dtype=np.float64).reshape(b.batch_shape + (q, q))
 
 
 def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=None, seed=0,
@@ -77,13 +62,13 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     ``method="topk"`` returns the exact top ``k`` values, the Frobenius energy and a zero error
     bound (see :func:`gsa_fast.svdvals`).
     """
-    if method not in ("gram", "svd", "topk"):
-        raise ValueError(f"svdvals(): method must be one of 'gram', 'svd', 'topk'; got {method!r}")
-    mats, ragged, batch_shape = _matrices(x)
+    fn = "svdvals"
+    _args.check_method(method, fn)
+    as_threads(threads, fn)
+    k, oversample, power_iters, seed = _args.topk_params(method, k, oversample, power_iters, seed, fn)
+    mats, names, b = _matrices(x, fn, dtype, order_free=True)
     spectra, fro, bound = [], [], []
-    for i, a in enumerate(mats):
-        a64, name = _upcast(a, dtype)
-        _check_finite(a64, i)
+    for a64, name in zip(mats, names):
         s = np.linalg.svd(a64, compute_uv=False) if a64.size else np.zeros(0)
         # ‖A‖_F² through an exact power-of-two scaling: ±inf beyond 1e308, 0 below 1e-308
         sc = _pow2_scale(a64)
@@ -96,13 +81,12 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
                      else np.sqrt(4.0 * mx * u) * s1)
         spectra.append(s[:k] if method == "topk" else s)
     fro = np.array(fro)
-    if ragged:
+    if b.ragged:
         values = RaggedSpectra.from_list(spectra)
     else:
-        a = np.asarray(x)
-        w = min(a.shape[-2:]) if method != "topk" else min(min(a.shape[-2:]), k)
-        values = np.array(spectra, dtype=np.float64).reshape(batch_shape + (w,))
-        fro = fro.reshape(batch_shape)
+        w = b.width if method != "topk" else min(b.width, k)
+        values = np.array(spectra, dtype=np.float64).reshape(b.batch_shape + (w,))
+        fro = fro.reshape(b.batch_shape)
     if method == "topk":
         return TopK(values, fro, np.zeros_like(fro))
     if return_info:
