@@ -465,6 +465,13 @@ def alignment_args(A, B, k, side_a, side_b, fn, matrix=None, xp=np):
     return [ab[idx] for idx in np.ndindex(*bshape)], [bb[idx] for idx in np.ndindex(*bshape)], bshape, k
 
 
+def alignment_error(fn, code, i, bshape):
+    """The error for the kernel's status ``code`` (1: NaN/Inf, else LAPACK) of pair ``i``."""
+    what = "finite (no NaN or Inf)" if code == 1 else "a pair LAPACK can decompose"
+    return value_error(fn, "A and B", what,
+                       f"failure at batch index {np.unravel_index(i, bshape) if bshape else ()}")
+
+
 def _alignment_summary(R, ang, rho, xp=np):
     k = R.shape[-1]
     eye = xp.eye(k, dtype=bool)
@@ -492,6 +499,14 @@ def _spd_pair(A, B, fn, matrix=None, xp=np):
     if a.shape[-1] != b.shape[-1]:
         raise value_error(fn, "A and B", "of the same size n", f"{a.shape[-1]} and {b.shape[-1]}")
     return xp.broadcast_arrays(_sym(a), _sym(b))
+
+
+def geodesic_times(t, fn):
+    """bures_geodesic's t (a host value) as a float64 array, scalar or 1-D, in [0, 1]."""
+    tt = as_real_array(t, fn, "t", lo=0.0, hi=1.0)
+    if tt.ndim > 1:
+        raise value_error(fn, "t", "a scalar or a 1-D array", f"shape {tt.shape}")
+    return tt
 
 
 def _sym(x):

@@ -30,11 +30,12 @@ import math
 
 import numpy as np
 
+from ._depth_common import geodesic_times as _host_times
 from ._depth_common import (PrefixLogSvdvals, _alignment_summary, _chain, _check_finite_chain, _psd_sqrt,
                             _spd_pair, _sym, alignment_args, balanced_log_ratio, chain_frob_log, default_tau,
                             prefix_args, prefix_method, resolved_mask, scaled_parts, _U64)
 from ._gpu_margins import device_float, matmul_f64, to_host
-from ._validate import as_real_array, as_threads, value_error
+from ._validate import as_threads, value_error
 
 __all__ = ["prefix_log_svdvals", "balancedness_ratio", "subspace_alignment", "relative_imbalance",
            "bures_transport_map", "bures_geodesic", "jacobian_chain"]
@@ -406,11 +407,7 @@ def geodesic_on(xp, a, b, tt, fn):
 
 def geodesic_times(t, fn):
     """t as a host float64 array (scalar or 1-D) in [0, 1]; a device t is brought to the host."""
-    tt = as_real_array(to_host(t) if hasattr(t, "__cuda_array_interface__") else t, fn, "t",
-                       lo=0.0, hi=1.0)
-    if tt.ndim > 1:
-        raise value_error(fn, "t", "a scalar or a 1-D array", f"shape {tt.shape}")
-    return tt
+    return _host_times(to_host(t) if hasattr(t, "__cuda_array_interface__") else t, fn)
 
 
 def bures_transport_map(A, B):

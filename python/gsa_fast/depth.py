@@ -33,7 +33,7 @@ from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.
     _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
     _check_lyap_args, psi_half_table, default_tau, prefix_method, chain_frob_log, balanced_log_ratio,
     dln_pair, dln_frame, dln_apply, metric_norm_from, erank_spectra, _log_binom_window, _fill_tail, rank_law_args,
-    _log_sf_binom, _log_spectra, fit_window, alignment_args, _alignment_summary, _spd_pair,
+    _log_sf_binom, _log_spectra, fit_window, alignment_args, alignment_error, _alignment_summary, _spd_pair,
     _inv_n, _spectra_rows, separation_from, scaling_fit_from)
 from ._gpu_depth_matrix import (  # written against an array namespace: run here with numpy
     prefix_route, balancedness_on, imbalance_on, transport_map_on, geodesic_on, geodesic_times)
@@ -299,8 +299,7 @@ def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
     _backend.core.subspace_alignment(la, lb, k, R, ang, rho, st, _threads(threads, fn))
     if st.any():
         i = int(np.argmax(st != 0))
-        what = "finite (no NaN or Inf)" if st[i] == 1 else "a pair LAPACK can decompose"
-        raise value_error(fn, "A and B", what, f"failure at batch index {np.unravel_index(i, bshape) if bshape else ()}")
+        raise alignment_error(fn, int(st[i]), i, bshape)
     return _alignment_summary(R.reshape(bshape + (k, k)), ang.reshape(bshape + (k,)),
                               rho.reshape(bshape))
 

@@ -14,10 +14,11 @@ import numpy as np
 from .._depth_common import PUBLIC as _FAST_ALL
 from .._depth_common import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation,
                      _chain, _check_finite_chain, _check_lyap_args, _inv_n, _spectra_rows, _log_spectra,
-                     _side_view, _spd_pair, _float_matrix, fit_window, prefix_args, rank_law_args, resolved_mask, scan_args,
+                     _spd_pair, _psd_sqrt, _sym, _threads, alignment_args, alignment_error, geodesic_times,
+                     fit_window, prefix_args, rank_law_args, resolved_mask, scan_args,
                      default_tau, prefix_method, RESOLVED_GAP as _RESOLVED_GAP, graded_blocks as _graded_blocks,
                      chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from, erank_spectra)
-from .._validate import as_int, as_real_array, batch_rows, value_error
+from .._validate import as_real_array, batch_rows, value_error
 
 __all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
 
@@ -299,20 +300,17 @@ def _rho_raw(A):
 def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
     """Reference: numpy SVD per pair; angles by arcsin/arccos; ρ in the raw-moment form."""
     fn = "subspace_alignment"
-    a = _side_view(_float_matrix(A, fn, "A"), side_a, fn, "A").astype(np.float64)
-    b = _side_view(_float_matrix(B, fn, "B"), side_b, fn, "B").astype(np.float64)
-    k = as_int(k, fn, "k", minimum=1)
-    if a.shape[-2] != b.shape[-2] or k > min(a.shape[-2], a.shape[-1], b.shape[-1]):
-        raise value_error(fn, "k", "<= min(m, n_A, n_B) with one row space", repr(k))
-    bshape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    ab = np.broadcast_to(a, bshape + a.shape[-2:])
-    bb = np.broadcast_to(b, bshape + b.shape[-2:])
+    la, lb, bshape, k = alignment_args(A, B, k, side_a, side_b, fn)
+    _threads(threads, fn)
+    for i, (x, y) in enumerate(zip(la, lb)):  # what the kernel's status reports (code 1)
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise alignment_error(fn, 1, i, bshape)
     R = np.empty(bshape + (k, k))
     ang = np.empty(bshape + (k,))
     rho = np.empty(bshape)
-    for idx in np.ndindex(*bshape):
-        UA = np.linalg.svd(ab[idx])[0][:, :k]
-        UB = np.linalg.svd(bb[idx])[0][:, :k]
+    for idx, x, y in zip(np.ndindex(*bshape), la, lb):
+        UA = np.linalg.svd(x.astype(np.float64))[0][:, :k]
+        UB = np.linalg.svd(y.astype(np.float64))[0][:, :k]
         O = UA.T @ UB
         sgn = np.where(np.diag(O) < 0, -1.0, 1.0)
         Rr = O * sgn
@@ -365,7 +363,18 @@ def bures_geodesic(A, B, t):
     """Reference: the upstairs line W(t) = (1−t)A^{1/2} + t B^{1/2}U for every input."""
     fn = "bures_geodesic"
     a, b = _spd_pair(A, B, fn)
-    tt = as_real_array(t, fn, "t", lo=0.0, hi=1.0)
+    tt = geodesic_times(t, fn)
+    # the fast route's PSD checks (shared _psd_sqrt): through A's Cholesky factor when A is
+    # positive definite, else on A, then B
+    try:
+        Lc = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        _psd_sqrt(a, fn, "A")
+        _psd_sqrt(b, fn, "B")
+    else:
+        _psd_sqrt(_sym(np.swapaxes(Lc, -1, -2) @ b @ Lc), fn, "B")
+    if tt.ndim == 1 and tt.size == 0:  # no points: shape (0, ..., n, n)
+        return np.empty((0,) + np.broadcast_shapes(a.shape, b.shape))
     ra, rb = _sqrtm_psd(a), _sqrtm_psd(b)
     W_, _, Zt = np.linalg.svd(rb @ ra)
     U = W_ @ Zt
