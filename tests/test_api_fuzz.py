@@ -201,3 +201,52 @@ def test_bad_arguments_get_our_errors_and_the_reference_agrees(fn):
             bad.append(f"{tag}: reference raised {type(r).__name__}: {str(r)[:160]}\n"
                        f"    gsa_fast raised {type(e).__name__}: {str(e)[:160]}")
     assert not bad, f"{len(bad)} contract failures:\n" + "\n".join(bad[:40])
+
+
+# Failures the kernels find while they compute (reported through the Status channel, not by the
+# Python argument checks): NaN/Inf, asymmetric or indefinite matrices, negative entries, in some
+# batch element other than the first. The twin must name the same element and position with the
+# same words (the message builders are shared: _validate, _bures_args, _ragged, _depth_common).
+def _status_cases():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2, 3, 5, 4))
+    P = X[0] @ X[0].transpose(0, 2, 1)  # (3, 5, 5), rank 4, PSD
+    P = P + np.eye(5)
+    Pn, Pa, Pneg = P.copy(), P.copy(), P.copy()
+    Pn[1, 0, 0] = np.nan
+    Pa[2, 0, 1] += 1.0
+    Pneg[1] = -P[1]
+    P32 = P.astype(np.float32)
+    P32[2, 1, 1] = np.inf
+    Xn = X.copy()
+    Xn[1, 2, 0, 0] = np.inf
+    v = np.abs(rng.standard_normal((2, 3, 5)))
+    vn, vi = v.copy(), v.copy()
+    vn[1, 2, 3] = -1.0
+    vi[0, 1, 0] = np.inf
+    S = np.abs(rng.standard_normal((2, 3, 7)))
+    Sn, Sneg = S.copy(), S.copy()
+    Sn[1, 1, 4] = np.nan
+    Sneg[0, 2, 1] = -2.0
+    rag = g.RaggedSpectra(np.array([1.0, 2, 3, -1, 4]), np.array([0, 3, 5]))
+    return [
+        ("bures_distance", (Pn, P[0])), ("bures_distance", (P, Pn)), ("bures_fidelity", (Pa, P)),
+        ("bures_distance", (P[0], Pa)), ("bures_distance", (Pneg, P)), ("bures_fidelity", (P, Pneg[None])),
+        ("bures_distance", (P32, P)), ("bures_distance_factors", (Xn, X)), ("bures_distance_factors", (X[0], Xn)),
+        ("bures_distance_diag", (vn, v)), ("bures_distance_cartan", (v, vi)), ("bures_distance_diag", (v[0], vn)),
+        ("energy", (Sn,)), ("spectrum_tails", (Sneg,)), ("truncation_rank", (Sn, 0.1)), ("rank_count", (rag,)),
+        ("spectral_entropy", (Sn.astype(np.float32),)), ("radial_functional", (S, 3)),
+        ("radial_functional", (S, np.array([7, 7]))), ("rank_count", (Sn, np.nan)),
+        ("svdvals", (Xn,)), ("gram", (Xn,)), ("svdvals", ([X[0, 0], Xn[1, 2]],)), ("svdvals", (Xn, "svd")),
+        ("subspace_alignment", (Xn, X, 2)), ("bures_geodesic", (Pneg[1], P[0], 0.5)),
+        ("bures_geodesic", (P[0], Pneg[1], 0.5)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_status_cases())))
+def test_kernel_status_errors_reference_agrees(case):
+    fn, args = _status_cases()[case]
+    e = _call(g, fn, list(args))
+    assert isinstance(e, (TypeError, ValueError)) and str(e).startswith(f"{fn}(): "), repr(e)
+    r = _call(R, fn, list(args))
+    assert type(r) is type(e) and str(r) == str(e), f"{fn}: reference {r!r}\n    gsa_fast {e!r}"

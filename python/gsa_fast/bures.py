@@ -40,7 +40,8 @@ import numpy as np
 
 from . import _backend
 from . import _status as _st
-from ._validate import host_array, type_error, value_error
+from ._bures_args import (ASYMMETRIC, LAPACK, NEGATIVE, NONFINITE, PSD_RTOL, SYM_RTOL,  # noqa: F401
+                          factors_args, general_args, pair_error, vectors_args)
 
 __all__ = [
     "bures_distance",
@@ -50,85 +51,27 @@ __all__ = [
     "bures_distance_cartan",
 ]
 
-SYM_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
-
-
-
-def _as_stack(x, fn: str, arg: str, min_ndim: int, gpu: bool = False):
-    """A float32/float64 numpy array (a view of x when x is one) with ndim >= min_ndim; on the
-    GPU route (``gpu``: the operands are cupy arrays) the same checks on x itself."""
-    expected = "a float32 or float64 array"
-    a = x if gpu else host_array(x, fn, arg, expected)
-    if a.dtype.kind in "iu" and not gpu and not isinstance(x, np.ndarray):  # small literals such as [[2, 1], [1, 2]]
-        a = a.astype(np.float64)
-    if a.dtype not in (np.float32, np.float64):
-        raise type_error(fn, arg, expected, a)
-    if a.ndim < min_ndim:
-        what = "a matrix or stack of matrices (..., n, n)" if min_ndim == 2 else "a vector or stack of vectors (..., n)"
-        raise value_error(fn, arg, f"{what} with at least {min_ndim} dimensions", f"shape {a.shape}")
-    return a
-
-
-def _batch_shape(fn: str, names, x, y, trailing: int):
-    try:
-        return np.broadcast_shapes(x.shape[: x.ndim - trailing], y.shape[: y.ndim - trailing])
-    except ValueError:
-        raise value_error(fn, f"{names[0]} and {names[1]}", "broadcastable in their leading (batch) dimensions",
-                          f"shapes {x.shape} and {y.shape}") from None
-
-
-def _where(batch, own_ndim_batch, own_batch_shape, flat: int) -> str:
-    if not batch:
-        return ""
-    idx = np.unravel_index(flat, batch)
-    own = idx[len(idx) - own_ndim_batch:] if own_ndim_batch else ()
-    own = tuple(int(i) if s != 1 else 0 for i, s in zip(own, own_batch_shape))
-    return f" at batch index {own}" if own else ""
 
 
 def _raise_status(fn, status, batch, names, ops, trailing, sym, psd):
     """The kernel's one Status (code, index = batch pair, position = operand 0/1, info) through
-    _status.raise_status, in the Bures wording."""
+    _status.raise_status, in the Bures wording (_bures_args.pair_error)."""
+    found = {_st.LAPACK: LAPACK, _st.NONFINITE: NONFINITE, _st.ASYMMETRIC: ASYMMETRIC}
+
     def describe(code, i, which, info):
-        if code == _st.LAPACK:
-            return np.linalg.LinAlgError(f"{fn}(): LAPACK did not converge{_where(batch, len(batch), batch, i)}")
-        name, op = names[which], ops[which]
-        own_batch = op.shape[: op.ndim - trailing]
-        where = _where(batch, len(own_batch), own_batch, i)
-        if code == _st.NONFINITE:
-            return value_error(fn, name, "finite (no NaN or Inf)", f"non-finite values{where}")
-        if code == _st.ASYMMETRIC:
-            return value_error(fn, name, f"symmetric (max|{name} − {name}ᵀ| <= {sym[which]:g}·max|{name}|)",
-                               f"an asymmetric matrix{where}")
-        if trailing == 2:
-            return value_error(fn, name, f"positive semidefinite (λ_min >= −{psd[which]:g}·max|λ|)",
-                               f"a clearly negative eigenvalue{where}")
-        return value_error(fn, name, f"nonnegative (entries >= −{psd[which]:g}·max|entry|)",
-                           f"a clearly negative entry{where}")
+        return pair_error(fn, found.get(code, NEGATIVE), i, which, batch, names, ops, trailing, sym, psd)
 
     _st.raise_status(fn, status, describe=describe)
 
 
 def _general(fn: str, P, Q, want: str):
     gpu = _backend.device_route(fn, P, Q) and _backend.all_device(P, Q)
-    P = _as_stack(P, fn, "P", 2, gpu)
-    Q = _as_stack(Q, fn, "Q", 2, gpu)
-    for name, X in (("P", P), ("Q", Q)):
-        if X.shape[-1] != X.shape[-2]:
-            raise value_error(fn, name, "square in its last two dimensions (..., n, n)", f"shape {X.shape}")
-    if P.shape[-1] != Q.shape[-1]:
-        raise value_error(fn, "P and Q", "matrices of the same size n", f"shapes {P.shape} and {Q.shape}")
-    n = P.shape[-1]
-    batch = _batch_shape(fn, ("P", "Q"), P, Q, 2)
-    if not gpu:
-        Pb = np.broadcast_to(P, batch + (n, n))
-        Qb = np.broadcast_to(Q, batch + (n, n))
-    sym = (SYM_RTOL[P.dtype], SYM_RTOL[Q.dtype])
-    psd = (PSD_RTOL[P.dtype] * max(n, 1), PSD_RTOL[Q.dtype] * max(n, 1))
+    P, Q, n, batch, sym, psd = general_args(fn, P, Q, gpu)
     if gpu:  # cupy in, cupy out (cuda/bures.cu around cupy's eigh/matmul/svd)
         out, status = _backend.cuda_route(fn)(fn, P, Q, batch, sym, psd, want)
     else:
+        Pb = np.broadcast_to(P, batch + (n, n))
+        Qb = np.broadcast_to(Q, batch + (n, n))
         out = np.empty(batch, dtype=np.float64)
         dist, fid = (out, None) if want == "dist" else (None, out)
         status = _backend.core.bures_general(Pb, Qb, sym[0], psd[0], sym[1], psd[1], dist, fid)
@@ -218,12 +161,7 @@ def bures_distance_factors(A, B):
     """
     fn = "bures_distance_factors"
     gpu = _backend.device_route(fn, A, B) and _backend.all_device(A, B)
-    A = _as_stack(A, fn, "A", 2, gpu)
-    B = _as_stack(B, fn, "B", 2, gpu)
-    if A.shape[-1] != B.shape[-1]:
-        raise value_error(fn, "A and B", "factors with the same column count n (P = AᵀA, Q = BᵀB)",
-                          f"shapes {A.shape} and {B.shape}")
-    batch = _batch_shape(fn, ("A", "B"), A, B, 2)
+    A, B, batch = factors_args(fn, A, B, gpu)
     if gpu:  # cupy in, cupy out (cuda/bures.cu around cupy's qr/matmul/svd)
         out, status = _backend.cuda_route(fn)(fn, A, B, batch)
     else:
@@ -237,15 +175,7 @@ def bures_distance_factors(A, B):
 
 def _vectors(fn: str, a, b, sort: bool):
     gpu = _backend.device_route(fn, a, b) and _backend.all_device(a, b)
-    a = _as_stack(a, fn, "a" if not sort else "lam_p", 1, gpu)
-    b = _as_stack(b, fn, "b" if not sort else "lam_q", 1, gpu)
-    names = ("a", "b") if not sort else ("lam_p", "lam_q")
-    if a.shape[-1] != b.shape[-1]:
-        raise value_error(fn, f"{names[0]} and {names[1]}", "vectors of the same length n",
-                          f"shapes {a.shape} and {b.shape}")
-    n = a.shape[-1]
-    batch = _batch_shape(fn, names, a, b, 1)
-    neg = (PSD_RTOL[a.dtype] * max(n, 1), PSD_RTOL[b.dtype] * max(n, 1))
+    a, b, names, n, batch, neg = vectors_args(fn, a, b, sort, gpu)
     if gpu:  # cupy in, cupy out (cuda/bures.cu: one block per pair)
         out, status = _backend.cuda_route(fn)(fn, a, b, batch, sort, neg)
     else:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import native
+from .._bures_args import (ASYMMETRIC, NEGATIVE, NONFINITE, factors_args, general_args, pair_error,
+                           vectors_args)
 
 __all__ = [
     "bures_distance",
@@ -17,41 +18,43 @@ __all__ = [
     "bures_distance_cartan",
 ]
 
-_SYM_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-_PSD_RTOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-5}
+def _found(X, trailing, sym, psd):
+    """What the kernel's check of one operand finds (None: valid), in its order: finite, then
+    (matrices) symmetric within ``sym`` and positive semidefinite within ``psd``, (vectors)
+    entries >= −psd·max|entry|. ``sym`` None: factors, finiteness only."""
+    if not np.isfinite(X).all():
+        return NONFINITE
+    if sym is None or X.size == 0:
+        return None
+    X = np.ldexp(X, _pow2_exponent(X, even=True))  # exact; the kernel scales extreme matrices too
+    if trailing == 1:
+        return NEGATIVE if X.min() < -psd * np.abs(X).max() else None
+    if np.max(np.abs(X - X.T)) > sym * np.max(np.abs(X)):
+        return ASYMMETRIC
+    w = np.linalg.eigvalsh(0.5 * (X + X.T))
+    return NEGATIVE if w[0] < -psd * max(abs(w[0]), abs(w[-1])) else None
 
 
-def _float_array(x, name, min_ndim):
-    a = native(np.asarray(x))
-    if a.dtype.kind in "iu" and not isinstance(x, np.ndarray):
-        a = a.astype(np.float64)
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} must be a float32 or float64 array; got dtype {a.dtype}")
-    if a.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions; got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite (no NaN or Inf)")
-    return a
-
-
-def _pairs(x, y, trailing):
-    """Broadcast the leading dimensions; yield (index, x_i, y_i) as float64."""
-    batch = np.broadcast_shapes(x.shape[: x.ndim - trailing], y.shape[: y.ndim - trailing])
+def _pairs(fn, x, y, trailing, batch, names, sym=(None, None), psd=(None, None)):
+    """[(index, x_i, y_i)] over the broadcast batch as float64, after the kernel's checks of
+    every pair (the lowest failing pair, its first operand first: _bures_args.pair_error)."""
     xb = np.broadcast_to(x, batch + x.shape[x.ndim - trailing:])
     yb = np.broadcast_to(y, batch + y.shape[y.ndim - trailing:])
-    for idx in np.ndindex(*batch):
-        yield batch, idx, xb[idx].astype(np.float64), yb[idx].astype(np.float64)
+    out = []
+    for i, idx in enumerate(np.ndindex(*batch)):
+        pair = (xb[idx].astype(np.float64), yb[idx].astype(np.float64))
+        for which in (0, 1):
+            found = _found(pair[which], trailing, sym[which], psd[which])
+            if found is not None:
+                raise pair_error(fn, found, i, which, batch, names, (x, y), trailing, sym, psd)
+        out.append((idx,) + pair)
+    return out
 
 
-def _sqrt_psd(X, dtype, name):
-    """Symmetric square root of a PSD matrix by eigh with clipped eigenvalues."""
-    n = X.shape[0]
-    if np.max(np.abs(X - X.T), initial=0.0) > _SYM_RTOL[dtype] * np.max(np.abs(X), initial=0.0):
-        raise ValueError(f"{name} must be symmetric")
+def _sqrt_psd(X):
+    """Symmetric square root of a (checked) PSD matrix by eigh with clipped eigenvalues."""
     X = 0.5 * (X + X.T)
     w, V = np.linalg.eigh(X)
-    if n and w[0] < -_PSD_RTOL[dtype] * n * max(abs(w[0]), abs(w[-1])):
-        raise ValueError(f"{name} must be positive semidefinite")
     w = np.clip(w, 0.0, None)
     return (V * np.sqrt(w)) @ V.T
 
@@ -68,23 +71,18 @@ def _pow2_exponent(*arrays, even=False):
     return k - (k % 2) if even else k
 
 
-def _general(P, Q, want):
-    P = _float_array(P, "P", 2)
-    Q = _float_array(Q, "Q", 2)
-    if P.shape[-1] != P.shape[-2] or Q.shape[-1] != Q.shape[-2] or P.shape[-1] != Q.shape[-1]:
-        raise ValueError(f"P and Q must be square matrices of the same size; got {P.shape}, {Q.shape}")
-    batch = np.broadcast_shapes(P.shape[:-2], Q.shape[:-2])
+def _general(fn, P, Q, want):
+    P, Q, n, batch, sym, psd = general_args(fn, P, Q)
     out = np.empty(batch)
-    for _, idx, p, q in _pairs(P, Q, 2):
-        n = p.shape[0]
-        if n == 0:
-            out[idx] = 0.0
-            continue
+    if n == 0:  # nothing to check or compute: d = F = 0
+        out[...] = 0.0
+        return out[()] if out.ndim == 0 else out
+    for idx, p, q in _pairs(fn, P, Q, 2, batch, ("P", "Q"), sym, psd):
         k = _pow2_exponent(p, q, even=True)
         h = np.ldexp(1.0, -k // 2)  # undoes the scaling: 2^(−k/2) per square root
         p, q = np.ldexp(p, k), np.ldexp(q, k)
-        sp = _sqrt_psd(p, P.dtype, "P")
-        sq = _sqrt_psd(q, Q.dtype, "Q")
+        sp = _sqrt_psd(p)
+        sq = _sqrt_psd(q)
         F = np.linalg.svd(sp @ sq, compute_uv=False).sum()  # ‖P^{1/2}Q^{1/2}‖_*
         if want == "fid":
             out[idx] = F * h * h
@@ -95,23 +93,20 @@ def _general(P, Q, want):
 
 def bures_distance(P, Q):
     """d_BW(P, Q) = sqrt(max(0, trP + trQ − 2‖P^{1/2}Q^{1/2}‖_*)) (spec §5.2 route (a))."""
-    return _general(P, Q, "dist")
+    return _general("bures_distance", P, Q, "dist")
 
 
 def bures_fidelity(P, Q):
     """F(P, Q) = tr (P^{1/2} Q P^{1/2})^{1/2} = ‖P^{1/2}Q^{1/2}‖_* (spec §5.1)."""
-    return _general(P, Q, "fid")
+    return _general("bures_fidelity", P, Q, "fid")
 
 
 def bures_distance_factors(A, B):
     """d_BW(AᵀA, BᵀB)² = ‖A‖_F² + ‖B‖_F² − 2‖BAᵀ‖_* (spec §5.2 route (b))."""
-    A = _float_array(A, "A", 2)
-    B = _float_array(B, "B", 2)
-    if A.shape[-1] != B.shape[-1]:
-        raise ValueError(f"A and B must have the same column count; got {A.shape}, {B.shape}")
-    batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    fn = "bures_distance_factors"
+    A, B, batch = factors_args(fn, A, B)
     out = np.empty(batch)
-    for _, idx, a, b in _pairs(A, B, 2):
+    for idx, a, b in _pairs(fn, A, B, 2, batch, ("A", "B")):
         k = _pow2_exponent(a, b)
         a, b = np.ldexp(a, k), np.ldexp(b, k)
         nuc = np.linalg.svd(b @ a.T, compute_uv=False).sum() if b.size and a.size else 0.0
@@ -119,18 +114,10 @@ def bures_distance_factors(A, B):
     return out[()] if out.ndim == 0 else out
 
 
-def _vectors(a, b, sort, names):
-    a = _float_array(a, names[0], 1)
-    b = _float_array(b, names[1], 1)
-    if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"{names[0]} and {names[1]} must have the same length; got {a.shape}, {b.shape}")
-    batch = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+def _vectors(fn, a, b, sort):
+    a, b, names, n, batch, neg = vectors_args(fn, a, b, sort)
     out = np.empty(batch)
-    for _, idx, x, y in _pairs(a, b, 1):
-        n = x.shape[0]
-        for v, name, dt in ((x, names[0], a.dtype), (y, names[1], b.dtype)):
-            if n and v.min() < -_PSD_RTOL[dt] * n * np.abs(v).max():
-                raise ValueError(f"{name} must be nonnegative")
+    for idx, x, y in _pairs(fn, a, b, 1, batch, names, (0.0, 0.0), neg):
         x = np.clip(x, 0.0, None)
         y = np.clip(y, 0.0, None)
         if sort:
@@ -144,9 +131,9 @@ def _vectors(a, b, sort, names):
 
 def bures_distance_diag(a, b):
     """d_BW(diag a, diag b) = ‖√a − √b‖₂ over the last axis (spec §5.2 route (c))."""
-    return _vectors(a, b, False, ("a", "b"))
+    return _vectors("bures_distance_diag", a, b, False)
 
 
 def bures_distance_cartan(lam_p, lam_q):
     """d_BW(Λ(P), Λ(Q)): both eigenvalue vectors sorted descending, then route (c) (spec §5.2 (d))."""
-    return _vectors(lam_p, lam_q, True, ("lam_p", "lam_q"))
+    return _vectors("bures_distance_cartan", lam_p, lam_q, True)
