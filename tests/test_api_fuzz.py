@@ -250,3 +250,32 @@ def test_kernel_status_errors_reference_agrees(case):
     assert isinstance(e, (TypeError, ValueError)) and str(e).startswith(f"{fn}(): "), repr(e)
     r = _call(R, fn, list(args))
     assert type(r) is type(e) and str(r) == str(e), f"{fn}: reference {r!r}\n    gsa_fast {e!r}"
+
+
+def _pair_cases():
+    """Two scalar arguments made arrays of shapes that do not broadcast ((3,) and (4,)), their values
+    kept valid: the error must still be ours (numpy's "shape mismatch" is not)."""
+    for fn in sorted(BASES):
+        base = BASES[fn]
+        scal = [i for i, a in enumerate(base) if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        for x in range(len(scal)):
+            for y in range(x + 1, len(scal)):
+                args = list(base)
+                args[scal[x]] = np.full(3, base[scal[x]])
+                args[scal[y]] = np.full(4, base[scal[y]])
+                yield f"{fn}(arg{scal[x]}: (3,), arg{scal[y]}: (4,))", fn, args
+
+
+def test_arguments_that_do_not_broadcast_get_our_errors():
+    bad = []
+    for tag, fn, args in _pair_cases():
+        e = _call(g, fn, args)
+        if e is None:
+            continue
+        if not isinstance(e, (TypeError, ValueError)) or not str(e).startswith(f"{fn}(): "):
+            bad.append(f"{tag}: gsa_fast raised {type(e).__name__}: {str(e)[:160]}")
+            continue
+        r = _call(R, fn, args)
+        if type(r) is not type(e) or str(r) != str(e):
+            bad.append(f"{tag}: reference {r!r}\n    gsa_fast {e!r}")
+    assert not bad, "\n".join(bad)

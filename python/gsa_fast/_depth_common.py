@@ -469,7 +469,7 @@ def alignment_error(fn, code, i, bshape):
     """The error for the kernel's status ``code`` (1: NaN/Inf, else LAPACK) of pair ``i``."""
     what = "finite (no NaN or Inf)" if code == 1 else "a pair LAPACK can decompose"
     return value_error(fn, "A and B", what,
-                       f"failure at batch index {np.unravel_index(i, bshape) if bshape else ()}")
+                       f"failure at batch index {tuple(int(j) for j in np.unravel_index(i, bshape)) if bshape else ()}")
 
 
 def _alignment_summary(R, ang, rho, xp=np):

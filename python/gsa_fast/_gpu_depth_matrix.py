@@ -32,7 +32,7 @@ import numpy as np
 
 from ._depth_common import geodesic_times as _host_times
 from ._depth_common import (PrefixLogSvdvals, _alignment_summary, _chain, _check_finite_chain, _psd_sqrt,
-                            _spd_pair, _sym, alignment_args, balanced_log_ratio, chain_frob_log, default_tau,
+                            _spd_pair, _sym, alignment_args, alignment_error, balanced_log_ratio, chain_frob_log, default_tau,
                             prefix_args, prefix_method, resolved_mask, scaled_parts, _U64)
 from ._gpu_margins import device_float, matmul_f64, to_host
 from ._validate import as_threads, value_error
@@ -283,8 +283,7 @@ def alignment_on(xp, la, lb, bshape, k, fn):
                                        for a, b in zip(la, lb)])), dtype=bool) if P else np.ones(0, bool)
     if not fin.all():
         i = int(np.argmin(fin))
-        raise value_error(fn, "A and B", "finite (no NaN or Inf)",
-                          f"failure at batch index {np.unravel_index(i, bshape) if bshape else ()}")
+        raise alignment_error(fn, 1, i, bshape)
     Rs, angs = [], []
     for a, b in zip(la, lb):
         UA, UB = _top_left(xp, a, k), _top_left(xp, b, k)
@@ -300,8 +299,7 @@ def alignment_on(xp, la, lb, bshape, k, fn):
     rho = diag_correlation(xp, R)
     if P and bool(xp.isnan(ang).any()):
         i = int(np.argmax(np.asarray(to_host(xp.isnan(ang).any(axis=1)))))
-        raise value_error(fn, "A and B", "a pair LAPACK can decompose",
-                          f"failure at batch index {np.unravel_index(i, bshape) if bshape else ()}")
+        raise alignment_error(fn, 2, i, bshape)
     return _alignment_summary(R.reshape(bshape + (k, k)), ang.reshape(bshape + (k,)),
                               rho.reshape(bshape), xp)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend
-from ._validate import MAX_EXACT_INT, MAX_WIDTH, as_real_array, as_width, type_error, value_error
+from ._validate import MAX_EXACT_INT, MAX_WIDTH, as_real_array, as_width, broadcast_args, type_error, value_error
 
 
 def _kind_check(a, fn, arg, expected):
@@ -87,8 +87,8 @@ def check_count(xp, a, fn, arg, *, minimum=0):
     return a
 
 
-def _flat(cp, *arrays):
-    b = cp.broadcast_arrays(*arrays)
+def _flat(cp, *arrays, fn=None, names=None):
+    b = broadcast_args(fn, names, *arrays, xp=cp) if fn is not None else cp.broadcast_arrays(*arrays)
     return b[0].shape, [cp.ascontiguousarray(x).reshape(-1) for x in b]
 
 
@@ -97,7 +97,7 @@ def orbit_unary(fn, op, alpha, d):
     cuda = _backend.require_cuda(fn)
     a = _real(cp, alpha, fn, "alpha")
     w = _width(cp, d, fn)
-    shape, (a, w) = _flat(cp, a, w)
+    shape, (a, w) = _flat(cp, a, w, fn=fn, names=("alpha", "d"))
     out = cp.empty(a.size, dtype=cp.float64)
     cuda.orbit_unary(op, a.data.ptr, w.data.ptr, a.size, out.data.ptr,
                      cp.cuda.get_current_stream().ptr)
@@ -110,7 +110,7 @@ def orbit_binary(fn, op, a, b, d, names=("alpha", "beta")):
     a = _real(cp, a, fn, names[0])
     b = _real(cp, b, fn, names[1])
     w = _width(cp, d, fn)
-    shape, (a, b, w) = _flat(cp, a, b, w)
+    shape, (a, b, w) = _flat(cp, a, b, w, fn=fn, names=(names[0], names[1], "d"))
     out = cp.empty(a.size, dtype=cp.float64)
     cuda.orbit_binary(op, a.data.ptr, b.data.ptr, w.data.ptr, a.size, out.data.ptr,
                       cp.cuda.get_current_stream().ptr)

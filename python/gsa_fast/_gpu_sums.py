@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import _backend
+from ._validate import broadcast_args
 
 
 def harmonic_range(fn, a, b, s, want):
@@ -23,7 +24,11 @@ def harmonic_range(fn, a, b, s, want):
         raise ValueError(f"{fn}(): s must be >= 0.0; got negative values")
     if bool((b < 0).any()):
         raise ValueError(f"{fn}(): d must be integers >= 0; got negative values")
-    a, b, s = cp.broadcast_arrays(a, b, s)
+    if fn == "harmonic_range":
+        a, b, s = broadcast_args(fn, ("a", "b", "s"), a, b, s, xp=cp)
+    else:  # a is the constant 1 of the prefix sums: only d and s are the caller's
+        b, s = broadcast_args(fn, ("d", "s"), b, s, xp=cp)
+        a = cp.broadcast_to(a, s.shape)
     shape = s.shape
     a = cp.ascontiguousarray(a, dtype=cp.int64).reshape(-1)
     b = cp.ascontiguousarray(b, dtype=cp.int64).reshape(-1)

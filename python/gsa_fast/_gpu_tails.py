@@ -40,7 +40,7 @@ def orbit_tail(alpha, r, d):
     a = _real(cp, alpha, fn, "alpha", lo=0.0)
     rr = _count(cp, r, fn, "r")
     w = _width(cp, d, fn)
-    shape, (a, rr, w) = _flat(cp, a, rr, w)
+    shape, (a, rr, w) = _flat(cp, a, rr, w, fn=fn, names=("alpha", "r", "d"))
     over = rr > w
     if rr.size and bool(over.any()):
         i = int(cp.argmax(over))
@@ -56,7 +56,7 @@ def _alpha_eps_d(fn, alpha, eps, d, eps_rule, out_dtype):
     a = _real(cp, alpha, fn, "alpha", lo=0.0)
     e = _real(cp, eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True, **eps_rule)
     w = _width(cp, d, fn)
-    shape, (a, e, w) = _flat(cp, a, e, w)
+    shape, (a, e, w) = _flat(cp, a, e, w, fn=fn, names=("alpha", "eps", "d"))
     out = cp.empty(a.size, dtype=out_dtype)
     _launch(cp, fn, fn, (a, e, w), a.size, out)
     return out.reshape(shape)
@@ -79,7 +79,7 @@ def plateau_thresholds(eps, d, rmax=None):
         rmax = int(min(int(w.max()), 64)) if w.size else 0
     else:
         rmax = as_int(rmax, fn, "rmax", minimum=0, maximum=MAX_LAPACK_INT)
-    shape, (e, w) = _flat(cp, e, w)
+    shape, (e, w) = _flat(cp, e, w, fn=fn, names=("eps", "d"))
     try:
         out = cp.empty(e.size * rmax, dtype=cp.float64)
     except cp.cuda.memory.OutOfMemoryError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import (MAX_LAPACK_INT, MAX_WIDTH, as_count_array, as_int, as_real_array, as_width,
-                        broadcast_flat, empty_result, type_error, value_error)
+                        broadcast_args, broadcast_flat, empty_result, type_error, value_error)
 
 MAX_PROBS = 10**8  # orbit_probs: d and alpha.size * d (the materialized law)
 
@@ -32,8 +32,10 @@ def sum_params(fn: str, a, b, s):
     s = as_real_array(s, fn, "s", lo=0.0)
     if b.size and b.max() > MAX_WIDTH:
         raise ValueError(f"{fn}(): d must be <= 2**53; got {int(b.max())}")
-    a, b, s = np.broadcast_arrays(a, b, s)
-    return a, b, s
+    names = ("a", "b", "s") if fn == "harmonic_range" else ("d", "s")
+    arrays = (a, b, s) if fn == "harmonic_range" else (b, s)
+    out = broadcast_args(fn, names, *arrays)
+    return tuple(out) if fn == "harmonic_range" else (np.broadcast_to(a, out[0].shape), out[0], out[1])
 
 
 # ---- orbit ---------------------------------------------------------------------------------------
@@ -52,7 +54,8 @@ def unary_params(fn: str, alpha, d):
     """(shape, [alpha, d]) of a unary orbit function: float64 alpha >= 0, int64 widths."""
     a = alpha_arg(alpha, fn)
     w = as_width(d, fn)
-    return broadcast_flat(a.astype(np.float64, copy=False), w.astype(np.int64, copy=False))
+    return broadcast_flat(a.astype(np.float64, copy=False), w.astype(np.int64, copy=False), fn=fn,
+                          names=("alpha", "d"))
 
 
 def binary_params(fn: str, a, b, d, names=("alpha", "beta")):
@@ -60,7 +63,7 @@ def binary_params(fn: str, a, b, d, names=("alpha", "beta")):
     a = alpha_arg(a, fn, names[0])
     b = alpha_arg(b, fn, names[1])
     w = as_width(d, fn)
-    return broadcast_flat(a, b, w)
+    return broadcast_flat(a, b, w, fn=fn, names=(names[0], names[1], "d"))
 
 
 def probs_width(fn: str, w, size) -> int:
@@ -94,7 +97,7 @@ def tail_params(fn: str, alpha, r, d):
     a = alpha_arg(alpha, fn)
     rr = as_count_array(r, fn, "r", minimum=0)
     w = as_width(d, fn)
-    shape, (a, rr, w) = broadcast_flat(a, rr, w)
+    shape, (a, rr, w) = broadcast_flat(a, rr, w, fn=fn, names=("alpha", "r", "d"))
     if rr.size and np.any(rr > w):
         i = int(np.argmax(rr > w))
         raise value_error(fn, "r", "<= d", f"r = {int(rr[i])} with d = {int(w[i])}")
@@ -106,7 +109,7 @@ def rank_params(fn: str, alpha, eps, d):
     a = alpha_arg(alpha, fn)
     e = as_real_array(eps, fn, "eps", lo=0.0, hi=1.0, hi_open=True)
     w = as_width(d, fn)
-    return broadcast_flat(a, e, w)
+    return broadcast_flat(a, e, w, fn=fn, names=("alpha", "eps", "d"))
 
 
 def margin_params(fn: str, alpha, eps, d):
@@ -114,7 +117,7 @@ def margin_params(fn: str, alpha, eps, d):
     a = alpha_arg(alpha, fn)
     e = eps_open_arg(eps, fn)
     w = as_width(d, fn)
-    return broadcast_flat(a, e, w)
+    return broadcast_flat(a, e, w, fn=fn, names=("alpha", "eps", "d"))
 
 
 def plateau_params(fn: str, eps, d, rmax):
@@ -126,7 +129,7 @@ def plateau_params(fn: str, eps, d, rmax):
         rmax = int(min(int(w.max()), 64)) if w.size else 0
     else:
         rmax = as_int(rmax, fn, "rmax", minimum=0, maximum=MAX_LAPACK_INT)
-    shape, (e, w) = broadcast_flat(e, w)
+    shape, (e, w) = broadcast_flat(e, w, fn=fn, names=("eps", "d"))
     out = empty_result(e.size * rmax, fn, "rmax", repr(rmax))
     return shape, (e, w), rmax, out
 

@@ -298,9 +298,24 @@ def batch_rows(a, k: int = 1):
     return a.reshape((rows,) + tuple(a.shape[a.ndim - k:]))
 
 
-def broadcast_flat(*arrays):
-    """Broadcast small parameter arrays; return the result shape and contiguous 1-D copies."""
-    b = np.broadcast_arrays(*arrays)
+def broadcast_args(fn: str, names, *arrays, xp=np):
+    """``xp.broadcast_arrays(*arrays)`` with our error: arguments whose shapes do not broadcast
+    raise ``"fn(): a, b and c must be broadcastable to one shape; got shapes …"`` (numpy's own
+    "shape mismatch" names no function and no argument)."""
+    try:
+        return xp.broadcast_arrays(*arrays)
+    except ValueError:
+        def listed(items):
+            items = list(items)
+            return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        raise value_error(fn, listed(names), "broadcastable to one shape",
+                          "shapes " + listed(str(tuple(a.shape)) for a in arrays)) from None
+
+
+def broadcast_flat(*arrays, fn: str = None, names=None):
+    """Broadcast small parameter arrays; return the result shape and contiguous 1-D copies
+    (``fn``, ``names``: the error of :func:`broadcast_args` when the shapes do not broadcast)."""
+    b = broadcast_args(fn, names, *arrays) if fn is not None else np.broadcast_arrays(*arrays)
     return b[0].shape, [np.ascontiguousarray(x).reshape(-1) for x in b]
 
 
