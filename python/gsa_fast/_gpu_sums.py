@@ -24,11 +24,8 @@ def harmonic_range(fn, a, b, s, want):
         raise ValueError(f"{fn}(): s must be >= 0.0; got negative values")
     if bool((b < 0).any()):
         raise ValueError(f"{fn}(): d must be integers >= 0; got negative values")
-    if fn == "harmonic_range":
-        a, b, s = broadcast_args(fn, ("a", "b", "s"), a, b, s, xp=cp)
-    else:  # a is the constant 1 of the prefix sums: only d and s are the caller's
-        b, s = broadcast_args(fn, ("d", "s"), b, s, xp=cp)
-        a = cp.broadcast_to(a, s.shape)
+    names = ("a", "b", "s") if fn == "harmonic_range" else (None, "d", "s")  # a = 1: not the caller's
+    a, b, s = broadcast_args(fn, names, a, b, s, xp=cp)
     shape = s.shape
     a = cp.ascontiguousarray(a, dtype=cp.int64).reshape(-1)
     b = cp.ascontiguousarray(b, dtype=cp.int64).reshape(-1)

@@ -32,10 +32,8 @@ def sum_params(fn: str, a, b, s):
     s = as_real_array(s, fn, "s", lo=0.0)
     if b.size and b.max() > MAX_WIDTH:
         raise ValueError(f"{fn}(): d must be <= 2**53; got {int(b.max())}")
-    names = ("a", "b", "s") if fn == "harmonic_range" else ("d", "s")
-    arrays = (a, b, s) if fn == "harmonic_range" else (b, s)
-    out = broadcast_args(fn, names, *arrays)
-    return tuple(out) if fn == "harmonic_range" else (np.broadcast_to(a, out[0].shape), out[0], out[1])
+    names = ("a", "b", "s") if fn == "harmonic_range" else (None, "d", "s")  # a = 1: not the caller's
+    return tuple(broadcast_args(fn, names, a, b, s))
 
 
 # ---- orbit ---------------------------------------------------------------------------------------

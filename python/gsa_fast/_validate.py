@@ -301,15 +301,18 @@ def batch_rows(a, k: int = 1):
 def broadcast_args(fn: str, names, *arrays, xp=np):
     """``xp.broadcast_arrays(*arrays)`` with our error: arguments whose shapes do not broadcast
     raise ``"fn(): a, b and c must be broadcastable to one shape; got shapes …"`` (numpy's own
-    "shape mismatch" names no function and no argument)."""
+    "shape mismatch" names no function and no argument).
+    A name None marks an internal operand (a constant the caller did not pass): left out of the
+    message."""
     try:
         return xp.broadcast_arrays(*arrays)
     except ValueError:
         def listed(items):
             items = list(items)
             return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-        raise value_error(fn, listed(names), "broadcastable to one shape",
-                          "shapes " + listed(str(tuple(a.shape)) for a in arrays)) from None
+        named = [(n, a) for n, a in zip(names, arrays) if n is not None]
+        raise value_error(fn, listed(n for n, _ in named), "broadcastable to one shape",
+                          "shapes " + listed(str(tuple(a.shape)) for _, a in named)) from None
 
 
 def broadcast_flat(*arrays, fn: str = None, names=None):
