@@ -279,3 +279,46 @@ def test_arguments_that_do_not_broadcast_get_our_errors():
         if type(r) is not type(e) or str(r) != str(e):
             bad.append(f"{tag}: reference {r!r}\n    gsa_fast {e!r}")
     assert not bad, "\n".join(bad)
+
+
+SCAN_OPTIONS = ["include", "exclude", "eps", "method", "device", "out", "resume", "progress", "threads",
+                "memory_budget", "executor", "format", "name_parser", "read", "ww", "chains"]
+
+
+@pytest.mark.parametrize("option", SCAN_OPTIONS)
+def test_scan_options_get_our_errors(option, tmp_path):
+    """scan() of the bundled model (one small tensor: include="pooler") with each option set to each
+    panel value: a scan, or TypeError/ValueError starting "scan(): " (an array compared with a
+    choice, an unhashable executor, an int as out, a float as name_parser used to escape as
+    numpy's or Python's own errors). A string out is made a fresh directory."""
+    from gsa_fast import weights
+
+    src = str(weights.bundled_model_path())
+    bad = []
+    for name, val in PANEL:
+        if val is _GEN:
+            val = (x for x in [1.0])
+        if option == "out" and isinstance(val, (str, bytes)):
+            val = str(tmp_path / f"out-{name}")
+        kw = {"include": "pooler", "progress": False, option: val}
+        e = _call_kw(g.scan, src, kw)
+        if e is None:
+            continue
+        if isinstance(e, Hang) or not isinstance(e, (TypeError, ValueError)) or not str(e).startswith("scan(): "):
+            bad.append(f"scan({option}={name}): {type(e).__name__}: {str(e)[:160]}")
+    assert not bad, "\n".join(bad)
+
+
+def _call_kw(f, src, kw):
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, 60.0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f(src, **kw)
+        return None
+    except Exception as e:  # noqa: BLE001 - the assertion above sorts ours from the rest
+        return e
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -47,7 +47,7 @@ from ._prefetch import prefetch
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
 from ._scan_sink import DirSink, UnitsDone, atomic_write
-from ._validate import UNIT_ROUNDOFF
+from ._validate import UNIT_ROUNDOFF, describe
 
 __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
@@ -175,13 +175,46 @@ def _fn_error(arg, must, got):
     return ValueError(f"scan(): {arg} must be {must}; got {got}")
 
 
+def _choice(arg, value, choices):
+    """A string option: TypeError for another kind (an array, a list: never compared), ValueError
+    for a string outside ``choices``."""
+    allowed = ", ".join(map(repr, choices))
+    if not isinstance(value, str):
+        raise TypeError(f"scan(): {arg} must be a str, one of {allowed}; got {describe(value)}")
+    if value not in choices:
+        raise _fn_error(arg, "one of " + allowed, repr(value))
+
+
+def _flag(arg, value, none_ok=False):
+    """A bool option (numpy bools count; None where ``none_ok``): TypeError otherwise."""
+    if not (isinstance(value, (bool, np.bool_)) or (none_ok and value is None)):
+        raise TypeError(f"scan(): {arg} must be a bool{' or None' if none_ok else ''}; got {describe(value)}")
+
+
+def _check_options(out, resume, progress, format, name_parser, read, ray_address, executor, ww):
+    """The options that do not shape the plan: kinds first, then values."""
+    _choice("format", format, _FORMATS)
+    _choice("read", read, ("mmap", "copy"))
+    _flag("resume", resume)
+    _flag("progress", progress, none_ok=True)
+    _flag("ww", ww)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"scan(): out must be None or a directory path; got {describe(out)}")
+    if name_parser is not None and not callable(name_parser):
+        raise TypeError(f"scan(): name_parser must be None or a callable name -> (block, role); "
+                        f"got {describe(name_parser)}")
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise TypeError(f"scan(): ray_address must be None or a str; got {describe(ray_address)}")
+    if resume and out is None:
+        raise _fn_error("out", "a directory when resume=True", "None")
+    if ray_address is not None and executor != "ray":
+        raise _fn_error("ray_address", "None unless executor='ray'", repr(ray_address))
+
+
 def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
-    if executor not in EXECUTORS:
-        raise _fn_error("executor", "one of " + ", ".join(map(repr, EXECUTORS)), repr(executor))
-    if method not in ("gram", "svd"):
-        raise _fn_error("method", "'gram' or 'svd'", repr(method))
-    if device not in ("cpu", "cuda"):
-        raise _fn_error("device", "'cpu' or 'cuda'", repr(device))
+    _choice("executor", executor, tuple(EXECUTORS))
+    _choice("method", method, ("gram", "svd"))
+    _choice("device", device, ("cpu", "cuda"))
     if device == "cuda" and executor == "local":  # with Ray the workers' GPUs count, checked on the cluster
         from ._gpu_scan import unavailable_reason
 
@@ -205,7 +238,16 @@ def _check_args(source, include, exclude, eps, method, device, threads, memory_b
             pats.append(re.compile(pat) if isinstance(pat, str) else re.compile(pat.pattern))
         except (re.error, AttributeError) as exc:
             raise _fn_error(arg, "a regular expression", f"{pat!r} ({exc})") from None
-    budget = estimate_budget() if memory_budget is None else parse_size(memory_budget)
+    if memory_budget is None:
+        budget = estimate_budget()
+    elif isinstance(memory_budget, (bool, np.bool_)) or not isinstance(memory_budget, (int, np.integer, str)):
+        raise TypeError(f"scan(): memory_budget must be None, an int number of bytes or a str such as "
+                        f"'2GiB'; got {describe(memory_budget)}")
+    else:
+        try:
+            budget = parse_size(memory_budget)
+        except ValueError as exc:
+            raise ValueError(f"scan(): {exc}") from None
     if isinstance(source, (list, tuple)):
         sources = list(source)
         if not sources:
@@ -294,23 +336,15 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
     Raises
     ------
     FileNotFoundError for a missing file, shard or weight-less directory; ValueError naming the file
-    for a malformed one and for bad arguments; ImportError naming the package a PyTorch or GGUF
+    for a malformed one and for bad argument values; TypeError for an argument of the wrong kind
+    (an option given an array, a number as ``out``, a non-callable ``name_parser``); ImportError naming the package a PyTorch or GGUF
     file needs. A matrix that cannot be solved (NaN/Inf, unsupported dtype) gets a row with its
     status; the scan goes on.
     """
     t_start = time.perf_counter()
     sources, inc, exc, eps_t, budget = _check_args(source, include, exclude, eps, method, device, threads,
                                                    memory_budget, executor)
-    if format not in _FORMATS:
-        raise _fn_error("format", "one of " + ", ".join(_FORMATS), repr(format))
-    if read not in ("mmap", "copy"):
-        raise _fn_error("read", "'mmap' or 'copy'", repr(read))
-    if resume and out is None:
-        raise _fn_error("out", "a directory when resume=True", "None")
-    if ray_address is not None and executor != "ray":
-        raise _fn_error("ray_address", "None unless executor='ray'", repr(ray_address))
-    if not isinstance(ww, (bool, np.bool_)):
-        raise TypeError(f"scan(): ww must be a bool; got {type(ww).__name__}")
+    _check_options(out, resume, progress, format, name_parser, read, ray_address, executor, ww)
     from ._scan_chains import check_chains
 
     chain_patterns = check_chains(chains)
