@@ -322,3 +322,80 @@ def _call_kw(f, src, kw):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def _entry_points():
+    """The public functions outside gsa_fast's top level: WeightWatcher compatibility, the
+    safetensors reader, RaggedSpectra, set_num_threads. (name, callable, args, kwargs, parameter
+    names in order: positional ones first)."""
+    from gsa_fast import weights
+    from gsa_fast.compat import weightwatcher as w
+
+    src = {"a.weight": _rng.standard_normal((40, 30)), "b.weight": _rng.standard_normal((30, 50))}
+    sig = np.sort(np.abs(_rng.standard_normal(30)))[::-1]
+    lim = ["min_evals", "max_evals", "max_N"]
+    return [
+        ("analyze", w.analyze, (src,), {}, ["source"] + lim + ["xmax", "method", "threads"]),
+        ("records", w.records, (src,), {}, ["source"] + lim + ["xmax", "method", "threads"]),
+        ("describe", w.describe, (src,), {}, ["source"] + lim),
+        ("ww_columns", w.ww_columns, (sig, 40, 30), {}, ["sigma", "N", "M", "prefix", "xmax"]),
+        ("summary", w.summary, (w.analyze(src),), {}, ["details"]),
+        ("read_safetensors", weights.read_safetensors, (str(weights.bundled_model_path()),),
+         {"names": ["pooler.dense.weight"]}, ["path", "names"]),
+        ("RaggedSpectra", g.RaggedSpectra, (np.ones(5), np.array([0, 2, 5])), {}, ["values", "offsets"]),
+        ("set_num_threads", g.set_num_threads, (g.get_num_threads(),), {}, ["n"]),
+    ]
+
+
+@pytest.mark.parametrize("entry", range(8))
+def test_other_entry_points_get_our_errors(entry):
+    """The panel over each parameter of the entry points above: a result, or TypeError/ValueError
+    naming the function (an array or a string as min_evals, a float N in ww_columns, an int path
+    escaped as Python's own errors; analyze() of a zero matrix divided by zero). A missing file is
+    FileNotFoundError, as documented, and the panel's one path-like string names no file."""
+    name, f, args, kw, params = _entry_points()[entry]
+    threads = g.get_num_threads()
+    bad = []
+    try:
+        for pi, pname in enumerate(params):
+            for vname, val in PANEL:
+                if val is _GEN:
+                    val = (x for x in [1.0])
+                a, k = list(args), dict(kw)
+                if pi < len(a):
+                    a[pi] = val
+                else:
+                    k[pname] = val
+                e = _call_args(f, a, k)
+                if e is None or (isinstance(e, FileNotFoundError) and pname == "path"):
+                    continue
+                if isinstance(e, Hang) or not isinstance(e, (TypeError, ValueError)) or f"{name}(): " not in str(e)[:60]:
+                    bad.append(f"{name}({pname}={vname}): {type(e).__name__}: {str(e)[:160]}")
+    finally:
+        g.set_num_threads(threads)
+    assert not bad, "\n".join(bad)
+
+
+def _call_args(f, args, kw):
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, 30.0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f(*args, **kw)
+        return None
+    except Exception as e:  # noqa: BLE001 - sorted by the caller
+        return e
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_weightwatcher_analyze_of_a_zero_matrix():
+    """A zero layer: WeightWatcher's columns with NaN where they divide by the spectral norm
+    (numpy's 0/0), not a ZeroDivisionError for the whole table."""
+    from gsa_fast.compat import weightwatcher as w
+
+    d = w.analyze({"a.weight": np.zeros((20, 10)), "b.weight": _rng.standard_normal((20, 10))})
+    assert len(d) == 2 and np.isnan(d["stable_rank"][0]) and np.isfinite(d["stable_rank"][1])
+    assert d["status"][0] == "failed" and np.isnan(d["alpha"][0])

@@ -102,6 +102,8 @@ def parse_options(fn: str, nspec: int, xmin, xmax, evals_thresh):
         if int(xmax) == 0:
             raise value_error(fn, "xmax", "a nonzero int (WeightWatcher: xmax can not be 0)", "0")
         clip_top = abs(int(xmax))
+        if clip_top > np.iinfo(np.int64).max:  # the kernel's int64 count (2**63 is past it)
+            raise value_error(fn, "xmax", "an int k with |k| < 2**63", repr(int(xmax)))
     else:
         xmax_arr = per_spectrum(xmax, "xmax")
     return xmin_arr, xmax_arr, clip_top, thresh, xmin_arr is None

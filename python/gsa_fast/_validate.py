@@ -255,6 +255,25 @@ def as_int(x, fn: str, arg: str, *, choices=None, minimum=None, maximum=None) ->
     return v
 
 
+def as_flag(x, fn: str, arg: str) -> bool:
+    """A bool option (Python or numpy bool): TypeError for anything else (an array would otherwise
+    meet an ``if`` and raise numpy's "truth value is ambiguous")."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise type_error(fn, arg, "a bool", x)
+    return bool(x)
+
+
+def as_choice(x, fn: str, arg: str, choices) -> str:
+    """A string option: TypeError for a non-str (an array, a list: never compared with the
+    choices), ValueError for a str outside ``choices``."""
+    allowed = ", ".join(map(repr, choices))
+    if not isinstance(x, str):
+        raise type_error(fn, arg, f"a str, one of {allowed}", x)
+    if x not in choices:
+        raise value_error(fn, arg, f"one of {allowed}", repr(x))
+    return x
+
+
 def _limit_name(v: int) -> str:
     names = {MAX_LAPACK_INT: "2**31 - 1", MAX_SEED: "2**64 - 1", MAX_EXACT_INT: "2**53"}
     return names.get(v, str(v))

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validate import describe
+
 __all__ = ["read_safetensors", "layer_matrices", "bundled_model_path", "TensorRef", "list_tensors",
            "load_tensors", "detect_format", "resolve_source"]
 
@@ -439,12 +441,26 @@ def read_safetensors(path, *, names=None) -> dict:
     Raises ValueError naming the file for a malformed file (bad header length, JSON, offsets,
     overlaps or dtype).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"read_safetensors(): path must be a str or os.PathLike; got {describe(path)}")
+    wanted = None
+    if names is not None:
+        try:
+            if isinstance(names, (str, bytes)):
+                raise TypeError
+            wanted = list(names)
+        except TypeError:
+            raise TypeError(f"read_safetensors(): names must be None or an iterable of str; "
+                            f"got {describe(names)}") from None
+    if wanted is not None and not all(isinstance(n, str) for n in wanted):
+        raise TypeError("read_safetensors(): names must be None or an iterable of str; got "
+                        + describe(next(n for n in wanted if not isinstance(n, str))) + " in it")
     path = Path(path)
     fmt = detect_format(path)
     if fmt != "safetensors":
         raise _err(path, f"is a {fmt} file, not safetensors")
     refs = _safetensors_refs(path)
-    wanted = None if names is None else set(names)
+    wanted = None if wanted is None else set(wanted)
     refs = [r for r in refs if wanted is None or r.name in wanted]
     for r in refs:
         if r.dtype not in _DTYPES:

@@ -19,8 +19,10 @@ import numpy as np
 
 from .. import _interop
 from .._prefetch import prefetch
+from .._esd_common import parse_options
 from .._ragged import RaggedSpectra
-from .._validate import type_error, value_error
+from .._validate import as_int, as_real_array, as_threads, type_error, value_error
+from .._validate import describe as _describe
 from ..esd import esd_powerlaw_fit
 from ..spectra import svdvals
 
@@ -78,14 +80,14 @@ def _torch_type(module) -> str | None:
     return None
 
 
-def _layers_from_module(model):
+def _layers_from_module(model, fn="analyze"):
     out = []
     for layer_id, (longname, module) in enumerate(model.named_modules()):
         kind = _torch_type(module)
         w = getattr(module, "weight", None)
         if kind is None or w is None:
             continue
-        out.append(_Layer(layer_id, longname, kind, _interop.as_numpy(w, "analyze", "source")))
+        out.append(_Layer(layer_id, longname, kind, _interop.as_numpy(w, fn, "source")))
     return out
 
 
@@ -111,7 +113,7 @@ def _mapping_type(module: str, a) -> str | None:
     return None
 
 
-def _layers_from_mapping(tensors: Mapping):
+def _layers_from_mapping(tensors: Mapping, fn="analyze"):
     """Layers of a name → array mapping, numbered as WeightWatcher numbers the torch model whose
     modules nest as the dotted names do, created in sorted-name order (``x.weight`` is module
     ``x``; another floating tensor of >= 2 dimensions is a module of its own; biases and 1-D or 0-D
@@ -141,7 +143,7 @@ def _layers_from_mapping(tensors: Mapping):
     walk(trie, "")
     out = []
     for mod, name in paths.items():
-        a = _interop.as_numpy(tensors[name], "analyze", f"source[{name!r}]")
+        a = _interop.as_numpy(tensors[name], fn, f"source[{name!r}]")
         if not hasattr(a, "ndim"):
             a = np.asarray(a)
         kind = _mapping_type(mod, a)
@@ -152,20 +154,20 @@ def _layers_from_mapping(tensors: Mapping):
     return out
 
 
-def _layers(source):
+def _layers(source, fn="analyze"):
     if isinstance(source, (str, os.PathLike)):
         from ..weights import read_safetensors
 
         p = Path(source)
         if p.suffix != ".safetensors":
-            raise value_error("analyze", "source", "a .safetensors path, a mapping name -> array or a "
+            raise value_error(fn, "source", "a .safetensors path, a mapping name -> array or a "
                               "torch.nn.Module", repr(str(source)))
-        return _layers_from_mapping(read_safetensors(p))
+        return _layers_from_mapping(read_safetensors(p), fn)
     if isinstance(source, Mapping):
-        return _layers_from_mapping(source)
+        return _layers_from_mapping(source, fn)
     if type(source).__module__.split(".")[0] == "torch" or hasattr(source, "named_modules"):
-        return _layers_from_module(source)
-    raise type_error("analyze", "source", "a .safetensors path, a mapping name -> array or a torch.nn.Module",
+        return _layers_from_module(source, fn)
+    raise type_error(fn, "source", "a .safetensors path, a mapping name -> array or a torch.nn.Module",
                      source)
 
 
@@ -228,15 +230,15 @@ def _norm_columns(evals, N, alpha):
     tol = float(sv[-1]) * N * _EPS64
     rank = int(np.count_nonzero(sv > tol))
     s2 = sv * sv
-    p = s2 / np.sum(s2) + EPSILON
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero layer: NaN, as numpy gives WeightWatcher
+        p = s2 / np.sum(s2) + EPSILON
         entropy = float(-np.sum(p * np.log(p)) / np.log(rank + EPSILON))
         log_alpha_norm = float(np.log10(np.sum(evals ** alpha))) if np.isfinite(alpha) else float("nan")
         log_norm = math.log10(norm) if norm > 0 else float("-inf")
     return {
         "norm": norm, "log_norm": log_norm, "spectral_norm": spectral_norm,
         "log_spectral_norm": log_spectral_norm, "alpha_weighted": alpha * log_spectral_norm,
-        "log_alpha_norm": log_alpha_norm, "stable_rank": norm / spectral_norm, "matrix_rank": rank,
+        "log_alpha_norm": log_alpha_norm, "stable_rank": norm / spectral_norm if spectral_norm > 0 else float("nan"), "matrix_rank": rank,
         "entropy": entropy,
     }
 
@@ -279,10 +281,17 @@ def ww_columns(sigma, N, M, *, prefix="ww_", xmax=None):
     name prefixed with ``prefix`` (default ``"ww_"``, so that WeightWatcher's ESD ``alpha`` never
     reads as the scan's chart exponents ``alpha_top``/``alpha_bures``/``alpha_lsq``).
     """
-    s = np.asarray(_interop.as_numpy(sigma, "ww_columns", "sigma"), dtype=np.float64).reshape(-1)
+    fn = "ww_columns"
+    s = as_real_array(_interop.as_numpy(sigma, fn, "sigma"), fn, "sigma", lo=0.0).reshape(-1)
     if s.size == 0:
-        raise value_error("ww_columns", "sigma", "a non-empty spectrum", "0 values")
-    N = max(int(N), int(M))
+        raise value_error(fn, "sigma", "a non-empty spectrum", "0 values")
+    if s.max() > 1e154:  # the eigenvalues are σ²: finite below sqrt(max float64) ≈ 1.34e154
+        raise value_error(fn, "sigma", "singular values <= 1e154 (their squares, the eigenvalues, must be finite)",
+                          repr(float(s.max())))
+    N = max(as_int(N, fn, "N", minimum=1), as_int(M, fn, "M", minimum=1))
+    if not isinstance(prefix, str):
+        raise type_error(fn, "prefix", "a str", prefix)
+    _check_xmax(fn, xmax)
     evals = _evals_of([s], 1.0)
     fits = esd_powerlaw_fit(RaggedSpectra(evals, np.array([0, evals.size], dtype=np.int64)),
                             xmax=xmax, evals_thresh=EVALS_THRESH)
@@ -302,7 +311,7 @@ def describe(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS
     import pandas as pd
 
     rows = []
-    for L, (_, N, M, rf, _) in _selected(_layers(source), min_evals, max_evals, max_N):
+    for L, (_, N, M, rf, _) in _selected(_layers(source, "describe"), *_limits("describe", min_evals, max_evals, max_N)):
         rows.append({"layer_id": L.layer_id, "name": L.name, "longname": L.longname,
                      "layer_type": L.layer_type, "N": N, "M": M, "Q": N / M, "rf": rf, "num_evals": M * rf})
     return pd.DataFrame(rows, columns=["layer_id", "name", "longname", "layer_type", "N", "M", "Q", "rf",
@@ -335,6 +344,8 @@ def analyze(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS,
     layer whose fit fails has ``status = "failed"``, NaN ``alpha`` (and the columns derived from
     it) and a ``warning`` that starts with ``"failed:"``.
     """
+    _check_xmax("analyze", xmax)
+    as_threads(threads, "analyze")
     sel = _selection(source, min_evals, max_evals, max_N, method, "analyze")
     # pandas (~0.2 s to import in a fresh process) is imported on a second thread while the
     # spectra and the fits run in C++ with the GIL released; joined (and any error re-raised)
@@ -357,16 +368,39 @@ def records(source, *, min_evals=DEFAULT_MIN_EVALS, max_evals=DEFAULT_MAX_EVALS,
     DataFrame (``gsa-fast ww`` writes these rows as CSV or JSON: a whole process that needs
     neither pandas' import, ~0.2 s, nor its teardown at exit).
     """
+    _check_xmax("records", xmax)
+    as_threads(threads, "records")
     sel = _selection(source, min_evals, max_evals, max_N, method, "records")
     rows = _table_rows(sel, xmax, method, threads) if sel else []
     return [{c: (row[c].item() if isinstance(row[c], np.generic) else row[c]) for c in COLUMNS}
             for row in rows]
 
 
+def _limits(fn, min_evals, max_evals, max_N):
+    """WeightWatcher's layer filters: None (or 0, as in WeightWatcher) turns one off."""
+    return tuple(None if v is None else as_int(v, fn, name, minimum=0)
+                 for name, v in (("min_evals", min_evals), ("max_evals", max_evals), ("max_N", max_N)))
+
+
+def _check_xmax(fn, xmax):
+    """xmax's checks (esd_powerlaw_fit's own, one value for every layer as in WeightWatcher) under
+    the caller's name, before any layer is read."""
+    try:
+        scalar = isinstance(xmax, str) or np.ndim(xmax) == 0
+    except ValueError:  # a ragged list
+        scalar = False
+    if not scalar:
+        raise value_error(fn, "xmax", 'None, an int, a float or "force" (one value for every layer)',
+                          _describe(xmax))
+    parse_options(fn, 1, None, xmax, EVALS_THRESH)
+
+
 def _selection(source, min_evals, max_evals, max_N, method, fn):
+    if not isinstance(method, str):
+        raise type_error(fn, "method", 'a str, "gram" or "svd"', method)
     if method not in ("gram", "svd"):
         raise value_error(fn, "method", '"gram" or "svd"', repr(method))
-    return _selected(_layers(source), min_evals, max_evals, max_N)
+    return _selected(_layers(source, fn), *_limits(fn, min_evals, max_evals, max_N))
 
 
 def _table_rows(sel, xmax, method, threads):
@@ -398,4 +432,6 @@ def _table_rows(sel, xmax, method, threads):
 
 def summary(details):
     """WeightWatcher's ``get_summary()``: the mean of each of :data:`SUMMARY_METRICS` present."""
+    if not (hasattr(details, "columns") and hasattr(details, "mean")):
+        raise type_error("summary", "details", "the DataFrame of analyze()", details)
     return {m: float(details[m].mean()) for m in SUMMARY_METRICS if m in details.columns}
