@@ -399,3 +399,33 @@ def test_weightwatcher_analyze_of_a_zero_matrix():
     d = w.analyze({"a.weight": np.zeros((20, 10)), "b.weight": _rng.standard_normal((20, 10))})
     assert len(d) == 2 and np.isnan(d["stable_rank"][0]) and np.isfinite(d["stable_rank"][1])
     assert d["status"][0] == "failed" and np.isnan(d["alpha"][0])
+
+
+def _kw_cases(fn):
+    """Each parameter with a default (keyword options: threads, method, flags, limits, ...), set to
+    each panel value on top of the valid call."""
+    import inspect
+
+    base = BASES[fn]
+    params = list(inspect.signature(getattr(g, fn)).parameters.values())[len(base):]
+    for p in params:
+        if p.default is inspect.Parameter.empty or p.name.startswith("_"):
+            continue
+        for name, val in PANEL:
+            yield f"{fn}({p.name}={name})", p.name, val
+
+
+@pytest.mark.parametrize("fn", sorted(BASES))
+def test_bad_keyword_options_get_our_errors_and_the_reference_agrees(fn):
+    bad = []
+    for tag, key, val in _kw_cases(fn):
+        e = _call_args(getattr(g, fn), list(BASES[fn]), {key: val})
+        if e is None:
+            continue
+        if isinstance(e, Hang) or not isinstance(e, (TypeError, ValueError)) or not str(e).startswith(f"{fn}(): "):
+            bad.append(f"{tag}: gsa_fast raised {type(e).__name__}: {str(e)[:160]}")
+            continue
+        r = _call_args(getattr(R, fn), list(BASES[fn]), {key: val})
+        if type(r) is not type(e) or str(r) != str(e):
+            bad.append(f"{tag}: reference {type(r).__name__}: {str(r)[:140]}\n    gsa_fast {type(e).__name__}: {str(e)[:140]}")
+    assert not bad, f"{len(bad)} contract failures:\n" + "\n".join(bad[:40])
