@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._chart_args import _check_chart_args
 from ._validate import as_float_array, host_array, type_error, value_error
 
 _SMALL_COPY = 1 << 20  # non-contiguous factors up to this many entries are copied, larger raise
@@ -128,7 +129,10 @@ def check_widths(d, factors, fn: str):
     """Per-layer widths d_ℓ (default min(m, n)) as a list of ints >= 1."""
     if d is None:
         return [max(1, min(a.shape)) for a in factors]
-    dd = np.asarray(d)
+    try:
+        dd = np.asarray(d)
+    except ValueError:  # ragged nested lists: numpy's "inhomogeneous shape"
+        raise type_error(fn, "d", f"an int or {len(factors)} ints", d) from None
     if dd.dtype.kind not in "iu" or dd.ndim > 1 or (dd.ndim == 1 and dd.size != len(factors)):
         raise type_error(fn, "d", f"an int or {len(factors)} ints", d)
     dd = np.broadcast_to(dd, (len(factors),))
@@ -163,7 +167,9 @@ def check_nonzero(fro, fn: str) -> None:
                               "a zero matrix")
 
 
-def check_report_args(fn, interval, eps, lip, budget):
+def check_report_args(fn, interval, eps, lip, budget, *, chart, window):
+    """margin_report's options, all checked under margin_report's name (``chart`` and ``window``
+    are forwarded to fit_exponent, which would otherwise report them as its own)."""
     try:
         lo, hi = (float(v) for v in interval)
     except Exception:
@@ -175,8 +181,11 @@ def check_report_args(fn, interval, eps, lip, budget):
         raise type_error(fn, "eps", "a real number in (0, 1)", eps)
     if not 0.0 < float(eps) < 1.0:
         raise value_error(fn, "eps", "in (0, 1)", repr(eps))
+    if not isinstance(lip, str):  # an array must not meet `in`
+        raise type_error(fn, "lip", "a str, 'paper' or 'sharp'", lip)
     if lip not in ("paper", "sharp"):
         raise value_error(fn, "lip", "'paper' or 'sharp'", repr(lip))
+    _check_chart_args(fn, chart, (lo, hi), window)
     if budget is not None:
         if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, numbers.Real):
             raise type_error(fn, "budget", "a real number > 1 or None", budget)

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._ragged import RaggedSpectra, as_spectra
-from ._validate import as_width, host_array, type_error, value_error
+from ._validate import as_flag, as_width, host_array, type_error, value_error
 
 CHART_NAMES = ("top", "bures", "lsq")
 
@@ -31,15 +31,24 @@ def _real(x, fn, arg, what):
     return float(x)
 
 
+def _is_pair(x) -> bool:
+    """A sized non-string of length 2 (a 0-d array has ``__len__`` but no length)."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        return False
+    try:
+        return len(x) == 2
+    except TypeError:
+        return False
+
+
 def _check_chart_args(fn, chart, interval, window, full_output=False):
     """Parse chart, interval J and window; returns (chart, lo, hi, window or None)."""
-    if not isinstance(full_output, (bool, np.bool_)):
-        raise type_error(fn, "full_output", "a bool", full_output)
+    as_flag(full_output, fn, "full_output")
     if not isinstance(chart, str):
         raise type_error(fn, "chart", "one of 'top', 'bures', 'lsq'", chart)
     if chart not in CHART_NAMES:
         raise value_error(fn, "chart", "one of 'top', 'bures', 'lsq'", repr(chart))
-    if isinstance(interval, (str, bytes)) or not hasattr(interval, "__len__") or len(interval) != 2:
+    if not _is_pair(interval):
         raise type_error(fn, "interval", "a pair (alpha_min, alpha_max)", interval)
     lo = _real(interval[0], fn, "interval[0]", "a real number")
     hi = _real(interval[1], fn, "interval[1]", "a real number")
@@ -49,7 +58,7 @@ def _check_chart_args(fn, chart, interval, window, full_output=False):
     if window is not None:
         if chart != "lsq":
             raise value_error(fn, "window", "None unless chart='lsq'", repr(window))
-        if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+        if not _is_pair(window):
             raise type_error(fn, "window", "a pair of 1-based ranks (k0, k1)", window)
         ks = []
         for j, k in enumerate(window):

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import describe, type_error, value_error
+from ._validate import as_flag, as_threads, describe, type_error, value_error
 
 # Per-spectrum status codes (same values as cpu::EsdStatus in cpp/include/gsa_fast/kernels/esd.hpp).
 OK, TOO_FEW, ALL_EQUAL, CLIP_TOO_LARGE, NONFINITE, NEGATIVE = range(6)
@@ -57,6 +57,12 @@ def warning_text(alpha: float, status: int) -> str:
     if alpha > UNDER_TRAINED_THRESH:
         return "under-trained"
     return ""
+
+
+def parse_run_options(fn: str, from_singular_values, threads) -> tuple:
+    """(from_singular_values as a bool, threads as the kernels' count, 0 = the default): checked
+    by every route and the twin alike, after :func:`parse_options`."""
+    return as_flag(from_singular_values, fn, "from_singular_values"), as_threads(threads, fn)
 
 
 def parse_options(fn: str, nspec: int, xmin, xmax, evals_thresh):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._chain import (ChainMargins, check_chain_dtype, check_pairs, check_report_args, check_rtol, check_widths,
                      compatible, margins_from_norms, report_from_spectra)
-from ._validate import type_error, value_error
+from ._validate import as_flag, type_error, value_error
 
 __all__ = ["product_norm", "chain_margins", "margin_report"]
 
@@ -276,6 +276,7 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
 
     fn = "chain_margins"
     rtol = check_rtol(rtol, fn)
+    normalize = as_flag(normalize, fn, "normalize")
     fs = _device_factors(cp, factors, fn)
     widths = check_widths(d, fs, fn)
     cm = margins_from_norms(*chain_norms(cp, fs, _tol(rtol)), widths, normalize, fn)
@@ -313,7 +314,8 @@ def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.0
     import cupy as cp
 
     fn = "margin_report"
-    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
+    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget, chart=chart,
+                                              window=window)
     fs = _device_factors(cp, factors, fn)
     return report_on(cp, fs, chart=chart, interval=interval, window=window, eps=eps, lip=lip,
                      budget=budget)

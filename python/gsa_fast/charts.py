@@ -28,7 +28,7 @@ from ._chart_args import (ChartFit, _alpha_batch, _as_batch, _check_chart_args,
                           _check_window_width, _ChartFit, _d_batch, invalid_value_error,
                           width_error)
 from ._status import raise_status
-from ._validate import type_error
+from ._validate import as_flag
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
 RESULT_TYPES = (ChartFit,)  # gsa_fast.charts.ChartFit stays importable (defined in _chart_args)
@@ -186,8 +186,7 @@ def chart_error(spectra, alpha, normalized=True, d=None):
     no cancellation floor as Ē → 0 (an exact orbit gives ≤ 1e-15, not the ~1e-8 of the BC form).
     """
     fn = "chart_error"
-    if not isinstance(normalized, (bool, np.bool_)):
-        raise type_error(fn, "normalized", "a bool", normalized)
+    normalized = as_flag(normalized, fn, "normalized")
     if _backend.device_route(fn, spectra, alpha, d):  # cupy in, cupy out (cuda/charts.cu)
         return _backend.cuda_route(fn)(spectra, alpha, d, _KINDS[fn], fn, normalized)
     b, n, dd, darg = _prepare(spectra, fn, d)

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend, _interop
-from ._esd_common import NEGATIVE, NONFINITE, ESDFit, parse_options, warning_text
+from ._esd_common import NEGATIVE, NONFINITE, ESDFit, parse_options, parse_run_options, warning_text
 from ._ragged import as_spectra
-from ._validate import as_threads, value_error
+from ._validate import value_error
 
 __all__ = ["esd_powerlaw_fit"]
 
@@ -81,22 +81,22 @@ def esd_powerlaw_fit(eigenvalues, *, xmin=None, xmax=None, evals_thresh=1e-5, fr
     """
     fn = "esd_powerlaw_fit"
     if _backend.device_route(fn, eigenvalues):  # cupy in, cupy out (cuda/esd.cu)
-        as_threads(threads, fn)
+        square, _ = parse_run_options(fn, from_singular_values, threads)
         shape, ragged, outs = _backend.cuda_route(fn)(eigenvalues, xmin, xmax, evals_thresh,
-                                                      bool(from_singular_values), fn)
+                                                      square, fn)
         return _result(fn, shape, ragged, *outs)
     eigenvalues = _interop.as_numpy(eigenvalues, fn, "eigenvalues")
     b = as_spectra(eigenvalues, fn, "eigenvalues")
     n = int(b.lengths.size)
     xmin_arr, xmax_arr, clip_top, thresh, apply_thresh = parse_options(fn, n, xmin, xmax, evals_thresh)
-    nthreads = as_threads(threads, fn)
+    square, nthreads = parse_run_options(fn, from_singular_values, threads)
     values = b.values
     if values.dtype != np.float64:
         values = values.astype(np.float64)  # a spectrum, not a matrix: small
     alpha, xmn, xmx, D, sigma = (np.empty(n) for _ in range(5))
     spikes, num_fit, status = (np.empty(n, dtype=np.int64) for _ in range(3))
     _backend.core.esd_powerlaw_fit(
-        values, np.ascontiguousarray(b.starts), np.ascontiguousarray(b.lengths), bool(from_singular_values),
+        values, np.ascontiguousarray(b.starts), np.ascontiguousarray(b.lengths), square,
         thresh, apply_thresh, xmin_arr, xmax_arr, clip_top, alpha, xmn, xmx, D, sigma, spikes, num_fit,
         status, nthreads)
     return _result(fn, b.batch_shape, b.ragged, (alpha, xmn, D, sigma, spikes, xmx, num_fit), alpha, status)

@@ -19,6 +19,7 @@ from ._chain import (ChainMargins, MarginReport, as_factor_list, as_pairs, check
                      check_report_args, check_rtol, check_widths, compatible, interface_quantities,
                      margins_from_norms, report_from_spectra)
 from ._jacobian import jacobian_chain_impl, model_device_type, scan_chains_impl
+from ._validate import as_flag
 
 
 # ChainMargins, MarginReport, scan_chains and plot_margins are helpers (gsa_fast.margins.*),
@@ -197,6 +198,7 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=RTOL):
     if _backend.device_route(fn, factors):  # cupy in (python/gsa_fast/_gpu_margins.py)
         return _backend.cuda_route(fn)(factors, normalize=normalize, d=d, rtol=rtol)
     rtol = check_rtol(rtol, fn)
+    normalize = as_flag(normalize, fn, "normalize")
     factors = as_factor_list(factors, fn)
     return _margins_of(factors, check_widths(d, factors, fn), normalize, fn, rtol)
 
@@ -232,7 +234,8 @@ def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.0
     if _backend.device_route(fn, factors):  # cupy in (python/gsa_fast/_gpu_margins.py)
         return _backend.cuda_route(fn)(factors, chart=chart, interval=interval, window=window,
                                        eps=eps, lip=lip, budget=budget)
-    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
+    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget, chart=chart,
+                                              window=window)
     factors = as_factor_list(factors, fn)
     from . import spectra as _spectra_mod
     import gsa_fast as ns

@@ -54,7 +54,7 @@ from . import _spectra_args as _args
 from ._spectra_args import MatrixBatch as _Batch, check_dims as _check_dims, index_name as _index_name
 from ._spectra_args import matrix_batch as _batch
 from ._status import raise_status
-from ._validate import UNIT_ROUNDOFF, as_threads, value_error
+from ._validate import UNIT_ROUNDOFF, as_flag, as_threads, value_error
 
 __all__ = ["gram", "svdvals"]  # TopK and SpectraInfo are result types (gsa_fast.spectra.TopK)
 
@@ -172,6 +172,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     """
     fn = "svdvals"
     _args.check_method(method, fn)
+    return_info = as_flag(return_info, fn, "return_info")
     if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
         if return_info:
             raise value_error(fn, "return_info", "False for cupy input", "True")

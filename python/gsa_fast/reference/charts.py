@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._chart_args import _alpha_batch, _as_batch, _check_chart_args, _check_window_width, _d_batch, _ChartFit
+from .._validate import as_flag
 
 __all__ = ["fit_exponent", "radial_residual", "chart_error", "tail_residual"]
 
@@ -182,6 +183,7 @@ def chart_error(spectra, alpha, normalized=True, d=None):
     """Reference for :func:`gsa_fast.chart_error`: sqrt(2(1 − BC)), or the direct sum of squared
     differences when 1 − BC < 1e-2 (the BC form loses digits as Ē → 0)."""
     fn = "chart_error"
+    normalized = as_flag(normalized, fn, "normalized")  # first, as in the fast route
     shape, n, items = _spectra(spectra, fn, d)
     al = _alpha_batch(alpha, fn, shape, n)
     out = np.full(n, np.nan)

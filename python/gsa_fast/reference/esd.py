@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._esd_common import (ALL_EQUAL, CLIP_TOO_LARGE, OK, TOO_FEW, ESDFit, parse_options, warning_text)
+from .._esd_common import (ALL_EQUAL, CLIP_TOO_LARGE, OK, TOO_FEW, ESDFit, parse_options, parse_run_options,
+                           warning_text)
 from .._ragged import as_spectra
 from .._validate import value_error
 
@@ -95,10 +96,11 @@ def esd_powerlaw_fit(eigenvalues, *, xmin=None, xmax=None, evals_thresh=1e-5, fr
     b = as_spectra(eigenvalues, fn, "eigenvalues")
     n = int(b.lengths.size)
     xmin_arr, xmax_arr, clip_top, thresh, apply_thresh = parse_options(fn, n, xmin, xmax, evals_thresh)
+    square, _ = parse_run_options(fn, from_singular_values, threads)  # threads: validated, unused
     rows = []
     for k in range(n):
         v = np.asarray(b.values[b.starts[k]:b.starts[k] + b.lengths[k]], dtype=np.float64)
-        if from_singular_values:
+        if square:
             v = v * v
         if not np.all(np.isfinite(v)):
             raise value_error(fn, "eigenvalues", "finite and nonnegative", f"NaN or Inf in spectrum {k}")

@@ -7,6 +7,7 @@ import numpy as np
 from .._chain import (as_factor_list, as_pairs, check_chain_dtype, check_nonzero, check_report_args, check_rtol,
                       check_widths, compatible, interface_quantities, report_from_spectra)
 from .._jacobian import jacobian_chain_impl
+from .._validate import as_flag
 
 __all__ = ["product_norm", "chain_margins", "margin_report", "jacobian_chain"]
 
@@ -42,6 +43,7 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=1e-12):
     rounding for any ``rtol``, which is validated like the fast route's and otherwise unused)."""
     fn = "chain_margins"
     check_rtol(rtol, fn)
+    normalize = as_flag(normalize, fn, "normalize")
     factors = as_factor_list(factors, fn)
     return _margins_of(factors, check_widths(d, factors, fn), normalize, fn)
 
@@ -51,7 +53,8 @@ def margin_report(factors, *, chart="top", interval=(0, 5), window=None, eps=0.0
     """Spectra by numpy.linalg.svd, chain by :func:`chain_margins`, orbit quantities from the
     reference namespace."""
     fn = "margin_report"
-    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget)
+    interval, eps, budget = check_report_args(fn, interval, eps, lip, budget, chart=chart,
+                                              window=window)
     factors = as_factor_list(factors, fn)
     from .. import reference as ns
 

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _spectra_args as _args
 from .._ragged import RaggedSpectra
 from .._results import SpectraInfo, TopK
-from .._validate import UNIT_ROUNDOFF, as_threads
+from .._validate import UNIT_ROUNDOFF, as_flag, as_threads
 
 __all__ = ["gram", "svdvals"]
 
@@ -64,6 +64,7 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     """
     fn = "svdvals"
     _args.check_method(method, fn)
+    return_info = as_flag(return_info, fn, "return_info")
     as_threads(threads, fn)
     k, oversample, power_iters, seed = _args.topk_params(method, k, oversample, power_iters, seed, fn)
     mats, names, b = _matrices(x, fn, dtype, order_free=True)
