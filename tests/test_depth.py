@@ -1490,3 +1490,38 @@ def test_rank_law_and_lyapunov_refuse_widths_beyond_2_pow_53():
             m.gated_rank_law(2**63, 5, 0.5)
         with pytest.raises(ValueError, match=r"random_lyapunov\(\): n must be an integer <= 2\*\*53"):
             m.random_lyapunov(2**53 + 1)
+
+
+def test_random_lyapunov_at_the_ends_of_sigma():
+    """γ_i shifts by ln σ exactly (§2: ½ ln(2σ²)); σ² under- or overflows at σ = 1e-320 and
+    1e308, where ln(2σ²) gave a math domain error and +inf: the constant is ½ ln 2 + ln σ."""
+    base = g.random_lyapunov(6, 0.5, 1.0).gamma
+    for s in (1e-320, 1e308):
+        for f in (g.random_lyapunov, R.random_lyapunov):
+            got = f(6, 0.5, s).gamma
+            assert np.isfinite(got).all()
+            np.testing.assert_allclose(got - base, math.log(s), rtol=1e-13)
+
+
+def test_options_refused_with_one_message():
+    """Keyword options of the wrong kind or shape: our error, the twin's the same (an array option
+    met `in`/`if`, an array tau/eps met float(), a baseline of the wrong shape met numpy's
+    broadcasting)."""
+    y = np.cumsum(np.log(np.linspace(2.0, 1.0, 12).reshape(4, 3)), axis=0)
+    cases = [
+        (lambda m: m.depth_scaling_fit(y, baseline=np.zeros(2)), ValueError,
+         r"depth_scaling_fit\(\): baseline must be broadcastable to the fit's shape \(3,\); got shape \(2,\)"),
+        (lambda m: m.separation_ratios(y, eps=[0.5]), ValueError, r"separation_ratios\(\): eps must be a real number \(a scalar\)"),
+        (lambda m: m.chain_log_spectrum(np.ones((2, 3, 3)), 1, tau=[0.1]), ValueError, r"tau must be a real number \(a scalar\)"),
+        (lambda m: m.chain_log_spectrum(np.ones((2, 3, 3)), 1, panel=np.array(["auto"])), TypeError, r"panel must be a str"),
+        (lambda m: m.dln_log_volume(np.ones(3), grad=1), TypeError, r"dln_log_volume\(\): grad must be a bool; got int 1"),
+        (lambda m: m.dln_operator(np.eye(2), np.eye(2), inverse=np.ones(2)), TypeError, r"inverse must be a bool"),
+        (lambda m: m.effective_rank(np.ones(3), threads=0), ValueError, r"effective_rank\(\): threads must be >= 1"),
+        (lambda m: m.prefix_log_svdvals(np.ones((2, 3, 3)), depths=[[1], [1, 2]]), TypeError, r"depths must be"),
+    ]
+    for call, exc, msg in cases:
+        with pytest.raises(exc, match=msg) as fast:
+            call(g)
+        with pytest.raises(exc) as ref:
+            call(R)
+        assert str(ref.value) == str(fast.value)

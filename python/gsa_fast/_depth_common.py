@@ -8,7 +8,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._ragged import RaggedSpectra, as_spectra
-from ._validate import MAX_WIDTH, as_float_array, as_int, as_real_array, as_threads, type_error, value_error
+from ._validate import (MAX_WIDTH, as_choice, as_float_array, as_int, as_real_array, as_threads,
+                        host_array, type_error, value_error)
 
 PUBLIC = ['chain_log_spectrum', 'prefix_log_svdvals', 'random_lyapunov', 'gated_rank_law', 'separation_ratios', 'depth_scaling_fit', 'subspace_alignment', 'relative_imbalance', 'bures_transport_map', 'bures_geodesic', 'dln_log_volume', 'balancedness_ratio', 'dln_eigenvalues', 'dln_operator', 'dln_metric_norm', 'effective_rank']
 
@@ -206,6 +207,19 @@ def _threads(threads, fn):
     return as_threads(threads, fn)
 
 
+def real_scalar(x, fn, arg, **rule):
+    """A real scalar option (``tau``, ``eps``) as a Python float: as_real_array's kind, NaN/Inf and
+    range rules (``rule``), and a ValueError for an array with axes (numpy's own float() error
+    otherwise). A 0-d array counts as a scalar."""
+    a = as_real_array(x, fn, arg, what="a real number", **rule)
+    if a.ndim != 0:
+        raise value_error(fn, arg, "a real number (a scalar)", f"an array of shape {a.shape}")
+    return float(a)
+
+
+PANELS = ("auto", "float32", "float64")
+
+
 def default_tau(n: int, panel: str) -> float:
     """Rank-flag threshold τ = 10·n·u of the panel precision (§4.2)."""
     return 10.0 * n * (_U32 if panel == "float32" else _U64)
@@ -213,10 +227,8 @@ def default_tau(n: int, panel: str) -> float:
 
 def _panel(panel, chains, fn):
     dt = chains[0][0].dtype
-    if panel is None or panel == "auto":
+    if panel is None or as_choice(panel, fn, "panel", PANELS) == "auto":  # None: as 'auto'
         return "float64"
-    if panel not in ("float32", "float64"):
-        raise value_error(fn, "panel", "'auto', 'float32' or 'float64'", repr(panel))
     if panel == "float32" and dt != np.float32:
         raise value_error(fn, "panel", "'float64' for float64 factors", repr(panel))
     return panel
@@ -228,7 +240,7 @@ def scan_args(factors, k, gates, panel, tau, fn, matrix=None):
     k = _check_k(k, chains, fn)
     panel = _panel(panel, chains, fn)
     nmax = max([chains[0][0].shape[1]] + [m.shape[0] for m in chains[0]])
-    tau = default_tau(nmax, panel) if tau is None else float(as_real_array(tau, fn, "tau", lo=0.0))
+    tau = default_tau(nmax, panel) if tau is None else real_scalar(tau, fn, "tau", lo=0.0)
     return chains, bshape, k, panel, tau, _gate_list(gates, chains, bshape, fn)
 
 
@@ -249,7 +261,7 @@ def prefix_args(factors, depths, k, fn, matrix=None, xp=np):
 def _depths(depths, L, fn):
     if depths is None:
         return np.arange(1, L + 1, dtype=np.int64)
-    d = np.atleast_1d(np.asarray(depths))
+    d = np.atleast_1d(host_array(depths, fn, "depths", "a 1-D array of ints"))
     if d.dtype.kind not in "iu" or d.ndim != 1:
         raise type_error(fn, "depths", "a 1-D array of ints", d)
     if d.size == 0 or d.min() < 1 or d.max() > L or np.any(np.diff(d) <= 0):
@@ -352,8 +364,7 @@ def rank_law_args(n, L, p, r0, model, fn):
     n = as_int(n, fn, "n", minimum=1)
     L = as_int(L, fn, "L", minimum=1)
     n, p, _, r0 = _check_lyap_args(n, p, 1.0, r0, fn)
-    if model not in ("G", "F"):
-        raise value_error(fn, "model", "'G' or 'F'", repr(model))
+    as_choice(model, fn, "model", ("G", "F"))
     return n, p, r0, (L if model == "G" else L - 1)
 
 
@@ -432,9 +443,25 @@ def fit_window(y, start, stop, fn, real=None):
     return a, w, np.arange(start + 1, start + 1 + w.shape[-2], dtype=np.float64)
 
 
+def fit_baseline(baseline, a, fn, real=None):
+    """depth_scaling_fit's ``baseline`` (None, or reals, ±Inf allowed) checked against the fit's
+    shape ``a.shape[:-2] + a.shape[-1:]`` (``a``: the validated ``y``): a ValueError where the
+    two do not broadcast (numpy's own error at ``slope − baseline`` otherwise). ``real``: the
+    device routes' rule (default: the host's as_real_array)."""
+    if baseline is None:
+        return None
+    b = (real or as_real_array)(baseline, fn, "baseline", allow_inf=True)
+    shape = a.shape[:-2] + a.shape[-1:]
+    try:
+        np.broadcast_shapes(shape, b.shape)
+    except ValueError:
+        raise value_error(fn, "baseline", f"broadcastable to the fit's shape {shape}",
+                          f"shape {b.shape}") from None
+    return b
+
+
 def _side_view(x, side, fn, arg, xp=np):
-    if side not in ("left", "right"):
-        raise value_error(fn, f"side_{arg.lower()}", "'left' or 'right'", repr(side))
+    as_choice(side, fn, f"side_{arg.lower()}", ("left", "right"))
     if x.ndim < 2:
         raise value_error(fn, arg, "a matrix or a stack of matrices", f"shape {x.shape}")
     return x if side == "left" else xp.swapaxes(x, -1, -2)
@@ -537,9 +564,7 @@ CUT_GAP, MAX_SPAN, RESOLVED_GAP = 40.0, 600.0, 0.5 * math.log(1e6)
 
 
 def prefix_method(method, fn):
-    if method not in PREFIX_METHODS:
-        raise value_error(fn, "method", "'auto', 'rescaled' or 'graded'", repr(method))
-    return method
+    return as_choice(method, fn, "method", PREFIX_METHODS)
 
 
 def graded_blocks(c):

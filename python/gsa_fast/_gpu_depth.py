@@ -16,7 +16,7 @@ import numpy as np
 
 from ._depth_common import scan_args
 from ._gpu_margins import device_float, matmul_f64, to_host
-from ._validate import value_error
+from ._validate import as_threads, value_error
 
 __all__ = ["chain_log_spectrum"]
 
@@ -66,6 +66,7 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
         gates = ([to_host(g) for g in gates] if isinstance(gates, (list, tuple)) else to_host(gates))
     chains, bshape, k, panel, tau, glist = scan_args(
         factors, k, gates, panel, tau, fn, matrix=lambda x, f, a: device_float(cp, x, f, a))
+    as_threads(threads, fn)  # checked as on the CPU; no effect on the device
     L = len(chains[0])
     out = np.empty((len(chains), L, k))
     for b, chain in enumerate(chains):

@@ -29,11 +29,11 @@ import numpy as np
 from . import _backend
 from ._depth_common import (LOG_SPECTRA, RandomLyapunov, RankLaw, _inv_n, _log_spectra, _spectra_rows,
                             array_module, dln_apply, dln_frame, dln_pair, fit_window, metric_norm_from,
-                            scaling_fit_from, separation_from)
+                            scaling_fit_from, separation_from, real_scalar, fit_baseline)
 from ._gpu_energy import _layout
 from ._gpu_margins import to_host
 from ._gpu_orbit import check_real
-from ._validate import as_real_array, as_threads, batch_rows, type_error, value_error
+from ._validate import as_flag, as_threads, batch_rows, type_error, value_error
 
 __all__ = ["dln_log_volume", "dln_eigenvalues", "dln_operator", "dln_metric_norm", "effective_rank",
            "separation_ratios", "depth_scaling_fit", "random_lyapunov", "gated_rank_law"]
@@ -90,6 +90,7 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     cuda = _backend.require_cuda(fn)
     s = _spectra_rows(sigma, fn, real=device_real())
     inv_n = _inv_n(N, fn)
+    grad = as_flag(grad, fn, "grad")
     as_threads(threads, fn)
     flat = cp.ascontiguousarray(batch_rows(s))
     rows, d = flat.shape
@@ -113,6 +114,7 @@ def _frame(X, Z, N, fn, threads):
 
 
 def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
+    inverse = as_flag(inverse, "dln_operator", "inverse")
     return dln_apply(*_frame(X, Z, N, "dln_operator", threads), inverse, "dln_operator")
 
 
@@ -149,7 +151,7 @@ def _host_scalar(x):
 def separation_ratios(log_s, eps=None):
     fn = "separation_ratios"
     a = _log_spectra(log_s, fn, "log_s", real=device_real(allow_inf=True, what=LOG_SPECTRA))
-    e = None if eps is None else float(as_real_array(_host_scalar(eps), fn, "eps", lo=0.0, lo_open=True))
+    e = None if eps is None else real_scalar(_host_scalar(eps), fn, "eps", lo=0.0, lo_open=True)
     return separation_from(a, e)
 
 
@@ -157,7 +159,7 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     fn = "depth_scaling_fit"
     _backend.namespace(y, baseline)  # a host baseline beside a device y: the TypeError
     a, w, ell = fit_window(y, start, stop, fn, real=device_real(allow_inf=True, what=LOG_SPECTRA))
-    base = None if baseline is None else device_real(allow_inf=True)(baseline, fn, "baseline")
+    base = fit_baseline(baseline, a, fn, real=device_real())
     return scaling_fit_from(a, w, ell, base)
 
 

@@ -27,14 +27,14 @@ import math
 import numpy as np
 
 from . import _backend
-from ._validate import as_int, as_real_array, batch_rows, value_error
+from ._validate import as_flag, batch_rows, value_error
 from ._depth_common import (  # noqa: F401  (result types re-exported: gsa_fast.depth.Alignment, ...)
     PUBLIC, PrefixLogSvdvals, RandomLyapunov, RankLaw, Separation, DepthFit, Alignment,
     _float_matrix, _chain, _check_finite_chain, _threads, scan_args, prefix_args, resolved_mask,
     _check_lyap_args, psi_half_table, default_tau, prefix_method, chain_frob_log, balanced_log_ratio,
     dln_pair, dln_frame, dln_apply, metric_norm_from, erank_spectra, _log_binom_window, _fill_tail, rank_law_args,
     _log_sf_binom, _log_spectra, fit_window, alignment_args, alignment_error, _alignment_summary, _spd_pair,
-    _inv_n, _spectra_rows, separation_from, scaling_fit_from)
+    _inv_n, _spectra_rows, separation_from, scaling_fit_from, real_scalar, fit_baseline)
 from ._gpu_depth_matrix import (  # written against an array namespace: run here with numpy
     prefix_route, balancedness_on, imbalance_on, transport_map_on, geodesic_on, geodesic_times)
 
@@ -185,7 +185,7 @@ def random_lyapunov(n, p=1.0, sigma=None, r=None):
         return _backend.cuda_route(fn)(n, p, sigma, r)
     n, p, sigma, r = _check_lyap_args(n, p, sigma, r, fn)
     psi = psi_half_table(n + 1)
-    c0 = 0.5 * math.log(2.0 * sigma * sigma)
+    c0 = 0.5 * math.log(2.0) + math.log(sigma)  # ½ ln(2σ²); σ² under- or overflows at the ends
     i = np.arange(1, n + 1)
     delta = 0.5 * (psi[n - i + 1] - psi[i])
     d = np.cumsum(delta)
@@ -245,7 +245,7 @@ def separation_ratios(log_s, eps=None):
     if _backend.device_route(fn, log_s):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
         return _backend.cuda_route(fn)(log_s, eps)
     a = _log_spectra(log_s, fn, "log_s")
-    e = None if eps is None else float(as_real_array(eps, fn, "eps", lo=0.0, lo_open=True))
+    e = None if eps is None else real_scalar(eps, fn, "eps", lo=0.0, lo_open=True)
     return separation_from(a, e)
 
 
@@ -263,7 +263,7 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     if _backend.device_route(fn, y, baseline):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
         return _backend.cuda_route(fn)(y, start, stop, baseline)
     a, w, ell = fit_window(y, start, stop, fn)
-    base = None if baseline is None else as_real_array(baseline, fn, "baseline", allow_inf=True)
+    base = fit_baseline(baseline, a, fn)
     return scaling_fit_from(a, w, ell, base)
 
 
@@ -375,6 +375,7 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     if s.ndim < 1:
         raise value_error(fn, "sigma", "an array (..., d) of singular values", "a scalar")
     inv_n = _inv_n(N, fn)
+    grad = as_flag(grad, fn, "grad")
     flat = np.ascontiguousarray(batch_rows(s), dtype=np.float64)
     S = np.empty(flat.shape[0])
     G = np.empty_like(flat) if grad else None
@@ -458,6 +459,7 @@ def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
     fn = "dln_operator"
     if _backend.device_route(fn, X, Z):  # cupy in, cupy out (python/gsa_fast/_gpu_dln.py)
         return _backend.cuda_route(fn)(X, Z, N, inverse=inverse, threads=threads)
+    inverse = as_flag(inverse, fn, "inverse")
     return dln_apply(*_dln_frame(X, Z, N, fn, threads), inverse, fn)
 
 

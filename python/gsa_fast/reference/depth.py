@@ -17,8 +17,9 @@ from .._depth_common import (Alignment, DepthFit, PrefixLogSvdvals, RandomLyapun
                      _spd_pair, _psd_sqrt, _sym, _threads, alignment_args, alignment_error, geodesic_times,
                      fit_window, prefix_args, rank_law_args, resolved_mask, scan_args,
                      default_tau, prefix_method, RESOLVED_GAP as _RESOLVED_GAP, graded_blocks as _graded_blocks,
-                     chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from, erank_spectra)
-from .._validate import as_real_array, batch_rows, value_error
+                     chain_frob_log, balanced_log_ratio, dln_pair, padded_sigma, metric_norm_from, erank_spectra,
+                     real_scalar, fit_baseline)
+from .._validate import as_flag, batch_rows, value_error
 
 __all__ = list(_FAST_ALL)  # the same public names as gsa_fast.depth
 
@@ -28,6 +29,7 @@ def chain_log_spectrum(factors, k, *, gates=None, panel="auto", tau=None, thread
     fn = "chain_log_spectrum"
     chains, bshape, k, panel, tau, glist = scan_args(factors, k, gates, panel, tau, fn)
     _check_finite_chain(chains, fn)
+    _threads(threads, fn)
     L = len(chains[0])
     out = np.empty((len(chains), L, k))
     for b, c in enumerate(chains):
@@ -158,6 +160,7 @@ def prefix_log_svdvals(factors, depths=None, k=None, *, method="auto", threads=N
     fn = "prefix_log_svdvals"
     chains, bshape, d, k = prefix_args(factors, depths, k, fn)
     method = prefix_method(method, fn)
+    _threads(threads, fn)
     c0 = chains[0]
     nmax = max([c0[0].shape[1]] + [m.shape[0] for m in c0])
     tau = default_tau(nmax, "float64")
@@ -195,7 +198,7 @@ def random_lyapunov(n, p=1.0, sigma=None, r=None):
     fn = "random_lyapunov"
     n, p, sigma, r = _check_lyap_args(n, p, sigma, r, fn)
     psi = {m: _digamma(m / 2.0) for m in range(1, n + 2)}
-    c0 = 0.5 * math.log(2.0 * sigma * sigma)
+    c0 = 0.5 * math.log(2.0) + math.log(sigma)
     t_all = np.arange(n + 1)
     if p == 1.0:
         lw = np.where(t_all == n, 0.0, -np.inf)
@@ -236,6 +239,7 @@ def separation_ratios(log_s, eps=None):
     """Reference: element loops."""
     fn = "separation_ratios"
     a = _log_spectra(log_s, fn, "log_s")
+    eps = None if eps is None else real_scalar(eps, fn, "eps", lo=0.0, lo_open=True)
     flat = batch_rows(a)
     K = a.shape[-1]
     ratios = np.empty((flat.shape[0], max(K - 1, 0)))
@@ -250,7 +254,7 @@ def separation_ratios(log_s, eps=None):
                 ratios[b, j] = 0.0 if lo == -np.inf else math.exp(lo - hi)
     rank = None
     if eps is not None:
-        e = float(as_real_array(eps, fn, "eps", lo=0.0, lo_open=True))
+        e = eps
         rank = np.zeros(flat.shape[0], dtype=np.int64)
         for b in range(flat.shape[0]):
             r = 0
@@ -266,6 +270,7 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     """Reference: np.polyfit (degree 1) per column."""
     fn = "depth_scaling_fit"
     a, w, ell = fit_window(y, start, stop, fn)
+    base = fit_baseline(baseline, a, fn)
     flat = batch_rows(np.moveaxis(w, -2, -1))
     res = np.full((flat.shape[0], 3), np.nan)
     for i, yy in enumerate(flat):
@@ -275,8 +280,8 @@ def depth_scaling_fit(y, start=0, stop=None, baseline=None):
     shp = a.shape[:-2] + a.shape[-1:]
     slope, icpt, mr = (res[:, j].reshape(shp) for j in range(3))
     excess = None
-    if baseline is not None:
-        excess = slope - np.asarray(baseline, dtype=np.float64)
+    if base is not None:
+        excess = slope - base
     return DepthFit(slope, icpt, mr, excess)
 
 
@@ -415,6 +420,8 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     fn = "dln_log_volume"
     s = _spectra_rows(sigma, fn)
     _inv_n(N, fn)
+    grad = as_flag(grad, fn, "grad")
+    _threads(threads, fn)
     if N is not None and isinstance(N, float):
         N = None
     flat = batch_rows(s)
@@ -443,6 +450,7 @@ def balancedness_ratio(factors, *, threads=None):
     fn = "balancedness_ratio"
     chains, bshape = _chain(factors, fn)
     _check_finite_chain(chains, fn)
+    _threads(threads, fn)
     N = len(chains[0])
     log_s = prefix_log_svdvals(factors, depths=[N]).log_s[..., 0, :]
     num = []
@@ -457,6 +465,7 @@ def dln_eigenvalues(sigma, N=None, *, threads=None):
     fn = "dln_eigenvalues"
     s = _spectra_rows(sigma, fn)
     _inv_n(N, fn)
+    _threads(threads, fn)
     if isinstance(N, float):
         N = None
     flat = batch_rows(s)
@@ -499,8 +508,10 @@ def dln_operator(X, Z, N=None, *, inverse=False, threads=None):
     """Reference: the operator as an explicit mn × mn matrix (literal sum of matrix powers);
     the inverse by a linear solve."""
     fn = "dln_operator"
+    inverse = as_flag(inverse, fn, "inverse")
     x, z = dln_pair(X, Z, fn)
     inv_n = _inv_n(N, fn)
+    _threads(threads, fn)
     Nn = None if inv_n == 0.0 else int(round(1.0 / inv_n))
     m, n = x.shape[-2:]
     out = np.empty(x.shape)
@@ -522,6 +533,7 @@ def dln_metric_norm(X, Z, N=None, *, threads=None):
     fn = "dln_metric_norm"
     x, z = dln_pair(X, Z, fn)
     inv_n = _inv_n(N, fn)
+    _threads(threads, fn)
     Nn = None if inv_n == 0.0 else int(round(1.0 / inv_n))
     m, n = x.shape[-2:]
     out = np.empty(x.shape[:-2])
@@ -537,6 +549,7 @@ def effective_rank(spectra, *, threads=None):
     """Reference: q = σ/Σσ and exp(−Σ q log q) directly (0 log 0 = 0), per spectrum."""
     fn = "effective_rank"
     b = erank_spectra(spectra, fn)
+    _threads(threads, fn)
     out = np.empty(b.lengths.size)
     for i, (st, ln) in enumerate(zip(b.starts, b.lengths)):
         sv = np.asarray(b.values[st:st + ln], dtype=np.float64)
