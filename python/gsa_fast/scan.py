@@ -47,7 +47,7 @@ from ._prefetch import prefetch
 from ._scan_exec import COLUMN_PROVIDERS, ScanOptions, column_names, compute_unit, execute, load_unit, prefetch_unit
 from ._scan_plan import WorkUnit, estimate_budget, natural_key, parse_name, parse_size, plan_scan, unit_keys
 from ._scan_sink import DirSink, UnitsDone, atomic_write
-from ._validate import UNIT_ROUNDOFF, describe
+from ._validate import UNIT_ROUNDOFF, as_choice, as_flag, describe
 
 __all__ = ["scan", "ScanResult", "TABLE_PROVIDERS", "COLUMN_PROVIDERS", "EXECUTORS", "WorkUnit", "execute",
            "format_table", "compare_with_numpy", "parse_name"]
@@ -175,29 +175,14 @@ def _fn_error(arg, must, got):
     return ValueError(f"scan(): {arg} must be {must}; got {got}")
 
 
-def _choice(arg, value, choices):
-    """A string option: TypeError for another kind (an array, a list: never compared), ValueError
-    for a string outside ``choices``."""
-    allowed = ", ".join(map(repr, choices))
-    if not isinstance(value, str):
-        raise TypeError(f"scan(): {arg} must be a str, one of {allowed}; got {describe(value)}")
-    if value not in choices:
-        raise _fn_error(arg, "one of " + allowed, repr(value))
-
-
-def _flag(arg, value, none_ok=False):
-    """A bool option (numpy bools count; None where ``none_ok``): TypeError otherwise."""
-    if not (isinstance(value, (bool, np.bool_)) or (none_ok and value is None)):
-        raise TypeError(f"scan(): {arg} must be a bool{' or None' if none_ok else ''}; got {describe(value)}")
-
-
 def _check_options(out, resume, progress, format, name_parser, read, ray_address, executor, ww):
     """The options that do not shape the plan: kinds first, then values."""
-    _choice("format", format, _FORMATS)
-    _choice("read", read, ("mmap", "copy"))
-    _flag("resume", resume)
-    _flag("progress", progress, none_ok=True)
-    _flag("ww", ww)
+    as_choice(format, "scan", "format", _FORMATS)
+    as_choice(read, "scan", "read", ("mmap", "copy"))
+    as_flag(resume, "scan", "resume")
+    if progress is not None:
+        as_flag(progress, "scan", "progress")
+    as_flag(ww, "scan", "ww")
     if out is not None and not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"scan(): out must be None or a directory path; got {describe(out)}")
     if name_parser is not None and not callable(name_parser):
@@ -212,9 +197,9 @@ def _check_options(out, resume, progress, format, name_parser, read, ray_address
 
 
 def _check_args(source, include, exclude, eps, method, device, threads, memory_budget, executor):
-    _choice("executor", executor, tuple(EXECUTORS))
-    _choice("method", method, ("gram", "svd"))
-    _choice("device", device, ("cpu", "cuda"))
+    as_choice(executor, "scan", "executor", tuple(EXECUTORS))
+    as_choice(method, "scan", "method", ("gram", "svd"))
+    as_choice(device, "scan", "device", ("cpu", "cuda"))
     if device == "cuda" and executor == "local":  # with Ray the workers' GPUs count, checked on the cluster
         from ._gpu_scan import unavailable_reason
 
