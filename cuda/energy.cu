@@ -1,8 +1,10 @@
 // Truncation ranks on the GPU: one block per spectrum, a tiled reverse (suffix) scan of σ² in
 // float64 (spec §8.1: tails as suffix sums, never 1 − prefix), and one count per level ε:
-// r_ε = 1 + #{r ∈ [1, q−1] : S(r) > ε·S(0)}, S(j) = Σ_{k≥j} σ_k² (0-based, descending order).
-// All terms are nonnegative, so each suffix sum carries a relative error ≤ ~log2(256)·q/256·u;
-// results can differ from the CPU kernel only at ties |T(r) − ε| ≲ 1e-13·T(r).
+// r_ε = 1 + #{r ∈ [1, q−1] : S(r)/S(0) > ε}, S(j) = Σ_{k≥j} σ_k² (0-based, descending order);
+// ε = 0 gives 1 + #{r ∈ [1, q−1] : σ_r > 0}, the rank, as on the CPU (a nonzero σ whose scaled
+// square underflows still counts). All terms are nonnegative, so each suffix sum carries a
+// relative error ≤ ~log2(256)·q/256·u; results can differ from the CPU kernel only at ties
+// |T(r) − ε| ≲ 1e-13·T(r).
 #include <cuda_runtime.h>
 #include <math.h>
 
@@ -103,7 +105,11 @@ __global__ void truncation_rank_kernel(const T* values, const int64_t* starts,
         const double S =
             tile_suffix_scan<false>(scaled_square(s, n, j, ascending, scale), tile) + carry;
         if (pass == 1 && j >= 1 && j < n) {
-          for (int e = 0; e < neps; ++e) cnt[e] += (S > eps[e] * total);
+          // T(j) as the CPU kernel and the reference form it (quotient, then compare); ε = 0
+          // counts σ_j > 0 itself: the rank, also where (σ_j·scale)² underflows to 0.
+          const double tail = S / total;
+          const bool nonzero = (double)s[ascending ? (n - 1 - j) : j] > 0.0;
+          for (int e = 0; e < neps; ++e) cnt[e] += (eps[e] == 0.0) ? nonzero : (tail > eps[e]);
         }
         carry += tile[0];
         __syncthreads();

@@ -473,6 +473,16 @@ def test_truncation_rank_on_device_matches_reference(device, rng):
         g.truncation_rank(device.asarray(bad), 0.1)
 
 
+def test_truncation_rank_eps0_counts_nonzeros_whose_squares_underflow(device):
+    # ε = 0 is the rank (spec §8.1): a σ_k > 0 whose scaled square (σ_k/σ_1)² underflows to 0
+    # still counts. The device kernel once counted S(r) > 0 (suffix sums of those squares) and
+    # gave 1 here; every ε > 0 sees T(r) = 0 past σ_1 and gives 1 on both routes.
+    x = np.array([[1.0, 1e-200, 1e-250, 0.0], [0.0, 1e-250, 1e-200, 1.0]])  # descending, ascending
+    want = ref.truncation_rank(x, [0.0, 1e-6])
+    np.testing.assert_array_equal(want, [[3, 1], [3, 1]])
+    np.testing.assert_array_equal(device.asnumpy(g.truncation_rank(device.asarray(x), [0.0, 1e-6])), want)
+
+
 def _stats_inputs(rng):
     """Batches for the order-free reductions: unsorted rows with repeated maxima, zero rows,
     trailing zeros, float32, a 3-D batch and a strided row view."""
