@@ -613,3 +613,34 @@ def test_energy_of_a_list_of_spectra_on_device(device, rng):
     eq = [np.sort(rng.random(6))[::-1].copy() for _ in range(3)]
     np.testing.assert_allclose(device.asnumpy(g.spectral_entropy([device.asarray(x) for x in eq])),
                                g.spectral_entropy(np.stack(eq)), rtol=1e-14)
+
+
+class _DeviceOnly:
+    """Stands in for a cupy array in a RaggedSpectra: np.asarray (an implicit host copy) raises."""
+
+    __module__ = "cupy"
+
+    def __init__(self, a):
+        self.a = np.asarray(a)
+        self.size, self.shape = self.a.size, self.a.shape
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed.")
+
+    def __getitem__(self, i):
+        return _DeviceOnly(self.a[i])
+
+    def __sub__(self, other):
+        return _DeviceOnly(self.a - other.a)
+
+
+def test_ragged_spectra_of_device_arrays_print_and_give_lengths():
+    # a device route's RaggedSpectra (cupy values, and cupy offsets when they came in as cupy)
+    # used to crash in repr() (np.asarray of the values) and in .lengths (np.diff of the offsets)
+    values, offsets = _DeviceOnly(np.arange(7.0)), _DeviceOnly([0, 3, 3, 7])
+    with pytest.raises(TypeError):
+        np.asarray(values)
+    r = g.RaggedSpectra(values, offsets)
+    assert repr(r) == "RaggedSpectra(<3 spectra, 7 values>)"
+    np.testing.assert_array_equal(r.lengths.a, [3, 0, 4])
+    assert repr(g.RaggedSpectra([1.0, 2.0], np.array([0, 2]))) == "RaggedSpectra(<1 spectra, 2 values>)"
