@@ -128,3 +128,29 @@ def test_device_out_of_memory_names_the_function_and_the_request():
     with pytest.raises(ValueError, match="other"):  # other errors pass through unchanged
         device_errors("svdvals", lambda x: (_ for _ in ()).throw(ValueError("other")))(1)
     assert device_errors("svdvals", lambda x: x + 1)(1) == 2
+
+
+def test_device_operands_must_live_on_the_current_device(monkeypatch):
+    # the routes allocate and launch on the current device and stream and hand our kernels raw
+    # pointers: an operand on another device must be refused before anything runs (it used to
+    # be read across devices). A stand-in cupy: arrays that name their device, current device 0.
+    import sys
+    import types
+
+    class FakeArray:
+        __module__ = "cupy"
+
+        def __init__(self, dev):
+            self.device = types.SimpleNamespace(id=dev)
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(_backend, "require_cuda", lambda fn: None)
+    assert _backend.device_route("energy", FakeArray(0))
+    assert _backend.device_route("orbit_kl", 0.5, FakeArray(0), [FakeArray(0)])
+    assert not _backend.device_route("energy", None, 3)
+    for args in ((FakeArray(1),), (FakeArray(0), FakeArray(1)), ([FakeArray(1)],)):
+        with pytest.raises(ValueError, match=r"orbit_kl\(\): arguments must be on the current CUDA "
+                                             r"device \(0\); got an array on device 1"):
+            _backend.device_route("orbit_kl", *args)

@@ -174,7 +174,9 @@ def device_route(fn: str, *operands) -> bool:
     holding cupy arrays) and ``fn`` has a CUDA route that can run; False for host operands.
 
     Kernels without a CUDA route do not call this: their host validation (``_validate.host_array``)
-    refuses device arrays with the one ``no_cuda_route`` error."""
+    refuses device arrays with the one ``no_cuda_route`` error. Every cupy operand must live on
+    the current device (ValueError otherwise, before anything runs)."""
+    found = False
     for x in operands:
         t = type(x)
         if t.__module__ == "numpy" or t in (int, float, bool) or x is None:
@@ -184,11 +186,28 @@ def device_route(fn: str, *operands) -> bool:
         elif t.__name__ == "RaggedSpectra":
             x = x.values
         if x is not None and is_cupy(x):
-            if ROUTES[fn].cuda is None:  # pragma: no cover - a table/caller mismatch
-                raise no_cuda_route(fn, "arguments", x)
-            require_cuda(fn)
-            return True
-    return False
+            if not found:
+                if ROUTES[fn].cuda is None:  # pragma: no cover - a table/caller mismatch
+                    raise no_cuda_route(fn, "arguments", x)
+                require_cuda(fn)
+                found = True
+            _on_current_device(fn, x)
+    return found
+
+
+def _on_current_device(fn: str, x) -> None:
+    """The routes allocate, and launch our kernels, on the current device and its current stream,
+    handing the kernels raw pointers: an operand on another device would be read across devices
+    (an illegal address without peer access), so it is refused before anything runs."""
+    dev = getattr(getattr(x, "device", None), "id", None)
+    if dev is None:
+        return
+    import cupy
+
+    current = cupy.cuda.runtime.getDevice()
+    if dev != current:
+        raise ValueError(f"{fn}(): arguments must be on the current CUDA device ({current}); got "
+                         f"an array on device {dev} (call inside `with cupy.cuda.Device({dev}):`)")
 
 
 def cuda_route(fn: str):
