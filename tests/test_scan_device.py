@@ -288,3 +288,24 @@ def test_the_device_spectra_route_takes_bfloat16_arrays_as_their_bits(rng):
     got = gsp._values_list(np, [(bits, bf16)], "gram")[0]
     ref = g.svdvals(a)
     np.testing.assert_allclose(got, ref, rtol=0, atol=4 * 30 * 2.0 ** -8 * ref[0])
+
+
+def test_a_lists_finiteness_is_read_from_the_device_once(rng, monkeypatch):
+    # svdvals' device route on a list (the scan's units, ragged lists): the finiteness verdicts
+    # of all entries come to the host in one read, not one synchronizing round trip per entry,
+    # and every entry's kind and shape is checked before any of that device work
+    from gsa_fast import _gpu_spectra as gsp
+
+    reads = []
+    real = gsp.to_host
+    monkeypatch.setattr(gsp, "to_host", lambda a: reads.append(a.shape) or real(a))
+    mats = [rng.standard_normal((6, 4)).astype(np.float32) for _ in range(5)]
+    assert len(gsp._checked_list(np, mats, "svdvals", None)) == 5 and reads == [(5,)]
+    mats[3] = mats[3].copy()
+    mats[3][2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x\[3\] must be finite"):
+        gsp._checked_list(np, mats, "svdvals", None)
+    assert reads == [(5,), (5,)]
+    with pytest.raises(TypeError, match=r"x\[4\]"):
+        gsp._checked_list(np, mats[:4] + [mats[4].astype(np.int32)], "svdvals", None)
+    assert len(reads) == 2

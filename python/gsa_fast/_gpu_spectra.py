@@ -125,9 +125,10 @@ def _checked_list(cp, x, fn, dtype):
         bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
         if a.ndim != 2:
             raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
-        a = _bits(cp, a)
-        _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
-        out.append((a, bf16))
+        out.append((_bits(cp, a), bf16))
+    if out:  # every entry's verdict on the device, then one read (not one round trip per entry)
+        ok = cp.stack([_finite(cp, a[None], bf16)[0] for a, bf16 in out])
+        _raise_nonfinite(cp, ok, fn, lambda i: f"x[{i}]")
     return out
 
 
