@@ -112,19 +112,31 @@ def test_one_place_knows_about_cupy():
     assert not offenders, offenders
 
 
-def test_device_out_of_memory_names_the_function_and_the_request():
+def test_device_out_of_memory_names_the_function_and_the_request(monkeypatch):
     # cupy raises cupy.cuda.memory.OutOfMemoryError (message: the bytes requested); every CUDA
-    # route goes through _backend.device_errors, which turns it into a MemoryError naming fn
+    # route goes through _backend.device_errors, which turns it into a MemoryError naming fn and
+    # the memory free. cupy's class derives from MemoryError (the stand-in used to derive from
+    # Exception, and the wrapper re-raised every MemoryError unchanged: on a device the message
+    # named neither the function nor the memory free)
+    import sys
+    import types
+
     from gsa_fast._backend import device_errors
 
-    class OutOfMemoryError(Exception):
+    class OutOfMemoryError(MemoryError):
         pass
 
     def route(x):
         raise OutOfMemoryError("Out of memory allocating 68,719,476,736 bytes (allocated so far: 0 bytes).")
 
-    with pytest.raises(MemoryError, match=r"svdvals\(\): out of device memory: Out of memory allocating 68,719,476,736 bytes"):
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(memGetInfo=lambda: (1024, 4096)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(MemoryError, match=r"svdvals\(\): out of device memory: Out of memory allocating "
+                                          r"68,719,476,736 bytes .*; 1024 of 4096 bytes free on the device"):
         device_errors("svdvals", route)(1)
+    with pytest.raises(MemoryError, match="^rmax needs 8 bytes$"):  # a route's own MemoryError
+        device_errors("svdvals", lambda x: (_ for _ in ()).throw(MemoryError("rmax needs 8 bytes")))(1)
     with pytest.raises(ValueError, match="other"):  # other errors pass through unchanged
         device_errors("svdvals", lambda x: (_ for _ in ()).throw(ValueError("other")))(1)
     assert device_errors("svdvals", lambda x: x + 1)(1) == 2

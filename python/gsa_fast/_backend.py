@@ -227,9 +227,9 @@ def device_errors(fn: str, route):
     def run(*args, **kwargs):
         try:
             return route(*args, **kwargs)
-        except MemoryError:
-            raise
         except Exception as exc:
+            # cupy's OutOfMemoryError is a MemoryError: told apart by its name (a route's own
+            # MemoryError, such as plateau_thresholds', already says all this and passes through)
             if type(exc).__name__ != "OutOfMemoryError":
                 raise
             try:
