@@ -6,6 +6,7 @@ hypothesis properties; bad-input table.
 """
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -644,3 +645,42 @@ def test_ragged_spectra_of_device_arrays_print_and_give_lengths():
     assert repr(r) == "RaggedSpectra(<3 spectra, 7 values>)"
     np.testing.assert_array_equal(r.lengths.a, [3, 0, 4])
     assert repr(g.RaggedSpectra([1.0, 2.0], np.array([0, 2]))) == "RaggedSpectra(<1 spectra, 2 values>)"
+
+
+class _Dev(np.ndarray):
+    """A numpy array the device routes take for a cupy one (their namespace is numpy here)."""
+
+
+_Dev.__module__ = "cupy"
+
+
+def _cpu_error(f, x):
+    with pytest.raises((TypeError, ValueError)) as info:
+        f(x)
+    return info.type, str(info.value)
+
+
+def test_device_layout_reads_spectra_as_the_cpu_route(rng):
+    # gsa_fast._gpu_energy._layout (the energy, charts and effective_rank device routes), run on
+    # numpy. A list holding a 2-D array used to be flattened into one spectrum (the CPU route
+    # raises ValueError), and integer or float16 spectra were refused (the CPU converts them).
+    from gsa_fast._gpu_energy import _layout
+
+    dev = lambda a: np.asarray(a).view(_Dev)  # noqa: E731
+    for bad in ([np.ones(3), np.ones((2, 2))], [np.ones((2, 2)), np.ones((2, 2))],
+                [np.ones(3), np.array(["a", "b"])], [np.ones(2), np.array([True, False])]):
+        want = _cpu_error(g.energy, bad)
+        with pytest.raises(want[0]) as info:
+            _layout(np, [dev(b) for b in bad], "energy")
+        # the same message, the array named by its own library
+        assert re.sub(r"cupy\.\w+", "numpy.ndarray", str(info.value)) == want[1]
+    ints = np.array([[3, 2, 1], [4, 0, 0]])
+    values, starts, lengths, bshape, ragged = _layout(np, dev(ints), "energy")
+    assert values.dtype == np.float64 and bshape == (2,) and not ragged
+    np.testing.assert_array_equal(values.reshape(2, 3), ints)
+    half = rng.random((4, 5)).astype(np.float16)
+    assert _layout(np, dev(half), "energy")[0].dtype == np.float32
+    values, starts, lengths, bshape, ragged = _layout(np, [dev(np.array([3, 1])), dev(np.array([5, 4, 2]))],
+                                                      "energy")
+    assert ragged and values.dtype == np.float64 and list(lengths) == [2, 3]
+    np.testing.assert_array_equal(values, [3, 1, 5, 4, 2])

@@ -17,13 +17,18 @@ def is_gpu_spectra(x) -> bool:
     return _backend.is_cupy(x) or (isinstance(x, RaggedSpectra) and _backend.is_cupy(x.values))
 
 
-def _from_list(cp, x, fn):
-    """A list of device spectra as the CPU route reads a list: equal-length 1-D arrays stack into
-    rows, anything else is concatenated into float64 RaggedSpectra (copies, as on the CPU)."""
+def _from_list(cp, x, fn, arg="spectra"):
+    """A list of device spectra as the CPU route reads a list (``_ragged.as_spectra``): each one
+    1-D and real, equal-length arrays stack into rows, anything else is concatenated into float64
+    RaggedSpectra (copies, as on the CPU)."""
     for i, s in enumerate(x):
         if not _backend.is_cupy(s):
-            raise type_error(fn, f"spectra[{i}]", "a cupy array like the other spectra (host and "
+            raise type_error(fn, f"{arg}[{i}]", "a cupy array like the other spectra (host and "
                              "device arrays cannot be mixed)", s)
+        if s.dtype.kind not in "iuf":
+            raise type_error(fn, f"{arg}[{i}]", "a real 1-D array of singular values", s)
+        if s.ndim != 1:
+            raise value_error(fn, arg, "a list of 1-D spectra", f"element {i} of shape {s.shape}")
     if len({s.shape for s in x}) == 1 and x[0].ndim == 1:
         return cp.stack(x)
     parts = [s.reshape(-1).astype(cp.float64) for s in x]
@@ -47,6 +52,10 @@ def _layout(cp, x, fn):
         offsets = cp.asarray(check_offsets(host, values.size, fn))
         return values, offsets[:-1].copy(), cp.diff(offsets), (offsets.size - 1,), True
     a = x
+    if a.dtype.kind in "iu":  # integer spectra are exact: converted, as on the CPU
+        a = a.astype(cp.float64, order="C")
+    elif a.dtype == cp.float16:  # widened, as on the CPU
+        a = a.astype(cp.float32, order="C")
     if a.dtype not in (cp.float32, cp.float64):
         raise type_error(fn, "spectra", "a float32 or float64 cupy array", a)
     if a.ndim == 0:
