@@ -288,6 +288,18 @@ def test_the_device_spectra_route_takes_bfloat16_arrays_as_their_bits(rng):
     got = gsp._values_list(np, [(bits, bf16)], "gram")[0]
     ref = g.svdvals(a)
     np.testing.assert_allclose(got, ref, rtol=0, atol=4 * 30 * 2.0 ** -8 * ref[0])
+    # the CPU route's flags: "bf16" in any case or ml_dtypes' dtype, on uint16 or int16 bits (they
+    # were a ValueError / TypeError on the device)
+    for flag in ("bf16", "BFloat16", ml_dtypes.bfloat16):
+        for raw in (a.view(np.uint16), a.view(np.int16)):
+            assert g.svdvals(raw, dtype=flag).tolist() == ref.tolist()
+            (b, f), = gsp._checked_list(np, [raw], "svdvals", flag)
+            assert f and b.dtype == np.uint16 and np.shares_memory(b, a)
+            assert gsp._values_list(np, [(b, f)], "gram")[0].tolist() == got.tolist()
+    with pytest.raises(ValueError, match=r"svdvals\(\): dtype must be None or 'bfloat16'; got 'f16'"):
+        gsp._checked_list(np, [a.view(np.uint16)], "svdvals", "f16")
+    with pytest.raises(TypeError, match="raw bfloat16 bits"):
+        gsp._checked_list(np, [a.astype(np.float32)], "svdvals", "bf16")
 
 
 def test_a_lists_finiteness_is_read_from_the_device_once(rng, monkeypatch):
