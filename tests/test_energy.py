@@ -684,3 +684,32 @@ def test_device_layout_reads_spectra_as_the_cpu_route(rng):
                                                       "energy")
     assert ragged and values.dtype == np.float64 and list(lengths) == [2, 3]
     np.testing.assert_array_equal(values, [3, 1, 5, 4, 2])
+
+
+def test_device_energy_of_a_ragged_list_gets_host_offsets():
+    # energy/spectrum_tails on the device for a list of spectra of different lengths (converted
+    # to RaggedSpectra inside the route) read the list's .offsets for the result: AttributeError.
+    # The result's offsets, as the CPU route's: on the device only when they came in on it.
+    from gsa_fast._gpu_energy import _ragged_result
+
+    class Host(np.ndarray):
+        """What the stand-in's asnumpy returns: a copy to the host."""
+
+    class NumpyAsCupy:  # numpy standing in for cupy, with cupy's asnumpy
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def asnumpy(a):
+            return np.array(a).view(Host)
+
+    cp = NumpyAsCupy()
+    out, lengths = np.arange(9.0), np.array([2, 0, 4])
+    for spectra in ([np.ones(2).view(_Dev), np.ones(0).view(_Dev), np.ones(4).view(_Dev)],
+                    RaggedSpectra(np.ones(6).view(_Dev), np.array([0, 2, 2, 6]))):
+        r = _ragged_result(cp, spectra, out, lengths, 1)
+        assert isinstance(r.offsets, Host) and r.offsets.tolist() == [0, 3, 4, 9]
+        assert r.values is out
+    r = _ragged_result(cp, RaggedSpectra(np.ones(6).view(_Dev), np.array([0, 2, 2, 6]).view(_Dev)),
+                       out, lengths, 1)
+    assert not isinstance(r.offsets, Host) and r.offsets.tolist() == [0, 3, 4, 9]

@@ -228,10 +228,16 @@ def _per_spectrum_values(spectra, fn: str, extra: int, kind: str):
         _raise_invalid(fn, first_bad, bshape)
         if unsorted:  # sort a temporary copy, as truncation_rank does
             run(*_sorted_for_retry(cp, values, starts, lengths, ragged))
-    if ragged:  # fresh offsets from 0, as the CPU route; host offsets in, host offsets out
-        offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
-        return RaggedSpectra(out, offsets if _backend.is_cupy(spectra.offsets) else cp.asnumpy(offsets))
-    return out
+    return _ragged_result(cp, spectra, out, lengths, extra) if ragged else out
+
+
+def _ragged_result(cp, spectra, out, lengths, extra):
+    """RaggedSpectra of ``out`` with fresh offsets from 0, as the CPU route: device offsets when
+    the input's offsets were on the device, else host offsets (also for a list of spectra of
+    different lengths, which has no offsets of its own: the CPU route returns host offsets)."""
+    offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
+    on_device = isinstance(spectra, RaggedSpectra) and _backend.is_cupy(spectra.offsets)
+    return RaggedSpectra(out, offsets if on_device else cp.asnumpy(offsets))
 
 
 def energy(spectra, fn: str = "energy"):
