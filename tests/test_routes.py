@@ -166,3 +166,14 @@ def test_device_operands_must_live_on_the_current_device(monkeypatch):
         with pytest.raises(ValueError, match=r"orbit_kl\(\): arguments must be on the current CUDA "
                                              r"device \(0\); got an array on device 1"):
             _backend.device_route("orbit_kl", *args)
+
+
+def test_an_operand_on_another_device_is_refused(cupy):
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two CUDA devices")
+    with cupy.cuda.Device(1):
+        x = cupy.linspace(1.0, 0.1, 10)
+    with pytest.raises(ValueError, match=r"energy\(\): arguments must be on the current CUDA device \(0\)"):
+        g.energy(x)
+    with cupy.cuda.Device(1):  # on its own device it runs
+        assert cupy.asnumpy(g.energy(x)).sum() == pytest.approx(1.0)
