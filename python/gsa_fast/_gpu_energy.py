@@ -64,11 +64,16 @@ def _layout(cp, x, fn):
         raise value_error(fn, "spectra", "unit stride along the last axis and non-negative strides",
                           f"strides {a.strides}")
     bshape = a.shape[:-1]
-    n = int(np.prod(bshape, dtype=np.int64))
-    idx = np.indices(bshape, dtype=np.int64).reshape(len(bshape), -1) if bshape else np.zeros((0, 1), np.int64)
-    st = np.array([s // a.itemsize for s in a.strides[:-1]], dtype=np.int64)
-    starts = (idx * st[:, None]).sum(axis=0) if bshape else np.zeros(1, np.int64)
-    return a, cp.asarray(starts[:n] if bshape else starts), cp.full(max(n, 1) if not bshape else n, a.shape[-1], dtype=cp.int64), bshape, False
+    n = int(np.prod(bshape, dtype=np.int64))  # 1 for one spectrum (bshape ())
+    if len(bshape) == 1:  # the common (batch, width) case: the row starts made on the device
+        starts = cp.arange(n, dtype=cp.int64) * (a.strides[0] // a.itemsize)
+    elif bshape:  # element offset of each row, from the strides (host metadata, one upload)
+        idx = np.indices(bshape, dtype=np.int64).reshape(len(bshape), -1)
+        st = np.array([s // a.itemsize for s in a.strides[:-1]], dtype=np.int64)
+        starts = cp.asarray((idx * st[:, None]).sum(axis=0))
+    else:
+        starts = cp.zeros(1, dtype=cp.int64)
+    return a, starts, cp.full(n, a.shape[-1], dtype=cp.int64), bshape, False
 
 
 def _sorted_copy(cp, values, starts, lengths):
