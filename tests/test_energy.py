@@ -6,6 +6,7 @@ hypothesis properties; bad-input table.
 """
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -623,3 +624,102 @@ def test_energy_of_a_list_of_spectra_on_device(device, rng):
     eq = [np.sort(rng.random(6))[::-1].copy() for _ in range(3)]
     np.testing.assert_allclose(device.asnumpy(g.spectral_entropy([device.asarray(x) for x in eq])),
                                g.spectral_entropy(np.stack(eq)), rtol=1e-14)
+
+
+class _DeviceOnly:
+    """Stands in for a cupy array in a RaggedSpectra: np.asarray (an implicit host copy) raises."""
+
+    __module__ = "cupy"
+
+    def __init__(self, a):
+        self.a = np.asarray(a)
+        self.size, self.shape = self.a.size, self.a.shape
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed.")
+
+    def __getitem__(self, i):
+        return _DeviceOnly(self.a[i])
+
+    def __sub__(self, other):
+        return _DeviceOnly(self.a - other.a)
+
+
+def test_ragged_spectra_of_device_arrays_print_and_give_lengths():
+    # a device route's RaggedSpectra (cupy values, and cupy offsets when they came in as cupy)
+    # used to crash in repr() (np.asarray of the values) and in .lengths (np.diff of the offsets)
+    values, offsets = _DeviceOnly(np.arange(7.0)), _DeviceOnly([0, 3, 3, 7])
+    with pytest.raises(TypeError):
+        np.asarray(values)
+    r = g.RaggedSpectra(values, offsets)
+    assert repr(r) == "RaggedSpectra(<3 spectra, 7 values>)"
+    np.testing.assert_array_equal(r.lengths.a, [3, 0, 4])
+    assert repr(g.RaggedSpectra([1.0, 2.0], np.array([0, 2]))) == "RaggedSpectra(<1 spectra, 2 values>)"
+
+
+class _Dev(np.ndarray):
+    """A numpy array the device routes take for a cupy one (their namespace is numpy here)."""
+
+
+_Dev.__module__ = "cupy"
+
+
+def _cpu_error(f, x):
+    with pytest.raises((TypeError, ValueError)) as info:
+        f(x)
+    return info.type, str(info.value)
+
+
+def test_device_layout_reads_spectra_as_the_cpu_route(rng):
+    # gsa_fast._gpu_energy._layout (the energy, charts and effective_rank device routes), run on
+    # numpy. A list holding a 2-D array used to be flattened into one spectrum (the CPU route
+    # raises ValueError), and integer or float16 spectra were refused (the CPU converts them).
+    from gsa_fast._gpu_energy import _layout
+
+    dev = lambda a: np.asarray(a).view(_Dev)  # noqa: E731
+    for bad in ([np.ones(3), np.ones((2, 2))], [np.ones((2, 2)), np.ones((2, 2))],
+                [np.ones(3), np.array(["a", "b"])], [np.ones(2), np.array([True, False])]):
+        want = _cpu_error(g.energy, bad)
+        with pytest.raises(want[0]) as info:
+            _layout(np, [dev(b) for b in bad], "energy")
+        # the same message, the array named by its own library
+        assert re.sub(r"cupy\.\w+", "numpy.ndarray", str(info.value)) == want[1]
+    ints = np.array([[3, 2, 1], [4, 0, 0]])
+    values, starts, lengths, bshape, ragged = _layout(np, dev(ints), "energy")
+    assert values.dtype == np.float64 and bshape == (2,) and not ragged
+    np.testing.assert_array_equal(values.reshape(2, 3), ints)
+    half = rng.random((4, 5)).astype(np.float16)
+    assert _layout(np, dev(half), "energy")[0].dtype == np.float32
+    values, starts, lengths, bshape, ragged = _layout(np, [dev(np.array([3, 1])), dev(np.array([5, 4, 2]))],
+                                                      "energy")
+    assert ragged and values.dtype == np.float64 and list(lengths) == [2, 3]
+    np.testing.assert_array_equal(values, [3, 1, 5, 4, 2])
+
+
+def test_device_energy_of_a_ragged_list_gets_host_offsets():
+    # energy/spectrum_tails on the device for a list of spectra of different lengths (converted
+    # to RaggedSpectra inside the route) read the list's .offsets for the result: AttributeError.
+    # The result's offsets, as the CPU route's: on the device only when they came in on it.
+    from gsa_fast._gpu_energy import _ragged_result
+
+    class Host(np.ndarray):
+        """What the stand-in's asnumpy returns: a copy to the host."""
+
+    class NumpyAsCupy:  # numpy standing in for cupy, with cupy's asnumpy
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def asnumpy(a):
+            return np.array(a).view(Host)
+
+    cp = NumpyAsCupy()
+    out, lengths = np.arange(9.0), np.array([2, 0, 4])
+    for spectra in ([np.ones(2).view(_Dev), np.ones(0).view(_Dev), np.ones(4).view(_Dev)],
+                    RaggedSpectra(np.ones(6).view(_Dev), np.array([0, 2, 2, 6]))):
+        r = _ragged_result(cp, spectra, out, lengths, 1)
+        assert isinstance(r.offsets, Host) and r.offsets.tolist() == [0, 3, 4, 9]
+        assert r.values is out
+    r = _ragged_result(cp, RaggedSpectra(np.ones(6).view(_Dev), np.array([0, 2, 2, 6]).view(_Dev)),
+                       out, lengths, 1)
+    assert not isinstance(r.offsets, Host) and r.offsets.tolist() == [0, 3, 4, 9]

@@ -20,6 +20,17 @@ class CupyLike:
     shape = (2, 3)
 
 
+def _without_device(f, *args):
+    """``f(*args)`` as on a machine without a usable CUDA device (with one, device memory other
+    than cupy's is viewed as cupy and takes the CUDA route: tests/test_interop.py)."""
+    from unittest import mock
+
+    from gsa_fast import _backend
+
+    with mock.patch.object(_backend, "cuda_available", lambda: False):
+        return f(*args)
+
+
 def _nan3():
     x = np.ones((5, 4))
     x[3, 2] = np.nan
@@ -52,7 +63,8 @@ BAD = [
     (lambda: g.truncation_rank(np.ones(3, dtype=bool), 0.1), TypeError, r"spectra must be a real floating array"),
     (lambda: g.spectrum_tails(np.ones(3, dtype=complex)), TypeError, r"spectrum_tails\(\): spectra must be a real floating"),
     (lambda: g.truncation_rank(np.array([1.0, "a"], dtype=object), 0.1), TypeError, r"spectra must be a real floating"),
-    (lambda: g.truncation_rank(CupyLike(), 0.1), TypeError, r"spectra must be a numpy array \(no CUDA kernel"),
+    (lambda: _without_device(g.truncation_rank, CupyLike(), 0.1), TypeError,
+     r"spectra must be a numpy array \(no CUDA kernel"),
     (lambda: g.truncation_rank("abc", 0.1), TypeError, r"spectra must be an array of spectra"),
     (lambda: g.truncation_rank(None, 0.1), TypeError, r"spectra must be an array of spectra"),
     # strided views are accepted (issue 8); a NaN in one is reported by its spectrum index

@@ -78,6 +78,9 @@ def test_host_functions_refuse_device_memory_before_converting_it(monkeypatch):
 
     stub.asarray = stub.from_dlpack = refuse
     monkeypatch.setitem(sys.modules, "cupy", stub)
+    from gsa_fast import _backend
+
+    monkeypatch.setattr(_backend, "cuda_available", lambda: False)  # also on a machine with a GPU
     for obj in (FakeCuda(), FakeCudaDLPack()):
         with pytest.raises(TypeError, match=r"truncation_rank\(\): spectra must be a numpy array \(no CUDA"):
             g.truncation_rank(obj, 0.1)
@@ -126,3 +129,86 @@ def test_torch_is_not_imported_for_numpy_inputs():
             "print('torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class FakeTorchCuda:
+    """Stands in for a torch CUDA tensor (recognized by its type's module and .device)."""
+
+    __module__ = "torch"
+    device = type("Device", (), {"type": "cuda"})()
+
+    def detach(self):
+        return self
+
+
+def _stub_device(monkeypatch):
+    """A machine with a usable device and a stand-in cupy whose arrays record what they view."""
+    import types
+
+    from gsa_fast import _backend
+
+    class FakeCupyArray:
+        __module__ = "cupy"
+
+        def __init__(self, src):
+            self.src, self.device = src, types.SimpleNamespace(id=0)
+
+    stub = types.ModuleType("cupy")
+    stub.asarray = stub.from_dlpack = FakeCupyArray
+    stub.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0))
+    monkeypatch.setitem(sys.modules, "cupy", stub)
+    monkeypatch.setattr(_backend, "cuda_available", lambda: True)
+    monkeypatch.setattr(_backend, "require_cuda", lambda fn: None)
+    return FakeCupyArray
+
+
+def test_device_memory_of_other_libraries_takes_the_cuda_route(monkeypatch):
+    # issue 12 §1 and docs/gpu.md: torch CUDA tensors (and __cuda_array_interface__ / CUDA DLPack
+    # objects) go to the CUDA route, viewed as cupy without a copy; they used to be refused with
+    # the host route's "no CUDA kernel for this function" TypeError
+    import gsa_fast as g
+    from gsa_fast import _backend, _gpu_depth_matrix, _gpu_energy
+    from gsa_fast._ragged import RaggedSpectra
+
+    cupy_array = _stub_device(monkeypatch)
+    seen = []
+    monkeypatch.setattr(_gpu_energy, "energy", lambda spectra, fn: seen.append(spectra) or "device")
+    for obj in (FakeTorchCuda(), FakeCuda(), FakeCudaDLPack()):
+        assert g.energy(obj) == "device"
+        assert isinstance(seen[-1], cupy_array) and seen[-1].src is obj
+    g.energy([FakeTorchCuda(), FakeTorchCuda()])
+    assert type(seen[-1]) is list and all(isinstance(e, cupy_array) for e in seen[-1])
+    r = RaggedSpectra(FakeCuda(), np.array([0, 3]))
+    g.energy(r)
+    assert isinstance(seen[-1].values, cupy_array) and seen[-1].offsets is r.offsets
+    # routes whose operands must all be on the device: converted together, a host one is the mix
+    a, b = _backend.device_operands("bures_distance", FakeTorchCuda(), FakeCuda())
+    assert isinstance(a, cupy_array) and isinstance(b, cupy_array)
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        _backend.device_operands("bures_distance", FakeTorchCuda(), np.eye(2))
+    # jacobian_chain's route takes the torch objects themselves
+    got = []
+    monkeypatch.setattr(_gpu_depth_matrix, "jacobian_chain", lambda model, inputs, token=0: got.append(inputs))
+    t = FakeTorchCuda()
+    _backend.cuda_route("jacobian_chain")(None, t)
+    assert got == [t]
+
+
+def test_torch_cuda_tensors_run_on_the_device(cupy):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch has no CUDA device here")
+    import gsa_fast as g
+
+    rng = np.random.default_rng(0)
+    x = -np.sort(-rng.random((4, 30)), axis=-1)
+    got = g.energy(torch.as_tensor(x, device="cuda"))
+    assert isinstance(got, cupy.ndarray)
+    np.testing.assert_allclose(cupy.asnumpy(got), g.energy(x), rtol=1e-13)
+    d = g.bures_distance_diag(torch.as_tensor(x, device="cuda"), torch.as_tensor(x[::-1].copy(), device="cuda"))
+    np.testing.assert_allclose(cupy.asnumpy(d), g.bures_distance_diag(x, x[::-1]), rtol=1e-13)
+    w = rng.standard_normal((40, 30)).astype(np.float32)
+    s = g.svdvals(torch.as_tensor(w, device="cuda"))
+    np.testing.assert_allclose(cupy.asnumpy(s), g.svdvals(w), rtol=0, atol=4 * 40 * 2.0**-24 * float(s[0]))
+    with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
+        g.bures_distance_diag(torch.as_tensor(x, device="cuda"), x)

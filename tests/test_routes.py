@@ -112,19 +112,68 @@ def test_one_place_knows_about_cupy():
     assert not offenders, offenders
 
 
-def test_device_out_of_memory_names_the_function_and_the_request():
+def test_device_out_of_memory_names_the_function_and_the_request(monkeypatch):
     # cupy raises cupy.cuda.memory.OutOfMemoryError (message: the bytes requested); every CUDA
-    # route goes through _backend.device_errors, which turns it into a MemoryError naming fn
+    # route goes through _backend.device_errors, which turns it into a MemoryError naming fn and
+    # the memory free. cupy's class derives from MemoryError (the stand-in used to derive from
+    # Exception, and the wrapper re-raised every MemoryError unchanged: on a device the message
+    # named neither the function nor the memory free)
+    import sys
+    import types
+
     from gsa_fast._backend import device_errors
 
-    class OutOfMemoryError(Exception):
+    class OutOfMemoryError(MemoryError):
         pass
 
     def route(x):
         raise OutOfMemoryError("Out of memory allocating 68,719,476,736 bytes (allocated so far: 0 bytes).")
 
-    with pytest.raises(MemoryError, match=r"svdvals\(\): out of device memory: Out of memory allocating 68,719,476,736 bytes"):
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(memGetInfo=lambda: (1024, 4096)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(MemoryError, match=r"svdvals\(\): out of device memory: Out of memory allocating "
+                                          r"68,719,476,736 bytes .*; 1024 of 4096 bytes free on the device"):
         device_errors("svdvals", route)(1)
+    with pytest.raises(MemoryError, match="^rmax needs 8 bytes$"):  # a route's own MemoryError
+        device_errors("svdvals", lambda x: (_ for _ in ()).throw(MemoryError("rmax needs 8 bytes")))(1)
     with pytest.raises(ValueError, match="other"):  # other errors pass through unchanged
         device_errors("svdvals", lambda x: (_ for _ in ()).throw(ValueError("other")))(1)
     assert device_errors("svdvals", lambda x: x + 1)(1) == 2
+
+
+def test_device_operands_must_live_on_the_current_device(monkeypatch):
+    # the routes allocate and launch on the current device and stream and hand our kernels raw
+    # pointers: an operand on another device must be refused before anything runs (it used to
+    # be read across devices). A stand-in cupy: arrays that name their device, current device 0.
+    import sys
+    import types
+
+    class FakeArray:
+        __module__ = "cupy"
+
+        def __init__(self, dev):
+            self.device = types.SimpleNamespace(id=dev)
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDevice=lambda: 0))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(_backend, "require_cuda", lambda fn: None)
+    assert _backend.device_route("energy", FakeArray(0))
+    assert _backend.device_route("orbit_kl", 0.5, FakeArray(0), [FakeArray(0)])
+    assert not _backend.device_route("energy", None, 3)
+    for args in ((FakeArray(1),), (FakeArray(0), FakeArray(1)), ([FakeArray(1)],)):
+        with pytest.raises(ValueError, match=r"orbit_kl\(\): arguments must be on the current CUDA "
+                                             r"device \(0\); got an array on device 1"):
+            _backend.device_route("orbit_kl", *args)
+
+
+def test_an_operand_on_another_device_is_refused(cupy):
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two CUDA devices")
+    with cupy.cuda.Device(1):
+        x = cupy.linspace(1.0, 0.1, 10)
+    with pytest.raises(ValueError, match=r"energy\(\): arguments must be on the current CUDA device \(0\)"):
+        g.energy(x)
+    with cupy.cuda.Device(1):  # on its own device it runs
+        assert cupy.asnumpy(g.energy(x)).sum() == pytest.approx(1.0)

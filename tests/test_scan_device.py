@@ -227,3 +227,97 @@ def test_scan_on_the_device_matches_the_cpu_scan(rng, tmp_path):  # pragma: no c
         # float32 inputs: each route within svdvals' contract of the exact spectrum, m²·2^-24·σ₁
         # (the bound tests/test_spectra.py applies to the device route), so within twice that
         np.testing.assert_allclose(dev.spectra[name], s, rtol=0, atol=2 * 96 * 96 * 2.0**-24 * s[0])
+
+
+def test_bfloat16_tensors_are_staged_as_their_bits_and_solved_by_the_device_route(rng, tmp_path, monkeypatch):
+    # gsa_fast.weights loads BF16 tensors as ml_dtypes.bfloat16 arrays. The stager used to put
+    # them on the device as bfloat16 arrays (no such cupy dtype before cupy 14), and svdvals'
+    # device route refused a bfloat16 array ("a uint16 cupy array of raw bfloat16 bits"), so on a
+    # GPU every BF16 layer of a scan came back "failed: TypeError". Here the device route's own
+    # code runs on numpy (svdvals_on_device, xp=np) behind the recording copies.
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    tensors = {f"layers.{b}.w": to_bf16_bits(powerlaw(rng, 40, 24, 0.6)) for b in range(3)}
+    tensors["layers.0.f"] = powerlaw(rng, 24, 16, 0.7)
+    path = tmp_path / "m.safetensors"
+    write_safetensors(path, tensors)
+    cpu = g.scan(path, progress=False, memory_budget=8_000)
+    real = gs.svdvals_on_device
+    fc, _ = _fake_device_route(monkeypatch)
+    monkeypatch.setattr(gs, "svdvals_on_device", lambda mats, method, kw: real(mats, method, kw, xp=np))
+    dev = g.scan(path, progress=False, memory_budget=8_000, device="cuda")
+    assert list(dev.layers["status"]) == ["ok"] * len(tensors), list(dev.layers["status"])
+    for name, s in cpu.spectra.items():
+        # the same float64 Gram of the same bits: within svdvals' bfloat16 contract 4·m·2⁻⁸·σ₁
+        np.testing.assert_allclose(dev.spectra[name], s, rtol=0, atol=4 * 40 * 2.0 ** -8 * s[0])
+    # and the stager on its own: a bfloat16 array is copied as its uint16 bits (cupy before 14
+    # has no bfloat16 arrays), then viewed as bfloat16 again where the library has the dtype
+    fc = FakeCopies()
+    st = DeviceStager(fc)
+    a = powerlaw(rng, 6, 5, 0.5).astype(ml_dtypes.bfloat16)
+    got = st.ready(st.stage({"a": a}))["a"]
+    assert got.dtype == a.dtype and isinstance(got, Dev)
+    np.testing.assert_array_equal(got.view(np.uint16), a.view(np.uint16))
+    fc.to_device = lambda host: NoBf16(np.array(host))  # a library without bfloat16
+    got = st.ready(st.stage({"a": a}))["a"]
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, a.view(np.uint16))
+
+
+class NoBf16(np.ndarray):
+    """A 'device' array of a library without bfloat16 (cupy < 14): viewing as it raises."""
+
+    def __new__(cls, a):
+        return np.asarray(a).view(cls)
+
+    def view(self, dtype=None, *args):
+        if dtype is not None and np.dtype(dtype).name == "bfloat16":
+            raise TypeError("Unsupported dtype bfloat16")
+        return super().view(dtype, *args)
+
+
+def test_the_device_spectra_route_takes_bfloat16_arrays_as_their_bits(rng):
+    # a bfloat16 array (cupy >= 14: a torch bf16 CUDA tensor through DLPack) on the device
+    # route's own code, with numpy standing in for cupy: the same values as the uint16 bits with
+    # dtype="bfloat16", and as the CPU route on the ml_dtypes array
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from gsa_fast import _gpu_spectra as gsp
+
+    a = powerlaw(rng, 30, 20, 0.6).astype(ml_dtypes.bfloat16)
+    (bits, bf16), = gsp._checked_list(np, [a], "svdvals", None)
+    assert bf16 and bits.dtype == np.uint16 and np.shares_memory(bits, a)
+    got = gsp._values_list(np, [(bits, bf16)], "gram")[0]
+    ref = g.svdvals(a)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=4 * 30 * 2.0 ** -8 * ref[0])
+    # the CPU route's flags: "bf16" in any case or ml_dtypes' dtype, on uint16 or int16 bits (they
+    # were a ValueError / TypeError on the device)
+    for flag in ("bf16", "BFloat16", ml_dtypes.bfloat16):
+        for raw in (a.view(np.uint16), a.view(np.int16)):
+            assert g.svdvals(raw, dtype=flag).tolist() == ref.tolist()
+            (b, f), = gsp._checked_list(np, [raw], "svdvals", flag)
+            assert f and b.dtype == np.uint16 and np.shares_memory(b, a)
+            assert gsp._values_list(np, [(b, f)], "gram")[0].tolist() == got.tolist()
+    with pytest.raises(ValueError, match=r"svdvals\(\): dtype must be None or 'bfloat16'; got 'f16'"):
+        gsp._checked_list(np, [a.view(np.uint16)], "svdvals", "f16")
+    with pytest.raises(TypeError, match="raw bfloat16 bits"):
+        gsp._checked_list(np, [a.astype(np.float32)], "svdvals", "bf16")
+
+
+def test_a_lists_finiteness_is_read_from_the_device_once(rng, monkeypatch):
+    # svdvals' device route on a list (the scan's units, ragged lists): the finiteness verdicts
+    # of all entries come to the host in one read, not one synchronizing round trip per entry,
+    # and every entry's kind and shape is checked before any of that device work
+    from gsa_fast import _gpu_spectra as gsp
+
+    reads = []
+    real = gsp.to_host
+    monkeypatch.setattr(gsp, "to_host", lambda a: reads.append(a.shape) or real(a))
+    mats = [rng.standard_normal((6, 4)).astype(np.float32) for _ in range(5)]
+    assert len(gsp._checked_list(np, mats, "svdvals", None)) == 5 and reads == [(5,)]
+    mats[3] = mats[3].copy()
+    mats[3][2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x\[3\] must be finite"):
+        gsp._checked_list(np, mats, "svdvals", None)
+    assert reads == [(5,), (5,)]
+    with pytest.raises(TypeError, match=r"x\[4\]"):
+        gsp._checked_list(np, mats[:4] + [mats[4].astype(np.int32)], "svdvals", None)
+    assert len(reads) == 2

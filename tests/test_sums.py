@@ -200,3 +200,44 @@ def test_harmonic_on_device_matches_reference(device):
 def test_harmonic_on_device_rejects_bad_input(device):
     with pytest.raises(ValueError, match="s must be"):
         g.harmonic(device.asarray(np.array([10])), device.asarray(np.array([-1.0])))
+
+
+# The device route's parameter checks (gsa_fast._gpu_sums.sum_checks) are written against the
+# array namespace: run on numpy arrays they must raise what the CPU route raises (type and
+# message) and return the same parameters. They used to be the route's own shorter checks: a = 0
+# for harmonic_range, b > 2**53 and an infinite float width went to the kernel (Inf/NaN or
+# wrapped int64 widths) where the CPU route raises ValueError.
+SUM_CASES = [
+    ("harmonic_range", np.array([0, 2]), np.array([5, 5]), np.array([1.0])),
+    ("harmonic_range", np.array([1.0, 2.5]), np.array([5]), 1.0),
+    ("harmonic_range", np.array([1]), np.array([2.0**60]), 1.0),
+    ("harmonic_range", np.array([1]), np.array([np.inf]), 1.0),
+    ("harmonic_range", np.array([1]), np.array([-3]), 1.0),
+    ("harmonic_range", 1, np.array([7]), np.array([np.nan])),
+    ("harmonic_range", np.array([True]), np.array([7]), 1.0),
+    ("harmonic_range", np.array([1, 2]), np.array([7, 8, 9]), 1.0),
+    ("harmonic_range", np.array([3, 1]), np.array([7, 8]), np.array([[0.5], [2.0]])),
+    ("harmonic", 1, np.array([2**53 + 1]), 1.0),
+    ("harmonic", 1, np.array([4.0, 9.0]), np.array([-0.5])),
+    ("harmonic", 1, np.array([0, 10**15]), np.array([0.0, 1.0])),
+    ("harmonic_sums", 1, np.array([3.0]), np.array([np.inf])),
+    ("harmonic_sums", 1, [1, 2, 3], 2),
+]
+
+
+@pytest.mark.parametrize("case", SUM_CASES, ids=[str(i) for i in range(len(SUM_CASES))])
+def test_device_sum_checks_match_the_cpu_validation(case):
+    from gsa_fast._gpu_sums import sum_checks
+    from gsa_fast._scalar_args import sum_params
+
+    fn, a, b, s = case
+    try:
+        want = sum_params(fn, a, b, s)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)) as got:
+            sum_checks(np, fn, a, b, s)
+        assert str(got.value) == str(exc)
+    else:
+        for x, y in zip(sum_checks(np, fn, a, b, s), want):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)

@@ -417,3 +417,17 @@ def test_device_checks_match_the_cpu_validators(kind, kw, cases):
             out = dev(a)
             assert out.dtype == want.dtype
             np.testing.assert_array_equal(out, want)
+
+
+def test_device_plateau_thresholds_keep_the_cpu_size_limit():
+    # the device route allocated whatever e.size·rmax asked for (up to the device's memory, then a
+    # kernel over it) where the CPU route refuses more than 2**28 values with a ValueError naming
+    # rmax; the route's own code runs here on numpy and must stop before allocating
+    from gsa_fast import _gpu_tails
+
+    eps, d, rmax = np.array([0.1, 0.2]), np.array([10**6]), 2**27 + 1
+    with pytest.raises(ValueError) as cpu:
+        g.plateau_thresholds(eps, d, rmax=rmax)
+    with pytest.raises(ValueError) as dev:
+        _gpu_tails.plateau_thresholds(eps, d, rmax)
+    assert str(dev.value) == str(cpu.value) and "rmax" in str(dev.value)

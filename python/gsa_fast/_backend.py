@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
-from ._validate import no_cuda_route
+from ._validate import no_cuda_route, on_device
 
 
 def _load_core():
@@ -169,12 +169,23 @@ def is_cupy(x) -> bool:
     return type(x).__module__.split(".")[0] == "cupy"
 
 
+def _foreign_device(x) -> bool:
+    """Device memory that is not a cupy array: a torch CUDA tensor, a ``__cuda_array_interface__``
+    object or a CUDA DLPack producer (decided from the object alone: nothing is imported)."""
+    return type(x).__module__ != "numpy" and not is_cupy(x) and on_device(x)
+
+
 def device_route(fn: str, *operands) -> bool:
     """Ask the table: True when an operand of ``fn`` is a cupy array (or a RaggedSpectra or list
-    holding cupy arrays) and ``fn`` has a CUDA route that can run; False for host operands.
+    holding cupy arrays) and ``fn`` has a CUDA route that can run; False for host operands. Other
+    device memory (torch CUDA tensors, ``__cuda_array_interface__`` and CUDA DLPack objects) counts
+    as well where a device is usable — :func:`cuda_route` views it as cupy, without a copy —
+    and is otherwise left to the host validation's TypeError.
 
     Kernels without a CUDA route do not call this: their host validation (``_validate.host_array``)
-    refuses device arrays with the one ``no_cuda_route`` error."""
+    refuses device arrays with the one ``no_cuda_route`` error. Every cupy operand must live on
+    the current device (ValueError otherwise, before anything runs)."""
+    found = False
     for x in operands:
         t = type(x)
         if t.__module__ == "numpy" or t in (int, float, bool) or x is None:
@@ -183,12 +194,66 @@ def device_route(fn: str, *operands) -> bool:
             x = x[0] if x else None
         elif t.__name__ == "RaggedSpectra":
             x = x.values
-        if x is not None and is_cupy(x):
+        if x is None:
+            continue
+        if not is_cupy(x):
+            if not found and _foreign_device(x) and ROUTES[fn].cuda is not None and cuda_available():
+                found = True
+            continue
+        if not found:
             if ROUTES[fn].cuda is None:  # pragma: no cover - a table/caller mismatch
                 raise no_cuda_route(fn, "arguments", x)
             require_cuda(fn)
-            return True
-    return False
+            found = True
+        _on_current_device(fn, x)
+    return found
+
+
+def as_cupy(fn: str, x):
+    """``x`` with its foreign device arrays (torch CUDA tensors, ``__cuda_array_interface__`` and
+    CUDA DLPack objects; also the elements of a list or tuple and the fields of a RaggedSpectra)
+    viewed as cupy arrays through gsa_fast._interop: no copy, and for torch the DLPack exchange
+    makes cupy's current stream wait for the tensor's. Everything else is returned as it is."""
+    t = type(x)
+    if t.__module__ == "numpy" or t in (int, float, bool, str) or x is None or is_cupy(x):
+        return x
+    if t in (list, tuple):
+        return t(as_cupy(fn, e) for e in x) if any(_foreign_device(e) for e in x) else x
+    if t.__name__ == "RaggedSpectra":
+        if _foreign_device(x.values) or _foreign_device(x.offsets):
+            return t(as_cupy(fn, x.values), as_cupy(fn, x.offsets))
+        return x
+    if not _foreign_device(x):
+        return x
+    from ._interop import as_array
+
+    a = as_array(x)
+    if is_cupy(a):
+        _on_current_device(fn, a)
+    return a
+
+
+def device_operands(fn: str, *operands) -> tuple:
+    """The operands of a route whose arguments must all live on the device, as cupy arrays
+    (:func:`as_cupy`); the mixed-operand TypeError of :func:`all_device` otherwise."""
+    operands = tuple(as_cupy(fn, x) for x in operands)
+    all_device(*operands)
+    return operands
+
+
+def _on_current_device(fn: str, x) -> None:
+    """The routes allocate, and launch our kernels, on the current device and its current stream,
+    handing the kernels raw pointers: an operand on another device would be read across devices
+    (an illegal address without peer access), so it is refused before anything runs."""
+    dev = getattr(getattr(x, "device", None), "id", None)
+    if dev is None:
+        return
+    import cupy
+
+    current = cupy.cuda.runtime.getDevice()
+    if dev != current:
+        raise ValueError(f"{fn}(): arguments must be on the current CUDA device ({current}); got "
+                         f"an array on device {dev} (call inside `with cupy.cuda.Device({dev}):`)")
 
 
 def cuda_route(fn: str):
@@ -196,7 +261,23 @@ def cuda_route(fn: str):
     import importlib
 
     module, func = ROUTES[fn].cuda.rsplit(".", 1)
-    return device_errors(fn, getattr(importlib.import_module(f"{__package__}.{module}"), func))
+    route = getattr(importlib.import_module(f"{__package__}.{module}"), func)
+    return device_errors(fn, route if fn in _TORCH_ROUTES else _cupy_args(fn, route))
+
+
+# Routes that take torch objects themselves (a model and its inputs), not arrays to view as cupy.
+_TORCH_ROUTES = frozenset({"jacobian_chain"})
+
+
+def _cupy_args(fn: str, route):
+    """``route`` with its foreign device arguments viewed as cupy arrays first (:func:`as_cupy`)."""
+    import functools
+
+    @functools.wraps(route)
+    def run(*args, **kwargs):
+        return route(*(as_cupy(fn, a) for a in args), **{k: as_cupy(fn, v) for k, v in kwargs.items()})
+
+    return run
 
 
 def device_errors(fn: str, route):
@@ -208,9 +289,9 @@ def device_errors(fn: str, route):
     def run(*args, **kwargs):
         try:
             return route(*args, **kwargs)
-        except MemoryError:
-            raise
         except Exception as exc:
+            # cupy's OutOfMemoryError is a MemoryError: told apart by its name (a route's own
+            # MemoryError, such as plateau_thresholds', already says all this and passes through)
             if type(exc).__name__ != "OutOfMemoryError":
                 raise
             try:

@@ -17,13 +17,18 @@ def is_gpu_spectra(x) -> bool:
     return _backend.is_cupy(x) or (isinstance(x, RaggedSpectra) and _backend.is_cupy(x.values))
 
 
-def _from_list(cp, x, fn):
-    """A list of device spectra as the CPU route reads a list: equal-length 1-D arrays stack into
-    rows, anything else is concatenated into float64 RaggedSpectra (copies, as on the CPU)."""
+def _from_list(cp, x, fn, arg="spectra"):
+    """A list of device spectra as the CPU route reads a list (``_ragged.as_spectra``): each one
+    1-D and real, equal-length arrays stack into rows, anything else is concatenated into float64
+    RaggedSpectra (copies, as on the CPU)."""
     for i, s in enumerate(x):
         if not _backend.is_cupy(s):
-            raise type_error(fn, f"spectra[{i}]", "a cupy array like the other spectra (host and "
+            raise type_error(fn, f"{arg}[{i}]", "a cupy array like the other spectra (host and "
                              "device arrays cannot be mixed)", s)
+        if s.dtype.kind not in "iuf":
+            raise type_error(fn, f"{arg}[{i}]", "a real 1-D array of singular values", s)
+        if s.ndim != 1:
+            raise value_error(fn, arg, "a list of 1-D spectra", f"element {i} of shape {s.shape}")
     if len({s.shape for s in x}) == 1 and x[0].ndim == 1:
         return cp.stack(x)
     parts = [s.reshape(-1).astype(cp.float64) for s in x]
@@ -47,6 +52,10 @@ def _layout(cp, x, fn):
         offsets = cp.asarray(check_offsets(host, values.size, fn))
         return values, offsets[:-1].copy(), cp.diff(offsets), (offsets.size - 1,), True
     a = x
+    if a.dtype.kind in "iu":  # integer spectra are exact: converted, as on the CPU
+        a = a.astype(cp.float64, order="C")
+    elif a.dtype == cp.float16:  # widened, as on the CPU
+        a = a.astype(cp.float32, order="C")
     if a.dtype not in (cp.float32, cp.float64):
         raise type_error(fn, "spectra", "a float32 or float64 cupy array", a)
     if a.ndim == 0:
@@ -55,11 +64,16 @@ def _layout(cp, x, fn):
         raise value_error(fn, "spectra", "unit stride along the last axis and non-negative strides",
                           f"strides {a.strides}")
     bshape = a.shape[:-1]
-    n = int(np.prod(bshape, dtype=np.int64))
-    idx = np.indices(bshape, dtype=np.int64).reshape(len(bshape), -1) if bshape else np.zeros((0, 1), np.int64)
-    st = np.array([s // a.itemsize for s in a.strides[:-1]], dtype=np.int64)
-    starts = (idx * st[:, None]).sum(axis=0) if bshape else np.zeros(1, np.int64)
-    return a, cp.asarray(starts[:n] if bshape else starts), cp.full(max(n, 1) if not bshape else n, a.shape[-1], dtype=cp.int64), bshape, False
+    n = int(np.prod(bshape, dtype=np.int64))  # 1 for one spectrum (bshape ())
+    if len(bshape) == 1:  # the common (batch, width) case: the row starts made on the device
+        starts = cp.arange(n, dtype=cp.int64) * (a.strides[0] // a.itemsize)
+    elif bshape:  # element offset of each row, from the strides (host metadata, one upload)
+        idx = np.indices(bshape, dtype=np.int64).reshape(len(bshape), -1)
+        st = np.array([s // a.itemsize for s in a.strides[:-1]], dtype=np.int64)
+        starts = cp.asarray((idx * st[:, None]).sum(axis=0))
+    else:
+        starts = cp.zeros(1, dtype=cp.int64)
+    return a, starts, cp.full(n, a.shape[-1], dtype=cp.int64), bshape, False
 
 
 def _sorted_copy(cp, values, starts, lengths):
@@ -219,10 +233,16 @@ def _per_spectrum_values(spectra, fn: str, extra: int, kind: str):
         _raise_invalid(fn, first_bad, bshape)
         if unsorted:  # sort a temporary copy, as truncation_rank does
             run(*_sorted_for_retry(cp, values, starts, lengths, ragged))
-    if ragged:  # fresh offsets from 0, as the CPU route; host offsets in, host offsets out
-        offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
-        return RaggedSpectra(out, offsets if _backend.is_cupy(spectra.offsets) else cp.asnumpy(offsets))
-    return out
+    return _ragged_result(cp, spectra, out, lengths, extra) if ragged else out
+
+
+def _ragged_result(cp, spectra, out, lengths, extra):
+    """RaggedSpectra of ``out`` with fresh offsets from 0, as the CPU route: device offsets when
+    the input's offsets were on the device, else host offsets (also for a list of spectra of
+    different lengths, which has no offsets of its own: the CPU route returns host offsets)."""
+    offsets = cp.concatenate([cp.zeros(1, dtype=cp.int64), cp.cumsum(lengths + extra)])
+    on_device = isinstance(spectra, RaggedSpectra) and _backend.is_cupy(spectra.offsets)
+    return RaggedSpectra(out, offsets if on_device else cp.asnumpy(offsets))
 
 
 def energy(spectra, fn: str = "energy"):

@@ -37,7 +37,7 @@ def _sorted(cp, x, fn, square):
         if any(s.ndim != 1 for s in parts):
             raise value_error(fn, _ARG, "a list of 1-D spectra", f"shapes {[s.shape for s in parts]}")
         # same length: a dense batch, as on the CPU; else float64 RaggedSpectra (the energy route's rule)
-        x = _from_list(cp, parts, fn)
+        x = _from_list(cp, parts, fn, _ARG)
         if not isinstance(x, RaggedSpectra):
             return _sorted(cp, x, fn, square)
     if isinstance(x, RaggedSpectra):

@@ -112,6 +112,17 @@ class _CupyCopies:
         event.synchronize()
 
 
+def _as_dtype(d, dtype):
+    """The staged device array ``d`` viewed as ``dtype`` (its bits were copied as another dtype
+    of the same width), or ``d`` unchanged where the array library has no such dtype."""
+    if d.dtype == dtype:
+        return d
+    try:
+        return d.view(dtype)
+    except (TypeError, ValueError):  # cupy < 14: no bfloat16 arrays; the scan passes uint16 bits
+        return d                     # to svdvals with dtype="bfloat16" (_scan_exec._svdvals)
+
+
 class StagedUnit(NamedTuple):
     """A unit's tensors on the device (copies possibly still in flight) and the event that marks
     the end of its copies."""
@@ -135,7 +146,10 @@ class DeviceStager:
 
     def stage(self, arrays: dict) -> StagedUnit:
         """Copy ``arrays`` (name -> host array, e.g. memory-mapped tensors) into the next pinned
-        buffer — the one read of each tensor — and enqueue each buffer slice's copy to the device."""
+        buffer — the one read of each tensor — and enqueue each buffer slice's copy to the device.
+        bfloat16 tensors (``ml_dtypes.bfloat16``, as gsa_fast.weights loads them) are copied as
+        their uint16 bits and viewed as bfloat16 again on the device where cupy has that dtype
+        (cupy ≥ 14; svdvals' device route reads either form), else left as the bits."""
         with self._lock:
             slot = self._next
             self._next = (slot + 1) % len(self._buffers)
@@ -150,9 +164,12 @@ class DeviceStager:
                 buf = self._buffers[slot] = self._copies.pinned(need)
             out, off = {}, 0
             for (name, a), size in zip(arrays.items(), sizes):
+                dtype = a.dtype
+                if dtype.name == "bfloat16":  # ml_dtypes' bfloat16: copied as its raw bits
+                    a = a.view(np.uint16)
                 view = buf[off:off + a.nbytes].view(a.dtype).reshape(a.shape)
                 np.copyto(view, a)
-                out[name] = self._copies.to_device(view)
+                out[name] = _as_dtype(self._copies.to_device(view), dtype)
                 off += size
             ev = self._events[slot] = self._copies.record()
             return StagedUnit(out, ev, int(sum(a.nbytes for a in arrays.values())))

@@ -29,6 +29,7 @@ import numpy as np
 from . import _backend, _gpu_batch
 from ._gpu_margins import to_host
 from ._ragged import RaggedSpectra
+from ._spectra_args import _is_bf16_flag
 from ._validate import batch_rows, type_error, value_error
 
 CHUNK_BYTES = 512 * 2**20
@@ -41,11 +42,21 @@ def is_gpu_input(x) -> bool:
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(_backend.is_cupy(a) for a in x)
 
 
+def _bits(cp, a, bf16):
+    """A matrix of bfloat16 bits as the uint16 view the route computes on (a bfloat16 array —
+    cupy ≥ 14 with ml_dtypes: torch's bf16 CUDA tensors through DLPack, the scan's bf16 tensors —
+    or int16 bits); anything else unchanged (a view: no copy)."""
+    return a.view(cp.uint16) if bf16 and a.dtype != cp.uint16 else a
+
+
 def _check(cp, a, fn, arg, dtype):
-    bf16 = dtype == "bfloat16" or str(a.dtype) == "bfloat16"
-    if dtype is not None and dtype != "bfloat16":
+    """Whether ``a`` holds bfloat16 bits, with the CPU route's rules (``_spectra_args``: the flag
+    "bfloat16"/"bf16" or ml_dtypes' bfloat16 marks uint16 or int16 bits; a bfloat16 array needs
+    no flag), or its error. Pass the matrix through :func:`_bits` before computing."""
+    if dtype is not None and not _is_bf16_flag(dtype):
         raise value_error(fn, "dtype", "None or 'bfloat16'", repr(dtype))
-    if bf16 and a.dtype != cp.uint16:
+    bf16 = dtype is not None or str(a.dtype) == "bfloat16"
+    if bf16 and a.dtype not in (cp.uint16, cp.int16) and str(a.dtype) != "bfloat16":
         raise type_error(fn, arg, "a uint16 cupy array of raw bfloat16 bits with dtype='bfloat16'", a)
     if not bf16 and a.dtype not in (cp.float16, cp.float32, cp.float64):
         raise type_error(fn, arg, "a float16/float32/float64 cupy array (or uint16 with dtype='bfloat16')", a)
@@ -116,8 +127,10 @@ def _checked_list(cp, x, fn, dtype):
         bf16 = _check(cp, a, fn, f"x[{i}]", dtype)
         if a.ndim != 2:
             raise value_error(fn, f"x[{i}]", "a 2-D matrix", f"shape {a.shape}")
-        _raise_nonfinite(cp, _finite(cp, a[None], bf16), fn, lambda _, i=i: f"x[{i}]")
-        out.append((a, bf16))
+        out.append((_bits(cp, a, bf16), bf16))
+    if out:  # every entry's verdict on the device, then one read (not one round trip per entry)
+        ok = cp.stack([_finite(cp, a[None], bf16)[0] for a, bf16 in out])
+        _raise_nonfinite(cp, ok, fn, lambda i: f"x[{i}]")
     return out
 
 
@@ -127,7 +140,7 @@ def gram(x, fn="gram", dtype=None):
     if isinstance(x, (list, tuple)):
         return [_gram_stack(cp, a[None], bf16)[0] for a, bf16 in _checked_list(cp, x, fn, dtype)]
     bf16 = _check(cp, x, fn, "x", dtype)
-    stack = batch_rows(x, 2)
+    stack = batch_rows(_bits(cp, x, bf16), 2)
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
                      lambda i: _name(i, x.shape[:-2]))
     return _gram_stack(cp, stack, bf16).reshape(x.shape[:-2] + (min(x.shape[-2:]),) * 2)
@@ -148,7 +161,7 @@ def svdvals(x, method="gram", fn="svdvals", dtype=None, eig_driver="auto"):
         values = cp.concatenate(parts) if parts else cp.zeros(0)
         return RaggedSpectra(values, offsets)
     bf16 = _check(cp, x, fn, "x", dtype)
-    stack = batch_rows(x, 2)
+    stack = batch_rows(_bits(cp, x, bf16), 2)
     _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
                      lambda i: _name(i, x.shape[:-2]))
     return _values_stack(cp, stack, bf16, method, eig_driver, fn).reshape(x.shape[:-2] + (min(x.shape[-2:]),))

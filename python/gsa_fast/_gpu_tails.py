@@ -14,7 +14,8 @@ import numpy as np
 
 from . import _backend
 from ._gpu_orbit import _flat, _width, check_count, check_real
-from ._validate import MAX_LAPACK_INT, as_count_array, as_int, as_real_array, type_error, value_error
+from ._validate import (MAX_LAPACK_INT, as_count_array, as_int, as_real_array, check_result_size, type_error,
+                        value_error)
 
 
 def _real(cp, x, fn, arg, **kw):
@@ -80,6 +81,7 @@ def plateau_thresholds(eps, d, rmax=None):
     else:
         rmax = as_int(rmax, fn, "rmax", minimum=0, maximum=MAX_LAPACK_INT)
     shape, (e, w) = _flat(cp, e, w, fn=fn, names=("eps", "d"))
+    check_result_size(e.size * rmax, fn, "rmax", repr(rmax))  # the CPU route's limit, before allocating
     try:
         out = cp.empty(e.size * rmax, dtype=cp.float64)
     except cp.cuda.memory.OutOfMemoryError as exc:

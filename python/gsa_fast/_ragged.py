@@ -33,7 +33,9 @@ class RaggedSpectra:
         self.offsets = offsets
 
     def __repr__(self) -> str:
-        return f"RaggedSpectra(<{len(self)} spectra, {np.asarray(self.values).size} values>)"
+        # .size first: the values of a device result are a cupy array, which np.asarray refuses
+        size = self.values.size if hasattr(self.values, "size") else np.asarray(self.values).size
+        return f"RaggedSpectra(<{len(self)} spectra, {size} values>)"
 
     @classmethod
     def from_list(cls, spectra) -> "RaggedSpectra":
@@ -67,7 +69,10 @@ class RaggedSpectra:
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        o = self.offsets
+        if type(o).__module__.split(".")[0] == "cupy":  # device offsets: lengths on the device
+            return o[1:] - o[:-1]
+        return np.diff(o)
 
     def to_list(self):
         return [self[i] for i in range(len(self))]

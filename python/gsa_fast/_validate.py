@@ -286,13 +286,20 @@ def as_threads(threads, fn: str) -> int:
     return as_int(threads, fn, "threads", minimum=1, maximum=MAX_THREADS)
 
 
+def check_result_size(count: int, fn: str, arg: str, got: str) -> str:
+    """The limit of :func:`empty_result` (at most MAX_RESULT_VALUES values), for the CPU and the
+    CUDA routes: the ValueError naming the argument, else the expectation's wording."""
+    expected = f"small enough for a result of at most 2**28 values; it asks for {count} values"
+    if count > MAX_RESULT_VALUES:
+        raise value_error(fn, arg, expected, got)
+    return expected
+
+
 def empty_result(count: int, fn: str, arg: str, got: str, dtype=np.float64) -> np.ndarray:
     """np.empty(count) for a result whose size an integer argument sets: at most
     MAX_RESULT_VALUES values, and a ValueError naming the argument instead of numpy's
     MemoryError (or an overcommitted allocation the kernel then fills) otherwise."""
-    expected = f"small enough for a result of at most 2**28 values; it asks for {count} values"
-    if count > MAX_RESULT_VALUES:
-        raise value_error(fn, arg, expected, got)
+    expected = check_result_size(count, fn, arg, got)
     try:
         return np.empty(count, dtype=dtype)
     except MemoryError:

@@ -65,7 +65,9 @@ def _raise_status(fn, status, batch, names, ops, trailing, sym, psd):
 
 
 def _general(fn: str, P, Q, want: str):
-    gpu = _backend.device_route(fn, P, Q) and _backend.all_device(P, Q)
+    gpu = _backend.device_route(fn, P, Q)
+    if gpu:  # all on the device (torch CUDA tensors viewed as cupy), or the mixing TypeError
+        P, Q = _backend.device_operands(fn, P, Q)
     P, Q, n, batch, sym, psd = general_args(fn, P, Q, gpu)
     if gpu:  # cupy in, cupy out (cuda/bures.cu around cupy's eigh/matmul/svd)
         out, status = _backend.cuda_route(fn)(fn, P, Q, batch, sym, psd, want)
@@ -160,7 +162,9 @@ def bures_distance_factors(A, B):
     n×n triangular factor (LQ), which leaves ``‖B Aᵀ‖_*`` unchanged.
     """
     fn = "bures_distance_factors"
-    gpu = _backend.device_route(fn, A, B) and _backend.all_device(A, B)
+    gpu = _backend.device_route(fn, A, B)
+    if gpu:  # all on the device (torch CUDA tensors viewed as cupy), or the mixing TypeError
+        A, B = _backend.device_operands(fn, A, B)
     A, B, batch = factors_args(fn, A, B, gpu)
     if gpu:  # cupy in, cupy out (cuda/bures.cu around cupy's qr/matmul/svd)
         out, status = _backend.cuda_route(fn)(fn, A, B, batch)
@@ -174,7 +178,9 @@ def bures_distance_factors(A, B):
 
 
 def _vectors(fn: str, a, b, sort: bool):
-    gpu = _backend.device_route(fn, a, b) and _backend.all_device(a, b)
+    gpu = _backend.device_route(fn, a, b)
+    if gpu:  # all on the device (torch CUDA tensors viewed as cupy), or the mixing TypeError
+        a, b = _backend.device_operands(fn, a, b)
     a, b, names, n, batch, neg = vectors_args(fn, a, b, sort, gpu)
     if gpu:  # cupy in, cupy out (cuda/bures.cu: one block per pair)
         out, status = _backend.cuda_route(fn)(fn, a, b, batch, sort, neg)
