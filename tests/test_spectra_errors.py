@@ -60,3 +60,27 @@ def test_bad_input_gram_and_reference(rng):
         ref.svdvals(np.ones((2, 2), dtype=np.int8))
     # overflow of the f64 Gram is not a NaN: rescaled, no error
     assert np.isfinite(g.gram(np.full((2, 2), 1e200)) / 1e400 if False else g.svdvals(np.full((2, 2), 1e300))).all()
+
+
+# ---- the device branch checks the CPU's arguments too ---------------------------------------------
+# The cupy route has no thread pool and no topk, but a bad `threads` or a `k` without method="topk"
+# is the CPU's error there as well, raised before the route runs. Run here with the route stubbed:
+# device_route says "device" for a marked operand and cuda_route records whether it was reached.
+
+@pytest.mark.parametrize("fn, kwargs, exc, match", [
+    ("gram", {"threads": 0}, ValueError, r"gram\(\): threads must be"),
+    ("svdvals", {"threads": "2"}, TypeError, r"svdvals\(\): threads must be"),
+    ("svdvals", {"k": 3}, ValueError, r"svdvals\(\): k must be None unless method='topk'"),
+    ("svdvals", {"method": "svd", "k": 3}, ValueError, r"k must be None unless method='topk'"),
+])
+def test_device_branch_checks_the_cpu_arguments_before_the_route(monkeypatch, fn, kwargs, exc, match):
+    from gsa_fast import _backend
+
+    reached = []
+    monkeypatch.setattr(_backend, "device_route", lambda name, *ops: True)
+    monkeypatch.setattr(_backend, "cuda_route", lambda name: lambda *a, **k: reached.append(name) or "ran")
+    x = np.ones((3, 3))
+    with pytest.raises(exc, match=match):
+        getattr(g, fn)(x, **kwargs)
+    assert not reached
+    assert getattr(g, fn)(x) == "ran" and reached == [fn]  # valid arguments do reach the route

@@ -103,6 +103,7 @@ def gram(x, *, threads=None, dtype=None):
     """
     fn = "gram"
     if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
+        as_threads(threads, fn)  # checked as on the CPU; the device route has no thread pool
         return _backend.cuda_route(fn)(x, fn, dtype)
     t = as_threads(threads, fn)
     b = _batch(x, fn, dtype)
@@ -176,6 +177,9 @@ def svdvals(x, method="gram", *, k=None, oversample=10, power_iters=2, threads=N
     if _backend.device_route(fn, x):  # cupy in, cupy out (cuBLAS/cuSOLVER)
         if return_info:
             raise value_error(fn, "return_info", "False for cupy input", "True")
+        as_threads(threads, fn)  # checked as on the CPU; the device route has no thread pool
+        if method != "topk":  # k must be None, as on the CPU (the route refuses topk itself)
+            _args.topk_params(method, k, oversample, power_iters, seed, fn)
         return _backend.cuda_route(fn)(x, method, fn, dtype, _eig_driver)
     eig_driver = _eig_driver
     t = as_threads(threads, fn)
