@@ -279,3 +279,20 @@ def test_esd_on_device_refuses_mixed_operands(cupy):
     x = np.linspace(1, 2, 30)
     with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
         g.esd_powerlaw_fit([cupy.asarray(x), x])
+
+
+@pytest.mark.parametrize("layout", ["dense", "stack", "ragged", "empty"])
+def test_device_route_counts_spectra_before_any_device_work(rng, layout):
+    """The device route checks xmin/xmax (one value per spectrum) before it sorts on the device,
+    so it counts the spectra from the layout alone; that count must be what the sort finds. Run
+    with numpy standing in for cupy (the layout logic is the same; a list is one spectrum per
+    entry, and its route refuses numpy entries, so lists are left to the device tests)."""
+    from gsa_fast import _gpu_esd
+    from gsa_fast._ragged import RaggedSpectra
+
+    x = {"dense": lambda: rng.random(30),
+         "stack": lambda: rng.random((2, 3, 25)),
+         "ragged": lambda: RaggedSpectra(rng.random(40), np.array([0, 10, 10, 40])),
+         "empty": lambda: rng.random((0, 12))}[layout]()
+    y, starts, lengths, shape, ragged = _gpu_esd._sorted(np, x, "esd_powerlaw_fit", False)
+    assert _gpu_esd._count(x) == lengths.size

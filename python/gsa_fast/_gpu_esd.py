@@ -69,6 +69,16 @@ def _sorted(cp, x, fn, square):
     return y, cp.arange(n, dtype=cp.int64) * w, cp.full(n, w, dtype=cp.int64), shape, False
 
 
+def _count(x) -> int:
+    """The number of spectra in ``x`` from its layout alone (no device work): what ``_sorted``
+    will find, or 1 where ``_sorted`` is going to refuse the layout."""
+    if isinstance(x, (list, tuple)):
+        return len(x)
+    if isinstance(x, RaggedSpectra):
+        return max(int(x.offsets.size) - 1, 0)
+    return int(np.prod(x.shape[:-1], dtype=np.int64)) if x.ndim else 1
+
+
 def esd_powerlaw_fit(eigenvalues, xmin, xmax, evals_thresh, square, fn="esd_powerlaw_fit"):
     """(batch shape, ragged, (fields, host alpha, host status)) for gsa_fast.esd._result."""
     operands = eigenvalues if isinstance(eigenvalues, (list, tuple)) else (
@@ -76,9 +86,11 @@ def esd_powerlaw_fit(eigenvalues, xmin, xmax, evals_thresh, square, fn="esd_powe
     cp = _backend.namespace(*operands)
     _backend.all_device(*operands)
     cuda = _backend.require_cuda(fn)
+    # the options are checked before any device work (the spectrum count is read off the layout)
+    xmin_arr, xmax_arr, clip_top, thresh, apply_thresh = parse_options(
+        fn, _count(eigenvalues), xmin, xmax, evals_thresh)
     y, starts, lengths, shape, ragged = _sorted(cp, eigenvalues, fn, square)
     n = int(lengths.size)
-    xmin_arr, xmax_arr, clip_top, thresh, apply_thresh = parse_options(fn, n, xmin, xmax, evals_thresh)
     alpha, xmn, xmx, D, sigma = (cp.empty(n, dtype=cp.float64) for _ in range(5))
     spikes, num_fit, status = (cp.empty(n, dtype=cp.int64) for _ in range(3))
     if n:
