@@ -1,7 +1,8 @@
 """The GSA_FAST_CUDA switch, checked at CMake configure time (a few seconds, no compilation).
 
-ON must fail loudly without nvcc; AUTO must never break a CPU-only build; OFF skips CUDA; any
-other value is an error. nvcc is hidden by pointing CUDACXX at a path that does not exist.
+ON must fail loudly without nvcc; AUTO must never break a CPU-only build (no nvcc, or an nvcc that
+cannot build the kernels); OFF skips CUDA; any other value is an error. nvcc is hidden by pointing
+CUDACXX at a path that does not exist.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ if shutil.which("cmake") is None:  # pragma: no cover
     pytest.skip("cmake not available", allow_module_level=True)
 
 
-def configure(tmp_path, value, hide_nvcc=True):
+def configure(tmp_path, value, hide_nvcc=True, extra=()):
     env = dict(os.environ)
     env.pop("GSA_FAST_CUDA", None)
     if hide_nvcc:
@@ -28,7 +29,8 @@ def configure(tmp_path, value, hide_nvcc=True):
         env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                       if not (pathlib.Path(p) / "nvcc").exists())
     cmd = ["cmake", "-S", str(ROOT), "-B", str(tmp_path / "b"), f"-DGSA_FAST_CUDA={value}",
-           f"-DPython_EXECUTABLE={sys.executable}", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}"]
+           f"-DPython_EXECUTABLE={sys.executable}", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+           *extra]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -44,6 +46,38 @@ def test_auto_without_nvcc_configures_cpu_only(tmp_path):
     r = configure(tmp_path, "AUTO")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "CUDA extension not built: no CUDA compiler found (GSA_FAST_CUDA=AUTO)" in r.stdout
+
+
+# An nvcc that is found but cannot build our kernels: here the real nvcc asked for an architecture
+# it no longer supports (sm_35 left CUDA in 12.0), as an old toolkit meets today's default sm_90.
+_NVCC = os.environ.get("CUDACXX") or shutil.which("nvcc")
+needs_nvcc = pytest.mark.skipif(_NVCC is None, reason="no nvcc on this machine")
+
+
+@pytest.mark.slow  # a CMake configure each (seconds)
+@needs_nvcc
+def test_auto_with_an_nvcc_that_cannot_build_the_kernels_configures_cpu_only(tmp_path):
+    r = configure(tmp_path, "AUTO", hide_nvcc=False, extra=["-DCMAKE_CUDA_ARCHITECTURES=35"])
+    assert r.returncode == 0, r.stdout + r.stderr  # it was a fatal enable_language(CUDA) error
+    line = next(l for l in r.stdout.splitlines() if "gsa_fast: CUDA extension" in l)
+    assert "not built:" in line and "cannot compile the kernels for sm_35" in line, line
+    assert "Unsupported gpu architecture" in line, line  # nvcc's own reason, not a guess
+
+
+@pytest.mark.slow  # a CMake configure each (seconds)
+@needs_nvcc
+def test_on_with_an_nvcc_that_cannot_build_the_kernels_fails_loudly(tmp_path):
+    r = configure(tmp_path, "ON", hide_nvcc=False, extra=["-DCMAKE_CUDA_ARCHITECTURES=35"])
+    assert r.returncode != 0
+    assert "Unsupported gpu architecture" in r.stdout + r.stderr
+
+
+@pytest.mark.slow  # a CMake configure each (seconds)
+@needs_nvcc
+def test_auto_with_a_working_nvcc_builds_the_extension(tmp_path):
+    r = configure(tmp_path, "AUTO", hide_nvcc=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "gsa_fast: CUDA extension built with nvcc" in r.stdout, r.stdout
 
 
 @pytest.mark.slow  # a CMake configure each (seconds)
