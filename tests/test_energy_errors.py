@@ -64,7 +64,8 @@ BAD = [
     (lambda: g.spectrum_tails(np.ones(3, dtype=complex)), TypeError, r"spectrum_tails\(\): spectra must be a real floating"),
     (lambda: g.truncation_rank(np.array([1.0, "a"], dtype=object), 0.1), TypeError, r"spectra must be a real floating"),
     (lambda: _without_device(g.truncation_rank, CupyLike(), 0.1), TypeError,
-     r"spectra must be a numpy array \(no CUDA kernel"),
+     # truncation_rank has a CUDA kernel: the message must not say it has none
+     r"spectra must be a numpy array \(no CUDA kernel for this function or argument, or no usable CUDA device"),
     (lambda: g.truncation_rank("abc", 0.1), TypeError, r"spectra must be an array of spectra"),
     (lambda: g.truncation_rank(None, 0.1), TypeError, r"spectra must be an array of spectra"),
     # strided views are accepted (issue 8); a NaN in one is reported by its spectrum index

@@ -112,9 +112,11 @@ def on_device(x) -> bool:
 
 
 def no_cuda_route(fn: str, arg: str, x) -> TypeError:
-    """The one error for a device array handed to a function (or argument) without a CUDA route."""
+    """The one error for device memory that the host route got: the function (or argument) has no
+    CUDA route, or it has one but no CUDA device is usable here (gsa_fast.build_info() says why)."""
     return TypeError(f"{fn}(): {arg} must be a numpy array (no CUDA kernel for this function "
-                     f"or argument; copy it to the host first); got {describe(x)}")
+                     f"or argument, or no usable CUDA device; copy it to the host first); "
+                     f"got {describe(x)}")
 
 
 def foreign(x):
