@@ -99,9 +99,9 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
         with pytest.raises(SystemExit) as e:
             cli.main(["scan", str(path), "--no-progress"])
         err = capsys.readouterr().err.strip().splitlines()
-        assert e.value.code == 2 and what in err[-1] and path.name in err[-1], err
-    r = _run(tmp_path / "empty.safetensors")  # and as a real process: no traceback
-    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().splitlines()[-1].startswith("gsa-fast scan: error:")
+        assert e.value.code == 2 and len(err) == 1 and what in err[0] and path.name in err[0], err  # no usage text
+    r = _run(tmp_path / "empty.safetensors")  # and as a real process: no traceback, one line
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [f"gsa-fast scan: error: {tmp_path / 'empty.safetensors'}: the file is empty"], r.stderr
 
 
 def test_nan_matrix_row_and_the_rest_completes(tmp_path, rng):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,3 +133,17 @@ def test_progress_goes_to_stderr(capsys, rng):
     assert "scan" in cap.err and "matrices=3/3" in cap.err
     g.scan(mats)  # default: off when stderr is not a terminal
     assert capsys.readouterr().err == ""
+
+
+def test_resume_refuses_other_eps_or_method(tmp_path, rng):
+    # eps and method fix the rows' values: resuming with others would mix two settings in one table
+    np.savez(tmp_path / "m.npz", a=rng.standard_normal((30, 20)), b=rng.standard_normal((20, 20)))
+    out = tmp_path / "out"
+    first = g.scan(tmp_path / "m.npz", out=out, eps=(0.1,), memory_budget=8000, progress=False)
+    assert first.info["units"] == 2
+    next(p for p in (out / "parts").glob("*.npz")).unlink()  # as if killed before the last unit
+    for kw, msg in [({"eps": (0.2,)}, "eps must be [0.1]"), ({"method": "svd"}, "method must be 'gram'")]:
+        with pytest.raises(ValueError, match=re.escape(msg)):
+            g.scan(tmp_path / "m.npz", out=out, resume=True, progress=False, **{"eps": (0.1,), **kw})
+    again = g.scan(tmp_path / "m.npz", out=out, resume=True, eps=0.1, progress=False)
+    assert again.info["units_resumed"] == 1 and again.layers.equals(first.layers)

@@ -105,7 +105,7 @@ def _cmd_scan(args, parser) -> int:
                      executor="local" if args.ray is None else "ray", ray_address=args.ray or None,
                      ww=args.ww, chains=chains)
     except (ValueError, TypeError, FileNotFoundError, ImportError, PermissionError, IsADirectoryError) as exc:
-        parser.error(str(exc))
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")  # one line: an unreadable input is not a usage error
     out = sys.stderr if args.json == "-" else sys.stdout  # stdout carries the JSON alone then
     layers = res.layers
     if args.limit:

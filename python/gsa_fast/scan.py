@@ -277,7 +277,8 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
         ``spectra.npz``, ``scan.json``, ``profile.png`` and ``esd.png``.
     resume : bool
         With ``out``: keep the rows already in ``out`` (matched by file, name, shape, dtype) and
-        solve only the rest; the plan's byte budget is taken from the interrupted run.
+        solve only the rest; the plan's byte budget is taken from the interrupted run. ``eps`` and
+        ``method`` must be those of the interrupted run (ValueError otherwise).
     progress : bool, optional
         tqdm bar on stderr (matrices, bytes read, rate, time left); default: on when stderr is a
         terminal.
@@ -341,6 +342,11 @@ def scan(source, *, include=None, exclude=None, eps=(0.1, 0.01), method="gram", 
                     "exclude": exclude if exclude is None else str(getattr(exclude, "pattern", exclude))}
     if out is not None:
         sink = DirSink(out, plan_options, resume)
+        for key in ("eps", "method"):  # they fix the rows' values: a resumed table must not mix two settings
+            was = (sink.previous or {}).get(key)
+            if was is not None and was != plan_options[key]:
+                raise _fn_error(key, f"{was!r}, as in the interrupted scan in {out}, when resume=True",
+                                repr(plan_options[key]))
         if sink.previous is not None and memory_budget is None:
             budget = int(sink.previous.get("memory_budget", budget))  # same plan as the interrupted run
             plan_options["memory_budget"] = budget
