@@ -1,6 +1,7 @@
 """The user pages say what the code does: their examples run, and the names they list (scan()'s
 signature, the scan's columns, the command line's options) are the code's. Cheap (a few seconds,
-no network, no Ray, no GPU); the README's API tour is tests/test_readme.py."""
+no network, no Ray, no GPU); the README's API tour is tests/test_readme.py, the kernel pages
+tests/test_docs_kernels.py."""
 from __future__ import annotations
 
 import inspect
