@@ -1525,3 +1525,16 @@ def test_options_refused_with_one_message():
         with pytest.raises(exc) as ref:
             call(R)
         assert str(ref.value) == str(fast.value)
+
+
+# ------------------------------------------------------------------------------------------
+# regressions found by tests/test_depth_props.py (hypothesis)
+
+def test_log_volume_grad_next_to_a_zero_singular_value():
+    # shrunk from test_dln_log_volume_with_zeros: σ = (0, ½), N = 3. λ(½, 0) = (½)^{4/3}, so
+    # ∂S/∂σ_2 = ½·(4/3)/σ_2 = 4/3; the kernel (and the reference) took the u = +∞ limit of
+    # σ_i ∂S/∂σ_i as 1 instead of 1 − 1/N and returned 2.
+    for N, want in ((3, 4.0 / 3.0), (2, 1.0), (5, 1.6), (None, 2.0)):
+        for fn in (g.dln_log_volume, R.dln_log_volume):
+            G = fn(np.array([0.0, 0.5]), N, grad=True)[1]
+            assert abs(G[1] - want) <= 1e-15 * want, (fn, N, G)

@@ -408,8 +408,8 @@ def _g(a, b, N):
     if a == b:
         return (1.0 - (0.0 if N is None else 1.0 / N)) / (2 * a)
     first = a / (a * a - b * b)
-    if b == 0:
-        return 1.0 / a
+    if b == 0:  # λ(a, 0) = a^{2−2/N}: (1 − 1/N)/a; N = ∞: a/a² − 1/(a·∞) = 1/a
+        return (1.0 - (0.0 if N is None else 1.0 / N)) / a
     if N is None:
         return first - 1.0 / (a * (math.log(a * a) - math.log(b * b)))
     return first - (1.0 / N) * a ** (2.0 / N - 1) / (a ** (2.0 / N) - b ** (2.0 / N))
