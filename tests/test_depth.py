@@ -1538,3 +1538,14 @@ def test_log_volume_grad_next_to_a_zero_singular_value():
         for fn in (g.dln_log_volume, R.dln_log_volume):
             G = fn(np.array([0.0, 0.5]), N, grad=True)[1]
             assert abs(G[1] - want) <= 1e-15 * want, (fn, N, G)
+
+
+def test_log_volume_grad_at_a_zero_singular_value_n2():
+    # shrunk from test_dln_log_volume_with_zeros: σ = (0, ½), N = 2. λ(a, b) = a + b, so
+    # ∂S_2/∂σ_1 = 1/(2(σ_1 + σ_2)) = 1 at σ_1 = 0; the kernel and the reference returned +∞ (the
+    # N ≥ 3 limit). With a second zero, λ(0, 0) = 0 and the gradient at a zero is +∞.
+    for fn in (g.dln_log_volume, R.dln_log_volume):
+        G = fn(np.array([0.0, 0.5, 0.25]), 2, grad=True)[1]
+        assert abs(G[0] - 3.0) <= 1e-15 * 3.0, (fn, G)
+        assert fn(np.array([0.0, 0.0, 0.5]), 2, grad=True)[1][0] == np.inf
+        assert fn(np.array([0.0, 0.5]), 3, grad=True)[1][0] == np.inf

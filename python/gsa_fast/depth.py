@@ -364,7 +364,8 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     ``(2 − 2/N) log M + log(−expm1(−x)) − log(−expm1(−x/N))`` (``x = 2 log(M/m)``), exact at
     ties (limits, no 0/0) and for zeros (``S_∞ = −∞`` if any σ = 0; ``S_N = −∞`` iff two vanish),
     compensated sums; compiled, O(d²) per row. With ``grad=True`` also returns ``∂S/∂σ_i``
-    (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``). Accuracy ~1e-13 relative.
+    (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``, except for ``N = 2``, where
+    ``λ = σ_j + σ_k`` and the derivative there is ``Σ_{j≠i} 1/(2σ_j)``). Accuracy ~1e-13 relative.
 
     cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """

@@ -436,7 +436,10 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
                 tot += math.log(lam) if lam > 0 else -np.inf
         S[r] = 0.5 * tot
         for i in range(d):
-            if row[i] == 0 and d >= 2 and N != 1:
+            if row[i] == 0 and d >= 2 and N == 2:  # λ(a, b) = a + b: ∂/∂a ½ log λ = 1/(2(a + b)), finite
+                others = [row[j] for j in range(d) if j != i]
+                G[r, i] = np.inf if min(others) == 0 else sum(0.5 / b for b in others)
+            elif row[i] == 0 and d >= 2 and N != 1:
                 G[r, i] = np.inf
             else:
                 G[r, i] = sum(_g(row[i], row[j], N) for j in range(d) if j != i) if N != 1 else 0.0

@@ -93,11 +93,25 @@ GSA_HD LogVolumeSum log_volume_merge(LogVolumeSum a, const LogVolumeSum& b) {
 }
 
 // ∂S/∂σ_i of the log-volume (spec §8.5): Σ_{j≠i} a·g_N(σ_i, σ_j) / σ_i, Kahan-summed in j order;
-// +∞ at σ_i = 0 (d ≥ 2, N ≠ 1); N = 1: λ ≡ 1, S ≡ 0, so 0 (also at σ_i = 0, where the sum
+// at σ_i = 0 (d ≥ 2) the limit of the exact derivative: +∞ for N ≥ 3 and N = ∞ (a^{2/N−1} → ∞,
+// resp. Λ → 0); for N = 2, λ(a, b) = a + b, so ∂/∂a ½ log λ = 1/(2(a + b)): Σ_{j≠i} 1/(2σ_j),
+// finite unless another σ_j is zero. N = 1: λ ≡ 1, S ≡ 0, so 0 (also at σ_i = 0, where the sum
 // below would be 0/0).
 GSA_HD double log_volume_grad(const double* s, const double* lg, int64_t d, int64_t i, double inv_n) {
   if (inv_n == 1.0) return 0.0;
-  if (d >= 2 && s[i] == 0.0) return INFINITY;
+  if (d >= 2 && s[i] == 0.0) {
+    if (inv_n != 0.5) return INFINITY;
+    double acc = 0.0, cc = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+      if (j == i) continue;
+      if (s[j] == 0.0) return INFINITY;
+      const double t = 0.5 / s[j] - cc;
+      const double nv = acc + t;
+      cc = isfinite(nv) ? (nv - acc) - t : 0.0;
+      acc = nv;
+    }
+    return acc;
+  }
   double acc = 0.0, cc = 0.0;
   for (int64_t j = 0; j < d; ++j) {
     if (j == i) continue;
