@@ -1549,3 +1549,13 @@ def test_log_volume_grad_at_a_zero_singular_value_n2():
         assert abs(G[0] - 3.0) <= 1e-15 * 3.0, (fn, G)
         assert fn(np.array([0.0, 0.0, 0.5]), 2, grad=True)[1][0] == np.inf
         assert fn(np.array([0.0, 0.5]), 3, grad=True)[1][0] == np.inf
+
+
+def test_separation_ratios_single_value_with_eps():
+    # shrunk from test_separation_ratios_vs_reference: log_s = [−∞] (any single value) with eps
+    # raised numpy's "argmin of an empty sequence"; one value has no ratio, so r_sep = 0.
+    for x in ([-np.inf], [1.5], np.zeros((3, 1))):
+        got, want = g.separation_ratios(np.asarray(x), 0.5), R.separation_ratios(np.asarray(x), 0.5)
+        assert got.ratios.shape[-1] == 0
+        np.testing.assert_array_equal(got.rank, want.rank)
+        assert (np.asarray(got.rank) == 0).all()

@@ -407,8 +407,11 @@ def separation_from(a, eps):
     rank = None
     if eps is not None:
         ok = ratios < eps
-        first_bad = xp.argmin(ok.astype(np.int8), axis=-1)
-        rank = xp.where(ok.all(axis=-1), ok.shape[-1], first_bad).astype(np.int64)
+        if ok.shape[-1] == 0:  # one value per spectrum: no ratio, r_sep = 0 (argmin of nothing raised)
+            rank = xp.zeros(ok.shape[:-1], dtype=np.int64)
+        else:
+            first_bad = xp.argmin(ok.astype(np.int8), axis=-1)
+            rank = xp.where(ok.all(axis=-1), ok.shape[-1], first_bad).astype(np.int64)
     return Separation(ratios, gaps, rank)
 
 
