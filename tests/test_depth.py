@@ -1559,3 +1559,12 @@ def test_separation_ratios_single_value_with_eps():
         assert got.ratios.shape[-1] == 0
         np.testing.assert_array_equal(got.rank, want.rank)
         assert (np.asarray(got.rank) == 0).all()
+
+
+def test_gated_rank_law_is_a_probability():
+    # shrunk from test_gated_rank_law_vs_mpmath: n = 1, L = 3, p = 0.75 gave sf[0] = P(rank ≥ 0)
+    # = 1.0000000000000002 (the log-sum-exp of the rounded pmf is ~u above 0, cubed by G = 3), so
+    # cdf(0) < 0. sf is a survival function: sf[0] = 1 exactly and 0 ≤ sf ≤ 1, also conditioned.
+    for n, L, p, r0 in ((1, 3, 0.75, None), (7, 40, 0.3, None), (20, 5, 0.9, 4), (5, 9, 0.123, 1)):
+        sf = g.gated_rank_law(n, L, p, r0).sf
+        assert sf[0] == 1.0 and np.all(sf <= 1.0) and np.all(np.diff(sf) <= 0.0), (n, L, p, sf)

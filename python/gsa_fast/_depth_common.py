@@ -376,7 +376,9 @@ def _log_sf_binom(n, p):
         out = np.zeros(n + 1)
         return out
     lpmf = lg[n] - lg - lg[::-1] + t * math.log(p) + (n - t) * math.log1p(-p)
-    return np.logaddexp.accumulate(lpmf[::-1])[::-1]
+    out = np.minimum(np.logaddexp.accumulate(lpmf[::-1])[::-1], 0.0)  # a probability: log ≤ 0
+    out[0] = 0.0  # P(Bin ≥ 0) = 1 exactly (the rounded pmf sums to 1 ± n·u)
+    return out
 
 
 LOG_SPECTRA = "log singular values (a real array)"

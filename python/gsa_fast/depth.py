@@ -226,7 +226,7 @@ def gated_rank_law(n, L, p, r0=None, model="G"):
     n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
     lsf = _log_sf_binom(n, p)
     if r0 is not None:
-        lsf = np.where(np.arange(n + 1) <= r0, 0.0, lsf - lsf[r0])
+        lsf = np.where(np.arange(n + 1) <= r0, 0.0, np.minimum(lsf - lsf[r0], 0.0))  # S(r)/S(r0) ≤ 1
     sf = np.exp(G * lsf) if G > 0 else np.ones(n + 1)
     return RankLaw(sf, float(sf[1:].sum()))
 
