@@ -130,3 +130,100 @@ def test_chain_margins_scale_invariant(seed, L, n, e10, dt):
     assert np.all((th > 0) & (th <= 1 + 4e-12))
     np.testing.assert_allclose(got.margin, np.asarray(got.log_kappa) + np.asarray(got.slack), rtol=0, atol=1e-11)
     assert np.all(np.asarray(got.slack) >= 0) and np.all(np.asarray(got.margin) >= -1e-12)
+
+
+@st.composite
+def _ragged_chain(draw):
+    """A list of 1..5 factors of widths 1..12 where consecutive shapes chain or (sometimes) do not
+    (an undefined interface: NaN fields), one dtype, some factors scaled by 2^±200 (float64)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    L = draw(st.integers(1, 5))
+    dt = draw(st.sampled_from([np.float64, np.float32]))
+    n_in = draw(st.integers(1, 12))
+    fs = []
+    for _ in range(L):
+        if fs and draw(st.integers(0, 4)) == 0:
+            n_in = draw(st.integers(1, 12))  # breaks the chain here
+        m = draw(st.integers(1, 12))
+        a = rng.standard_normal((m, n_in))
+        if dt is np.float64:
+            a = a * 2.0 ** draw(st.sampled_from([0, 200, -200]))
+        fs.append(a.astype(dt))
+        n_in = m
+    return fs
+
+
+@settings(max_examples=60, **PROPS)
+@given(_ragged_chain(), st.booleans())
+def test_chain_margins_ragged_vs_reference(fs, normalize):
+    got = g.chain_margins(fs, normalize=normalize)
+    want = R.chain_margins(fs, normalize=normalize)
+    defined = np.array([fs[i + 1].shape[1] == fs[i].shape[0] for i in range(len(fs) - 1)], dtype=bool)
+    for name in ("product_norm", "log_kappa", "slack", "margin", "theta"):
+        a = np.asarray(getattr(got, name))
+        assert np.isnan(a[~defined]).all(), name  # undefined interface: NaN, never 0
+    # Tolerances: norms and product norms relative 1e-12 (rtol) plus the product's rounding
+    # (the factors are O(1) after the exact 2^±200 scale: 4(k+n)u relative to ‖X‖‖Y‖, ≤ 1e-14
+    # here unless the product cancels, which Gaussian 12×12 products do not do beyond ~1e3);
+    # the log fields absolute 3·rtol (docs/margins.md) with the same slack.
+    for name in ("norm", "product_norm", "theta"):
+        a, b = np.asarray(getattr(got, name)), np.asarray(getattr(want, name))
+        np.testing.assert_allclose(a, b, rtol=4e-12, atol=0, equal_nan=True, err_msg=name)
+    for name in ("log_kappa", "slack", "margin"):
+        a, b = np.asarray(getattr(got, name)), np.asarray(getattr(want, name))
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-11, equal_nan=True, err_msg=name)
+    if normalize:  # ϑ ∈ (0, 1], μ = log κ + s ≥ 0 on defined interfaces
+        th = np.asarray(got.theta)[defined]
+        assert np.all((th > 0) & (th <= 1 + 4e-12))
+        mu = np.asarray(got.margin)[defined]
+        np.testing.assert_allclose(mu, np.asarray(got.log_kappa)[defined] + np.asarray(got.slack)[defined],
+                                   rtol=0, atol=1e-11)
+
+
+@settings(max_examples=12, **PROPS)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 4), st.integers(3, 12),
+       st.sampled_from(["gauss", "equal", "power"]), st.sampled_from(["top", "lsq"]))
+def test_margin_report_vs_reference(seed, L, n, kind, chart):
+    # Full-rank square chains (Theorem 4.16's setting): Gaussian, all singular values equal (exact
+    # ties: every chart degenerates to α = 0) and power-law spectra. Documented exclusion:
+    # rank-deficient factors, whose report fields that read log σ of numerically-zero values
+    # (V_log, the (56) terms, the σ_min/σ_1 in .reasons) are rounding noise in both routes.
+    # Tolerance: the family's 1e-9 relative / 1e-12 absolute (tests/test_margins.py: the report
+    # composes spectra, ~1e-13, through charts and sums of ≤ L terms).
+    rng = np.random.default_rng(seed)
+    fs = []
+    for _ in range(L):
+        q1 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        q2 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        if kind == "gauss":
+            fs.append(rng.standard_normal((n, n)))
+            continue
+        s = np.ones(n) if kind == "equal" else np.arange(1, n + 1, dtype=float) ** -rng.uniform(0.2, 1.5)
+        fs.append((q1 * s) @ q2.T)
+    kw = dict(chart=chart, interval=(0.0, 3.0))
+    if chart == "lsq":
+        kw["window"] = (1, n)
+    a, b = g.margin_report(fs, **kw), R.margin_report(fs, **kw)
+    # Second documented exclusion: with exact ties (kind 'equal', orthogonal factors) the margins,
+    # Δα and their products are 0 in exact arithmetic and ~1e-16 noise in both routes; such
+    # entries are compared as "both ≤ 1e-10", and the ratios ρ = lhs/rhs (and ρ♯, the same
+    # denominator scale) are not compared where rhs ≤ 1e-10 (a quotient of two noises).
+    def close(x, y):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        ok = np.isclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True)
+        return ok | ((np.abs(x) <= 1e-10) & (np.abs(y) <= 1e-10))
+    noise = np.asarray(b.interfaces["rhs"], dtype=float) <= 1e-10
+    for fa, fb in ((a.layers, b.layers), (a.interfaces, b.interfaces)):
+        assert list(fa.columns) == list(fb.columns)
+        for col in fa.columns:
+            if fa[col].dtype.kind == "f":
+                ok = close(fa[col], fb[col])
+                if col in ("rho", "rho_sharp") and fa is a.interfaces:
+                    ok |= noise
+                assert ok.all(), (col, fa[col].values, fb[col].values)
+            else:
+                assert list(fa[col]) == list(fb[col]), col
+    for k, v in b.totals.items():
+        if isinstance(v, float):
+            assert close(a.totals[k], v).all(), (k, a.totals[k], v)
+    assert a.reasons == b.reasons and a.theorem_applicable == b.theorem_applicable
