@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -1568,3 +1569,19 @@ def test_gated_rank_law_is_a_probability():
     for n, L, p, r0 in ((1, 3, 0.75, None), (7, 40, 0.3, None), (20, 5, 0.9, 4), (5, 9, 0.123, 1)):
         sf = g.gated_rank_law(n, L, p, r0).sf
         assert sf[0] == 1.0 and np.all(sf <= 1.0) and np.all(np.diff(sf) <= 0.0), (n, L, p, sf)
+
+
+def test_reference_log_mean_at_near_ties():
+    # shrunk from test_dln_operator_vs_reference_and_inverse: the reference's N = ∞ eigenvalue
+    # (a² − b²)/(log a² − log b²) divided by zero when a ≠ b differ by an ulp (log a² == log b²)
+    # and lost every digit just above (its dln_operator was 1% off at σ = (0.1, 0.1·(1 + u))).
+    # It now uses (a − b)(a + b)/(2 log1p((a − b)/b)); the kernel's expm1 form was right.
+    for a in (0.1, 1.0, 3e5):
+        for ulps in (1, 2, 1000, 2**30):
+            b = a * (1.0 + ulps * 2.0 ** -52)
+            with mpmath.workdps(50):
+                want = float((mpmath.mpf(b) ** 2 - mpmath.mpf(a) ** 2) / (2 * mpmath.log(mpmath.mpf(b) / mpmath.mpf(a))))
+            for fn in (g.dln_eigenvalues, R.dln_eigenvalues):
+                lam = fn(np.array([a, b]))
+                # the kernel's exponent rounding: ≲ 2u(6|log a| + 8) relative (test_depth_props._lam_tol)
+                assert abs(lam[0, 1] - want) <= 2.0 ** -52 * (6 * abs(math.log(a)) + 8) * want, (fn, a, ulps)

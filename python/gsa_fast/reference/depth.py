@@ -399,7 +399,8 @@ def _lam(a, b, N):
             return a * a
         if a == 0 or b == 0:
             return 0.0
-        return (a * a - b * b) / (math.log(a * a) - math.log(b * b))
+        hi, lo = max(a, b), min(a, b)  # (hi² − lo²)/(2 log(hi/lo)); log1p keeps near-ties exact
+        return (hi - lo) * (hi + lo) / (2.0 * math.log1p((hi - lo) / lo))
     return sum(a ** (2 * (N - p) / N) * b ** (2 * (p - 1) / N) for p in range(1, N + 1))
 
 
