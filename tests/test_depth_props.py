@@ -608,3 +608,126 @@ def test_depth_scaling_fit_vs_reference(seed, L, k, slope, noise, data):
     assert np.all(np.abs(got.max_resid - want.max_resid)[ok] <= scale * L)
     if noise == 0.0:  # an exact line: the slope is recovered to rounding
         assert np.all(np.abs(got.slope[ok] - slope) <= scale + 4 * U * abs(slope))
+
+
+# ---- DLN operator and metric (§8.3), balancedness (§8.2), imbalance (§8.1), alignment (§7) --------
+
+@st.composite
+def _dln_xz(draw, square=None):
+    """X = U diag(σ) Vᵀ with σ ∈ [0.1, 10] (ties allowed: repeated σ), Z Gaussian; m, n ≤ 4."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    m = draw(st.integers(1, 4))
+    n = m if square else draw(st.integers(1, 4))
+    q = min(m, n)
+    pool = [0.1, 0.5, 1.0, 1.0 + 2.0 ** -30, 3.0, 10.0]
+    s = np.array(sorted((draw(st.sampled_from(pool)) for _ in range(q)), reverse=True))
+    U = np.linalg.qr(rng.standard_normal((m, m)))[0]
+    V = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    X = U[:, :q] @ np.diag(s) @ V[:, :q].T
+    Z = rng.standard_normal((m, n))
+    return X, Z, s
+
+
+@settings(max_examples=40, **PROPS)
+@given(_dln_xz(), st.sampled_from([None, 1, 2, 3, 5]))
+def test_dln_operator_vs_reference_and_inverse(xz, N):
+    X, Z, s = xz
+    got = g.dln_operator(X, Z, N)
+    want = R.dln_operator(X, Z, N)  # the explicit sum of matrix powers (a Kronecker matrix)
+    lam = g.dln_eigenvalues(np.concatenate([s, np.zeros(max(X.shape) - s.size)]), N)
+    lmax = float(lam.max())
+    # Tolerance: both are backward stable maps of Z through orthogonal frames and λ (relative
+    # error ≲ 16u·(|log σ| + 1) each, _lam_tol), so ‖error‖ ≲ c·(m + n)·u·λ_max·‖Z‖: 1e-13·λ_max·‖Z‖.
+    assert np.abs(got - want).max() <= 1e-13 * lmax * np.linalg.norm(Z) + 1e-300
+    square = X.shape[0] == X.shape[1]
+    if square or N is not None:  # λ > 0 everywhere: full rank (σ ≥ 0.1), and square for N = ∞
+        back = g.dln_operator(X, got, N, inverse=True)
+        lmin = float(lam[: X.shape[0], : X.shape[1]].min()) if square else None
+        if lmin is not None and lmin > 0:
+            # 𝒜^{-1}(𝒜(Z)) = Z to ≲ u·(m+n)·κ(λ)·‖Z‖ (κ(λ) = λ_max/λ_min ≤ 1e4 here)
+            assert np.abs(back - Z).max() <= 1e-13 * (lmax / lmin) * np.linalg.norm(Z)
+            # ‖Z‖²_g = ⟨Z, 𝒜^{-1}(Z)⟩ (thesis eq (2.18)), an identity between two public functions
+            nrm = g.dln_metric_norm(X, Z, N)
+            inner = float(np.sum(Z * g.dln_operator(X, Z, N, inverse=True)))
+            assert abs(nrm ** 2 - inner) <= 1e-12 * (lmax / lmin) * nrm ** 2
+
+
+@settings(max_examples=40, **PROPS)
+@given(_dln_xz(square=True), st.sampled_from([None, 2, 3, 5]), st.integers(-150, 150))
+def test_dln_metric_norm_homogeneous(xz, N, e2):
+    # λ(cσ) = c^{2−2/N} λ(σ), so ‖cZ‖ at cX is c^{1/N}‖Z‖ at X (c^0 = 1 for N = ∞): an exact scale
+    # c = 2^e keeps every quantity in range for |e| ≤ 150 (σ ∈ [0.1, 10], λ ≥ 1e-2·2^-300).
+    X, Z, _ = xz
+    c = 2.0 ** e2
+    base = g.dln_metric_norm(X, Z, N)
+    got = g.dln_metric_norm(X * c, Z * c, N)
+    want = base * (1.0 if N is None else c ** (1.0 / N))
+    # λ's own relative error grows with |log σ| (exponent rounding, _lam_tol): ≲ 16u·(6·|e| + 8)
+    assert abs(got - want) <= 16 * U * (6 * abs(e2) + 50) * want
+
+
+@settings(max_examples=30, **PROPS)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(1, 5), st.integers(-100, 100), st.booleans())
+def test_balancedness_ratio_bounds_and_balanced_chains(seed, N, n, e2, balanced):
+    # β_bal ≥ 1 (AM–GM), = 1 exactly for W_p = Q_{p+1} Σ^{1/N} Q_pᵀ, invariant under W → cW
+    rng = np.random.default_rng(seed)
+    if balanced:
+        s = np.sort(10.0 ** rng.uniform(-6, 6, n))[::-1]
+        Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(N + 1)]
+        W = [Qs[p + 1] @ np.diag(s ** (1.0 / N)) @ Qs[p].T for p in range(N)]
+    else:
+        W = [rng.standard_normal((n, n)) for _ in range(N)]
+    beta = float(g.balancedness_ratio(W))
+    ref = float(R.balancedness_ratio(W))
+    # log σ_i(X) from the prefix routes (≤ 1e-6 absolute where resolved, ~1e-12 here: κ ≤ 1e12 /
+    # N per factor); β depends on them through exp((2/N) log σ): relative 2/N·1e-9 covers both
+    assert abs(beta - ref) <= 1e-9 * ref
+    assert beta >= 1.0 - 1e-9
+    if balanced:
+        assert abs(beta - 1.0) <= 1e-9
+    c = 2.0 ** e2
+    assert abs(float(g.balancedness_ratio([w * c for w in W])) - beta) <= 1e-9 * beta
+
+
+@settings(max_examples=40, **PROPS)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(1, 6), st.integers(-300, 300), st.booleans())
+def test_relative_imbalance_vs_reference(seed, L, n, e2, zero):
+    rng = np.random.default_rng(seed)
+    W = [rng.standard_normal((n, n)) * 2.0 ** e2 for _ in range(L)]
+    if zero:
+        W[rng.integers(L)][:] = 0.0
+    got = g.relative_imbalance(W)
+    want = R.relative_imbalance(W)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    # ι is a ratio of Frobenius norms of float64 Grams (errors ~n·u relative to ‖W‖² each):
+    # absolute 1e-13·(1 + ι). Exact 2^e scaling (|e| ≤ 300: the Grams stay in range only while
+    # 4·|e| < 1000, so the reference itself is the oracle only up to there)
+    assert np.all(np.abs(got[ok] - want[ok]) <= 1e-13 * (1 + want[ok]))
+    for p in range(L - 1):  # ι_p = NaN exactly where W_p = 0
+        assert np.isnan(got[p]) == (not W[p].any())
+
+
+@settings(max_examples=40, **PROPS)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.integers(1, 8), st.sampled_from([np.float64, np.float32]))
+def test_subspace_alignment_self_and_reference(seed, m, k, dt):
+    rng = np.random.default_rng(seed)
+    n = m + 2
+    k = min(k, m)
+    # well-separated singular values, so the top-k subspace and its vectors are well defined
+    U = np.linalg.qr(rng.standard_normal((m, m)))[0]
+    V = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    s = 2.0 ** -np.arange(m, dtype=float)
+    A = ((U * s) @ V[:, :m].T).astype(dt)
+    B = (A + 1e-3 * rng.standard_normal(A.shape)).astype(dt)
+    self_ = g.subspace_alignment(A, A, k)
+    np.testing.assert_allclose(self_.R, np.eye(k), rtol=0, atol=1e-12)
+    assert np.all(np.abs(self_.angles) <= 1e-7)  # atan2 form: exact-ish small angles
+    got = g.subspace_alignment(A, B, k)
+    want = R.subspace_alignment(A, B, k)
+    ang = np.asarray(got.angles)
+    assert np.all((ang >= 0) & (ang <= np.pi / 2 + 1e-15)) and np.all(np.diff(ang) >= -1e-15)
+    # Tolerance: the gap between s_k and s_{k+1} is a factor 2, so the subspaces are perturbed by
+    # ≲ u·κ·‖A‖/gap; both compute from float64 SVDs of the same float64 data: 1e-10 on R, angles
+    np.testing.assert_allclose(got.R, want.R, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got.angles, want.angles, rtol=0, atol=1e-10)
