@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -1525,3 +1526,62 @@ def test_options_refused_with_one_message():
         with pytest.raises(exc) as ref:
             call(R)
         assert str(ref.value) == str(fast.value)
+
+
+# ------------------------------------------------------------------------------------------
+# regressions found by tests/test_depth_props.py (hypothesis)
+
+def test_log_volume_grad_next_to_a_zero_singular_value():
+    # shrunk from test_dln_log_volume_with_zeros: σ = (0, ½), N = 3. λ(½, 0) = (½)^{4/3}, so
+    # ∂S/∂σ_2 = ½·(4/3)/σ_2 = 4/3; the kernel (and the reference) took the u = +∞ limit of
+    # σ_i ∂S/∂σ_i as 1 instead of 1 − 1/N and returned 2.
+    for N, want in ((3, 4.0 / 3.0), (2, 1.0), (5, 1.6), (None, 2.0)):
+        for fn in (g.dln_log_volume, R.dln_log_volume):
+            G = fn(np.array([0.0, 0.5]), N, grad=True)[1]
+            assert abs(G[1] - want) <= 1e-15 * want, (fn, N, G)
+
+
+def test_log_volume_grad_at_a_zero_singular_value_n2():
+    # shrunk from test_dln_log_volume_with_zeros: σ = (0, ½), N = 2. λ(a, b) = a + b, so
+    # ∂S_2/∂σ_1 = 1/(2(σ_1 + σ_2)) = 1 at σ_1 = 0; the kernel and the reference returned +∞ (the
+    # N ≥ 3 limit). With a second zero, λ(0, 0) = 0 and the gradient at a zero is +∞.
+    for fn in (g.dln_log_volume, R.dln_log_volume):
+        G = fn(np.array([0.0, 0.5, 0.25]), 2, grad=True)[1]
+        assert abs(G[0] - 3.0) <= 1e-15 * 3.0, (fn, G)
+        assert fn(np.array([0.0, 0.0, 0.5]), 2, grad=True)[1][0] == np.inf
+        assert fn(np.array([0.0, 0.5]), 3, grad=True)[1][0] == np.inf
+
+
+def test_separation_ratios_single_value_with_eps():
+    # shrunk from test_separation_ratios_vs_reference: log_s = [−∞] (any single value) with eps
+    # raised numpy's "argmin of an empty sequence"; one value has no ratio, so r_sep = 0.
+    for x in ([-np.inf], [1.5], np.zeros((3, 1))):
+        got, want = g.separation_ratios(np.asarray(x), 0.5), R.separation_ratios(np.asarray(x), 0.5)
+        assert got.ratios.shape[-1] == 0
+        np.testing.assert_array_equal(got.rank, want.rank)
+        assert (np.asarray(got.rank) == 0).all()
+
+
+def test_gated_rank_law_is_a_probability():
+    # shrunk from test_gated_rank_law_vs_mpmath: n = 1, L = 3, p = 0.75 gave sf[0] = P(rank ≥ 0)
+    # = 1.0000000000000002 (the log-sum-exp of the rounded pmf is ~u above 0, cubed by G = 3), so
+    # cdf(0) < 0. sf is a survival function: sf[0] = 1 exactly and 0 ≤ sf ≤ 1, also conditioned.
+    for n, L, p, r0 in ((1, 3, 0.75, None), (7, 40, 0.3, None), (20, 5, 0.9, 4), (5, 9, 0.123, 1)):
+        sf = g.gated_rank_law(n, L, p, r0).sf
+        assert sf[0] == 1.0 and np.all(sf <= 1.0) and np.all(np.diff(sf) <= 0.0), (n, L, p, sf)
+
+
+def test_reference_log_mean_at_near_ties():
+    # shrunk from test_dln_operator_vs_reference_and_inverse: the reference's N = ∞ eigenvalue
+    # (a² − b²)/(log a² − log b²) divided by zero when a ≠ b differ by an ulp (log a² == log b²)
+    # and lost every digit just above (its dln_operator was 1% off at σ = (0.1, 0.1·(1 + u))).
+    # It now uses (a − b)(a + b)/(2 log1p((a − b)/b)); the kernel's expm1 form was right.
+    for a in (0.1, 1.0, 3e5):
+        for ulps in (1, 2, 1000, 2**30):
+            b = a * (1.0 + ulps * 2.0 ** -52)
+            with mpmath.workdps(50):
+                want = float((mpmath.mpf(b) ** 2 - mpmath.mpf(a) ** 2) / (2 * mpmath.log(mpmath.mpf(b) / mpmath.mpf(a))))
+            for fn in (g.dln_eigenvalues, R.dln_eigenvalues):
+                lam = fn(np.array([a, b]))
+                # the kernel's exponent rounding: ≲ 2u(6|log a| + 8) relative (test_depth_props._lam_tol)
+                assert abs(lam[0, 1] - want) <= 2.0 ** -52 * (6 * abs(math.log(a)) + 8) * want, (fn, a, ulps)

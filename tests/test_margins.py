@@ -630,3 +630,23 @@ def test_device_route_argument_errors(rng):
         gm._pairs(cp, [d(X), d(bad)], [d(Y), d(Y)], "product_norm")
     with pytest.raises(ValueError, match=r"product_norm\(\): Y must be a list of 2 matrices"):
         gm._pairs(cp, [d(X), d(X)], [d(Y)], "product_norm")
+
+
+# ---- regressions found by tests/test_margins_props.py (hypothesis) ---------------------------
+
+def test_product_norm_and_chain_margins_at_extreme_magnitudes():
+    # The Krylov operator (XY)ᵀ(XY) squares the magnitudes twice: 100×100 Gaussian factors scaled
+    # by 1e-80 gave ‖XY‖ 35% low (1e-100: 0), and chain_margins — computed on Frobenius-normalized
+    # factors, so independent of the scale — was off by 0.45 in the margins at 1e±80. Each factor
+    # now enters as 2^-e A (max entry in [½, 1)) and the results are scaled back exactly.
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((100, 100)), rng.standard_normal((100, 100))
+    want = R.product_norm(X, Y)
+    for e in (-140, -100, -80, 80, 140):
+        assert abs(g.product_norm(X * 10.0 ** e, Y * 10.0 ** e) / 10.0 ** (2 * e) / want - 1) <= 1e-12, e
+    fs = [rng.standard_normal((100, 100)) for _ in range(3)]
+    base = g.chain_margins(fs)
+    for e in (-120, -80, 80, 120):
+        got = g.chain_margins([f * 2.0 ** (e * 3) for f in fs])
+        np.testing.assert_allclose(got.margin, base.margin, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.product_norm, base.product_norm, rtol=1e-12)

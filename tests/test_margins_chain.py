@@ -61,11 +61,12 @@ def test_chain_matches_problems_solved_alone(rng):
     assert np.all(np.abs(ni - info[:L]) <= 1) and np.all(np.abs(pi - info[L:]) <= 1)
     assert np.all(ni > 0) and np.all(pi > 0)  # the Krylov route answered, not the dense one
     # Read counter: one iteration streams each factor at most twice (up and down) and a norm
-    # takes two steps per iteration, so reads <= 2·iterations; the previous route read a
+    # takes two steps per iteration, so reads <= 2·iterations + 1 (the + 1: the pass that takes
+    # each factor's max entry for its power-of-two scale); the previous route read a
     # middle factor once per pass of its norm, of its left product and twice per pass of its
     # right product.
     iters = max(pi.max(), -(-ni.max() // 2))
-    assert reads.max() <= 2 * iters and reads.min() >= pi.min()
+    assert reads.max() <= 2 * iters + 1 and reads.min() >= pi.min()
     previous = ni[1:-1] + pi[:-1] + 2 * pi[1:]
     assert np.all(reads[1:-1] < 0.6 * previous), (reads, previous)
 

@@ -40,6 +40,19 @@ void dgemm(char ta, char tb, int m, int n, int k, double alpha, const double* a,
   scipy_dgemm_(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
 }
 
+// Binary exponent e with max|a| · 2^-e in [½, 1) (0 for an all-zero or non-finite matrix), clamped
+// so that 2^±e stays a normal double. Scaling by 2^-e is exact: in the normal range the results
+// are the same bits as unscaled, and outside it nothing over- or underflows.
+template <class T>
+int scale_exponent(const T* a, int64_t count) {
+  double mx = 0.0;
+  for (int64_t i = 0; i < count; ++i) mx = std::max(mx, std::fabs((double)a[i]));
+  if (!(mx > 0.0) || !std::isfinite(mx)) return 0;
+  int e = 0;
+  std::frexp(mx, &e);
+  return std::max(-1000, std::min(1000, e));
+}
+
 // Calls f(tile, r0, rows) on row tiles [r0, r0+rows) of the row-major matrix A (rows×cols)
 // between rows b and e, tile given as float64 (a view for double, a widened copy for float).
 template <class T, class F>
@@ -59,7 +72,8 @@ void for_tiles(const T* A, int64_t cols, int64_t b, int64_t e, std::vector<doubl
   }
 }
 
-// out = (XY)ᵀ(XY) V for V n×b column-major (ld n); P (k×b), U (k×b) scratch.
+// out = (X̂Ŷ)ᵀ(X̂Ŷ) V for V n×b column-major (ld n), X̂ = 2^-ex X, Ŷ = 2^-ey Y; P (k×b), U (k×b)
+// scratch.
 template <class T>
 struct Operator {
   const ProductPair<T>& pr;
@@ -67,7 +81,10 @@ struct Operator {
   std::vector<std::vector<double>> bufs, acc;
   std::vector<double> P, U;
 
-  Operator(const ProductPair<T>& p, int w) : pr(p), workers(w), bufs(w), acc(w) {}
+  const double sx, sy;  // 2^-ex, 2^-ey: the operator of the scaled factors
+
+  Operator(const ProductPair<T>& p, int w)
+      : pr(p), workers(w), bufs(w), acc(w), sx(std::ldexp(1.0, -p.ex)), sy(std::ldexp(1.0, -p.ey)) {}
 
   // Splits [0, rows) into `workers` contiguous ranges; fn(worker, b, e).
   template <class F>
@@ -90,7 +107,7 @@ struct Operator {
     // P = Y V: rows of Y are independent
     split(k, [&](int w, int64_t rb, int64_t re) {
       for_tiles(pr.y, n, rb, re, bufs[w], [&](const double* t, int64_t r0, int64_t rows) {
-        dgemm('T', 'N', (int)rows, b, (int)n, 1.0, t, (int)n, V, (int)n, 0.0, P.data() + r0,
+        dgemm('T', 'N', (int)rows, b, (int)n, sy, t, (int)n, V, (int)n, 0.0, P.data() + r0,
               (int)k);
       });
     });
@@ -101,9 +118,9 @@ struct Operator {
       std::vector<double> Z;
       for_tiles(pr.x, k, rb, re, bufs[w], [&](const double* t, int64_t, int64_t rows) {
         Z.resize((size_t)(rows * b));
-        dgemm('T', 'N', (int)rows, b, (int)k, 1.0, t, (int)k, Pp, (int)k, 0.0, Z.data(),
+        dgemm('T', 'N', (int)rows, b, (int)k, sx, t, (int)k, Pp, (int)k, 0.0, Z.data(),
               (int)rows);
-        dgemm('N', 'N', (int)k, b, (int)rows, 1.0, t, (int)k, Z.data(), (int)rows, 1.0,
+        dgemm('N', 'N', (int)k, b, (int)rows, sx, t, (int)k, Z.data(), (int)rows, 1.0,
               acc[w].data(), (int)k);
       });
     });
@@ -117,7 +134,7 @@ struct Operator {
     split(k, [&](int w, int64_t rb, int64_t re) {
       acc[w].assign((size_t)(n * b), 0.0);
       for_tiles(pr.y, n, rb, re, bufs[w], [&](const double* t, int64_t r0, int64_t rows) {
-        dgemm('N', 'N', (int)n, b, (int)rows, 1.0, t, (int)n, U.data() + r0, (int)k, 1.0,
+        dgemm('N', 'N', (int)n, b, (int)rows, sy, t, (int)n, U.data() + r0, (int)k, 1.0,
               acc[w].data(), (int)n);
       });
     });
@@ -136,17 +153,19 @@ double dense_norm(const ProductPair<T>& pr) {
   // dimension so that float32 factors are widened a slab at a time, never copied whole:
   // row-major C = Σ_t X[:, t] Y[t, :]  ⇔  column-major Cᵀ (n×m) += Y[t, :]ᵀ X[:, t]ᵀ.
   std::vector<double> C((size_t)(m * n), 0.0);
+  const double sx = std::ldexp(1.0, -pr.ex), sy = std::ldexp(1.0, -pr.ey);  // exact scalings
   if (!pr.y) {
-    std::copy(pr.x, pr.x + m * k, C.begin());
+    for (int64_t i = 0; i < m * k; ++i) C[(size_t)i] = sx * (double)pr.x[i];
   } else {
     const int64_t R = std::max<int64_t>(1, (int64_t(1) << 19) / std::max<int64_t>(1, m + n));
     std::vector<double> xs, ys;
     for (int64_t t0 = 0; t0 < k; t0 += R) {
       const int64_t r = std::min(R, k - t0);
-      ys.assign(pr.y + t0 * n, pr.y + (t0 + r) * n);  // r×n row-major = column-major n×r
-      xs.resize((size_t)(m * r));                     // column-major r×m: X[:, t]ᵀ
+      ys.resize((size_t)(r * n));  // r×n row-major = column-major n×r
+      for (int64_t i = 0; i < r * n; ++i) ys[(size_t)i] = sy * (double)pr.y[t0 * n + i];
+      xs.resize((size_t)(m * r));  // column-major r×m: X[:, t]ᵀ
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < r; ++j) xs[(size_t)(i * r + j)] = (double)pr.x[i * k + t0 + j];
+        for (int64_t j = 0; j < r; ++j) xs[(size_t)(i * r + j)] = sx * (double)pr.x[i * k + t0 + j];
       dgemm('N', 'N', (int)n, (int)m, (int)r, 1.0, ys.data(), (int)n, xs.data(), (int)r, 1.0,
             C.data(), (int)n);
     }
@@ -164,7 +183,7 @@ double dense_norm(const ProductPair<T>& pr) {
   scipy_dgesdd_(&jobz, &rows, &cols, C.data(), &rows, s.data(), &dummy, &one, &dummy, &one,
                 work.data(), &lwork, iwork.data(), &info, 1);
   require(info == 0, "product_norm: dgesdd did not converge");
-  return s[0];
+  return std::ldexp(s[0], pr.ex + pr.ey);
 }
 
 uint64_t splitmix(uint64_t& s) {
@@ -335,7 +354,7 @@ bool krylov_norm(const ProductPair<T>& pr, double tol, int workers, double* resu
     if (s < 0) return false;
     if (s > 0) break;
   }
-  *result = K.value();
+  *result = std::ldexp(K.value(), pr.ex + pr.ey);
   return true;
 }
 
@@ -348,19 +367,26 @@ bool use_dense(int64_t m, int64_t k, int64_t n) {
 // ‖X‖_F in float64: per-row sums, then the sum of the rows (error ~ (k + m)·u relative).
 template <class T>
 double frobenius(const ProductPair<T>& pr) {
+  const double sx = std::ldexp(1.0, -pr.ex);  // squares of 2^-ex X neither over- nor underflow
   double total = 0.0;
   for (int64_t i = 0; i < pr.m; ++i) {
     const T* row = pr.x + i * pr.k;
     double s = 0.0;
-    for (int64_t j = 0; j < pr.k; ++j) s += (double)row[j] * (double)row[j];
+    for (int64_t j = 0; j < pr.k; ++j) {
+      const double v = sx * (double)row[j];
+      s += v * v;
+    }
     total += s;
   }
-  return std::sqrt(total);
+  return std::ldexp(std::sqrt(total), pr.ex);
 }
 
 template <class T>
-void one_pair(const ProductPair<T>& pr, double tol, int workers, double* out, int64_t* info,
+void one_pair(const ProductPair<T>& pair, double tol, int workers, double* out, int64_t* info,
               double* fro) {
+  ProductPair<T> pr = pair;  // with the scale exponents of X and Y (one read each)
+  pr.ex = scale_exponent(pr.x, pr.m * pr.k);
+  pr.ey = pr.y ? scale_exponent(pr.y, pr.k * pr.n) : 0;
   if (fro) *fro = frobenius(pr);
   int64_t passes = 0;
   if (pr.m == 0 || pr.k == 0 || pr.n == 0) {
@@ -393,8 +419,9 @@ struct StreamWork {
 // right-hand side together): Z = A_t B (one dgemm), the forward columns are copied out, the
 // rows of R are placed beside the Gram columns, and acc_chunk += A_tᵀ [Z_g | R_t] (one dgemm).
 // The chunk partials are summed in chunk order. fro2 (optional) = Σ a_ij² (row sums, chunk sums).
+// Every use of A is of the scaled factor sa·A (sa a power of two: exact), fro2 included.
 template <class T>
-void stream_factor(const T* A, int64_t m, int64_t n, const double* B, int g, int f,
+void stream_factor(const T* A, double sa, int64_t m, int64_t n, const double* B, int g, int f,
                    const double* R, int t, double* acc, double* F, double* fro2,
                    std::vector<std::vector<double>>& part, std::vector<StreamWork>& pool,
                    int nthreads) {
@@ -421,7 +448,7 @@ void stream_factor(const T* A, int64_t m, int64_t n, const double* B, int g, int
           for (int64_t i = 0; i < rows; ++i) {
             const double* row = tile + i * n;
             double s = 0.0;
-            for (int64_t j = 0; j < n; ++j) s += row[j] * row[j];
+            for (int64_t j = 0; j < n; ++j) s += (sa * row[j]) * (sa * row[j]);
             fs += s;
           }
         }
@@ -429,13 +456,13 @@ void stream_factor(const T* A, int64_t m, int64_t n, const double* B, int g, int
         w.Z.resize((size_t)(rows * zc));
         double* Z = w.Z.data();
         if (gf > 0)
-          dgemm('T', 'N', (int)rows, gf, (int)n, 1.0, tile, (int)n, B, (int)n, 0.0, Z, (int)rows);
+          dgemm('T', 'N', (int)rows, gf, (int)n, sa, tile, (int)n, B, (int)n, 0.0, Z, (int)rows);
         for (int j = 0; j < f; ++j)
           std::memcpy(F + r0 + (int64_t)j * m, Z + (int64_t)(g + j) * rows, sizeof(double) * (size_t)rows);
         if (gt == 0) return;
         for (int j = 0; j < t; ++j)
           std::memcpy(Z + (int64_t)(g + j) * rows, R + r0 + (int64_t)j * m, sizeof(double) * (size_t)rows);
-        dgemm('N', 'N', (int)n, gt, (int)rows, 1.0, tile, (int)n, Z, (int)rows, 1.0,
+        dgemm('N', 'N', (int)n, gt, (int)rows, sa, tile, (int)n, Z, (int)rows, 1.0,
               part[(size_t)c].data(), (int)n);
       }, kChainTileBytes);
       fpart[(size_t)c] = fs;
@@ -466,11 +493,28 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
   const int64_t NI = std::max<int64_t>(0, L - 1);
   std::fill(reads, reads + L, 0);
   // problem q < L: ‖A_q‖; q = L + l: ‖A_{l+1} A_l‖ (0-based l)
+  // every factor enters as 2^-e_l A_l (max entry in [½, 1)): no intermediate of any problem
+  // over- or underflows, whatever the factors' magnitudes; the results are multiplied back by
+  // 2^(e_l) (and 2^(e_l + e_{l+1}) for products). One read per factor.
+  std::vector<int> ex((size_t)L, 0);
+  parallel_for(L, nthreads, 1, [&](int64_t b, int64_t e) {
+    for (int64_t l = b; l < e; ++l) ex[(size_t)l] = scale_exponent(fs[l].a, fs[l].m * fs[l].n);
+  });
+  for (int64_t l = 0; l < L; ++l) ++reads[l];
   auto pair_of = [&](int64_t q) -> ProductPair<T> {
-    if (q < L) return {fs[q].a, nullptr, fs[q].m, fs[q].n, fs[q].n};
+    ProductPair<T> pr;
+    if (q < L) {
+      pr = {fs[q].a, nullptr, fs[q].m, fs[q].n, fs[q].n};
+      pr.ex = ex[(size_t)q];
+      return pr;
+    }
     const int64_t l = q - L;
-    return {fs[l + 1].a, fs[l].a, fs[l + 1].m, fs[l].m, fs[l].n};
+    pr = {fs[l + 1].a, fs[l].a, fs[l + 1].m, fs[l].m, fs[l].n};
+    pr.ex = ex[(size_t)(l + 1)];
+    pr.ey = ex[(size_t)l];
+    return pr;
   };
+  auto unscale = [&](int64_t q) { return q < L ? ex[(size_t)q] : ex[(size_t)(q - L)] + ex[(size_t)(q - L + 1)]; };
   auto result = [&](int64_t q) -> double& { return q < L ? norm[q] : prod[q - L]; };
   auto info = [&](int64_t q) -> int64_t& { return q < L ? norm_info[q] : prod_info[q - L]; };
   std::vector<int64_t> dense;
@@ -500,7 +544,7 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
   auto finish = [&](int64_t q, int s) {
     Krylov& K = *ks[(size_t)q];
     if (s > 0) {
-      result(q) = K.value();
+      result(q) = std::ldexp(K.value(), unscale(q));
       info(q) = K.passes;
     } else {
       failed.push_back(q);
@@ -569,7 +613,7 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
     if (f3) std::memcpy(pn + n * (g1 + g2), ks[(size_t)(L + l)]->block(), sizeof(double) * (size_t)(n * f3));
     tw.acc.resize((size_t)(n * (g1 + g2 + t3)));
     double* ac = tw.acc.data();
-    stream_factor(fs[l].a, m, n, pn, g1 + g2, f3, t3 ? R[(size_t)l].data() : nullptr, t3, ac,
+    stream_factor(fs[l].a, std::ldexp(1.0, -ex[(size_t)l]), m, n, pn, g1 + g2, f3, t3 ? R[(size_t)l].data() : nullptr, t3, ac,
                   f3 ? P[(size_t)l].data() : nullptr, f2, tw.part, tw.pool, inner);
     ++reads[l];
     if (g2) std::memcpy(R[(size_t)(l - 1)].data(), ac + n * g1, sizeof(double) * (size_t)(n * g2));
@@ -620,7 +664,7 @@ void chain_norms(const ChainFactor<T>* fs, int64_t L, const uint8_t* want_norm,
     settle(after);
   }
   if (fro)
-    for (int64_t l = 0; l < L; ++l) fro[l] = std::sqrt(fro2[(size_t)l]);
+    for (int64_t l = 0; l < L; ++l) fro[l] = std::ldexp(std::sqrt(fro2[(size_t)l]), ex[(size_t)l]);
   // small problems and the rare one that did not converge: the dense route
   dense.insert(dense.end(), failed.begin(), failed.end());
   parallel_for(dense.size(), nthreads, 1, [&](int64_t b, int64_t e) {

@@ -376,7 +376,9 @@ def _log_sf_binom(n, p):
         out = np.zeros(n + 1)
         return out
     lpmf = lg[n] - lg - lg[::-1] + t * math.log(p) + (n - t) * math.log1p(-p)
-    return np.logaddexp.accumulate(lpmf[::-1])[::-1]
+    out = np.minimum(np.logaddexp.accumulate(lpmf[::-1])[::-1], 0.0)  # a probability: log ≤ 0
+    out[0] = 0.0  # P(Bin ≥ 0) = 1 exactly (the rounded pmf sums to 1 ± n·u)
+    return out
 
 
 LOG_SPECTRA = "log singular values (a real array)"
@@ -407,8 +409,11 @@ def separation_from(a, eps):
     rank = None
     if eps is not None:
         ok = ratios < eps
-        first_bad = xp.argmin(ok.astype(np.int8), axis=-1)
-        rank = xp.where(ok.all(axis=-1), ok.shape[-1], first_bad).astype(np.int64)
+        if ok.shape[-1] == 0:  # one value per spectrum: no ratio, r_sep = 0 (argmin of nothing raised)
+            rank = xp.zeros(ok.shape[:-1], dtype=np.int64)
+        else:
+            first_bad = xp.argmin(ok.astype(np.int8), axis=-1)
+            rank = xp.where(ok.all(axis=-1), ok.shape[-1], first_bad).astype(np.int64)
     return Separation(ratios, gaps, rank)
 
 

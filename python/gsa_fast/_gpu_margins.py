@@ -13,6 +13,8 @@ residual norm, for the stopping rule) and the finiteness verdicts.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._chain import (ChainMargins, check_chain_dtype, check_pairs, check_report_args, check_rtol, check_widths,
@@ -54,11 +56,23 @@ def _mtm(xp, A, B):
     return out
 
 
-def _operator(xp, X, Y):
-    """(n, V ↦ (XY)ᵀ(XY)V), or XᵀX for a single factor (Y None)."""
+def scale_exponent(xp, A) -> int:
+    """The CPU kernel's scale_exponent: e with max|A|·2^-e in [½, 1) (0 for a zero matrix), clamped
+    to ±1000. The operator and the dense route work on 2^-e A (exact), so nothing over- or
+    underflows whatever the factors' magnitudes; results are multiplied back by 2^e."""
+    if A.size == 0:
+        return 0
+    mx = max(float(to_host(A.max())), -float(to_host(A.min())))
+    if not (mx > 0.0 and np.isfinite(mx)):
+        return 0
+    return int(max(-1000, min(1000, math.frexp(mx)[1])))
+
+
+def _operator(xp, X, Y, sx=1.0, sy=1.0):
+    """(n, V ↦ (X̂Ŷ)ᵀ(X̂Ŷ)V) for X̂ = sx·X, Ŷ = sy·Y, or X̂ᵀX̂ for a single factor (Y None)."""
     if Y is None:
-        return X.shape[1], lambda V: _mtm(xp, X, matmul_f64(xp, X, V))
-    return Y.shape[1], lambda V: _mtm(xp, Y, _mtm(xp, X, matmul_f64(xp, X, matmul_f64(xp, Y, V))))
+        return X.shape[1], lambda V: sx * _mtm(xp, X, sx * matmul_f64(xp, X, V))
+    return Y.shape[1], lambda V: sy * _mtm(xp, Y, sx * _mtm(xp, X, sx * matmul_f64(xp, X, sy * matmul_f64(xp, Y, V))))
 
 
 def use_dense(m: int, k: int, n: int) -> bool:
@@ -79,21 +93,25 @@ def _product(xp, X, Y):
     return C
 
 
-def dense_norm(xp, X, Y) -> float:
+def dense_norm(xp, X, Y, ex=0, ey=0) -> float:
+    """σ₁ of the formed product of 2^-ex X and 2^-ey Y, times 2^(ex+ey) (exact scalings)."""
+    if ex or ey:  # scaled float64 copies: the dense route is for small problems
+        X = X.astype(np.float64) * math.ldexp(1.0, -ex)
+        Y = None if Y is None else Y.astype(np.float64) * math.ldexp(1.0, -ey)
     C = X.astype(np.float64) if Y is None else _product(xp, X, Y)
-    return float(xp.linalg.svd(C, compute_uv=False)[0]) if C.size else 0.0
+    return math.ldexp(float(xp.linalg.svd(C, compute_uv=False)[0]), ex + ey) if C.size else 0.0
 
 
 def frobenius(xp, A) -> float:
     """``‖A‖_F`` accumulated in float64 over row tiles (no float64 copy of a float32 factor)."""
     if A.dtype == np.float64:
-        return float(xp.linalg.norm(A))
+        return float(xp.linalg.norm(A))  # LAPACK-style scaled sum of squares: no over/underflow
     rows = max(1, _TILE_BYTES // (8 * max(1, A.shape[1])))
     total = xp.zeros((), dtype=np.float64)
     for i in range(0, A.shape[0], rows):
         t = A[i:i + rows].astype(np.float64)
         total += (t * t).sum()
-    return float(xp.sqrt(total))
+    return float(xp.sqrt(total))  # float32 entries: squares stay inside the float64 range
 
 
 # ---- the block Krylov iteration ---------------------------------------------------------------
@@ -161,12 +179,14 @@ def norm_of_pair(xp, X, Y, tol):
     n = k if Y is None else Y.shape[1]
     if m == 0 or k == 0 or n == 0:
         return 0.0, 0
+    ex = scale_exponent(xp, X)
+    ey = 0 if Y is None else scale_exponent(xp, Y)
     if not use_dense(m, k, n):
-        dim, apply = _operator(xp, X, Y)
+        dim, apply = _operator(xp, X, Y, math.ldexp(1.0, -ex), math.ldexp(1.0, -ey))
         v, passes = krylov_norm(xp, apply, dim, tol, _seed(n, m, k))
         if v is not None:
-            return v, passes
-    return dense_norm(xp, X, Y), 0
+            return math.ldexp(v, ex + ey), passes
+    return dense_norm(xp, X, Y, ex, ey), 0
 
 
 # ---- argument checks for device operands (the CPU route's messages) ---------------------------

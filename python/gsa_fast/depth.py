@@ -226,7 +226,7 @@ def gated_rank_law(n, L, p, r0=None, model="G"):
     n, p, r0, G = rank_law_args(n, L, p, r0, model, "gated_rank_law")
     lsf = _log_sf_binom(n, p)
     if r0 is not None:
-        lsf = np.where(np.arange(n + 1) <= r0, 0.0, lsf - lsf[r0])
+        lsf = np.where(np.arange(n + 1) <= r0, 0.0, np.minimum(lsf - lsf[r0], 0.0))  # S(r)/S(r0) ≤ 1
     sf = np.exp(G * lsf) if G > 0 else np.ones(n + 1)
     return RankLaw(sf, float(sf[1:].sum()))
 
@@ -364,7 +364,8 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
     ``(2 − 2/N) log M + log(−expm1(−x)) − log(−expm1(−x/N))`` (``x = 2 log(M/m)``), exact at
     ties (limits, no 0/0) and for zeros (``S_∞ = −∞`` if any σ = 0; ``S_N = −∞`` iff two vanish),
     compensated sums; compiled, O(d²) per row. With ``grad=True`` also returns ``∂S/∂σ_i``
-    (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``). Accuracy ~1e-13 relative.
+    (series for ``|log(σ_i/σ_j)| < 1e-2``; ``+∞`` at ``σ_i = 0``, except for ``N = 2``, where
+    ``λ = σ_j + σ_k`` and the derivative there is ``Σ_{j≠i} 1/(2σ_j)``). Accuracy ~1e-13 relative.
 
     cupy input runs on the device and returns cupy arrays (docs/gpu.md).
     """

@@ -180,8 +180,8 @@ def chain_margins(factors, *, normalize=True, d=None, rtol=RTOL):
     an iteration reads each factor twice (three phases, factors in parallel inside each), and
     each read applies every right-hand side that needs the factor (its own norm, the two
     products it enters). A product takes one Krylov step per iteration, a norm two; converged problems drop
-    out. So each factor is read about ``2·I + 1`` times (``I`` = the slowest product's passes, the
-    ``+ 1`` is the finiteness check) instead of once per pass of each problem it enters; no
+    out. So each factor is read about ``2·I + 2`` times (``I`` = the slowest product's passes, the
+    ``+ 2`` are the finiteness check and the power-of-two scale pass) instead of once per pass of each problem it enters; no
     Krylov method reads the right factor of a product fewer than ``2·I`` times, since each step
     applies it, then ``XᵀX``, then it again. ``I`` depends on the top of the spectra and on
     ``rtol``: at ``rtol = 1e-12`` on 4096² float32 factors, about 9–13 reads for heavy-tailed

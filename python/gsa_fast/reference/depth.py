@@ -399,7 +399,8 @@ def _lam(a, b, N):
             return a * a
         if a == 0 or b == 0:
             return 0.0
-        return (a * a - b * b) / (math.log(a * a) - math.log(b * b))
+        hi, lo = max(a, b), min(a, b)  # (hi² − lo²)/(2 log(hi/lo)); log1p keeps near-ties exact
+        return (hi - lo) * (hi + lo) / (2.0 * math.log1p((hi - lo) / lo))
     return sum(a ** (2 * (N - p) / N) * b ** (2 * (p - 1) / N) for p in range(1, N + 1))
 
 
@@ -408,8 +409,8 @@ def _g(a, b, N):
     if a == b:
         return (1.0 - (0.0 if N is None else 1.0 / N)) / (2 * a)
     first = a / (a * a - b * b)
-    if b == 0:
-        return 1.0 / a
+    if b == 0:  # λ(a, 0) = a^{2−2/N}: (1 − 1/N)/a; N = ∞: a/a² − 1/(a·∞) = 1/a
+        return (1.0 - (0.0 if N is None else 1.0 / N)) / a
     if N is None:
         return first - 1.0 / (a * (math.log(a * a) - math.log(b * b)))
     return first - (1.0 / N) * a ** (2.0 / N - 1) / (a ** (2.0 / N) - b ** (2.0 / N))
@@ -436,7 +437,10 @@ def dln_log_volume(sigma, N=None, *, grad=False, threads=None):
                 tot += math.log(lam) if lam > 0 else -np.inf
         S[r] = 0.5 * tot
         for i in range(d):
-            if row[i] == 0 and d >= 2 and N != 1:
+            if row[i] == 0 and d >= 2 and N == 2:  # λ(a, b) = a + b: ∂/∂a ½ log λ = 1/(2(a + b)), finite
+                others = [row[j] for j in range(d) if j != i]
+                G[r, i] = np.inf if min(others) == 0 else sum(0.5 / b for b in others)
+            elif row[i] == 0 and d >= 2 and N != 1:
                 G[r, i] = np.inf
             else:
                 G[r, i] = sum(_g(row[i], row[j], N) for j in range(d) if j != i) if N != 1 else 0.0

@@ -14,6 +14,10 @@ struct ProductPair {
   const T* x;
   const T* y;
   int64_t m, k, n;
+  // Internal: the kernels evaluate ‖(2^-ex X)(2^-ey Y)‖ and multiply by 2^(ex+ey), with ex, ey
+  // set from max|X|, max|Y| (one read each), so that no intermediate of the Krylov operator
+  // (‖X‖²‖Y‖², …) or of the formed product over- or underflows; callers leave them 0.
+  int ex = 0, ey = 0;
 };
 
 // out[i] = ‖X_i Y_i‖ (float64). info[i] = number of passes over the factors by the Krylov route

@@ -48,7 +48,8 @@ GSA_HD double log_dln_lambda(double a, double b, double inv_n) {
 // and for N = ∞ (inv_n = 0) a·g = 1/(−expm1(−2u)) − 1/(2u). For |u| < 1e-2 the series
 //   ½(1 − 1/N) + (u/6)(1 − N⁻²) − (u³/90)(1 − N⁻⁴) + (u⁵/945)(1 − N⁻⁶)
 // (Bernoulli numbers of 1/(1 − e^{−x})) replaces the direct form, which loses log10(1/|u|)
-// digits. u = +∞ (b = 0) gives 1; u = −∞ (a = 0 < b) gives +∞·… — callers handle zeros.
+// digits. u = +∞ (b = 0 < a) gives the limit 1 − 1/N (λ(a, 0) = a^{2−2/N}; 1 for N = ∞);
+// u = −∞ (a = 0 < b) gives +∞·… — callers handle zeros.
 GSA_HD double dln_grad_term(double u, double inv_n) {
   if (isnan(u)) return NAN;
   if (inv_n == 1.0) return 0.0;
@@ -57,7 +58,7 @@ GSA_HD double dln_grad_term(double u, double inv_n) {
     return 0.5 * (1.0 - inv_n) + u / 6.0 * (1.0 - n2) - u * u2 / 90.0 * (1.0 - n2 * n2) +
            u * u2 * u2 / 945.0 * (1.0 - n2 * n2 * n2);
   }
-  if (u == INFINITY) return 1.0;
+  if (u == INFINITY) return 1.0 - inv_n;  // 1/(−expm1(−∞)) − (1/N)/(−expm1(−∞)), not 1
   if (u == -INFINITY) return INFINITY;
   const double first = 1.0 / (-::expm1(-2.0 * u));
   const double second = inv_n == 0.0 ? 1.0 / (2.0 * u) : inv_n / (-::expm1(-2.0 * u * inv_n));
@@ -92,11 +93,25 @@ GSA_HD LogVolumeSum log_volume_merge(LogVolumeSum a, const LogVolumeSum& b) {
 }
 
 // ∂S/∂σ_i of the log-volume (spec §8.5): Σ_{j≠i} a·g_N(σ_i, σ_j) / σ_i, Kahan-summed in j order;
-// +∞ at σ_i = 0 (d ≥ 2, N ≠ 1); N = 1: λ ≡ 1, S ≡ 0, so 0 (also at σ_i = 0, where the sum
+// at σ_i = 0 (d ≥ 2) the limit of the exact derivative: +∞ for N ≥ 3 and N = ∞ (a^{2/N−1} → ∞,
+// resp. Λ → 0); for N = 2, λ(a, b) = a + b, so ∂/∂a ½ log λ = 1/(2(a + b)): Σ_{j≠i} 1/(2σ_j),
+// finite unless another σ_j is zero. N = 1: λ ≡ 1, S ≡ 0, so 0 (also at σ_i = 0, where the sum
 // below would be 0/0).
 GSA_HD double log_volume_grad(const double* s, const double* lg, int64_t d, int64_t i, double inv_n) {
   if (inv_n == 1.0) return 0.0;
-  if (d >= 2 && s[i] == 0.0) return INFINITY;
+  if (d >= 2 && s[i] == 0.0) {
+    if (inv_n != 0.5) return INFINITY;
+    double acc = 0.0, cc = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+      if (j == i) continue;
+      if (s[j] == 0.0) return INFINITY;
+      const double t = 0.5 / s[j] - cc;
+      const double nv = acc + t;
+      cc = isfinite(nv) ? (nv - acc) - t : 0.0;
+      acc = nv;
+    }
+    return acc;
+  }
   double acc = 0.0, cc = 0.0;
   for (int64_t j = 0; j < d; ++j) {
     if (j == i) continue;
