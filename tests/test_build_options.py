@@ -21,14 +21,17 @@ if shutil.which("cmake") is None:  # pragma: no cover
     pytest.skip("cmake not available", allow_module_level=True)
 
 
-def configure(tmp_path, value, hide_nvcc=True, extra=()):
+def configure(tmp_path, value, hide_nvcc=True, extra=(), env_value=None):
     env = dict(os.environ)
     env.pop("GSA_FAST_CUDA", None)
+    if env_value is not None:
+        env["GSA_FAST_CUDA"] = env_value
     if hide_nvcc:
         env["CUDACXX"] = str(tmp_path / "no-such-nvcc")
         env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                       if not (pathlib.Path(p) / "nvcc").exists())
-    cmd = ["cmake", "-S", str(ROOT), "-B", str(tmp_path / "b"), f"-DGSA_FAST_CUDA={value}",
+    cmd = ["cmake", "-S", str(ROOT), "-B", str(tmp_path / "b"),
+           *([] if value is None else [f"-DGSA_FAST_CUDA={value}"]),
            f"-DPython_EXECUTABLE={sys.executable}", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
            *extra]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
@@ -84,6 +87,19 @@ def test_auto_with_a_working_nvcc_builds_the_extension(tmp_path):
 def test_off_skips_cuda(tmp_path):
     r = configure(tmp_path, "off", hide_nvcc=False)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "CUDA extension disabled (GSA_FAST_CUDA=OFF)" in r.stdout
+
+
+@pytest.mark.slow  # a CMake configure each (seconds)
+def test_the_environment_switches_an_existing_build_directory(tmp_path):
+    # the value cached by an earlier configure must not hide GSA_FAST_CUDA from the environment
+    # (scripts/dev-build.sh reconfigures one build directory: GSA_FAST_CUDA=OFF must switch it)
+    r = configure(tmp_path, "AUTO")
+    assert "CUDA extension not built: no CUDA compiler found" in r.stdout, r.stdout + r.stderr
+    r = configure(tmp_path, None, env_value="off")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "CUDA extension disabled (GSA_FAST_CUDA=OFF)" in r.stdout
+    r = configure(tmp_path, None)  # no environment: the cached value stays
     assert "CUDA extension disabled (GSA_FAST_CUDA=OFF)" in r.stdout
 
 
