@@ -13,12 +13,14 @@ candidate) and a *first minimum of D up to the tolerances*: its D is within tol 
 D, and no earlier candidate is smaller by more than the two tolerances. Where no two candidates
 are that close, this is the same as "xmin bitwise equal to the reference's".
 
-Tolerances (u = 2^-53; Λ = max |log x| over the fitted data; per candidate i with tail n, log
-sum s = Σ log(x_k/x_i) and m = n or n − 1):
-- s: the kernel forms s from logs of the values, L_k = fl(log x_k) (≤ 1 ulp: 2u·|L_k|), as
-  Σ(L_k − L_i) in double-double; the reference from log(x_k/x_i) (≤ u from the division plus
-  2u relative from log) with a plain sum (≤ n·u·s). So |s_kernel − s_ref| ≤ E_s =
-  4u·n·(Λ + 1) + (n + 4)·u·s.
+Tolerances (u = 2^-53; Λ = log(x_{N−1}/x_0), the log spread of the fitted data; per candidate i
+with tail n, log sum s = Σ log(x_k/x_i) and m = n or n − 1):
+- s: the kernel forms s from L_k = fl(log(x_k/x_0)) (≤ u from the division plus 1 ulp of L_k:
+  ≤ u·(1 + 2Λ)), as Σ(L_k − L_i) in double-double; the reference from log(x_k/x_i) (≤ u from
+  the division plus 2u relative from log) with a plain sum (≤ n·u·s). So |s_kernel − s_ref| ≤
+  E_s = 4u·n·(Λ + 1) + (n + 4)·u·s. (Before the kernel used log(x/x_0) its logs carried
+  2u·|log x|, ~1e-13 at 1e±300: this tolerance with Λ the spread caught that, see
+  test_esd.py::test_alpha_is_a_few_ulp_at_any_scale.)
 - α − 1 = m/s: relative error E_s/s to first order; we allow |Δα| ≤ 1.5·(α − 1)·E_s/s (the 1.5
   covers the second-order term while E_s/s ≤ 0.1). Candidates with E_s > 0.1·s (near-equal
   tails: the log sum is cancellation) are ill-conditioned: their α and D are unconstrained
@@ -105,7 +107,11 @@ def _candidates(data):
     with the tolerances of the module docstring; also (small, ok) for the whole fit."""
     N = data.size
     small = N < 20
-    lam = float(np.max(np.abs(np.log(data)))) if N else 0.0
+    with np.errstate(over="ignore"):
+        spread = data[-1] / data[0] if N else 1.0
+    # Λ: the kernel's logs are log(x/x_0) (≤ Λ = log(x_{N−1}/x_0)); log x itself only where that
+    # quotient overflows (data spanning more than the float64 range)
+    lam = float(np.log(spread)) if np.isfinite(spread) else float(np.max(np.abs(np.log(data))))
     nc = N - 1
     alpha, D = np.zeros(nc), np.ones(nc)
     ta, td = np.zeros(nc), np.zeros(nc)
