@@ -455,3 +455,27 @@ def test_ww_columns_from_the_spectrum(ev, seed, ratio, c):
     slack = 2 * M * EPS_WW * (abs(math.log(EPS_WW)) + 1) / math.log(max(r, 2))
     if r > 1:
         assert -slack <= cols["ww_entropy"] <= 1.0 + slack
+
+
+# ---- bad input at its boundary -------------------------------------------------------------------
+
+
+@settings(max_examples=60, **PROPS)
+@given(spectra(sizes=st.integers(1, 30), kinds=["pareto", "zeros", "ties"]),
+       st.sampled_from([-0.5, -0.99, -1.0, -1.01, -2.0, -1e3]), st.integers(0, 2**32 - 1))
+def test_negative_rounding_boundary_agrees_with_the_reference(x, f, seed):
+    # a negative eigenvalue f·64·eps·max|λ|: rounding (|f| ≤ 1, below the threshold) or an error
+    # naming the spectrum (|f| > 1); the kernel and the reference draw the line at the same value
+    x = x.copy()
+    x[np.random.default_rng(seed).integers(x.size)] = f * 64 * np.finfo(float).eps * np.max(np.abs(x))
+    try:
+        ref = R.esd_powerlaw_fit([np.ones(3), x])
+    except ValueError as e:
+        with pytest.raises(ValueError, match=r"esd_powerlaw_fit\(\): eigenvalues must be finite and nonnegative; "
+                                             r"got a negative eigenvalue beyond rounding in spectrum 1"):
+            g.esd_powerlaw_fit([np.ones(3), x])
+        assert "spectrum 1" in str(e)
+        return
+    fast = g.esd_powerlaw_fit([np.ones(3), x])
+    assert np.array_equal(np.isnan(fast.alpha), np.isnan(ref.alpha))
+    assert np.array_equal(fast.num_fit, ref.num_fit)
