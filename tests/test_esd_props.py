@@ -479,3 +479,17 @@ def test_negative_rounding_boundary_agrees_with_the_reference(x, f, seed):
     fast = g.esd_powerlaw_fit([np.ones(3), x])
     assert np.array_equal(np.isnan(fast.alpha), np.isnan(ref.alpha))
     assert np.array_equal(fast.num_fit, ref.num_fit)
+
+
+@settings(max_examples=30, **PROPS)
+@given(st.lists(spectra(sizes=st.integers(2, 40), kinds=["pareto", "ties", "dup"], scale=False), min_size=1,
+                max_size=4), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(1, 3))
+def test_per_spectrum_options_in_a_batch_equal_single_calls(xs, qlo, qhi, threads):
+    # one xmin and one xmax per spectrum of a ragged batch: each entry is the single call's fit
+    xmins = [float(np.quantile(x, qlo * 0.5)) for x in xs]
+    xmaxs = [float(np.quantile(x, 0.5 + qhi * 0.5)) for x in xs]
+    batch = g.esd_powerlaw_fit(xs, xmin=xmins, xmax=xmaxs, threads=threads)
+    for k, x in enumerate(xs):
+        one = g.esd_powerlaw_fit(x, xmin=xmins[k], xmax=xmaxs[k])
+        _bitwise(type(one)(*(np.asarray(f)[k] for f in batch)), one)
+        _assert_same_outcome(one, R.esd_powerlaw_fit(x, xmin=xmins[k], xmax=xmaxs[k]))
