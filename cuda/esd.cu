@@ -102,7 +102,8 @@ __global__ void esd_kernel(const double* sorted, const int64_t* starts, const in
     double* shi = L + N;
     double* slo = shi + N + 1;
     double* al = slo + N + 1;
-    for (int64_t k = tid; k < N; k += kThreads) L[k] = ::log(x[k]);
+    const bool ratio_ok = math::esd_log_ratio_ok(x, N);
+    for (int64_t k = tid; k < N; k += kThreads) L[k] = math::esd_log_rel(x[k], x[0], ratio_ok);
     __syncthreads();
     if (tid == 0) math::esd_suffix_sums(L, N, shi, slo);
     __syncthreads();

@@ -129,6 +129,28 @@ def test_hand_checked_small_example():
         assert d >= r.D - 1e-14 and (d > r.D + 1e-14 or j >= i)
 
 
+@pytest.mark.parametrize("c", [1.0, 2.0**900, 2.0**-900])
+def test_alpha_is_a_few_ulp_at_any_scale(c):
+    # Regression (found by tests/test_esd_props.py's scale property, checked with mpmath): the
+    # kernel took logs of the eigenvalues themselves, whose rounding (2u·|log x| ≈ 1.5e-13 at
+    # x ~ 1e±271) made α ~1000 ulp off the exact 1 + n/s at 2^±900 while the fit is scale-free;
+    # it now takes log(x/x_0) and α is within a few ulp of the mpmath value at every scale.
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        x = (rng.pareto(2.0, 60) + 1.0) * c
+        f = g.esd_powerlaw_fit(x, evals_thresh=0.0)
+        d = np.sort(x)
+        tail = d[int(np.flatnonzero(d == f.xmin)[0]):]
+        with mpmath.workdps(40):
+            s = mpmath.fsum(mpmath.log(mpmath.mpf(float(v)) / mpmath.mpf(float(tail[0]))) for v in tail)
+            exact = float(1 + tail.size / s)
+        assert abs(f.alpha - exact) <= 8 * 2.0**-53 * exact
+        # and the same fit as at scale 1 (c is a power of two: the data scale exactly)
+        one = g.esd_powerlaw_fit(x / c, evals_thresh=0.0)
+        assert f.xmin == one.xmin * c and abs(f.alpha - one.alpha) <= 8 * 2.0**-53 * one.alpha
+
+
 @pytest.mark.parametrize("opts", [dict(xmax=3), dict(xmax=-5), dict(xmax="force"), dict(xmax=7.5),
                                   dict(xmin=2.0), dict(xmin=2.0, xmax=3), dict(evals_thresh=0.5)])
 def test_options_match_reference(opts):

@@ -129,6 +129,35 @@ def test_ww_columns_match_analyze_row(minilm_ref):
     assert cols["ww_alpha"] == pytest.approx(r.alpha, rel=REL)
 
 
+def test_log_alpha_norm_of_a_large_alpha_is_finite():
+    # Found by tests/test_esd_props.py: a nearly degenerate 2-value spectrum fits α ≈ 2.5e8 (the
+    # small-N fallback), and WeightWatcher's np.log10(np.sum(evals**alpha)) underflowed to
+    # log10(0) = -inf (above 1 it overflows to +inf with a RuntimeWarning). log10 Σ λ^α is finite:
+    # checked against mpmath at 30 digits.
+    import warnings
+
+    mpmath = pytest.importorskip("mpmath")
+    for sv in ([0.5, 0.5 + 1e-9], [2.0, 2.0 + 1e-9], [1e-2, 1e-2 * (1 + 1e-9), 1e-2 * (1 + 2e-9)]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cols = cw.ww_columns(np.array(sv), 4, len(sv))
+        a = cols["ww_alpha"]
+        assert np.isfinite(a) and a > 1e6
+        with mpmath.workdps(30):
+            exact = mpmath.log10(mpmath.fsum(mpmath.mpf(float(s) * float(s)) ** mpmath.mpf(a) for s in sv))
+        # α·log10 λ_max carries one rounding of each factor: 4u relative of |α·log10 λ_max|
+        assert abs(cols["ww_log_alpha_norm"] - float(exact)) <= 4 * 2.0**-53 * abs(float(exact)) + 1e-12
+
+
+def test_ww_columns_refuses_an_infinite_norm():
+    # every σ ≤ 1e154 has a finite square, but the norm column Σσ² overflowed (a RuntimeWarning
+    # and inf): such spectra are outside the domain, as a single σ > 1e154 already was
+    with pytest.raises(ValueError, match=r"ww_columns\(\): sigma must be singular values <= 1e154"):
+        cw.ww_columns(np.array([1e154, 1e154, 5e153]), 3, 3)
+    cols = cw.ww_columns(np.array([1e154, 1e153]), 3, 2)
+    assert np.isfinite(cols["ww_norm"])
+
+
 def test_bad_sources():
     with pytest.raises(TypeError, match=r"analyze\(\): source must be"):
         cw.analyze(42)

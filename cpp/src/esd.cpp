@@ -1,7 +1,7 @@
 // ESD power-law fit (WeightWatcher 0.7.7's WWFit): see kernels/esd.hpp and math/esd.hpp.
 //
 // Cost. As written the fit is O(N²): every candidate x_min needs its α (O(n)) and its KS
-// distance (O(n)). Here α comes from double-double suffix sums of log x (O(1) per candidate) and
+// distance (O(n)). Here α comes from double-double suffix sums of log(x/x_0) (O(1) per candidate) and
 // the KS scan is pruned exactly: candidate i can only win if D_i < D_best (strictly; ties go to the
 // lower index, settled in the final merge), and the running maximum over any subset of its KS terms
 // is a lower bound of D_i, so the scan of a candidate stops as soon as that running maximum exceeds
@@ -56,7 +56,7 @@ double ks_block(const double* L, int64_t k0, int64_t k1, double Li, double c, do
   return m;
 }
 
-// KS distance of the standard rule for tail L[0..n) (L[0] = log x_min) and exponent 1 − α = c < 0.
+// KS distance of the standard rule for tail L[0..n) (L[0] = log(x_min/x_0)) and exponent 1 − α = c < 0.
 // Stops early, returning a value > bound, once the running maximum exceeds bound (then D > bound).
 // hint: block index to visit first; updated to the block holding the largest term seen.
 double ks_scan(const double* L, int64_t n, double c, double bound, int64_t& hint) {
@@ -84,7 +84,7 @@ double ks_exact(const double* L, int64_t n, double alpha) { return math::esd_ks_
 
 struct Prepared {
   std::vector<double> x;   // sorted ascending, after clip/threshold/limits
-  std::vector<double> L;   // log x
+  std::vector<double> L;   // log(x / x[0]) (math::esd_log_rel)
   std::vector<double> shi, slo;  // double-double suffix sums of L: Σ_{k≥i} L_k = shi[i] + slo[i]
   std::vector<double> all; // clipped spectrum, sorted (for num_pl_spikes)
 };
@@ -200,7 +200,8 @@ void fit_one(const double* v, int64_t len, const EsdOptions& opt, int64_t b, con
   p.all.resize(nall);
   p.x.assign(p.all.begin() + r.i_min, p.all.begin() + r.i_min + N);
   p.L.resize(N);
-  for (int64_t k = 0; k < N; ++k) p.L[k] = std::log(p.x[k]);
+  const bool ratio_ok = math::esd_log_ratio_ok(p.x.data(), N);
+  for (int64_t k = 0; k < N; ++k) p.L[k] = math::esd_log_rel(p.x[k], p.x[0], ratio_ok);
   p.shi.assign(N + 1, 0.0);
   p.slo.assign(N + 1, 0.0);
   math::esd_suffix_sums(p.L.data(), N, p.shi.data(), p.slo.data());

@@ -72,7 +72,7 @@ def esd_powerlaw_fit(eigenvalues, *, xmin=None, xmax=None, evals_thresh=1e-5, fr
 
     Accuracy: the same winning candidate (``xmin`` bit-identical) as a direct O(N²) evaluation of
     the definition except at ties of ``D`` within ~1e-15; ``α`` from double-double suffix sums of
-    ``log x``, within a few ulp of ``1 + n/s`` with the exact ``s``; ``D`` within 1e-15 absolute.
+    ``log(x/x_0)`` (x_0 the smallest fitted value), within a few ulp of ``1 + n/s`` with the exact ``s``; ``D`` within 1e-15 absolute.
 
     Bad input: NaN/Inf or a negative eigenvalue beyond rounding (``< −64·eps·max|λ|``) raise
     ValueError naming the spectrum. Fewer than 2 eigenvalues above ``evals_thresh``, all equal

@@ -221,6 +221,25 @@ def _selected(layers, min_evals, max_evals, max_N):
 # columns
 
 
+def _log_alpha_norm(evals, alpha):
+    """log10 Σ λ^α (ascending λ ≥ 0): WeightWatcher's ``np.log10(np.sum(evals**alpha))`` wherever
+    that sum is a normal float; where it overflows to inf or underflows to 0/subnormal (a large α,
+    e.g. from a nearly degenerate small spectrum) the same value through the largest eigenvalue,
+    α·log10 λ_max + log10 Σ (λ/λ_max)^α (that sum is in [1, n]), instead of ±inf and a warning."""
+    if not np.isfinite(alpha):
+        return float("nan")
+    with np.errstate(over="ignore", under="ignore"):
+        total = float(np.sum(evals ** alpha))
+    if np.isfinite(total) and total >= np.finfo(np.float64).tiny:
+        return math.log10(total)
+    lmax = float(evals[-1])
+    if not lmax > 0:  # a zero layer: log10(0), as WeightWatcher
+        return float("-inf")
+    with np.errstate(under="ignore"):
+        rest = float(np.sum((evals / lmax) ** alpha))
+    return alpha * math.log10(lmax) + math.log10(rest)
+
+
 def _norm_columns(evals, N, alpha):
     """WeightWatcher's apply_norm_metrics on ascending eigenvalues (alpha may be NaN)."""
     norm = float(np.sum(evals))
@@ -233,7 +252,7 @@ def _norm_columns(evals, N, alpha):
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero layer: NaN, as numpy gives WeightWatcher
         p = s2 / np.sum(s2) + EPSILON
         entropy = float(-np.sum(p * np.log(p)) / np.log(rank + EPSILON))
-        log_alpha_norm = float(np.log10(np.sum(evals ** alpha))) if np.isfinite(alpha) else float("nan")
+        log_alpha_norm = _log_alpha_norm(evals, alpha)
         log_norm = math.log10(norm) if norm > 0 else float("-inf")
     return {
         "norm": norm, "log_norm": log_norm, "spectral_norm": spectral_norm,
@@ -285,9 +304,12 @@ def ww_columns(sigma, N, M, *, prefix="ww_", xmax=None):
     s = as_real_array(_interop.as_numpy(sigma, fn, "sigma"), fn, "sigma", lo=0.0).reshape(-1)
     if s.size == 0:
         raise value_error(fn, "sigma", "a non-empty spectrum", "0 values")
-    if s.max() > 1e154:  # the eigenvalues are σ²: finite below sqrt(max float64) ≈ 1.34e154
-        raise value_error(fn, "sigma", "singular values <= 1e154 (their squares, the eigenvalues, must be finite)",
-                          repr(float(s.max())))
+    smax = float(s.max())
+    # the eigenvalues σ² and their sum ‖W‖_F² (the norm column) must be finite: σ ≤ 1e154 < sqrt(max
+    # float64), and the sum through σ_max (Python floats: no overflow warning, inf compares)
+    if smax > 1e154 or (smax > 0 and smax * smax * float(np.sum((s / smax) ** 2)) > np.finfo(np.float64).max):
+        raise value_error(fn, "sigma", "singular values <= 1e154 whose squares (the eigenvalues) have a finite sum",
+                          repr(smax))
     N = max(as_int(N, fn, "N", minimum=1), as_int(M, fn, "M", minimum=1))
     if not isinstance(prefix, str):
         raise type_error(fn, "prefix", "a str", prefix)

@@ -1,6 +1,7 @@
 // Per-element math of the ESD power-law fit (WeightWatcher 0.7.7's WWFit, see docs/esd.md).
 //
-// On the sorted tail x_i ≤ … ≤ x_{N−1} of candidate i (n = N − i values, L = log x):
+// On the sorted tail x_i ≤ … ≤ x_{N−1} of candidate i (n = N − i values, L = log(x/x_0), see
+// esd_log_rel):
 //   s_i   = Σ_{k≥i} (L_k − L_i)                      (from double-double suffix sums of L)
 //   α_i   = 1 + n / s_i            (standard rule, N ≥ 20)
 //   α_i   = 1 + (n − 1) / s_i      (small-N rule, N < 20)
@@ -173,6 +174,17 @@ GSA_HD EsdRange esd_range(const double* all, int64_t len, int64_t clip_top, bool
   // given, where WeightWatcher skips the threshold): log is undefined, no fit.
   if (x0 == x1 || !(x0 > 0.0)) r.status = x0 == x1 ? kEsdAllEqual : kEsdTooFew;
   return r;
+}
+
+// The logs the fit works on, L_k = log(x_k / x_0) for the sorted fitted data x_0 ≤ … ≤ x_{N−1}
+// (x_0 > 0): only differences L_k − L_i enter α and D, and taking them relative to x_0 keeps their
+// error at ≲ u + 2u·|L_k|, independent of the scale of x (log x_k itself carries 2u·|log x_k|,
+// ~1e-13 absolute at x ~ 1e±300, which cost α ~1000 ulp there). When the data span more than the
+// float64 range (x_{N−1}/x_0 overflows) the plain log x_k − log x_0 is used for the whole spectrum.
+GSA_HD bool esd_log_ratio_ok(const double* x, int64_t N) { return isfinite(x[N - 1] / x[0]); }
+
+GSA_HD double esd_log_rel(double xk, double x0, bool ratio_ok) {
+  return ratio_ok ? log(xk / x0) : log(xk) - log(x0);
 }
 
 // Double-double suffix sums of L[0 .. N): Σ_{k≥i} L_k = shi[i] + slo[i] (shi[N] = slo[N] = 0),
