@@ -229,9 +229,10 @@ void fit_one(const double* v, int64_t len, const EsdOptions& opt, int64_t b, con
   out.status[b] = ESD_OK;
 }
 
-static_assert(ESD_OK == math::kEsdOk && ESD_TOO_FEW == math::kEsdTooFew &&
-                  ESD_ALL_EQUAL == math::kEsdAllEqual && ESD_CLIP_TOO_LARGE == math::kEsdClipTooLarge &&
-                  ESD_NONFINITE == math::kEsdNonFinite && ESD_NEGATIVE == math::kEsdNegative,
+static_assert(int(ESD_OK) == int(math::kEsdOk) && int(ESD_TOO_FEW) == int(math::kEsdTooFew) &&
+                  int(ESD_ALL_EQUAL) == int(math::kEsdAllEqual) &&
+                  int(ESD_CLIP_TOO_LARGE) == int(math::kEsdClipTooLarge) &&
+                  int(ESD_NONFINITE) == int(math::kEsdNonFinite) && int(ESD_NEGATIVE) == int(math::kEsdNegative),
               "cpu::EsdStatus and math::EsdCode must agree");
 
 }  // namespace

@@ -237,6 +237,8 @@ struct EsdWin {
 // the standard rule. σ uses the α of each slot as it was before that fallback.
 GSA_HD EsdWin esd_fit_small(const double* L, const double* shi, const double* slo, int64_t N) {
   double al[kEsdSmallN], al_sigma[kEsdSmallN], Ds[kEsdSmallN];
+  al[0] = al_sigma[0] = 0.0;  // slot 0 defined even without candidates (N = 1: callers refuse it
+  Ds[0] = 1.0;                // first, but the result must not read uninitialized memory)
   const int64_t nc = N - 1;
   bool any = false;
   for (int64_t i = 0; i < nc; ++i) {
