@@ -45,8 +45,14 @@ void dgemm(char ta, char tb, int m, int n, int k, double alpha, const double* a,
 // are the same bits as unscaled, and outside it nothing over- or underflows.
 template <class T>
 int scale_exponent(const T* a, int64_t count) {
-  double mx = 0.0;
-  for (int64_t i = 0; i < count; ++i) mx = std::max(mx, std::fabs((double)a[i]));
+  // max |a| in the storage type (exact: |·| and max round nothing), in a form the compiler turns
+  // into packed max instructions; a NaN never wins the comparison (callers refuse non-finite data)
+  T m = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const T v = std::fabs(a[i]);
+    m = v > m ? v : m;
+  }
+  const double mx = (double)m;
   if (!(mx > 0.0) || !std::isfinite(mx)) return 0;
   int e = 0;
   std::frexp(mx, &e);
