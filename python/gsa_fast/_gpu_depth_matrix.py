@@ -321,7 +321,10 @@ def subspace_alignment(A, B, k, *, side_a="left", side_b="left", threads=None):
 
 def imbalance_on(xp, chains, bshape):
     """ι_p = ‖W_pW_pᵀ − W_{p+1}ᵀW_{p+1}‖_F / ‖W_pW_pᵀ‖_F (NaN where W_p = 0) for validated chains;
-    both Grams in float64, one pair of factors widened at a time."""
+    both Grams in float64, one pair of factors widened at a time. ι is invariant under a common
+    scaling of the pair, and the Frobenius norm of a Gram squares the entries twice (‖W‖⁴ under-
+    or overflows once entries leave about 2^±250), so each pair is scaled by the power of two that
+    brings its largest entry into [½, 1): exact, the same bits wherever nothing under/overflowed."""
     L = len(chains[0])
     rows = []
     for c in chains:
@@ -329,8 +332,12 @@ def imbalance_on(xp, chains, bshape):
         w1 = c[0].astype(np.float64, copy=False) if L > 1 else None
         for p in range(L - 1):
             w0, w1 = w1, c[p + 1].astype(np.float64, copy=False)  # each factor widened once
-            g0 = w0 @ w0.T
-            num = xp.linalg.norm(g0 - w1.T @ w1)
+            tops = [xp.abs(w).max() for w in (w0, w1) if w.size]  # 0-d arrays: no host round trip
+            big = xp.maximum(*tops) if len(tops) == 2 else (tops[0] if tops else None)
+            s = 1.0 if big is None else xp.ldexp(1.0, -xp.frexp(big)[1])  # 1 for an all-zero pair
+            v0, v1 = w0 * s, w1 * s
+            g0 = v0 @ v0.T
+            num = xp.linalg.norm(g0 - v1.T @ v1)
             den = xp.linalg.norm(g0)
             vals.append(xp.where(den > 0, num / xp.where(den > 0, den, 1.0), np.nan))
         rows.append(xp.stack(vals) if vals else xp.empty(0))

@@ -339,6 +339,10 @@ def relative_imbalance(factors):
     for b, c in enumerate(chains):
         for p in range(L - 1):
             w0, w1 = c[p].astype(np.float64), c[p + 1].astype(np.float64)
+            # ι is invariant under a common scaling of the pair: bring the largest entry into
+            # [½, 1) by a power of two (exact) so that ‖W‖⁴ neither over- nor underflows
+            scale = math.ldexp(1.0, -math.frexp(max(np.abs(w0).max(initial=0.0), np.abs(w1).max(initial=0.0)))[1])
+            w0, w1 = w0 * scale, w1 * scale
             G = np.einsum("ik,jk->ij", w0, w0) - np.einsum("ki,kj->ij", w1, w1)
             den = math.sqrt((np.einsum("ik,jk->ij", w0, w0) ** 2).sum())
             out[b, p] = math.sqrt((G ** 2).sum()) / den if den > 0 else np.nan
