@@ -515,3 +515,22 @@ def test_charts_on_device_refuse_mixed_operands(cupy):
         g.radial_residual(WORKED, cupy.asarray(np.array([1.0])))
     with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
         g.fit_exponent(x, d=np.array(7))
+
+
+def test_lsq_at_the_full_float64_spread():
+    """Regression: a spectrum from 1.7e308 down to 5e-324 (spread 2^2098). The lsq chart shifted
+    σ_1 to [2^1020, 2^1021), which flushed 5e-324·2^-3 to 0: log 0 = −inf and a NaN exponent,
+    intercept and residuals. The reference takes log σ_k directly: α clipped at 50, intercept
+    −677.986…; the kernel now shifts σ_1 to [2^1023, 2^1024) (a shift ≥ 1: nothing flushes)."""
+    s = np.array([1.7e308, 1e100, 1e-100, 5e-324])
+    for x in (s, s[::-1].copy()):
+        got = g.fit_exponent(x, chart="lsq", interval=(0, 50), full_output=True)
+        want = ref.fit_exponent(x, chart="lsq", interval=(0, 50), full_output=True)
+        assert got.alpha == want.alpha == 50.0
+        # intercept: ȳ over logs of magnitude ≤ 745, ~4·745·u absolute on each side
+        assert abs(got.intercept - want.intercept) <= 1e-12 * abs(want.intercept)
+        k = np.arange(1, 5.0)
+        free = g.fit_exponent(x, chart="lsq", interval=(0, 1e4))  # the unclipped slope
+        y, xx = np.log(s), np.log(k)
+        slope = -np.sum((xx - xx.mean()) * (y - y.mean())) / np.sum((xx - xx.mean()) ** 2)
+        assert abs(free - slope) <= 1e-12 * slope

@@ -299,13 +299,16 @@ GSA_HD LsqFit lsq_chart(S s, const double* u, int64_t q, int64_t d, int64_t k0,
 
 // The power of two e that the LS chart's view Shifted applies: normally 2^e puts the largest
 // nonzero vmax in [0.5, 1); when some ratio σ_k/σ_1 would be subnormal or flush to 0 (spectra
-// spanning more than ~307 decades; log 0 = −inf), it puts vmax in [2^1020, 2^1021) instead, so
-// the logarithms survive down to σ_1·2^-2094. vmin: the smallest nonzero.
+// spanning more than ~307 decades; log 0 = −inf), it puts vmax in [2^1023, 2^1024) instead: then
+// e = 1024 − exponent(vmax) ≥ 0, so every nonzero value is multiplied by 2^e ≥ 1 and stays
+// nonzero (and no less precise than stored), for any spread a float64 spectrum can have. (It put
+// vmax in [2^1020, 2^1021) before, which flushed values below σ_1·2^-2094 to 0 — e.g. 5e-324
+// next to 1.7e308 — and made the fit NaN.) vmin: the smallest nonzero.
 GSA_HD int lsq_exponent(double vmax, double vmin) {
   int e = 0, emin = 0;
   frexp(vmax, &e);
   frexp(vmin, &emin);
-  return (emin - e < -1000) ? 1021 - e : -e;
+  return (emin - e < -1000) ? 1024 - e : -e;
 }
 
 // The LS chart of a spectrum view s = Shifted (descending, q nonzeros) on the window k0..k1
