@@ -534,3 +534,17 @@ def test_lsq_at_the_full_float64_spread():
         y, xx = np.log(s), np.log(k)
         slope = -np.sum((xx - xx.mean()) * (y - y.mean())) / np.sum((xx - xx.mean()) ** 2)
         assert abs(free - slope) <= 1e-12 * slope
+
+
+def test_bures_chart_on_a_huge_interval():
+    """Regression: on J = (0, 1e300) every grid point past the first has F = F' = 0 (k^-α
+    underflows), so the crossing's bracket is [0, 3.9e297] and only bisection can shrink it; the
+    solver stopped after 200 steps at 1e300·2^-200 and returned α = 1.2e237 for a k^-1.3
+    spectrum. It now bisects to the end (as the reference does) and finds 1.3."""
+    k = np.arange(1, 9.0)
+    for J in ((0.0, 1e300), (0.0, 1e6)):
+        got = g.fit_exponent(k ** -1.3, "bures", interval=J)
+        assert abs(got - 1.3) <= 1e-13, (J, got)
+        assert abs(got - ref.fit_exponent(k ** -1.3, "bures", interval=J)) <= 1e-13
+    two = np.array([1.0, 1e-300])  # f's maximizer on (0, 1e300): 537.5 (reference)
+    assert abs(g.fit_exponent(two, "bures", interval=(0.0, 1e300)) - 537.5) <= 1e-12 * 537.5

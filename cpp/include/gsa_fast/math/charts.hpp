@@ -79,11 +79,14 @@ GSA_HD double radial_residual(double R, int64_t d, double alpha) {
 // bisection whenever they leave the current bracket. fn(x, &F, &dF). Stops after a Newton step
 // of at most step_tol·max(1,|x|) — in the quadratic regime the error after it is
 // ~ C·step² with C = |F''/2F'| (≤ (log d)²/(4 log 2) for the top chart), far below 1e-15 — or
-// when the bracket is below 1e-15·max(1,|x|).
+// when the bracket is below 1e-15·max(1,|x|). Up to 2200 steps: where F underflows (F = F' = 0
+// far out on a huge J) the steps are bisections, and a bracket of 1e300 needs ~1050 of them to
+// come down to 1e-15 at α ~ 1 (200 stopped at ~1e300·2^-200 = 6e239: J = (0, 1e300) gave
+// α = 1.2e237 for a k^-1.3 spectrum).
 template <class Fn>
 GSA_HD double newton_bracket(const Fn& fn, double a, double b, double x0, double step_tol) {
   double x = (x0 > a && x0 < b) ? x0 : 0.5 * (a + b);
-  for (int it = 0; it < 200; ++it) {
+  for (int it = 0; it < 2200; ++it) {
     double F = 0.0, dF = 0.0;
     fn(x, &F, &dF);
     // F = 0 with F' = 0 is an underflow (every k ≥ 2 term vanished, e.g. far out on a huge
