@@ -41,7 +41,7 @@ PROPS = dict(deadline=None, derandomize=True, database=None,
              suppress_health_check=[HealthCheck.too_slow])
 
 KINDS = ["powerlaw", "noisy", "ties", "zeros", "single", "ulp", "rank1", "wide", "subnormal", "equal"]
-INTERVALS = [(0.0, 5.0), (0.0, 50.0), (0.5, 3.0), (0.0, 400.0), (1.0, 1.0 + 2**-20)]
+INTERVALS = [(0.0, 5.0), (0.0, 50.0), (0.5, 3.0), (0.0, 400.0), (1.0, 1.0 + 2**-20), (0.0, 1e300)]
 
 
 def _values(kind, n, seed):
