@@ -548,3 +548,14 @@ def test_bures_chart_on_a_huge_interval():
         assert abs(got - ref.fit_exponent(k ** -1.3, "bures", interval=J)) <= 1e-13
     two = np.array([1.0, 1e-300])  # f's maximizer on (0, 1e300): 537.5 (reference)
     assert abs(g.fit_exponent(two, "bures", interval=(0.0, 1e300)) - 537.5) <= 1e-12 * 537.5
+
+
+def test_top_chart_on_a_huge_interval():
+    """Regression (found by tests/test_charts_props.py): J = (0, 1e300), d = 257. The Halley
+    iteration's bisection fallback (g_d underflows past α ~ 540, φ = −inf) had a 200-step cap and
+    returned 9.96e240 for a root at 0.7028 (reference: bisection to the end)."""
+    x = np.array([1.0, 0.9011836213008132, 1.0000000000000002])
+    got = g.fit_exponent(x, "top", interval=(0.0, 1e300), d=257)
+    want = ref.fit_exponent(x, "top", interval=(0.0, 1e300), d=257)
+    assert abs(want - 0.702776033136905) <= 1e-13
+    assert abs(got - want) <= 1e-13

@@ -151,7 +151,10 @@ GSA_HD double top_chart(double R, int64_t d, double lo, double hi, const double*
   if (R <= g_sums(d, 2.0 * hi, u).h) return hi;
   const double logR = log(R);
   double a = lo, b = hi, x = lo;
-  for (int it = 0; it < 200; ++it) {
+  // up to 2200 steps, as newton_bracket: past the point where g_d underflows (φ = −inf, steps
+  // NaN) only bisection shrinks the bracket, ~1050 halvings from a J of 1e300 (200 stopped at
+  // ~1e240: J = (0, 1e300), d = 257 gave 1e240 for a root at 0.70)
+  for (int it = 0; it < 2200; ++it) {
     const double phi = log(r.h) - logR;
     if (phi == 0.0) return x;
     if (phi > 0.0) {
