@@ -116,7 +116,7 @@ def _exact_scalings(x, rng):
     return None
 
 
-@settings(max_examples=150, **PROPS)
+@settings(max_examples=500, **PROPS)
 @given(spectra(), st.sampled_from([0, 0, 2, 256, 257, 258, 259, 300]), st.sampled_from(INTERVALS),
        st.integers(0, 2**32 - 1))
 def test_top_and_lsq_against_reference(x, dd, J, seed):
@@ -149,7 +149,7 @@ def test_top_and_lsq_against_reference(x, dd, J, seed):
     assert np.array_equal(g.fit_exponent(v, "top", interval=J, d=d), top, equal_nan=True)
 
 
-@settings(max_examples=150, **PROPS)
+@settings(max_examples=500, **PROPS)
 @given(spectra(), st.sampled_from([0, 0, 2, 257, 258, 300]), st.floats(0.0, 6.0), st.integers(0, 2**32 - 1))
 def test_residuals_against_reference(x, dd, alpha, seed):
     q = int(np.count_nonzero(x))
@@ -178,7 +178,7 @@ def test_residuals_against_reference(x, dd, alpha, seed):
         assert g.radial_residual(x32, alpha, d=d) == g.radial_residual(x64, alpha, d=d)
 
 
-@settings(max_examples=25, **PROPS)
+@settings(max_examples=100, **PROPS)
 @given(spectra(max_n=20), st.sampled_from([0, 0, 2, 40]), st.sampled_from(INTERVALS[:3] + INTERVALS[4:]),
        st.integers(0, 2**32 - 1))
 def test_bures_chart_objective_against_reference(x, dd, J, seed):

@@ -128,7 +128,7 @@ def _check_one(x, eps):
     return T, nu, h, m, r
 
 
-@settings(max_examples=300, **PROPS)
+@settings(max_examples=1000, **PROPS)
 @given(spectra(), st.lists(st.sampled_from([0.0, 1e-300, 1e-20, 1e-12, 0.01, 0.5, 0.999]) | st.floats(0, 0.999),
                            min_size=1, max_size=4), st.integers(0, 2**32 - 1))
 def test_against_reference_and_exact_relations(x, eps, seed):
@@ -158,7 +158,7 @@ def test_against_reference_and_exact_relations(x, eps, seed):
             assert g.radial_functional(y) == m
 
 
-@settings(max_examples=60, **PROPS)
+@settings(max_examples=200, **PROPS)
 @given(st.lists(spectra(), min_size=1, max_size=5), st.sampled_from(["f64", "f32", "f16"]))
 def test_ragged_and_narrow_storage(xs, storage):
     if storage != "f64":  # narrower storage = its exact float64 conversion
