@@ -201,14 +201,16 @@ __global__ void diag_kernel(const char* a_base, const int64_t* a_off, int64_t sa
       continue;
     }
     const bool ra = sort_desc && ia.not_desc, rb = sort_desc && ib.not_desc;  // ascending: backwards
-    double s = 0.0;
+    double s = 0.0, nz = 0.0;  // nz: how many t are nonzero (a tiny t squares to 0)
     for (int64_t k = tid; k < n; k += kThreads) {
       const double t = math::sqrt_diff(entry<TA>(a, sa, n, k, ra), entry<TB>(b, sb, n, k, rb));
       s += t * t;
+      nz += (t != 0.0) ? 1.0 : 0.0;
     }
     s = block_sum(s, red);
+    nz = block_sum(nz, red);
     if (tid == 0) {
-      if (s <= 1e300 && (s >= 1e-280 || s == 0.0)) {
+      if (math::plain_ssq_ok(s, nz != 0.0)) {
         out[p] = ::sqrt(s);
       } else {  // overflow or possible underflow: the scaled pass of math::bures_diag, serially
         math::ScaledSsq acc = math::ssq_init();

@@ -535,3 +535,19 @@ def test_bures_on_device_refuses_mixed_operands(cupy):
         g.bures_distance_factors(np.ones((2, 3)), cupy.ones((2, 3)))
     with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
         g.bures_distance_diag([1.0, 2.0], cupy.ones(2))
+
+
+def test_diag_near_tie_at_tiny_scale_is_not_zero():
+    """Regression: one ulp apart at 1e-300, t = √b − √a ≈ 8.3e-167 squares to 0 in float64; the
+    plain sum was returned as 0 (two different vectors at distance 0) instead of taking the
+    scaled pass. Exact value from mpmath; the AVX2 row sweep (n ≥ 8) had the same test."""
+    import mpmath as mp
+    mp.mp.dps = 50
+    for n in (1, 9):
+        a = np.full(n, 1e-300)
+        b = np.nextafter(a, 1.0)
+        ex = mp.sqrt(n) * (mp.sqrt(mp.mpf(float(b[0]))) - mp.sqrt(mp.mpf(float(a[0]))))
+        for f in (g.bures_distance_diag, g.bures_distance_cartan):
+            got = f(a, b)
+            assert abs(mp.mpf(float(got)) - ex) <= (n + 16) * 2.0**-53 * ex, (f.__name__, n, got)
+            assert f(a[:, None] * np.ones(3), b[:, None] * np.ones(3)).shape == (n,)

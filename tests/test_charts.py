@@ -515,3 +515,47 @@ def test_charts_on_device_refuse_mixed_operands(cupy):
         g.radial_residual(WORKED, cupy.asarray(np.array([1.0])))
     with pytest.raises(TypeError, match="all be numpy arrays or all be cupy arrays"):
         g.fit_exponent(x, d=np.array(7))
+
+
+def test_lsq_at_the_full_float64_spread():
+    """Regression: a spectrum from 1.7e308 down to 5e-324 (spread 2^2098). The lsq chart shifted
+    σ_1 to [2^1020, 2^1021), which flushed 5e-324·2^-3 to 0: log 0 = −inf and a NaN exponent,
+    intercept and residuals. The reference takes log σ_k directly: α clipped at 50, intercept
+    −677.986…; the kernel now shifts σ_1 to [2^1023, 2^1024) (a shift ≥ 1: nothing flushes)."""
+    s = np.array([1.7e308, 1e100, 1e-100, 5e-324])
+    for x in (s, s[::-1].copy()):
+        got = g.fit_exponent(x, chart="lsq", interval=(0, 50), full_output=True)
+        want = ref.fit_exponent(x, chart="lsq", interval=(0, 50), full_output=True)
+        assert got.alpha == want.alpha == 50.0
+        # intercept: ȳ over logs of magnitude ≤ 745, ~4·745·u absolute on each side
+        assert abs(got.intercept - want.intercept) <= 1e-12 * abs(want.intercept)
+        k = np.arange(1, 5.0)
+        free = g.fit_exponent(x, chart="lsq", interval=(0, 1e4))  # the unclipped slope
+        y, xx = np.log(s), np.log(k)
+        slope = -np.sum((xx - xx.mean()) * (y - y.mean())) / np.sum((xx - xx.mean()) ** 2)
+        assert abs(free - slope) <= 1e-12 * slope
+
+
+def test_bures_chart_on_a_huge_interval():
+    """Regression: on J = (0, 1e300) every grid point past the first has F = F' = 0 (k^-α
+    underflows), so the crossing's bracket is [0, 3.9e297] and only bisection can shrink it; the
+    solver stopped after 200 steps at 1e300·2^-200 and returned α = 1.2e237 for a k^-1.3
+    spectrum. It now bisects to the end (as the reference does) and finds 1.3."""
+    k = np.arange(1, 9.0)
+    for J in ((0.0, 1e300), (0.0, 1e6)):
+        got = g.fit_exponent(k ** -1.3, "bures", interval=J)
+        assert abs(got - 1.3) <= 1e-13, (J, got)
+        assert abs(got - ref.fit_exponent(k ** -1.3, "bures", interval=J)) <= 1e-13
+    two = np.array([1.0, 1e-300])  # f's maximizer on (0, 1e300): 537.5 (reference)
+    assert abs(g.fit_exponent(two, "bures", interval=(0.0, 1e300)) - 537.5) <= 1e-12 * 537.5
+
+
+def test_top_chart_on_a_huge_interval():
+    """Regression (found by tests/test_charts_props.py): J = (0, 1e300), d = 257. The Halley
+    iteration's bisection fallback (g_d underflows past α ~ 540, φ = −inf) had a 200-step cap and
+    returned 9.96e240 for a root at 0.7028 (reference: bisection to the end)."""
+    x = np.array([1.0, 0.9011836213008132, 1.0000000000000002])
+    got = g.fit_exponent(x, "top", interval=(0.0, 1e300), d=257)
+    want = ref.fit_exponent(x, "top", interval=(0.0, 1e300), d=257)
+    assert abs(want - 0.702776033136905) <= 1e-13
+    assert abs(got - want) <= 1e-13

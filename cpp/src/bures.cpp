@@ -490,15 +490,17 @@ __attribute__((target("avx2"))) inline __m256d diag_term_avx2(__m256d va, __m256
 __attribute__((target("avx2"))) bool diag_row_avx2(const double* a, const double* b, int64_t n,
                                                    double* out) {
   const __m256d zero = _mm256_setzero_pd();
-  __m256d acc0 = zero, acc1 = zero, bad = zero;
+  __m256d acc0 = zero, acc1 = zero, bad = zero, nzm = zero;
   int64_t k = 0;
   for (; k + 8 <= n; k += 8) {
     const __m256d t0 = diag_term_avx2(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k), bad);
     const __m256d t1 = diag_term_avx2(_mm256_loadu_pd(a + k + 4), _mm256_loadu_pd(b + k + 4), bad);
     acc0 = _mm256_add_pd(acc0, _mm256_mul_pd(t0, t0));
     acc1 = _mm256_add_pd(acc1, _mm256_mul_pd(t1, t1));
+    nzm = _mm256_or_pd(nzm, _mm256_cmp_pd(_mm256_or_pd(t0, t1), zero, _CMP_NEQ_UQ));
   }
   if (_mm256_movemask_pd(bad)) return false;
+  bool nz = _mm256_movemask_pd(nzm) != 0;
   alignas(32) double l0[4], l1[4];
   _mm256_store_pd(l0, acc0);
   _mm256_store_pd(l1, acc1);
@@ -508,8 +510,9 @@ __attribute__((target("avx2"))) bool diag_row_avx2(const double* a, const double
     if (!(x >= 0.0) || !(y >= 0.0) || !isfinite(x) || !isfinite(y)) return false;
     const double t = math::sqrt_diff(x, y);
     sum += t * t;
+    nz |= (t != 0.0);
   }
-  if (!(sum <= 1e300 && (sum >= 1e-280 || sum == 0.0))) return false;
+  if (!math::plain_ssq_ok(sum, nz)) return false;
   *out = ::sqrt(sum);
   return true;
 }

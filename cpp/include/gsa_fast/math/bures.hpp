@@ -78,15 +78,24 @@ GSA_HD double scaled_distance(double trp, int ep, double trq, int eq, double f) 
 // Entries must be ≥ 0 (negatives give NaN). One plain pass Σ t²; only when that overflows or
 // may have underflowed does a second, scaled pass (dlassq style) run. Accuracy: a few ulps
 // relative per term, so ~1e-15 relative overall (hence ≤ ~1e-15·√(tr a + tr b) absolute).
+// Whether a plain Σ t² can be returned as it is: neither overflowed nor possibly underflowed.
+// s = 0 qualifies only when every t is 0: a nonzero t below ~2^-537 (√a − √b of a near-tie at
+// 1e-300, ~1e-166) squares to 0, and returning √0 would report two distinct vectors as equal.
+GSA_HD bool plain_ssq_ok(double s, bool any_nonzero) {
+  return s <= 1e300 && (s >= 1e-280 || (s == 0.0 && !any_nonzero));
+}
+
 template <class T>
 GSA_HD double bures_diag(const T* a, int64_t sa, const T* b, int64_t sb, int64_t n) {
   double s = 0.0;
+  bool nz = false;
   for (int64_t k = 0; k < n; ++k) {
     const double t = sqrt_diff((double)a[k * sa], (double)b[k * sb]);
     s += t * t;
+    nz |= (t != 0.0);
   }
   if (s != s) return NAN;
-  if (s <= 1e300 && (s >= 1e-280 || s == 0.0)) return ::sqrt(s);
+  if (plain_ssq_ok(s, nz)) return ::sqrt(s);
   ScaledSsq acc = ssq_init();
   for (int64_t k = 0; k < n; ++k) ssq_add(acc, sqrt_diff((double)a[k * sa], (double)b[k * sb]));
   return ssq_norm(acc);

@@ -79,11 +79,14 @@ GSA_HD double radial_residual(double R, int64_t d, double alpha) {
 // bisection whenever they leave the current bracket. fn(x, &F, &dF). Stops after a Newton step
 // of at most step_tol·max(1,|x|) — in the quadratic regime the error after it is
 // ~ C·step² with C = |F''/2F'| (≤ (log d)²/(4 log 2) for the top chart), far below 1e-15 — or
-// when the bracket is below 1e-15·max(1,|x|).
+// when the bracket is below 1e-15·max(1,|x|). Up to 2200 steps: where F underflows (F = F' = 0
+// far out on a huge J) the steps are bisections, and a bracket of 1e300 needs ~1050 of them to
+// come down to 1e-15 at α ~ 1 (200 stopped at ~1e300·2^-200 = 6e239: J = (0, 1e300) gave
+// α = 1.2e237 for a k^-1.3 spectrum).
 template <class Fn>
 GSA_HD double newton_bracket(const Fn& fn, double a, double b, double x0, double step_tol) {
   double x = (x0 > a && x0 < b) ? x0 : 0.5 * (a + b);
-  for (int it = 0; it < 200; ++it) {
+  for (int it = 0; it < 2200; ++it) {
     double F = 0.0, dF = 0.0;
     fn(x, &F, &dF);
     // F = 0 with F' = 0 is an underflow (every k ≥ 2 term vanished, e.g. far out on a huge
@@ -148,7 +151,10 @@ GSA_HD double top_chart(double R, int64_t d, double lo, double hi, const double*
   if (R <= g_sums(d, 2.0 * hi, u).h) return hi;
   const double logR = log(R);
   double a = lo, b = hi, x = lo;
-  for (int it = 0; it < 200; ++it) {
+  // up to 2200 steps, as newton_bracket: past the point where g_d underflows (φ = −inf, steps
+  // NaN) only bisection shrinks the bracket, ~1050 halvings from a J of 1e300 (200 stopped at
+  // ~1e240: J = (0, 1e300), d = 257 gave 1e240 for a root at 0.70)
+  for (int it = 0; it < 2200; ++it) {
     const double phi = log(r.h) - logR;
     if (phi == 0.0) return x;
     if (phi > 0.0) {
@@ -299,13 +305,16 @@ GSA_HD LsqFit lsq_chart(S s, const double* u, int64_t q, int64_t d, int64_t k0,
 
 // The power of two e that the LS chart's view Shifted applies: normally 2^e puts the largest
 // nonzero vmax in [0.5, 1); when some ratio σ_k/σ_1 would be subnormal or flush to 0 (spectra
-// spanning more than ~307 decades; log 0 = −inf), it puts vmax in [2^1020, 2^1021) instead, so
-// the logarithms survive down to σ_1·2^-2094. vmin: the smallest nonzero.
+// spanning more than ~307 decades; log 0 = −inf), it puts vmax in [2^1023, 2^1024) instead: then
+// e = 1024 − exponent(vmax) ≥ 0, so every nonzero value is multiplied by 2^e ≥ 1 and stays
+// nonzero (and no less precise than stored), for any spread a float64 spectrum can have. (It put
+// vmax in [2^1020, 2^1021) before, which flushed values below σ_1·2^-2094 to 0 — e.g. 5e-324
+// next to 1.7e308 — and made the fit NaN.) vmin: the smallest nonzero.
 GSA_HD int lsq_exponent(double vmax, double vmin) {
   int e = 0, emin = 0;
   frexp(vmax, &e);
   frexp(vmin, &emin);
-  return (emin - e < -1000) ? 1021 - e : -e;
+  return (emin - e < -1000) ? 1024 - e : -e;
 }
 
 // The LS chart of a spectrum view s = Shifted (descending, q nonzeros) on the window k0..k1
