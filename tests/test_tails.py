@@ -431,3 +431,12 @@ def test_device_plateau_thresholds_keep_the_cpu_size_limit():
     with pytest.raises(ValueError) as dev:
         _gpu_tails.plateau_thresholds(eps, d, rmax)
     assert str(dev.value) == str(cpu.value) and "rmax" in str(dev.value)
+
+
+def test_regression_tail_near_alpha_zero_exp_argument():
+    # power_range formed A^{1−s} as exp(t·log A) from a rounded t·log A: T_{1e-9}(254070) at
+    # d = 1e6 was 10 ulp off and tail_margin 1.1e-15 from the truth (over its 1e-15 contract).
+    # Exact values by mpmath (30 digits, fsum of the (log k)^j moments).
+    a, d = 1e-9, 10**6
+    assert abs(g.orbit_tail(a, 254070, d) - 0.745929999303784591503) <= 6e-16
+    assert abs(g.tail_margin(a, 0.7459302523930595, d) - 2.53089274953709664e-07) <= 1e-15 * 0.75

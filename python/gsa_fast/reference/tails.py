@@ -60,7 +60,9 @@ def _tail(alpha: float, r: int, d: int) -> float:
         return 1.0
     if r >= d:
         return 0.0
-    s = 2.0 * alpha
+    # k ≥ 2 terms underflow from s ≈ 1075: min(2α, 1500) changes no sum and keeps s·x from
+    # overflowing (α = 1e300, d = 1e12: the midpoint-rule suffix was NaN).
+    s = min(2.0 * alpha, 1500.0)
     if s == 0.0:
         return (d - r) / d
     return _power_sum(r + 1, d, s) / (_power_sum(1, d, s) if d <= MATERIALIZE else float(range_sums(1, d, s)))

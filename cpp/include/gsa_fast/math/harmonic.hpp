@@ -113,6 +113,11 @@ GSA_HD Sums3 direct_range(int64_t a, int64_t b, double s) {
       const double yh = -s * u;
       const double yl = fma(-s, u, -yh) - s * ulo;
       w = exp(yh);
+      // k^-s decreases in k (s > 0): once a term underflows to 0 every later one does, and the
+      // sums are final. Stopping here also keeps s·log k = inf (s ~ 1.7e308) from making
+      // yl = inf and 0·inf = NaN, and a range a ≥ 3 whose em_start is ~9e15 (s ≳ 1e10) from
+      // looping over up to 1e15 zero terms.
+      if (w == 0.0) break;
       w += w * yl;
     }
     h.add(w);
