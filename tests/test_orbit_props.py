@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,9 +111,18 @@ def test_kl_bures_match_reference(a, b, d):
     # Both routes evaluate the non-negative stable sums when the closed form's error estimate
     # exceeds 1e-14 of the value: the kernel promises 1e-13 relative (test_orbit.py's RTOL);
     # values below ~1e-290 are dominated by subnormal rounding (atol).
-    assert_rel(g.orbit_kl(a, b, d), ref.orbit_kl(a, b, d), RTOL, atol=1e-290, what="KL")
+    # KL's closed form ψ(β) − ψ(α) + 2(β−α)μ_α holds μ_α only to the subnormal spacing 2^-1074
+    # once p_k(α) for k ≥ 2 is subnormal (α ≳ 500): an absolute error of 2|β−α|·2^-1074 (α = 537,
+    # β = 1e300, d = 2: 9.9e-24 against the exact 6.85e-24); both routes are exact above that floor
+    kl_floor = max(1e-290, (4.0 * 2.0 ** -1074) * abs(b - a))
+    kg, kr = g.orbit_kl(a, b, d), ref.orbit_kl(a, b, d)
+    if not (np.isinf(kg) and kg == kr):  # a KL beyond the float64 range is +inf on both routes
+        assert_rel(kg, kr, RTOL, atol=kl_floor, what="KL")
+    # d_BW = √(2d(1 − BC)): 1 − BC cannot be resolved below the smallest subnormal 2^-1074 (α + β
+    # beyond ~1075 at d = 2 puts it there: 537 vs 800 is 1 − BC ≈ 2.5e-324), so d_BW has an
+    # absolute floor of √(2d·4·2^-1074), about 6e-162·√d, on either route
     assert_rel(g.orbit_bures_distance(a, b, d), ref.orbit_bures_distance(a, b, d), RTOL,
-               atol=1e-290, what="dBW")
+               atol=math.sqrt(2.0 * d * 4.0 * 2.0 ** -1074), what="dBW")
 
 
 def test_regression_reference_kl_log_h_near_one():
@@ -130,3 +140,11 @@ def test_regression_reference_alpha_max():
         assert impl.orbit_entropy(AMAX, 3) == 0.0
         assert impl.orbit_variance(AMAX, 10**15) == 0.0
         assert np.all(impl.orbit_probs(AMAX, 3) == [1.0, 0.0, 0.0])
+
+
+def test_regression_bures_distance_when_the_stable_sums_underflow():
+    # α + β ≳ 1075 at d = 2: the stable route's weights k^-(α+β) underflow for k ≥ 2 and it gave
+    # d_BW = 0 for distinct points; 1 − BC ≈ ½·2^-744 here (closed form, exact to rounding)
+    got = g.orbit_bures_distance(372.0, 800.0, 2)
+    assert got == pytest.approx(math.sqrt(2.0 * 2 * 0.5 * 2.0 ** -744), rel=1e-12)
+    assert got == ref.orbit_bures_distance(372.0, 800.0, 2)

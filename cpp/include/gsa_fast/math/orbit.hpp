@@ -309,7 +309,11 @@ GSA_HD double orbit_one_minus_bc(double alpha, double beta, int64_t d) {
   if ((closed > 0.0 && err <= 1e-14 * closed) || span > 600.0) return closed > 0.0 ? closed : 0.0;
   const double ap = weighted_sum(d, sm, PhiShift{delta, mu}) / m.h;
   const double am = weighted_sum(d, sm, PhiShift{-delta, mu}) / m.h;
-  return -expm1(-0.5 * (log1p(ap) + log1p(am)));
+  const double stable = -expm1(-0.5 * (log1p(ap) + log1p(am)));
+  // The stable sums weight k^-(α+β), which underflows for k ≥ 2 once α + β ≳ 1075 although the
+  // φ factors would bring the terms back into range (α = 372, β = 800, d = 2: 1 − BC ≈ 5e-225,
+  // stable 0). Distinct points are never at distance 0: keep the closed form then.
+  return (stable > 0.0 || !(closed > 0.0)) ? stable : closed;
 }
 
 // d_BW(P(α), P(β)) = √(2d(1 − BC)) (F1)/(26).
