@@ -17,6 +17,16 @@ def is_gpu_spectra(x) -> bool:
     return _backend.is_cupy(x) or (isinstance(x, RaggedSpectra) and _backend.is_cupy(x.values))
 
 
+def widen(cp, a):
+    """The CPU route's conversions of device spectra: integers to float64 (exact), float16 to
+    float32; anything else unchanged (the caller refuses what is still not float32/float64)."""
+    if a.dtype.kind in "iu":
+        return a.astype(cp.float64, order="C")
+    if a.dtype == cp.float16:
+        return a.astype(cp.float32, order="C")
+    return a
+
+
 def _from_list(cp, x, fn, arg="spectra"):
     """A list of device spectra as the CPU route reads a list (``_ragged.as_spectra``): each one
     1-D and real, equal-length arrays stack into rows, anything else is concatenated into float64
@@ -51,11 +61,7 @@ def _layout(cp, x, fn):
         host = cp.asnumpy(x.offsets) if _backend.is_cupy(x.offsets) else np.asarray(x.offsets)
         offsets = cp.asarray(check_offsets(host, values.size, fn))
         return values, offsets[:-1].copy(), cp.diff(offsets), (offsets.size - 1,), True
-    a = x
-    if a.dtype.kind in "iu":  # integer spectra are exact: converted, as on the CPU
-        a = a.astype(cp.float64, order="C")
-    elif a.dtype == cp.float16:  # widened, as on the CPU
-        a = a.astype(cp.float32, order="C")
+    a = widen(cp, x)
     if a.dtype not in (cp.float32, cp.float64):
         raise type_error(fn, "spectra", "a float32 or float64 cupy array", a)
     if a.ndim == 0:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _backend
 from ._esd_common import parse_options
-from ._gpu_energy import _from_list
+from ._gpu_energy import _from_list, widen
 from ._ragged import RaggedSpectra, check_offsets
 from ._validate import type_error, value_error
 
@@ -21,10 +21,7 @@ _ARG = "eigenvalues"
 
 def _floats(cp, a, fn, arg):
     """a as float32/float64 (integers converted exactly, float16 widened), or the CPU route's error."""
-    if a.dtype.kind in "iu":
-        return a.astype(cp.float64)
-    if a.dtype == cp.float16:
-        return a.astype(cp.float32)
+    a = widen(cp, a)
     if a.dtype not in (cp.float32, cp.float64):
         raise type_error(fn, arg, "a real floating array of spectra", a)
     return a

@@ -134,15 +134,21 @@ def _checked_list(cp, x, fn, dtype):
     return out
 
 
+def _checked_stack(cp, x, fn, dtype):
+    """(the stacked input as (b, m, n), bf16 flag): checked as the CPU route checks it, NaN/Inf
+    named by matrix index."""
+    bf16 = _check(cp, x, fn, "x", dtype)
+    stack = batch_rows(_bits(cp, x, bf16), 2)
+    _raise_nonfinite(cp, _finite(cp, stack, bf16), fn, lambda i: _name(i, x.shape[:-2]))
+    return stack, bf16
+
+
 def gram(x, fn="gram", dtype=None):
     cp = _backend.namespace(*(x if isinstance(x, (list, tuple)) else [x]))
     _backend.require_cuda(fn)
     if isinstance(x, (list, tuple)):
         return [_gram_stack(cp, a[None], bf16)[0] for a, bf16 in _checked_list(cp, x, fn, dtype)]
-    bf16 = _check(cp, x, fn, "x", dtype)
-    stack = batch_rows(_bits(cp, x, bf16), 2)
-    _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
-                     lambda i: _name(i, x.shape[:-2]))
+    stack, bf16 = _checked_stack(cp, x, fn, dtype)
     return _gram_stack(cp, stack, bf16).reshape(x.shape[:-2] + (min(x.shape[-2:]),) * 2)
 
 
@@ -160,8 +166,5 @@ def svdvals(x, method="gram", fn="svdvals", dtype=None, eig_driver="auto"):
         offsets[1:] = np.cumsum([p.size for p in parts])
         values = cp.concatenate(parts) if parts else cp.zeros(0)
         return RaggedSpectra(values, offsets)
-    bf16 = _check(cp, x, fn, "x", dtype)
-    stack = batch_rows(_bits(cp, x, bf16), 2)
-    _raise_nonfinite(cp, _finite(cp, stack, bf16), fn,
-                     lambda i: _name(i, x.shape[:-2]))
+    stack, bf16 = _checked_stack(cp, x, fn, dtype)
     return _values_stack(cp, stack, bf16, method, eig_driver, fn).reshape(x.shape[:-2] + (min(x.shape[-2:]),))
