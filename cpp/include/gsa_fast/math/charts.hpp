@@ -83,10 +83,12 @@ GSA_HD double radial_residual(double R, int64_t d, double alpha) {
 // far out on a huge J) the steps are bisections, and a bracket of 1e300 needs ~1050 of them to
 // come down to 1e-15 at α ~ 1 (200 stopped at ~1e300·2^-200 = 6e239: J = (0, 1e300) gave
 // α = 1.2e237 for a k^-1.3 spectrum).
+constexpr int kChartMaxSteps = 2200;  // the step cap of newton_bracket and of top_chart
+
 template <class Fn>
 GSA_HD double newton_bracket(const Fn& fn, double a, double b, double x0, double step_tol) {
   double x = (x0 > a && x0 < b) ? x0 : 0.5 * (a + b);
-  for (int it = 0; it < 2200; ++it) {
+  for (int it = 0; it < kChartMaxSteps; ++it) {
     double F = 0.0, dF = 0.0;
     fn(x, &F, &dF);
     // F = 0 with F' = 0 is an underflow (every k ≥ 2 term vanished, e.g. far out on a huge
@@ -151,10 +153,10 @@ GSA_HD double top_chart(double R, int64_t d, double lo, double hi, const double*
   if (R <= g_sums(d, 2.0 * hi, u).h) return hi;
   const double logR = log(R);
   double a = lo, b = hi, x = lo;
-  // up to 2200 steps, as newton_bracket: past the point where g_d underflows (φ = −inf, steps
+  // kChartMaxSteps, as newton_bracket: past the point where g_d underflows (φ = −inf, steps
   // NaN) only bisection shrinks the bracket, ~1050 halvings from a J of 1e300 (200 stopped at
   // ~1e240: J = (0, 1e300), d = 257 gave 1e240 for a root at 0.70)
-  for (int it = 0; it < 2200; ++it) {
+  for (int it = 0; it < kChartMaxSteps; ++it) {
     const double phi = log(r.h) - logR;
     if (phi == 0.0) return x;
     if (phi > 0.0) {
